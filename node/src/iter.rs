@@ -1,0 +1,75 @@
+//! Native halves of the lazy iterators (scan / keys / search): the JS layer
+//! pulls batches (`_next(n)` on the JS thread, `_nextAsync(n)` on the pool)
+//! and exposes them as sync and async iterators.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use parking_lot::Mutex;
+
+use crate::conv::Raw;
+use crate::db::sync;
+use crate::err::JsResult;
+use crate::task::{spawn, Job};
+
+/// Up to `n` items from the iterator; an empty batch means the end (and the
+/// engine iterator is dropped).
+fn batch<I, T>(slot: &Mutex<Option<I>>, n: u32) -> buffdb::Result<Vec<T>>
+where
+  I: Iterator<Item = buffdb::Result<T>>,
+{
+  let mut g = slot.lock();
+  let mut out = Vec::new();
+  if let Some(it) = g.as_mut() {
+    for _ in 0..n.max(1) {
+      match it.next() {
+        Some(item) => out.push(item?),
+        None => break,
+      }
+    }
+    if out.is_empty() {
+      *g = None;
+    }
+  }
+  Ok(out)
+}
+
+macro_rules! native_iter {
+  ($name:ident, $js:literal, $inner:ty) => {
+    #[napi(js_name = $js)]
+    pub struct $name {
+      slot: Arc<Mutex<Option<$inner>>>,
+    }
+
+    impl $name {
+      pub fn new(it: $inner) -> Self {
+        Self { slot: Arc::new(Mutex::new(Some(it))) }
+      }
+    }
+
+    #[napi]
+    impl $name {
+      #[napi(js_name = "_next")]
+      pub fn next_batch(&self, env: Env, n: u32) -> JsResult<Raw> {
+        sync(&env, || batch(&self.slot, n))
+      }
+
+      #[napi(js_name = "_nextAsync")]
+      pub fn next_batch_async(&self, n: u32) -> AsyncTask<Job> {
+        let slot = self.slot.clone();
+        spawn(move || batch(&slot, n))
+      }
+
+      /// Stop early and release the engine iterator.
+      #[napi(js_name = "_close")]
+      pub fn close(&self) {
+        self.slot.lock().take();
+      }
+    }
+  };
+}
+
+native_iter!(JsKvIter, "NativeKvIterator", buffdb::KvIter);
+native_iter!(JsKeyIter, "NativeKeyIterator", buffdb::KeyIter);
+native_iter!(JsPathIter, "NativePathIterator", buffdb::PathIter);
