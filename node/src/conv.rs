@@ -39,15 +39,15 @@ fn nok(status: sys::napi_status) -> napi::Result<()> {
 }
 
 /// A raw JS value (already converted); what native methods hand back to napi.
-pub struct Raw(pub sys::napi_value);
+pub struct JsUnknown(pub sys::napi_value);
 
-impl ToNapiValue for Raw {
+impl ToNapiValue for JsUnknown {
   unsafe fn to_napi_value(_env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
     Ok(val.0)
   }
 }
 
-impl TypeName for Raw {
+impl TypeName for JsUnknown {
   fn type_name() -> &'static str {
     "unknown"
   }
@@ -248,13 +248,6 @@ pub unsafe fn u64_raw(env: sys::napi_env, v: sys::napi_value, what: &str) -> BRe
 pub fn uint(u: &Unknown, what: &str) -> BResult<u64> {
   let (env, v) = raw(u);
   unsafe { u64_raw(env, v, what) }
-}
-
-pub fn opt_uint(u: &Option<Unknown>, what: &str) -> BResult<Option<u64>> {
-  match u {
-    None => Ok(None),
-    Some(u) => uint(u, what).map(Some),
-  }
 }
 
 pub fn usize_of(x: u64) -> usize {
@@ -531,9 +524,6 @@ impl SendSlice {
     } else {
       unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
     }
-  }
-  pub fn len(&self) -> usize {
-    self.len
   }
 }
 

@@ -5,17 +5,17 @@ use buffdb::{Db, Durability, OpenOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::conv::{self, Bytes, Opts, Raw, SCRATCH};
-use crate::err::{guard, invalid, napi_failure, to_js, IntoJs, JsResult};
+use crate::conv::{self, Bytes, Opts, JsUnknown, SCRATCH};
+use crate::err::{guard, invalid, napi_failure, to_js, IntoJs};
 use crate::iter::{JsKeyIter, JsKvIter, JsPathIter};
 use crate::task::{spawn, spawn_pinned, Job, Out};
 use crate::try_args;
 
 /// Run `f` behind the panic boundary and convert its result on the JS thread.
-pub fn sync<T: Into<Out>>(env: &Env, f: impl FnOnce() -> buffdb::Result<T>) -> JsResult<Raw> {
+pub fn sync<T: Into<Out>>(env: &Env, f: impl FnOnce() -> buffdb::Result<T>) -> crate::err::Result<JsUnknown> {
   let out = guard(|| f().map(Into::into))?;
   unsafe { out.into_js(env.raw()) }
-    .map(Raw)
+    .map(JsUnknown)
     .map_err(|e| to_js(napi_failure(e)))
 }
 
@@ -136,7 +136,7 @@ impl JsDb {
 
   /// Close the database (idempotent); every later call fails with `CLOSED`.
   #[napi]
-  pub fn close(&self) -> JsResult<()> {
+  pub fn close(&self) -> crate::err::Result<()> {
     guard(|| self.db.close())
   }
 
@@ -160,7 +160,7 @@ impl JsDb {
 
   /// The options in effect.
   #[napi(getter, ts_return_type = "object")]
-  pub fn options(&self, env: Env) -> JsResult<Raw> {
+  pub fn options(&self, env: Env) -> crate::err::Result<JsUnknown> {
     let o = self.db.options();
     let raw = env.raw();
     let dur = match o.durability {
@@ -168,7 +168,7 @@ impl JsDb {
       Durability::Normal => "normal",
       Durability::None => "none",
     };
-    unsafe {
+    (|| unsafe {
       conv::object(
         raw,
         &[
@@ -184,13 +184,13 @@ impl JsDb {
           ("busyTimeoutMs", conv::number(raw, o.busy_timeout_ms as f64)?),
         ],
       )
-    }
-    .map(Raw)
+    })()
+    .map(JsUnknown)
     .map_err(|e| to_js(napi_failure(e)))
   }
 
   #[napi]
-  pub fn checkpoint(&self) -> JsResult<()> {
+  pub fn checkpoint(&self) -> crate::err::Result<()> {
     guard(|| self.db.checkpoint())
   }
 
@@ -201,7 +201,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn stats(&self, env: Env) -> JsResult<Raw> {
+  pub fn stats(&self, env: Env) -> crate::err::Result<JsUnknown> {
     sync(&env, || self.db.stats())
   }
 
@@ -212,7 +212,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn check(&self, env: Env) -> JsResult<Raw> {
+  pub fn check(&self, env: Env) -> crate::err::Result<JsUnknown> {
     sync(&env, || self.db.check())
   }
 
@@ -225,7 +225,7 @@ impl JsDb {
   // -------------------------------------------------------------------- KV
 
   #[napi]
-  pub fn get(&self, env: Env, key: Unknown) -> JsResult<Raw> {
+  pub fn get(&self, env: Env, key: Unknown) -> crate::err::Result<JsUnknown> {
     let key = conv::bytes(&key, "key").js()?;
     let found = guard(|| {
       self.db.get_with(key.as_slice(), |v| match v {
@@ -252,7 +252,7 @@ impl JsDb {
         conv::undefined(env.raw())
       }
     }
-    .map(Raw)
+    .map(JsUnknown)
     .map_err(|e| to_js(napi_failure(e)))
   }
 
@@ -264,7 +264,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn put(&self, key: Unknown, value: Unknown) -> JsResult<()> {
+  pub fn put(&self, key: Unknown, value: Unknown) -> crate::err::Result<()> {
     let key = conv::bytes(&key, "key").js()?;
     let value = conv::bytes(&value, "value").js()?;
     guard(|| self.db.put(key.as_slice(), value.as_slice()))
@@ -280,7 +280,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn delete(&self, key: Unknown) -> JsResult<bool> {
+  pub fn delete(&self, key: Unknown) -> crate::err::Result<bool> {
     let key = conv::bytes(&key, "key").js()?;
     guard(|| self.db.delete(key.as_slice()))
   }
@@ -293,7 +293,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn has(&self, key: Unknown) -> JsResult<bool> {
+  pub fn has(&self, key: Unknown) -> crate::err::Result<bool> {
     let key = conv::bytes(&key, "key").js()?;
     guard(|| self.db.contains(key.as_slice()))
   }
@@ -306,7 +306,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn get_many(&self, env: Env, keys: Unknown) -> JsResult<Raw> {
+  pub fn get_many(&self, env: Env, keys: Unknown) -> crate::err::Result<JsUnknown> {
     let keys = conv::bytes_list(&keys, "keys").js()?;
     let keys: Vec<&[u8]> = keys.iter().map(Bytes::as_slice).collect();
     sync(&env, || self.db.get_many(&keys))
@@ -324,7 +324,7 @@ impl JsDb {
 
   /// `pairs`: an array of `[key, value]`.
   #[napi(js_name = "_putMany")]
-  pub fn put_many(&self, pairs: Unknown) -> JsResult<()> {
+  pub fn put_many(&self, pairs: Unknown) -> crate::err::Result<()> {
     let pairs = conv::pairs(&pairs, "pairs").js()?;
     let pairs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
     guard(|| self.db.put_many(&pairs))
@@ -341,7 +341,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn eq(&self, keys: Unknown) -> JsResult<bool> {
+  pub fn eq(&self, keys: Unknown) -> crate::err::Result<bool> {
     let keys = conv::bytes_list(&keys, "keys").js()?;
     let keys: Vec<&[u8]> = keys.iter().map(Bytes::as_slice).collect();
     guard(|| self.db.eq(&keys))
@@ -358,7 +358,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn not_eq(&self, keys: Unknown) -> JsResult<bool> {
+  pub fn not_eq(&self, keys: Unknown) -> crate::err::Result<bool> {
     let keys = conv::bytes_list(&keys, "keys").js()?;
     let keys: Vec<&[u8]> = keys.iter().map(Bytes::as_slice).collect();
     guard(|| self.db.not_eq(&keys))
@@ -375,7 +375,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn count(&self, prefix: Option<Unknown>) -> JsResult<f64> {
+  pub fn count(&self, prefix: Option<Unknown>) -> crate::err::Result<f64> {
     let prefix = prefix_arg(&prefix).js()?;
     guard(|| self.db.count(&prefix)).map(|n| n as f64)
   }
@@ -389,7 +389,7 @@ impl JsDb {
 
   /// Native lazy iterator over `[key, value]` (the JS layer wraps it).
   #[napi(js_name = "_scan")]
-  pub fn scan(&self, prefix: Option<Unknown>, options: Option<Unknown>) -> JsResult<JsKvIter> {
+  pub fn scan(&self, prefix: Option<Unknown>, options: Option<Unknown>) -> crate::err::Result<JsKvIter> {
     let prefix = prefix_arg(&prefix).js()?;
     let o = conv::range_opts_bytes(&options).js()?;
     let it = guard(|| self.db.scan(&prefix, o.start_after.as_deref(), o.limit))?;
@@ -397,7 +397,7 @@ impl JsDb {
   }
 
   #[napi(js_name = "_keys")]
-  pub fn keys(&self, prefix: Option<Unknown>, options: Option<Unknown>) -> JsResult<JsKeyIter> {
+  pub fn keys(&self, prefix: Option<Unknown>, options: Option<Unknown>) -> crate::err::Result<JsKeyIter> {
     let prefix = prefix_arg(&prefix).js()?;
     let o = conv::range_opts_bytes(&options).js()?;
     let it = guard(|| self.db.keys(&prefix, o.start_after.as_deref(), o.limit))?;
@@ -407,7 +407,7 @@ impl JsDb {
   // ----------------------------------------------------------------- blobs
 
   #[napi]
-  pub fn blob_put(&self, data: Unknown, metadata: Option<Unknown>) -> JsResult<f64> {
+  pub fn blob_put(&self, data: Unknown, metadata: Option<Unknown>) -> crate::err::Result<f64> {
     let data = conv::bytes(&data, "data").js()?;
     let metadata = metadata_arg(&metadata).js()?;
     guard(|| self.db.blob_put(data.as_slice(), metadata.as_deref())).map(|id| id as f64)
@@ -423,7 +423,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn blob_get(&self, env: Env, id: Unknown) -> JsResult<Raw> {
+  pub fn blob_get(&self, env: Env, id: Unknown) -> crate::err::Result<JsUnknown> {
     let id = conv::uint(&id, "id").js()?;
     sync(&env, || self.db.blob_get(id))
   }
@@ -436,7 +436,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn blob_metadata(&self, env: Env, id: Unknown) -> JsResult<Raw> {
+  pub fn blob_metadata(&self, env: Env, id: Unknown) -> crate::err::Result<JsUnknown> {
     let id = conv::uint(&id, "id").js()?;
     sync(&env, || self.db.blob_metadata(id).map(Out::NullableStr))
   }
@@ -449,7 +449,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn blob_info(&self, env: Env, id: Unknown) -> JsResult<Raw> {
+  pub fn blob_info(&self, env: Env, id: Unknown) -> crate::err::Result<JsUnknown> {
     let id = conv::uint(&id, "id").js()?;
     sync(&env, || self.db.blob_info(id))
   }
@@ -463,7 +463,7 @@ impl JsDb {
 
   /// `update`: `{ data?, metadata? }`; `metadata: null` removes it.
   #[napi]
-  pub fn blob_update(&self, id: Unknown, update: Unknown) -> JsResult<()> {
+  pub fn blob_update(&self, id: Unknown, update: Unknown) -> crate::err::Result<()> {
     let id = conv::uint(&id, "id").js()?;
     let (data, metadata) = blob_update_args(&update).js()?;
     guard(|| {
@@ -482,7 +482,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn blob_delete(&self, id: Unknown) -> JsResult<bool> {
+  pub fn blob_delete(&self, id: Unknown) -> crate::err::Result<bool> {
     let id = conv::uint(&id, "id").js()?;
     guard(|| self.db.blob_delete(id))
   }
@@ -495,7 +495,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn blob_open(&self, id: Unknown) -> JsResult<crate::io::JsReader> {
+  pub fn blob_open(&self, id: Unknown) -> crate::err::Result<crate::io::JsReader> {
     let id = conv::uint(&id, "id").js()?;
     guard(|| self.db.blob_open(id)).map(crate::io::JsReader::new)
   }
@@ -508,7 +508,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn blob_eq(&self, ids: Unknown) -> JsResult<bool> {
+  pub fn blob_eq(&self, ids: Unknown) -> crate::err::Result<bool> {
     let ids = conv::ids(&ids, "ids").js()?;
     guard(|| self.db.blob_eq(&ids))
   }
@@ -521,7 +521,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn blob_not_eq(&self, ids: Unknown) -> JsResult<bool> {
+  pub fn blob_not_eq(&self, ids: Unknown) -> crate::err::Result<bool> {
     let ids = conv::ids(&ids, "ids").js()?;
     guard(|| self.db.blob_not_eq(&ids))
   }
@@ -535,7 +535,7 @@ impl JsDb {
 
   /// `options`: `{ startAfter?: number, limit?: number }`.
   #[napi]
-  pub fn blob_ids(&self, env: Env, options: Option<Unknown>) -> JsResult<Raw> {
+  pub fn blob_ids(&self, env: Env, options: Option<Unknown>) -> crate::err::Result<JsUnknown> {
     let (after, limit) = blob_ids_args(&options).js()?;
     sync(&env, || self.db.blob_ids(after, limit))
   }
@@ -556,7 +556,7 @@ impl JsDb {
     path: Unknown,
     data: Unknown,
     options: Option<Unknown>,
-  ) -> JsResult<Raw> {
+  ) -> crate::err::Result<JsUnknown> {
     let path = conv::string(&path, "path").js()?;
     let data = conv::bytes(&data, "data").js()?;
     let compression = write_opts(&options).js()?;
@@ -580,7 +580,7 @@ impl JsDb {
 
   /// A writer: nothing is visible until `commit()`.
   #[napi]
-  pub fn stream_writer(&self, path: Unknown, options: Option<Unknown>) -> JsResult<crate::io::JsWriter> {
+  pub fn stream_writer(&self, path: Unknown, options: Option<Unknown>) -> crate::err::Result<crate::io::JsWriter> {
     let path = conv::string(&path, "path").js()?;
     let compression = write_opts(&options).js()?;
     guard(|| self.db.stream_writer_with(&path, compression)).map(crate::io::JsWriter::new)
@@ -595,7 +595,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn stream_read(&self, env: Env, path: Unknown) -> JsResult<Raw> {
+  pub fn stream_read(&self, env: Env, path: Unknown) -> crate::err::Result<JsUnknown> {
     let path = conv::string(&path, "path").js()?;
     sync(&env, || self.db.stream_read(&path))
   }
@@ -609,7 +609,7 @@ impl JsDb {
 
   /// A reader over one version (the latest unless `{ version }`).
   #[napi]
-  pub fn stream_open(&self, path: Unknown, options: Option<Unknown>) -> JsResult<crate::io::JsReader> {
+  pub fn stream_open(&self, path: Unknown, options: Option<Unknown>) -> crate::err::Result<crate::io::JsReader> {
     let path = conv::string(&path, "path").js()?;
     let version = version_opt(&options).js()?;
     guard(|| self.db.stream_open(&path, version)).map(crate::io::JsReader::new)
@@ -624,7 +624,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn stream_read_range(&self, env: Env, path: Unknown, offset: Unknown, length: Unknown) -> JsResult<Raw> {
+  pub fn stream_read_range(&self, env: Env, path: Unknown, offset: Unknown, length: Unknown) -> crate::err::Result<JsUnknown> {
     let path = conv::string(&path, "path").js()?;
     let offset = conv::uint(&offset, "offset").js()?;
     let length = conv::uint(&length, "length").js()?;
@@ -641,7 +641,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn stream_stat(&self, env: Env, path: Unknown) -> JsResult<Raw> {
+  pub fn stream_stat(&self, env: Env, path: Unknown) -> crate::err::Result<JsUnknown> {
     let path = conv::string(&path, "path").js()?;
     sync(&env, || self.db.stream_stat(&path))
   }
@@ -654,7 +654,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn stream_exists(&self, path: Unknown) -> JsResult<bool> {
+  pub fn stream_exists(&self, path: Unknown) -> crate::err::Result<bool> {
     let path = conv::string(&path, "path").js()?;
     guard(|| self.db.stream_exists(&path))
   }
@@ -667,7 +667,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn stream_versions(&self, env: Env, path: Unknown) -> JsResult<Raw> {
+  pub fn stream_versions(&self, env: Env, path: Unknown) -> crate::err::Result<JsUnknown> {
     let path = conv::string(&path, "path").js()?;
     sync(&env, || self.db.stream_versions(&path))
   }
@@ -680,7 +680,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn stream_delete(&self, path: Unknown) -> JsResult<bool> {
+  pub fn stream_delete(&self, path: Unknown) -> crate::err::Result<bool> {
     let path = conv::string(&path, "path").js()?;
     guard(|| self.db.stream_delete(&path))
   }
@@ -695,7 +695,7 @@ impl JsDb {
   // ---------------------------------------------------------------- search
 
   #[napi(js_name = "_search")]
-  pub fn search(&self, prefix: Option<Unknown>, options: Option<Unknown>) -> JsResult<JsPathIter> {
+  pub fn search(&self, prefix: Option<Unknown>, options: Option<Unknown>) -> crate::err::Result<JsPathIter> {
     let prefix = str_prefix_arg(&prefix).js()?;
     let o = conv::range_opts_str(&options).js()?;
     let it = guard(|| self.db.search(&prefix, o.start_after.as_deref(), o.limit))?;
@@ -703,7 +703,7 @@ impl JsDb {
   }
 
   #[napi]
-  pub fn search_count(&self, prefix: Option<Unknown>) -> JsResult<f64> {
+  pub fn search_count(&self, prefix: Option<Unknown>) -> crate::err::Result<f64> {
     let prefix = str_prefix_arg(&prefix).js()?;
     guard(|| self.db.search_count(&prefix)).map(|n| n as f64)
   }
@@ -719,7 +719,7 @@ impl JsDb {
 
   /// Start a transaction (waits up to the busy timeout for the writer, then `BUSY`).
   #[napi]
-  pub fn begin(&self) -> JsResult<crate::txn::JsTxn> {
+  pub fn begin(&self) -> crate::err::Result<crate::txn::JsTxn> {
     guard(|| self.db.begin()).map(crate::txn::JsTxn::new)
   }
 
@@ -733,7 +733,7 @@ impl JsDb {
 
   /// Read-only SQL over the views `kv`, `blobs`, `streams`.
   #[napi]
-  pub fn query(&self, env: Env, sql: Unknown, params: Option<Unknown>) -> JsResult<Raw> {
+  pub fn query(&self, env: Env, sql: Unknown, params: Option<Unknown>) -> crate::err::Result<JsUnknown> {
     let sql = conv::string(&sql, "sql").js()?;
     let params = conv::values(&params).js()?;
     sync(&env, || self.db.query(&sql, &params))

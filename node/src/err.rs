@@ -13,7 +13,9 @@ impl AsRef<str> for Code {
 }
 
 /// What every synchronous binding returns: a thrown error carries `.code`.
-pub type JsResult<T> = std::result::Result<T, napi::Error<Code>>;
+/// (Named `Result` so that `#[napi]` recognises it as a fallible return.)
+pub type Result<T> = std::result::Result<T, napi::Error<Code>>;
+pub type JsResult<T> = Result<T>;
 
 /// Engine error -> napi error with the stable code (`err.code`) and the engine's
 /// message (`"NOT_FOUND: stream \"/a\" not found"`).

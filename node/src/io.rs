@@ -7,9 +7,9 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use parking_lot::Mutex;
 
-use crate::conv::{self, Raw};
+use crate::conv::{self, JsUnknown};
 use crate::db::sync;
-use crate::err::{closed, guard, to_js, napi_failure, IntoJs, JsResult};
+use crate::err::{closed, guard, to_js, napi_failure, IntoJs};
 use crate::task::{spawn, spawn_pinned, Job};
 use crate::try_args;
 
@@ -48,14 +48,14 @@ impl JsReader {
 
   /// The stream version being read (`null` for a blob).
   #[napi(getter, ts_return_type = "object | null")]
-  pub fn info(&self, env: Env) -> JsResult<Raw> {
+  pub fn info(&self, env: Env) -> crate::err::Result<JsUnknown> {
     unsafe {
       match &self.info {
         Some(i) => conv::stream_info(env.raw(), i),
         None => conv::null(env.raw()),
       }
     }
-    .map(Raw)
+    .map(JsUnknown)
     .map_err(|e| to_js(napi_failure(e)))
   }
 
@@ -67,14 +67,14 @@ impl JsReader {
 
   /// Move to `position` (past the end is allowed; reads then give 0 bytes).
   #[napi]
-  pub fn seek(&self, position: Unknown) -> JsResult<f64> {
+  pub fn seek(&self, position: Unknown) -> crate::err::Result<f64> {
     let pos = conv::uint(&position, "position").js()?;
     guard(|| self.inner.lock().seek_to(pos)).map(|p| p as f64)
   }
 
   /// Up to `n` bytes from the current position (fewer at the end; empty = end).
   #[napi]
-  pub fn read(&self, env: Env, n: Unknown) -> JsResult<Raw> {
+  pub fn read(&self, env: Env, n: Unknown) -> crate::err::Result<JsUnknown> {
     let n = conv::uint(&n, "n").js()?;
     sync(&env, || read_n(&self.inner, n))
   }
@@ -88,7 +88,7 @@ impl JsReader {
 
   /// Fill `buffer` from the current position; returns the bytes read (0 = end).
   #[napi]
-  pub fn read_into(&self, buffer: Unknown) -> JsResult<f64> {
+  pub fn read_into(&self, buffer: Unknown) -> crate::err::Result<f64> {
     let buf = conv::out_view_sync(&buffer, "buffer").js()?;
     guard(|| self.inner.lock().read_into(buf.as_mut_slice())).map(|n| n as f64)
   }
@@ -103,7 +103,7 @@ impl JsReader {
 
   /// Fill `buffer` from `offset` (does not move the position); returns the bytes read.
   #[napi]
-  pub fn read_at(&self, offset: Unknown, buffer: Unknown) -> JsResult<f64> {
+  pub fn read_at(&self, offset: Unknown, buffer: Unknown) -> crate::err::Result<f64> {
     let offset = conv::uint(&offset, "offset").js()?;
     let buf = conv::out_view_sync(&buffer, "buffer").js()?;
     guard(|| self.inner.lock().read_at(offset, buf.as_mut_slice())).map(|n| n as f64)
@@ -120,7 +120,7 @@ impl JsReader {
 
   /// The next stored chunk from the current position, or `null` at the end.
   #[napi]
-  pub fn next_chunk(&self, env: Env) -> JsResult<Raw> {
+  pub fn next_chunk(&self, env: Env) -> crate::err::Result<JsUnknown> {
     let chunk = guard(|| next_chunk(&self.inner))?;
     unsafe {
       match chunk {
@@ -128,7 +128,7 @@ impl JsReader {
         None => conv::null(env.raw()),
       }
     }
-    .map(Raw)
+    .map(JsUnknown)
     .map_err(|e| to_js(napi_failure(e)))
   }
 
@@ -190,7 +190,7 @@ impl JsWriter {
   }
 
   #[napi]
-  pub fn write(&self, data: Unknown) -> JsResult<()> {
+  pub fn write(&self, data: Unknown) -> crate::err::Result<()> {
     let data = conv::bytes(&data, "data").js()?;
     guard(|| with_w(&self.slot, |w| w.write(data.as_slice())))
   }
@@ -227,7 +227,7 @@ impl JsWriter {
 
   /// Make the written bytes the stream's newest version; returns its info.
   #[napi]
-  pub fn commit(&self, env: Env) -> JsResult<Raw> {
+  pub fn commit(&self, env: Env) -> crate::err::Result<JsUnknown> {
     sync(&env, || take_w(&self.slot)?.commit())
   }
 
@@ -239,7 +239,7 @@ impl JsWriter {
 
   /// Discard everything written (idempotent).
   #[napi]
-  pub fn abort(&self) -> JsResult<()> {
+  pub fn abort(&self) -> crate::err::Result<()> {
     let w = self.slot.lock().take();
     match w {
       Some(w) => guard(|| w.abort()),

@@ -8,9 +8,9 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use parking_lot::Mutex;
 
-use crate::conv::Raw;
+use crate::conv::JsUnknown;
 use crate::db::sync;
-use crate::err::JsResult;
+
 use crate::task::{spawn, Job};
 
 /// Up to `n` items from the iterator; an empty batch means the end (and the
@@ -51,7 +51,7 @@ macro_rules! native_iter {
     #[napi]
     impl $name {
       #[napi(js_name = "_next")]
-      pub fn next_batch(&self, env: Env, n: u32) -> JsResult<Raw> {
+      pub fn next_batch(&self, env: Env, n: u32) -> crate::err::Result<JsUnknown> {
         sync(&env, || batch(&self.slot, n))
       }
 

@@ -19,14 +19,14 @@ mod txn;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::conv::Raw;
+use crate::conv::JsUnknown;
 use crate::db::JsDb;
-use crate::err::{guard, napi_failure, to_js, IntoJs, JsResult};
+use crate::err::{guard, napi_failure, to_js, IntoJs};
 use crate::task::{spawn, Job};
 
 /// Open (or create) the database at `path`; `":memory:"` is a private in-memory one.
 #[napi]
-pub fn open(path: Unknown, options: Option<Unknown>) -> JsResult<JsDb> {
+pub fn open(path: Unknown, options: Option<Unknown>) -> crate::err::Result<JsDb> {
   let path = db::open_path(&path).js()?;
   let opts = db::open_options(&options).js()?;
   guard(|| buffdb::Db::open(&path, opts)).map(JsDb::new)
@@ -48,15 +48,15 @@ pub fn version() -> String {
 
 /// Stable error names -> numbers (`{ NOT_FOUND: 1, ... }`), shared with C and Python.
 #[napi(ts_return_type = "Record<string, number>")]
-pub fn error_codes(env: Env) -> JsResult<Raw> {
+pub fn error_codes(env: Env) -> crate::err::Result<JsUnknown> {
   let raw = env.raw();
-  unsafe {
+  (|| unsafe {
     let mut fields = Vec::new();
     for c in buffdb::ErrorCode::ALL {
       fields.push((c.name(), conv::number(raw, c.as_i32() as f64)?));
     }
     conv::object(raw, &fields)
-  }
-  .map(Raw)
+  })()
+  .map(JsUnknown)
   .map_err(|e| to_js(napi_failure(e)))
 }

@@ -5,7 +5,7 @@ use buffdb::{BlobInfo, CheckReport, QueryResult, Stats, StreamInfo};
 use napi::bindgen_prelude::*;
 use napi::sys;
 
-use crate::conv::{self, Pin, Raw};
+use crate::conv::{self, Pin, JsUnknown};
 use crate::err::rejection;
 
 /// Everything a Promise method can resolve with.
@@ -157,7 +157,7 @@ pub struct Job {
 
 impl Task for Job {
   type Output = buffdb::Result<Out>;
-  type JsValue = Raw;
+  type JsValue = JsUnknown;
 
   fn compute(&mut self) -> napi::Result<Self::Output> {
     let work = self.work.take();
@@ -167,9 +167,9 @@ impl Task for Job {
     }))
   }
 
-  fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Raw> {
+  fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<JsUnknown> {
     match output {
-      Ok(out) => unsafe { out.into_js(env.raw()).map(Raw) },
+      Ok(out) => unsafe { out.into_js(env.raw()).map(JsUnknown) },
       Err(e) => Err(rejection(&env, e)),
     }
   }

@@ -8,10 +8,10 @@ use parking_lot::Mutex;
 
 use crate::conv::{self, Bytes};
 use crate::db::{blob_update_args, metadata_arg, sync};
-use crate::err::{closed, guard, IntoJs, JsResult};
+use crate::err::{closed, guard, IntoJs};
 use crate::task::{spawn, spawn_pinned, Job, Out};
 use crate::try_args;
-use crate::conv::Raw;
+use crate::conv::JsUnknown;
 
 type Slot = Arc<Mutex<Option<buffdb::Txn>>>;
 
@@ -53,7 +53,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn commit(&self) -> JsResult<()> {
+  pub fn commit(&self) -> crate::err::Result<()> {
     guard(|| take(&self.slot)?.commit())
   }
 
@@ -64,7 +64,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn rollback(&self) -> JsResult<()> {
+  pub fn rollback(&self) -> crate::err::Result<()> {
     guard(|| take(&self.slot)?.rollback())
   }
 
@@ -75,7 +75,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn get(&self, env: Env, key: Unknown) -> JsResult<Raw> {
+  pub fn get(&self, env: Env, key: Unknown) -> crate::err::Result<JsUnknown> {
     let key = conv::bytes(&key, "key").js()?;
     sync(&env, || with(&self.slot, |t| t.get(key.as_slice())))
   }
@@ -88,7 +88,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn put(&self, key: Unknown, value: Unknown) -> JsResult<()> {
+  pub fn put(&self, key: Unknown, value: Unknown) -> crate::err::Result<()> {
     let key = conv::bytes(&key, "key").js()?;
     let value = conv::bytes(&value, "value").js()?;
     guard(|| with(&self.slot, |t| t.put(key.as_slice(), value.as_slice())))
@@ -104,7 +104,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn delete(&self, key: Unknown) -> JsResult<bool> {
+  pub fn delete(&self, key: Unknown) -> crate::err::Result<bool> {
     let key = conv::bytes(&key, "key").js()?;
     guard(|| with(&self.slot, |t| t.delete(key.as_slice())))
   }
@@ -117,7 +117,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn has(&self, key: Unknown) -> JsResult<bool> {
+  pub fn has(&self, key: Unknown) -> crate::err::Result<bool> {
     let key = conv::bytes(&key, "key").js()?;
     guard(|| with(&self.slot, |t| t.contains(key.as_slice())))
   }
@@ -130,7 +130,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn count(&self, prefix: Option<Unknown>) -> JsResult<f64> {
+  pub fn count(&self, prefix: Option<Unknown>) -> crate::err::Result<f64> {
     let prefix = conv::opt_bytes(&prefix, "prefix").js()?.map(Bytes::into_vec).unwrap_or_default();
     guard(|| with(&self.slot, |t| t.count(&prefix))).map(|n| n as f64)
   }
@@ -143,7 +143,7 @@ impl JsTxn {
   }
 
   #[napi(js_name = "_putMany")]
-  pub fn put_many(&self, pairs: Unknown) -> JsResult<()> {
+  pub fn put_many(&self, pairs: Unknown) -> crate::err::Result<()> {
     let pairs = conv::pairs(&pairs, "pairs").js()?;
     let pairs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
     guard(|| with(&self.slot, |t| t.put_many(&pairs)))
@@ -161,7 +161,7 @@ impl JsTxn {
 
   /// Flat `[k0, v0, k1, v1, ...]` (the JS layer pairs them up).
   #[napi(js_name = "_scan")]
-  pub fn scan(&self, env: Env, prefix: Option<Unknown>, options: Option<Unknown>) -> JsResult<Raw> {
+  pub fn scan(&self, env: Env, prefix: Option<Unknown>, options: Option<Unknown>) -> crate::err::Result<JsUnknown> {
     let prefix = conv::opt_bytes(&prefix, "prefix").js()?.map(Bytes::into_vec).unwrap_or_default();
     let o = conv::range_opts_bytes(&options).js()?;
     sync(&env, || with(&self.slot, |t| t.scan(&prefix, o.start_after.as_deref(), o.limit)))
@@ -176,7 +176,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn blob_put(&self, data: Unknown, metadata: Option<Unknown>) -> JsResult<f64> {
+  pub fn blob_put(&self, data: Unknown, metadata: Option<Unknown>) -> crate::err::Result<f64> {
     let data = conv::bytes(&data, "data").js()?;
     let metadata = metadata_arg(&metadata).js()?;
     guard(|| with(&self.slot, |t| t.blob_put(data.as_slice(), metadata.as_deref()))).map(|id| id as f64)
@@ -192,7 +192,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn blob_get(&self, env: Env, id: Unknown) -> JsResult<Raw> {
+  pub fn blob_get(&self, env: Env, id: Unknown) -> crate::err::Result<JsUnknown> {
     let id = conv::uint(&id, "id").js()?;
     sync(&env, || with(&self.slot, |t| t.blob_get(id)))
   }
@@ -205,7 +205,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn blob_metadata(&self, env: Env, id: Unknown) -> JsResult<Raw> {
+  pub fn blob_metadata(&self, env: Env, id: Unknown) -> crate::err::Result<JsUnknown> {
     let id = conv::uint(&id, "id").js()?;
     sync(&env, || with(&self.slot, |t| t.blob_metadata(id)).map(Out::NullableStr))
   }
@@ -218,7 +218,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn blob_update(&self, id: Unknown, update: Unknown) -> JsResult<()> {
+  pub fn blob_update(&self, id: Unknown, update: Unknown) -> crate::err::Result<()> {
     let id = conv::uint(&id, "id").js()?;
     let (data, metadata) = blob_update_args(&update).js()?;
     guard(|| with(&self.slot, |t| t.blob_update(id, data.as_deref(), metadata.as_ref().map(|m| m.as_deref()))))
@@ -233,7 +233,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn blob_delete(&self, id: Unknown) -> JsResult<bool> {
+  pub fn blob_delete(&self, id: Unknown) -> crate::err::Result<bool> {
     let id = conv::uint(&id, "id").js()?;
     guard(|| with(&self.slot, |t| t.blob_delete(id)))
   }
@@ -246,7 +246,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn stream_write(&self, env: Env, path: Unknown, data: Unknown) -> JsResult<Raw> {
+  pub fn stream_write(&self, env: Env, path: Unknown, data: Unknown) -> crate::err::Result<JsUnknown> {
     let path = conv::string(&path, "path").js()?;
     let data = conv::bytes(&data, "data").js()?;
     sync(&env, || with(&self.slot, |t| t.stream_write(&path, data.as_slice())))
@@ -262,7 +262,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn stream_read(&self, env: Env, path: Unknown) -> JsResult<Raw> {
+  pub fn stream_read(&self, env: Env, path: Unknown) -> crate::err::Result<JsUnknown> {
     let path = conv::string(&path, "path").js()?;
     sync(&env, || with(&self.slot, |t| t.stream_read(&path)))
   }
@@ -275,7 +275,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn stream_stat(&self, env: Env, path: Unknown) -> JsResult<Raw> {
+  pub fn stream_stat(&self, env: Env, path: Unknown) -> crate::err::Result<JsUnknown> {
     let path = conv::string(&path, "path").js()?;
     sync(&env, || with(&self.slot, |t| t.stream_stat(&path)))
   }
@@ -288,7 +288,7 @@ impl JsTxn {
   }
 
   #[napi]
-  pub fn stream_delete(&self, path: Unknown) -> JsResult<bool> {
+  pub fn stream_delete(&self, path: Unknown) -> crate::err::Result<bool> {
     let path = conv::string(&path, "path").js()?;
     guard(|| with(&self.slot, |t| t.stream_delete(&path)))
   }
