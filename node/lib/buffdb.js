@@ -1,0 +1,507 @@
+'use strict'
+// BuffDB for Node.js: the thin JS layer over the napi-rs addon (../index.js).
+//
+// The native classes (Db, Txn, Reader, StreamWriter) carry every operation as a
+// sync method and a Promise method (`...Async`, run on the libuv pool). This
+// file only adds what is JS-specific: iterators and async iterators over the
+// lazy engine iterators, Node `Readable`/`Writable` streams, and
+// `db.transaction(fn)`. Types and docs: buffdb.d.ts.
+
+const { Readable, Writable } = require('node:stream')
+const { pipeline } = require('node:stream/promises')
+const native = require('../index.js')
+
+const { Db, Txn, Reader, StreamWriter } = native
+
+/** Items pulled from the engine per native call. */
+const BATCH = 1024
+
+/**
+ * An `Error` with `.code` set, like the ones the addon throws.
+ * @param {string} code
+ * @param {string} message
+ */
+function makeError(code, message) {
+  const err = new Error(`${code}: ${message}`)
+  err.code = code
+  return err
+}
+
+function invalid(message) {
+  return makeError('INVALID_ARGUMENT', message)
+}
+
+function isBytes(x) {
+  return typeof x === 'string' || ArrayBuffer.isView(x)
+}
+
+// ------------------------------------------------------------------ iterators
+
+/**
+ * A lazy iterator over an engine iterator: iterate it with `for...of` (pulls
+ * batches on the JS thread) or `for await...of` (pulls batches on the libuv
+ * pool). Items are `[key, value]` for scan, keys for keys, paths for search.
+ */
+class DbIterator {
+  #native
+  #pairs
+  #buf = []
+  #pos = 0
+  #done = false
+
+  constructor(nativeIter, pairs) {
+    this.#native = nativeIter
+    this.#pairs = pairs
+  }
+
+  #take() {
+    const buf = this.#buf
+    if (this.#pairs) {
+      const value = [buf[this.#pos], buf[this.#pos + 1]]
+      this.#pos += 2
+      return { done: false, value }
+    }
+    return { done: false, value: buf[this.#pos++] }
+  }
+
+  #fill(batch) {
+    this.#buf = batch
+    this.#pos = 0
+    if (batch.length === 0) this.#done = true
+  }
+
+  /** Next item (sync). */
+  next() {
+    if (this.#pos >= this.#buf.length) {
+      if (this.#done) return { done: true, value: undefined }
+      this.#fill(this.#native._next(BATCH))
+      if (this.#done) return { done: true, value: undefined }
+    }
+    return this.#take()
+  }
+
+  /** Stop early; releases the engine iterator. */
+  return(value) {
+    this.#done = true
+    this.#buf = []
+    this.#pos = 0
+    this.#native._close()
+    return { done: true, value }
+  }
+
+  [Symbol.iterator]() {
+    return this
+  }
+
+  [Symbol.asyncIterator]() {
+    const self = this
+    return {
+      async next() {
+        if (self.#pos >= self.#buf.length) {
+          if (self.#done) return { done: true, value: undefined }
+          self.#fill(await self.#native._nextAsync(BATCH))
+          if (self.#done) return { done: true, value: undefined }
+        }
+        return self.#take()
+      },
+      async return(value) {
+        return self.return(value)
+      },
+      [Symbol.asyncIterator]() {
+        return this
+      },
+    }
+  }
+
+  /** Every remaining item, as an array (sync). */
+  toArray() {
+    return Array.from(this)
+  }
+
+  /** Every remaining item, as an array (batches pulled on the libuv pool). */
+  async toArrayAsync() {
+    const out = []
+    for await (const item of this) out.push(item)
+    return out
+  }
+}
+
+function toPairs(pairs) {
+  if (Array.isArray(pairs)) return pairs
+  if (pairs != null && typeof pairs[Symbol.iterator] === 'function') return Array.from(pairs)
+  if (pairs != null && typeof pairs === 'object') return Object.entries(pairs)
+  throw invalid('pairs must be an array of [key, value], a Map or an iterable of pairs')
+}
+
+function unflatten(flat) {
+  const out = new Array(flat.length >> 1)
+  for (let i = 0, j = 0; i < flat.length; i += 2, j++) out[j] = [flat[i], flat[i + 1]]
+  return out
+}
+
+// -------------------------------------------------------------------- streams
+
+function rangeOptions(options, allowed) {
+  if (options == null) return {}
+  if (typeof options !== 'object') throw invalid('options must be an object')
+  for (const k of Object.keys(options)) {
+    if (!allowed.includes(k)) throw invalid(`unknown option ${JSON.stringify(k)} (known: ${allowed.join(', ')})`)
+  }
+  for (const k of ['start', 'end', 'highWaterMark', 'version']) {
+    const v = options[k]
+    if (v === undefined) continue
+    if (typeof v !== 'number' || !(v >= 0) || (!Number.isInteger(v) && v !== Infinity)) {
+      throw invalid(`options.${k} must be a non-negative integer`)
+    }
+  }
+  if (options.highWaterMark === 0) throw invalid('options.highWaterMark must be positive')
+  if (options.start !== undefined && options.end !== undefined && options.end < options.start) {
+    throw invalid('options.end must be >= options.start')
+  }
+  return options
+}
+
+const DEFAULT_READ_SIZE = 1 << 20
+
+/**
+ * A `Readable` over a blob or a stream version. `start`/`end` are byte offsets,
+ * `end` inclusive (as in `fs.createReadStream`). Each read fills a fresh Buffer
+ * on the libuv pool, so the event loop keeps running.
+ */
+class BuffDBReadStream extends Readable {
+  #open
+  #reader = null
+  #pos
+  #end
+  #readSize
+
+  constructor(open, options) {
+    const { start = 0, end = Infinity, highWaterMark = DEFAULT_READ_SIZE } = options
+    super({ highWaterMark: highWaterMark * 2 })
+    this.#open = open
+    this.#pos = start
+    this.#end = end
+    this.#readSize = highWaterMark
+    /** Bytes pushed so far. */
+    this.bytesRead = 0
+  }
+
+  /** The reader (after 'open'/'ready'). */
+  get reader() {
+    return this.#reader
+  }
+
+  _construct(callback) {
+    this.#open().then(
+      (reader) => {
+        this.#reader = reader
+        try {
+          if (this.#pos > 0) reader.seek(this.#pos)
+        } catch (err) {
+          callback(err)
+          return
+        }
+        this.emit('open', reader)
+        callback()
+      },
+      (err) => callback(err),
+    )
+  }
+
+  _read() {
+    const left = this.#end === Infinity ? Infinity : this.#end - this.#pos + 1
+    const size = Math.min(this.#readSize, left, Math.max(0, this.#reader.size - this.#pos))
+    if (size <= 0) {
+      this.push(null)
+      return
+    }
+    const buf = Buffer.allocUnsafe(size)
+    this.#reader.readIntoAsync(buf).then(
+      (n) => {
+        if (this.destroyed) return
+        if (n === 0) {
+          this.push(null)
+          return
+        }
+        this.#pos += n
+        this.bytesRead += n
+        this.push(n === buf.length ? buf : buf.subarray(0, n))
+      },
+      (err) => this.destroy(err),
+    )
+  }
+
+  _destroy(err, callback) {
+    if (this.#reader) {
+      try {
+        this.#reader.close()
+      } catch {
+        // already closed
+      }
+    }
+    callback(err)
+  }
+}
+
+/**
+ * A `Writable` that writes one new stream version: writes go to the libuv pool,
+ * the version is committed before 'finish' is emitted (`.info` then holds its
+ * StreamInfo, also emitted as 'commit'), and `destroy()` before that aborts it.
+ */
+class BuffDBWriteStream extends Writable {
+  #open
+  #writer = null
+
+  constructor(open, options) {
+    super({ highWaterMark: options.highWaterMark ?? DEFAULT_READ_SIZE, decodeStrings: true })
+    this.#open = open
+    /** Bytes written so far. */
+    this.bytesWritten = 0
+    /** The committed version's info, once 'finish' has been emitted. */
+    this.info = null
+  }
+
+  _construct(callback) {
+    this.#open().then(
+      (writer) => {
+        this.#writer = writer
+        callback()
+      },
+      (err) => callback(err),
+    )
+  }
+
+  _write(chunk, _encoding, callback) {
+    this.#writer.writeAsync(chunk).then(() => {
+      this.bytesWritten += chunk.length
+      callback()
+    }, callback)
+  }
+
+  _writev(chunks, callback) {
+    const bufs = chunks.map((c) => c.chunk)
+    this.#writer._writevAsync(bufs).then(() => {
+      for (const b of bufs) this.bytesWritten += b.length
+      callback()
+    }, callback)
+  }
+
+  _final(callback) {
+    this.#writer.commitAsync().then((info) => {
+      this.info = info
+      this.emit('commit', info)
+      callback()
+    }, callback)
+  }
+
+  _destroy(err, callback) {
+    const w = this.#writer
+    if (w && w.active) {
+      w.abortAsync().then(
+        () => callback(err),
+        () => callback(err),
+      )
+    } else {
+      callback(err)
+    }
+  }
+}
+
+// ------------------------------------------------------------------------ Db
+
+const dbMethods = {
+  scan(prefix, options) {
+    return new DbIterator(this._scan(prefix, options), true)
+  },
+
+  keys(prefix, options) {
+    return new DbIterator(this._keys(prefix, options), false)
+  },
+
+  search(prefix, options) {
+    return new DbIterator(this._search(prefix, options), false)
+  },
+
+  putMany(pairs) {
+    return this._putMany(toPairs(pairs))
+  },
+
+  putManyAsync(pairs) {
+    try {
+      return this._putManyAsync(toPairs(pairs))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  },
+
+  async streamWriteAsync(path, data, options) {
+    if (data != null && !isBytes(data) && (typeof data.pipe === 'function' || typeof data[Symbol.asyncIterator] === 'function' || typeof data[Symbol.iterator] === 'function')) {
+      const ws = this.createWriteStream(path, options)
+      await pipeline(data, ws)
+      return ws.info
+    }
+    return this._streamWriteAsync(path, data, options)
+  },
+
+  createReadStream(path, options) {
+    const opts = rangeOptions(options, ['start', 'end', 'version', 'highWaterMark'])
+    const version = opts.version
+    return new BuffDBReadStream(() => this.streamOpenAsync(path, version === undefined ? undefined : { version }), opts)
+  },
+
+  createBlobReadStream(id, options) {
+    const opts = rangeOptions(options, ['start', 'end', 'highWaterMark'])
+    return new BuffDBReadStream(() => this.blobOpenAsync(id), opts)
+  },
+
+  createWriteStream(path, options) {
+    if (options != null && typeof options !== 'object') throw invalid('options must be an object')
+    const { highWaterMark, ...rest } = options ?? {}
+    if (highWaterMark !== undefined && (!Number.isInteger(highWaterMark) || highWaterMark <= 0)) {
+      throw invalid('options.highWaterMark must be a positive integer')
+    }
+    return new BuffDBWriteStream(() => this.streamWriterAsync(path, rest), { highWaterMark })
+  },
+
+  transaction(fn) {
+    if (typeof fn !== 'function') throw invalid('transaction(fn): fn must be a function')
+    const txn = this.begin()
+    let result
+    try {
+      result = fn(txn)
+    } catch (err) {
+      if (txn.active) txn.rollback()
+      throw err
+    }
+    if (result != null && typeof result.then === 'function') {
+      return Promise.resolve(result).then(
+        (value) => {
+          if (txn.active) txn.commit()
+          return value
+        },
+        (err) => {
+          if (txn.active) txn.rollback()
+          throw err
+        },
+      )
+    }
+    if (txn.active) txn.commit()
+    return result
+  },
+
+  async transactionAsync(fn) {
+    if (typeof fn !== 'function') throw invalid('transactionAsync(fn): fn must be a function')
+    const txn = await this.beginAsync()
+    let result
+    try {
+      result = await fn(txn)
+    } catch (err) {
+      if (txn.active) await txn.rollbackAsync()
+      throw err
+    }
+    if (txn.active) await txn.commitAsync()
+    return result
+  },
+}
+
+for (const [name, fn] of Object.entries(dbMethods)) {
+  Object.defineProperty(Db.prototype, name, { value: fn, writable: true, configurable: true })
+}
+
+// ----------------------------------------------------------------------- Txn
+
+const txnMethods = {
+  putMany(pairs) {
+    return this._putMany(toPairs(pairs))
+  },
+
+  putManyAsync(pairs) {
+    try {
+      return this._putManyAsync(toPairs(pairs))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  },
+
+  scan(prefix, options) {
+    return unflatten(this._scan(prefix, options))
+  },
+
+  async scanAsync(prefix, options) {
+    return unflatten(await this._scanAsync(prefix, options))
+  },
+}
+
+for (const [name, fn] of Object.entries(txnMethods)) {
+  Object.defineProperty(Txn.prototype, name, { value: fn, writable: true, configurable: true })
+}
+
+// -------------------------------------------------------------------- Reader
+
+const readerMethods = {
+  async nextChunkAsync() {
+    const chunk = await this._nextChunkAsync()
+    return chunk.length === 0 ? null : chunk
+  },
+
+  *[Symbol.iterator]() {
+    for (let c = this.nextChunk(); c !== null; c = this.nextChunk()) yield c
+  },
+
+  async *[Symbol.asyncIterator]() {
+    for (let c = await this.nextChunkAsync(); c !== null; c = await this.nextChunkAsync()) yield c
+  },
+}
+
+for (const [name, fn] of Reflect.ownKeys(readerMethods).map((k) => [k, readerMethods[k]])) {
+  Object.defineProperty(Reader.prototype, name, { value: fn, writable: true, configurable: true })
+}
+
+// `using db = open(...)` (explicit resource management) where the runtime has it.
+if (typeof Symbol.dispose === 'symbol') {
+  Object.defineProperty(Db.prototype, Symbol.dispose, { value() { this.close() }, configurable: true })
+  Object.defineProperty(Reader.prototype, Symbol.dispose, { value() { this.close() }, configurable: true })
+  Object.defineProperty(StreamWriter.prototype, Symbol.dispose, {
+    value() {
+      if (this.active) this.abort()
+    },
+    configurable: true,
+  })
+  Object.defineProperty(Txn.prototype, Symbol.dispose, {
+    value() {
+      if (this.active) this.rollback()
+    },
+    configurable: true,
+  })
+}
+
+// ---------------------------------------------------------------------- module
+
+/**
+ * Open (or create) a database file; `':memory:'` for a private in-memory one.
+ * @returns {Db}
+ */
+function open(path, options) {
+  return native.open(path, options)
+}
+
+/** `open()` on the libuv pool. */
+function openAsync(path, options) {
+  return native.openAsync(path, options)
+}
+
+const ErrorCodes = Object.freeze(native.errorCodes())
+
+module.exports = {
+  open,
+  openAsync,
+  version: native.version,
+  ErrorCodes,
+  Db,
+  Txn,
+  Reader,
+  StreamWriter,
+  DbIterator,
+  BuffDBReadStream,
+  BuffDBWriteStream,
+}
