@@ -1,0 +1,176 @@
+'use strict'
+// The shared JSON cases (tests/cases/*.json, see its README) through the Node
+// API — once with the sync methods, once with the Promise methods.
+
+const { test, describe } = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const { tmpDir } = require('./helpers.js')
+const buffdb = require('..')
+
+const casesDir = process.env.BUFFDB_CASES_DIR || path.resolve(__dirname, '..', '..', 'tests', 'cases')
+const files = fs.readdirSync(casesDir).filter((f) => f.endsWith('.json')).sort()
+
+const isSpec = (x) => x !== null && typeof x === 'object' && !Array.isArray(x) && ('hex' in x || ('repeat' in x && 'times' in x))
+
+function bytes(x) {
+  if (x === null || x === undefined) return x
+  if (typeof x === 'string') return Buffer.from(x, 'utf8')
+  if (isSpec(x)) return 'hex' in x ? Buffer.from(x.hex, 'hex') : Buffer.from(x.repeat.repeat(x.times), 'utf8')
+  throw new Error(`not a bytes spec: ${JSON.stringify(x)}`)
+}
+
+const str = (x) => (x === null || x === undefined ? x : bytes(x).toString('utf8'))
+
+const camel = (s) => s.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
+
+function optionsOf(o) {
+  const out = {}
+  for (const [k, v] of Object.entries(o || {})) out[camel(k)] = v
+  return out
+}
+
+function matches(actual, expected) {
+  if (expected === null) return actual === null || actual === undefined
+  if (Buffer.isBuffer(actual)) {
+    if (typeof expected === 'string' || isSpec(expected)) return actual.equals(bytes(expected))
+    return false
+  }
+  if (Array.isArray(expected)) {
+    return Array.isArray(actual) && actual.length === expected.length && expected.every((e, i) => matches(actual[i], e))
+  }
+  if (typeof expected === 'object') {
+    if (actual === null || typeof actual !== 'object') return false
+    return Object.entries(expected).every(([k, v]) => matches(actual[camel(k)], v))
+  }
+  if (typeof actual === 'bigint') return actual === BigInt(expected)
+  return actual === expected
+}
+
+const show = (x) =>
+  JSON.stringify(x, (_k, v) => (v && v.type === 'Buffer' && Array.isArray(v.data) ? `<${Buffer.from(v.data).toString('hex')}>` : typeof v === 'bigint' ? `${v}n` : v))
+
+/** Runs one step; `mode` is 'sync' or 'async'. */
+async function run(db, txn, step, vars, mode) {
+  const sub = (x) => {
+    if (typeof x === 'string' && x.startsWith('$') && x.slice(1) in vars) return vars[x.slice(1)]
+    if (Array.isArray(x)) return x.map(sub)
+    return x
+  }
+  const s = {}
+  for (const [k, v] of Object.entries(step)) s[k] = k === 'steps' ? v : sub(v)
+  const target = txn || db
+  const call = async (name, ...args) => {
+    if (mode === 'sync') return target[name](...args)
+    return await target[`${name}Async`](...args)
+  }
+  const iter = async (it) => (mode === 'sync' ? it.toArray() : await it.toArrayAsync())
+  const range = () => {
+    const o = {}
+    if (s.start_after !== undefined) o.startAfter = s.op === 'search' ? str(s.start_after) : bytes(s.start_after)
+    if (s.limit !== undefined) o.limit = s.limit
+    return o
+  }
+  switch (s.op) {
+    case 'put': return call('put', bytes(s.key), bytes(s.value))
+    case 'get': return call('get', bytes(s.key))
+    case 'delete': return call('delete', bytes(s.key))
+    case 'contains': return call('has', bytes(s.key))
+    case 'count': return call('count', bytes(s.prefix))
+    case 'put_many': return call('putMany', s.pairs.map(([k, v]) => [bytes(k), bytes(v)]))
+    case 'get_many': return call('getMany', s.keys.map(bytes))
+    case 'eq': return call('eq', s.keys.map(bytes))
+    case 'not_eq': return call('notEq', s.keys.map(bytes))
+    case 'scan':
+      if (txn) return call('scan', bytes(s.prefix), range())
+      return iter(db.scan(bytes(s.prefix), range()))
+    case 'keys': return iter(db.keys(bytes(s.prefix), range()))
+    case 'blob_put': return call('blobPut', bytes(s.data), s.metadata)
+    case 'blob_get': return call('blobGet', s.id)
+    case 'blob_metadata': return call('blobMetadata', s.id)
+    case 'blob_update': {
+      const u = {}
+      if ('data' in s) u.data = bytes(s.data)
+      if ('metadata' in s) u.metadata = s.metadata
+      return call('blobUpdate', s.id, u)
+    }
+    case 'blob_delete': return call('blobDelete', s.id)
+    case 'blob_eq': return call('blobEq', s.ids)
+    case 'blob_not_eq': return call('blobNotEq', s.ids)
+    case 'stream_write': return call('streamWrite', str(s.path), bytes(s.data))
+    case 'stream_read': return call('streamRead', str(s.path))
+    case 'stream_read_range': return call('streamReadRange', str(s.path), s.offset, s.len)
+    case 'stream_read_version': {
+      const r = mode === 'sync' ? db.streamOpen(str(s.path), { version: s.version }) : await db.streamOpenAsync(str(s.path), { version: s.version })
+      try {
+        return mode === 'sync' ? r.read(r.size) : await r.readAsync(r.size)
+      } finally {
+        r.close()
+      }
+    }
+    case 'stream_stat': return call('streamStat', str(s.path))
+    case 'stream_versions': return (await call('streamVersions', str(s.path))).map((i) => i.version)
+    case 'stream_delete': return call('streamDelete', str(s.path))
+    case 'search': return iter(db.search(str(s.prefix), range()))
+    case 'search_count': return call('searchCount', str(s.prefix))
+    case 'query': return (await call('query', s.sql, s.params)).rows
+    case 'txn': {
+      const t = mode === 'sync' ? db.begin() : await db.beginAsync()
+      try {
+        for (const inner of s.steps) await step_(db, t, inner, vars, mode)
+      } catch (err) {
+        t.rollback()
+        throw err
+      }
+      if (s.commit) {
+        if (mode === 'sync') t.commit()
+        else await t.commitAsync()
+      } else if (mode === 'sync') t.rollback()
+      else await t.rollbackAsync()
+      return undefined
+    }
+    default:
+      throw new Error(`unknown op ${s.op}`)
+  }
+}
+
+async function step_(db, txn, step, vars, mode) {
+  const where = `${mode} ${show(step).slice(0, 200)}`
+  if (step.error) {
+    let thrown = null
+    try {
+      await run(db, txn, step, vars, mode)
+    } catch (err) {
+      thrown = err
+    }
+    assert.ok(thrown, `${where}: expected error ${step.error}, got success`)
+    assert.ok(thrown instanceof Error, `${where}: not an Error`)
+    assert.equal(thrown.code, step.error, `${where}: ${thrown.message}`)
+    return
+  }
+  const result = await run(db, txn, step, vars, mode)
+  if ('expect' in step) {
+    assert.ok(matches(result, step.expect), `${where}: got ${show(result)}`)
+  }
+  if (step.save) vars[step.save] = result
+}
+
+for (const file of files) {
+  const spec = JSON.parse(fs.readFileSync(path.join(casesDir, file), 'utf8'))
+  describe(`case ${file}: ${spec.name}`, () => {
+    for (const mode of ['sync', 'async']) {
+      test(mode, async () => {
+        const dir = tmpDir()
+        const db = buffdb.open(path.join(dir, 'case.bdb'), optionsOf(spec.options))
+        try {
+          const vars = {}
+          for (const step of spec.steps) await step_(db, null, step, vars, mode)
+        } finally {
+          db.close()
+          fs.rmSync(dir, { recursive: true, force: true })
+        }
+      })
+    }
+  })
+}
