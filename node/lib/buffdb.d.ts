@@ -1,0 +1,618 @@
+// Type definitions for buffdb (Node.js). The native classes come from the
+// napi-rs addon (../index.js); the iterators, streams and transaction helpers
+// from the thin JS layer (./buffdb.js).
+
+/// <reference types="node" />
+
+import type { Readable, Writable } from 'node:stream'
+
+/** Bytes accepted as a key, value or document: strings are taken as UTF-8. */
+export type BytesLike = string | Buffer | Uint8Array | ArrayBufferView
+
+/** The stable error names, shared by every language binding. */
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'INVALID_ARGUMENT'
+  | 'TOO_LARGE'
+  | 'CORRUPT'
+  | 'NOT_A_DATABASE'
+  | 'READ_ONLY'
+  | 'BUSY'
+  | 'IO'
+  | 'FULL'
+  | 'CLOSED'
+  | 'CONFLICT'
+  | 'INTERNAL'
+  | 'BUFFER_TOO_SMALL'
+
+/**
+ * What every failing call throws (sync methods) or rejects with (Promise
+ * methods): a plain `Error` whose `code` is the stable BuffDB name and whose
+ * message starts with it, e.g. `"NOT_FOUND: stream \"/a\" not found"`.
+ */
+export interface BuffDBError extends Error {
+  /** The stable error name. */
+  code: ErrorCode
+}
+
+/** Error names -> their stable numbers (`NOT_FOUND: 1`, ... as in C and Python). */
+export declare const ErrorCodes: Readonly<Record<ErrorCode, number>>
+
+/** How commits reach the disk. */
+export type Durability = 'full' | 'normal' | 'none'
+
+/** Options of `open()`; every field is optional and keeps its default when omitted. */
+export interface OpenOptions {
+  /** Create the file when missing (default `true`); otherwise `NOT_FOUND`. */
+  create?: boolean
+  /** Refuse every write with `READ_ONLY` (default `false`). */
+  readOnly?: boolean
+  /** `'full'`: fsync every commit; `'normal'` (default): survives a process crash; `'none'`. */
+  durability?: Durability
+  /** Snappy-compress stream and blob chunks when it saves space (default `false`). */
+  compression?: boolean
+  /** Check each chunk's CRC32 on read (default `true`); a mismatch is `CORRUPT`. */
+  verifyChecksums?: boolean
+  /** Bytes per stream/blob chunk, 4 KiB ..= 64 MiB (default 1 MiB). */
+  chunkSize?: number
+  /** Versions kept per stream path, >= 1 (default 2). */
+  versionsToKeep?: number
+  /** Bytes of SQLite page cache per connection (default 64 MiB). */
+  cacheSize?: number
+  /** Largest stream or blob accepted; bigger is `TOO_LARGE` (default: no limit). */
+  maxDocumentSize?: number
+  /** How long a writer waits for another before `BUSY` (default 5000). */
+  busyTimeoutMs?: number
+}
+
+/** Options of `scan()` and `keys()`. */
+export interface RangeOptions {
+  /** Start after this key (exclusive). */
+  startAfter?: BytesLike
+  /** At most this many items. */
+  limit?: number
+}
+
+/** Options of `search()`. */
+export interface SearchOptions {
+  /** Start after this path (exclusive). */
+  startAfter?: string
+  /** At most this many paths. */
+  limit?: number
+}
+
+/** Options of `blobIds()`. */
+export interface BlobIdsOptions {
+  /** Start after this id (exclusive). */
+  startAfter?: number
+  /** At most this many ids. */
+  limit?: number
+}
+
+/** A change to a blob: omitted fields keep their value; `metadata: null` removes it. */
+export interface BlobUpdate {
+  /** The new contents. */
+  data?: BytesLike
+  /** The new metadata, or `null` to remove it. */
+  metadata?: string | null
+}
+
+/** Per-write options of stream writes. */
+export interface WriteOptions {
+  /** Override the database's `compression` for this write. */
+  compression?: boolean
+}
+
+/** Options of `createWriteStream()`. */
+export interface WriteStreamOptions extends WriteOptions {
+  /** Bytes buffered before `write()` returns false (default 1 MiB). */
+  highWaterMark?: number
+}
+
+/** Options of `streamOpen()`. */
+export interface OpenStreamOptions {
+  /** The version to read (default: the newest). */
+  version?: number
+}
+
+/** Options of `createReadStream()` / `createBlobReadStream()`. */
+export interface ReadStreamOptions {
+  /** First byte to read (default 0). */
+  start?: number
+  /** Last byte to read, inclusive as in `fs.createReadStream` (default: the end). */
+  end?: number
+  /** Bytes per read (default 1 MiB); one read ahead is buffered. */
+  highWaterMark?: number
+}
+
+/** Options of `createReadStream()`. */
+export interface StreamReadStreamOptions extends ReadStreamOptions {
+  /** The version to read (default: the newest). */
+  version?: number
+}
+
+/** One version of a path stream. */
+export interface StreamInfo {
+  /** The stream's path. */
+  path: string
+  /** Version number (1, 2, ...; grows with every write of the path). */
+  version: number
+  /** Size in bytes. */
+  size: number
+  /** IEEE CRC-32 of the raw bytes (unsigned). */
+  crc32: number
+  /** Number of chunks. */
+  chunkCount: number
+  /** Chunk size used for this version. */
+  chunkSize: number
+  /** Bytes stored (after compression). */
+  storedSize: number
+  /** Creation time, milliseconds since the Unix epoch. */
+  createdMs: number
+}
+
+/** A blob's description. */
+export interface BlobInfo {
+  /** The blob id. */
+  id: number
+  /** Size in bytes. */
+  size: number
+  /** Its metadata, or `null`. */
+  metadata: string | null
+  /** IEEE CRC-32 of the raw bytes (unsigned). */
+  crc32: number
+  /** Number of chunks. */
+  chunkCount: number
+  /** Creation time, milliseconds since the Unix epoch. */
+  createdMs: number
+}
+
+/** Counts and sizes of a database. */
+export interface Stats {
+  /** KV entries. */
+  kvCount: number
+  /** Blobs. */
+  blobCount: number
+  /** Stream paths. */
+  streamCount: number
+  /** Stored stream versions. */
+  versionCount: number
+  /** Size of the database file in bytes. */
+  fileSize: number
+  /** SQLite page size. */
+  pageSize: number
+  /** On-disk format version. */
+  formatVersion: number
+}
+
+/** The result of `check()`. */
+export interface CheckReport {
+  /** True when nothing is damaged. */
+  ok: boolean
+  /** Chunks whose CRC was verified. */
+  chunksChecked: number
+  /** Paths with a damaged chunk. */
+  damagedStreams: string[]
+  /** Blob ids with a damaged chunk. */
+  damagedBlobs: number[]
+  /** Problems SQLite's own integrity check reported. */
+  sqliteErrors: string[]
+}
+
+/** A SQL value: integers beyond 2^53 come back as `bigint`, blobs as `Buffer`. */
+export type SqlValue = null | number | bigint | string | Buffer
+
+/** A SQL parameter: booleans bind as 0/1, non-integral numbers as REAL. */
+export type SqlParam = null | undefined | number | bigint | string | boolean | Buffer | Uint8Array
+
+/** The result of `query()`. */
+export interface QueryResult {
+  /** Column names. */
+  columns: string[]
+  /** Rows, each one value per column. */
+  rows: SqlValue[][]
+}
+
+/** `[key, value]` pairs: an array, a `Map`, any iterable of pairs, or a plain object. */
+export type Pairs =
+  | ReadonlyArray<readonly [BytesLike, BytesLike]>
+  | Iterable<readonly [BytesLike, BytesLike]>
+  | Readonly<Record<string, BytesLike>>
+
+/**
+ * A lazy iterator over engine rows (never a list built in memory): use it with
+ * `for...of` (batches pulled on the JS thread) or `for await...of` (batches
+ * pulled on the libuv pool). Breaking out early releases it.
+ */
+export declare class DbIterator<T> implements IterableIterator<T>, AsyncIterable<T> {
+  private constructor()
+  /** The next item. */
+  next(): IteratorResult<T, undefined>
+  /** Stop early and release the engine iterator. */
+  return(value?: unknown): IteratorResult<T, undefined>
+  [Symbol.iterator](): this
+  [Symbol.asyncIterator](): AsyncIterableIterator<T>
+  /** Every remaining item (sync). */
+  toArray(): T[]
+  /** Every remaining item (batches pulled on the libuv pool). */
+  toArrayAsync(): Promise<T[]>
+}
+
+/**
+ * Reads a blob or one version of a stream, chunk by chunk; never mixes two
+ * versions and holds no long read transaction. Iterable (sync and async) over
+ * its chunks from the current position.
+ */
+export declare class Reader implements Iterable<Buffer>, AsyncIterable<Buffer> {
+  private constructor()
+  /** Total size in bytes. */
+  get size(): number
+  /** The stream version being read, or `null` for a blob. */
+  get info(): StreamInfo | null
+  /** Current position. */
+  tell(): number
+  /** Move to `position` (past the end is allowed; reads then return 0 bytes). Returns the new position. */
+  seek(position: number): number
+  /** Up to `n` bytes from the current position (fewer at the end; empty at the end). */
+  read(n: number): Buffer
+  /** `read()` on the libuv pool. */
+  readAsync(n: number): Promise<Buffer>
+  /** Fill `buffer` from the current position; returns the bytes read (0 at the end). No allocation. */
+  readInto(buffer: ArrayBufferView): number
+  /** `readInto()` on the libuv pool; do not touch `buffer` until it settles. */
+  readIntoAsync(buffer: ArrayBufferView): Promise<number>
+  /** Fill `buffer` from `offset` without moving the position; returns the bytes read. */
+  readAt(offset: number, buffer: ArrayBufferView): number
+  /** `readAt()` on the libuv pool. */
+  readAtAsync(offset: number, buffer: ArrayBufferView): Promise<number>
+  /** The next stored chunk from the current position, or `null` at the end. */
+  nextChunk(): Buffer | null
+  /** `nextChunk()` on the libuv pool. */
+  nextChunkAsync(): Promise<Buffer | null>
+  /** Release the reader (idempotent); later reads fail with `CLOSED`. */
+  close(): void
+  /** `close()`, for `using reader = db.streamOpen(...)`. */
+  [Symbol.dispose](): void
+  [Symbol.iterator](): Iterator<Buffer>
+  [Symbol.asyncIterator](): AsyncIterator<Buffer>
+}
+
+/** Writes one new version of a stream; nothing is visible until `commit()`. */
+export declare class StreamWriter {
+  private constructor()
+  /** Bytes written so far. */
+  get written(): number
+  /** False once committed or aborted. */
+  get active(): boolean
+  /** Append bytes. */
+  write(data: BytesLike): void
+  /** `write()` on the libuv pool; big buffers are used in place, do not change them until it settles. */
+  writeAsync(data: BytesLike): Promise<void>
+  /** Make the written bytes the path's newest version. */
+  commit(): StreamInfo
+  /** `commit()` on the libuv pool. */
+  commitAsync(): Promise<StreamInfo>
+  /** Discard everything written (idempotent); the previous version stays whole. */
+  abort(): void
+  /** `abort()` on the libuv pool. */
+  abortAsync(): Promise<void>
+  /** Abort unless committed, for `using w = db.streamWriter(...)`. */
+  [Symbol.dispose](): void
+}
+
+/**
+ * A transaction: owns the single writer until `commit()` or `rollback()`. Its
+ * own writes are visible to its reads; nobody else sees them before commit.
+ * Inside a transaction use its methods, not the `Db`'s (a `Db` write would wait
+ * for this transaction and fail with `BUSY`).
+ */
+export declare class Txn {
+  private constructor()
+  /** False once committed or rolled back (then every call is `CLOSED`). */
+  get active(): boolean
+  /** Make every write of the transaction durable and visible. */
+  commit(): void
+  /** `commit()` on the libuv pool. */
+  commitAsync(): Promise<void>
+  /** Discard every write of the transaction. */
+  rollback(): void
+  /** `rollback()` on the libuv pool. */
+  rollbackAsync(): Promise<void>
+  /** Roll back unless finished, for `using txn = db.begin()`. */
+  [Symbol.dispose](): void
+  /** The value of `key`, or `undefined`. */
+  get(key: BytesLike): Buffer | undefined
+  /** `get()` on the libuv pool. */
+  getAsync(key: BytesLike): Promise<Buffer | undefined>
+  /** Set `key` to `value`. */
+  put(key: BytesLike, value: BytesLike): void
+  /** `put()` on the libuv pool. */
+  putAsync(key: BytesLike, value: BytesLike): Promise<void>
+  /** Remove `key`; whether it existed. */
+  delete(key: BytesLike): boolean
+  /** `delete()` on the libuv pool. */
+  deleteAsync(key: BytesLike): Promise<boolean>
+  /** Whether `key` exists. */
+  has(key: BytesLike): boolean
+  /** `has()` on the libuv pool. */
+  hasAsync(key: BytesLike): Promise<boolean>
+  /** Number of keys starting with `prefix` (all keys when omitted). */
+  count(prefix?: BytesLike): number
+  /** `count()` on the libuv pool. */
+  countAsync(prefix?: BytesLike): Promise<number>
+  /** Set many keys. */
+  putMany(pairs: Pairs): void
+  /** `putMany()` on the libuv pool. */
+  putManyAsync(pairs: Pairs): Promise<void>
+  /** `[key, value]` pairs under `prefix`, in byte order, as an array. */
+  scan(prefix?: BytesLike, options?: RangeOptions): Array<[Buffer, Buffer]>
+  /** `scan()` on the libuv pool. */
+  scanAsync(prefix?: BytesLike, options?: RangeOptions): Promise<Array<[Buffer, Buffer]>>
+  /** Store a blob; returns its new id. */
+  blobPut(data: BytesLike, metadata?: string | null): number
+  /** `blobPut()` on the libuv pool. */
+  blobPutAsync(data: BytesLike, metadata?: string | null): Promise<number>
+  /** A blob's bytes, or `undefined`. */
+  blobGet(id: number): Buffer | undefined
+  /** `blobGet()` on the libuv pool. */
+  blobGetAsync(id: number): Promise<Buffer | undefined>
+  /** A blob's metadata (`null` when it has none); `NOT_FOUND` for a missing blob. */
+  blobMetadata(id: number): string | null
+  /** `blobMetadata()` on the libuv pool. */
+  blobMetadataAsync(id: number): Promise<string | null>
+  /** Replace a blob's data and/or metadata; `NOT_FOUND` for a missing blob. */
+  blobUpdate(id: number, update: BlobUpdate): void
+  /** `blobUpdate()` on the libuv pool. */
+  blobUpdateAsync(id: number, update: BlobUpdate): Promise<void>
+  /** Delete a blob; whether it existed. */
+  blobDelete(id: number): boolean
+  /** `blobDelete()` on the libuv pool. */
+  blobDeleteAsync(id: number): Promise<boolean>
+  /** Write a new version of the stream at `path`. */
+  streamWrite(path: string, data: BytesLike): StreamInfo
+  /** `streamWrite()` on the libuv pool. */
+  streamWriteAsync(path: string, data: BytesLike): Promise<StreamInfo>
+  /** The newest version of `path`, whole; `NOT_FOUND` if missing. */
+  streamRead(path: string): Buffer
+  /** `streamRead()` on the libuv pool. */
+  streamReadAsync(path: string): Promise<Buffer>
+  /** The newest version's info; `NOT_FOUND` if missing. */
+  streamStat(path: string): StreamInfo
+  /** `streamStat()` on the libuv pool. */
+  streamStatAsync(path: string): Promise<StreamInfo>
+  /** Delete every version of `path`; whether it existed. */
+  streamDelete(path: string): boolean
+  /** `streamDelete()` on the libuv pool. */
+  streamDeleteAsync(path: string): Promise<boolean>
+}
+
+/**
+ * A `Readable` over a blob or one stream version (from `createReadStream()` /
+ * `createBlobReadStream()`); each read fills a fresh Buffer on the libuv pool.
+ */
+export declare class BuffDBReadStream extends Readable {
+  private constructor()
+  /** Bytes pushed so far. */
+  bytesRead: number
+  /** The underlying reader, once opened ('open' event). */
+  get reader(): Reader | null
+}
+
+/**
+ * A `Writable` that writes one new stream version (from `createWriteStream()`):
+ * the version is committed before 'finish' (then `info` is set and 'commit' is
+ * emitted with it); `destroy()` or an error before that aborts it.
+ */
+export declare class BuffDBWriteStream extends Writable {
+  private constructor()
+  /** Bytes written so far. */
+  bytesWritten: number
+  /** The committed version, once 'finish' has been emitted. */
+  info: StreamInfo | null
+}
+
+/**
+ * An open database (from `open()`/`openAsync()`). Thread-safe and cheap to
+ * share. Sync methods run on the calling thread; every `...Async` method runs
+ * on the libuv thread pool and returns a Promise, so a long call never blocks
+ * the event loop. Values come back as `Buffer`; a missing item is `undefined`.
+ */
+export declare class Db {
+  private constructor()
+
+  /** Close the database (idempotent); every later call fails with `CLOSED`. */
+  close(): void
+  /** `close()` on the libuv pool. */
+  closeAsync(): Promise<void>
+  /** Whether `close()` was called. */
+  get closed(): boolean
+  /** The path given to `open()`. */
+  get path(): string
+  /** The options in effect, defaults filled in. */
+  get options(): Required<OpenOptions>
+  /** Copy the WAL into the database file (PASSIVE). */
+  checkpoint(): void
+  /** `checkpoint()` on the libuv pool. */
+  checkpointAsync(): Promise<void>
+  /** Counts and sizes. */
+  stats(): Stats
+  /** `stats()` on the libuv pool. */
+  statsAsync(): Promise<Stats>
+  /** Verify every chunk's CRC and SQLite's integrity; names damaged items. */
+  check(): CheckReport
+  /** `check()` on the libuv pool. */
+  checkAsync(): Promise<CheckReport>
+
+  // KV
+  /** The value of `key`, or `undefined`. */
+  get(key: BytesLike): Buffer | undefined
+  /** `get()` on the libuv pool. */
+  getAsync(key: BytesLike): Promise<Buffer | undefined>
+  /** Set `key` to `value` (one commit). */
+  put(key: BytesLike, value: BytesLike): void
+  /** `put()` on the libuv pool. */
+  putAsync(key: BytesLike, value: BytesLike): Promise<void>
+  /** Remove `key`; whether it existed. */
+  delete(key: BytesLike): boolean
+  /** `delete()` on the libuv pool. */
+  deleteAsync(key: BytesLike): Promise<boolean>
+  /** Whether `key` exists. */
+  has(key: BytesLike): boolean
+  /** `has()` on the libuv pool. */
+  hasAsync(key: BytesLike): Promise<boolean>
+  /** The values of `keys` (`undefined` where missing), in order. */
+  getMany(keys: readonly BytesLike[]): Array<Buffer | undefined>
+  /** `getMany()` on the libuv pool. */
+  getManyAsync(keys: readonly BytesLike[]): Promise<Array<Buffer | undefined>>
+  /** Set many keys atomically (one commit). */
+  putMany(pairs: Pairs): void
+  /** `putMany()` on the libuv pool. */
+  putManyAsync(pairs: Pairs): Promise<void>
+  /** Whether all `keys` hold equal values; `NOT_FOUND` if one is missing. */
+  eq(keys: readonly BytesLike[]): boolean
+  /** `eq()` on the libuv pool. */
+  eqAsync(keys: readonly BytesLike[]): Promise<boolean>
+  /** Whether all `keys` hold pairwise distinct values; `NOT_FOUND` if one is missing. */
+  notEq(keys: readonly BytesLike[]): boolean
+  /** `notEq()` on the libuv pool. */
+  notEqAsync(keys: readonly BytesLike[]): Promise<boolean>
+  /** `[key, value]` pairs whose key starts with `prefix`, in byte order, lazily. */
+  scan(prefix?: BytesLike, options?: RangeOptions): DbIterator<[Buffer, Buffer]>
+  /** Keys starting with `prefix`, in byte order, lazily. */
+  keys(prefix?: BytesLike, options?: RangeOptions): DbIterator<Buffer>
+  /** Number of keys starting with `prefix` (all keys when omitted). */
+  count(prefix?: BytesLike): number
+  /** `count()` on the libuv pool. */
+  countAsync(prefix?: BytesLike): Promise<number>
+
+  // Blobs
+  /** Store a blob with optional metadata; returns its id (ids grow, never reused). */
+  blobPut(data: BytesLike, metadata?: string | null): number
+  /** `blobPut()` on the libuv pool. */
+  blobPutAsync(data: BytesLike, metadata?: string | null): Promise<number>
+  /** A blob's bytes, or `undefined`. */
+  blobGet(id: number): Buffer | undefined
+  /** `blobGet()` on the libuv pool. */
+  blobGetAsync(id: number): Promise<Buffer | undefined>
+  /** A blob's metadata (`null` when it has none); `NOT_FOUND` for a missing blob. */
+  blobMetadata(id: number): string | null
+  /** `blobMetadata()` on the libuv pool. */
+  blobMetadataAsync(id: number): Promise<string | null>
+  /** A blob's size, metadata, CRC and chunk count, or `undefined`. */
+  blobInfo(id: number): BlobInfo | undefined
+  /** `blobInfo()` on the libuv pool. */
+  blobInfoAsync(id: number): Promise<BlobInfo | undefined>
+  /** Replace a blob's data and/or metadata; `NOT_FOUND` for a missing blob. */
+  blobUpdate(id: number, update: BlobUpdate): void
+  /** `blobUpdate()` on the libuv pool. */
+  blobUpdateAsync(id: number, update: BlobUpdate): Promise<void>
+  /** Delete a blob; whether it existed. */
+  blobDelete(id: number): boolean
+  /** `blobDelete()` on the libuv pool. */
+  blobDeleteAsync(id: number): Promise<boolean>
+  /** A reader over a blob; `NOT_FOUND` for a missing blob. */
+  blobOpen(id: number): Reader
+  /** `blobOpen()` on the libuv pool. */
+  blobOpenAsync(id: number): Promise<Reader>
+  /** Whether all blobs hold equal bytes; `NOT_FOUND` if one is missing. */
+  blobEq(ids: readonly number[]): boolean
+  /** `blobEq()` on the libuv pool. */
+  blobEqAsync(ids: readonly number[]): Promise<boolean>
+  /** Whether all blobs hold pairwise distinct bytes; `NOT_FOUND` if one is missing. */
+  blobNotEq(ids: readonly number[]): boolean
+  /** `blobNotEq()` on the libuv pool. */
+  blobNotEqAsync(ids: readonly number[]): Promise<boolean>
+  /** Blob ids in ascending order. */
+  blobIds(options?: BlobIdsOptions): number[]
+  /** `blobIds()` on the libuv pool. */
+  blobIdsAsync(options?: BlobIdsOptions): Promise<number[]>
+  /** A `Readable` over a blob (`start`/`end` inclusive byte range). */
+  createBlobReadStream(id: number, options?: ReadStreamOptions): BuffDBReadStream
+
+  // Path streams
+  /** Write a new version of the stream at `path` from bytes. */
+  streamWrite(path: string, data: BytesLike, options?: WriteOptions): StreamInfo
+  /**
+   * Write a new version of `path` on the libuv pool, from bytes or from a
+   * `Readable` / (async) iterable of chunks (piped through `createWriteStream`).
+   */
+  streamWriteAsync(
+    path: string,
+    data: BytesLike | NodeJS.ReadableStream | AsyncIterable<BytesLike> | Iterable<BytesLike>,
+    options?: WriteOptions,
+  ): Promise<StreamInfo>
+  /** A writer for a new version of `path`; nothing is visible until `commit()`. */
+  streamWriter(path: string, options?: WriteOptions): StreamWriter
+  /** `streamWriter()` on the libuv pool. */
+  streamWriterAsync(path: string, options?: WriteOptions): Promise<StreamWriter>
+  /** A `Writable` that commits a new version of `path` on 'finish' and aborts on `destroy()`. */
+  createWriteStream(path: string, options?: WriteStreamOptions): BuffDBWriteStream
+  /** The newest version of `path`, whole; `NOT_FOUND` if missing. */
+  streamRead(path: string): Buffer
+  /** `streamRead()` on the libuv pool. */
+  streamReadAsync(path: string): Promise<Buffer>
+  /** A reader over one version of `path` (the newest unless `version`); `NOT_FOUND` if missing. */
+  streamOpen(path: string, options?: OpenStreamOptions): Reader
+  /** `streamOpen()` on the libuv pool. */
+  streamOpenAsync(path: string, options?: OpenStreamOptions): Promise<Reader>
+  /** A `Readable` over one version of `path` (`start`/`end` inclusive byte range). */
+  createReadStream(path: string, options?: StreamReadStreamOptions): BuffDBReadStream
+  /** `length` bytes from `offset` of the newest version (clipped at the end). */
+  streamReadRange(path: string, offset: number, length: number): Buffer
+  /** `streamReadRange()` on the libuv pool. */
+  streamReadRangeAsync(path: string, offset: number, length: number): Promise<Buffer>
+  /** The newest version's info; `NOT_FOUND` if missing. */
+  streamStat(path: string): StreamInfo
+  /** `streamStat()` on the libuv pool. */
+  streamStatAsync(path: string): Promise<StreamInfo>
+  /** Whether `path` has a version. */
+  streamExists(path: string): boolean
+  /** `streamExists()` on the libuv pool. */
+  streamExistsAsync(path: string): Promise<boolean>
+  /** Every kept version of `path`, oldest first (empty if none). */
+  streamVersions(path: string): StreamInfo[]
+  /** `streamVersions()` on the libuv pool. */
+  streamVersionsAsync(path: string): Promise<StreamInfo[]>
+  /** Delete every version of `path`; whether it existed. */
+  streamDelete(path: string): boolean
+  /** `streamDelete()` on the libuv pool. */
+  streamDeleteAsync(path: string): Promise<boolean>
+
+  // Search
+  /** Stream paths starting with `prefix` (a real prefix), in byte order, lazily. */
+  search(prefix?: string, options?: SearchOptions): DbIterator<string>
+  /** Number of stream paths starting with `prefix`. */
+  searchCount(prefix?: string): number
+  /** `searchCount()` on the libuv pool. */
+  searchCountAsync(prefix?: string): Promise<number>
+
+  // Transactions
+  /** Start a transaction (waits up to `busyTimeoutMs` for the writer, then `BUSY`). */
+  begin(): Txn
+  /** `begin()` on the libuv pool (the wait for the writer does not block the event loop). */
+  beginAsync(): Promise<Txn>
+  /**
+   * Run `fn` in a transaction: commit when it returns, roll back when it
+   * throws. If `fn` returns a Promise, commit when it resolves and roll back
+   * when it rejects (the result is then a Promise too).
+   */
+  transaction<T>(fn: (txn: Txn) => T): T
+  /** `transaction()` with the begin and commit on the libuv pool; `fn` may be async. */
+  transactionAsync<T>(fn: (txn: Txn) => T | Promise<T>): Promise<T>
+
+  // Query
+  /** Read-only SQL over the views `kv`, `blobs`, `streams`; a write is `READ_ONLY`. */
+  query(sql: string, params?: readonly SqlParam[]): QueryResult
+  /** `query()` on the libuv pool. */
+  queryAsync(sql: string, params?: readonly SqlParam[]): Promise<QueryResult>
+
+  /** `close()`, for `using db = open(...)`. */
+  [Symbol.dispose](): void
+}
+
+/** Open (or create) the database file at `path`; `':memory:'` opens a private in-memory one. */
+export declare function open(path: string, options?: OpenOptions): Db
+/** `open()` on the libuv pool. */
+export declare function openAsync(path: string, options?: OpenOptions): Promise<Db>
+/** The engine version. */
+export declare function version(): string

@@ -1,0 +1,62 @@
+// Type-checked (not run) by types.test.js: the CommonJS typings cover the API.
+import buffdb = require('buffdb')
+import { Readable } from 'node:stream'
+
+const db: buffdb.Db = buffdb.open(':memory:', { chunkSize: 4096, durability: 'full' })
+const v: Buffer | undefined = db.get('k')
+db.put('k', new Uint8Array([1]))
+db.put(Buffer.from('k'), 'v')
+const existed: boolean = db.delete('k')
+const has: boolean = db.has('k')
+const many: Array<Buffer | undefined> = db.getMany(['a', 'b'])
+db.putMany([['a', '1'], ['b', Buffer.from('2')]])
+db.putMany(new Map([['c', '3']]))
+db.putMany({ d: '4' })
+const n: number = db.count('a')
+for (const [key, value] of db.scan('a', { startAfter: 'a', limit: 10 })) {
+  const k: Buffer = key
+  const val: Buffer = value
+}
+const keys: Buffer[] = db.keys().toArray()
+const paths: string[] = [...db.search('/models/', { limit: 5 })]
+const id: number = db.blobPut('data', 'meta')
+const blob: Buffer | undefined = db.blobGet(id)
+const meta: string | null = db.blobMetadata(id)
+db.blobUpdate(id, { metadata: null })
+const info: buffdb.StreamInfo = db.streamWrite('/a', 'x', { compression: true })
+const r: buffdb.Reader = db.streamOpen('/a', { version: info.version })
+const chunk: Buffer | null = r.nextChunk()
+const got: number = r.readInto(Buffer.alloc(10))
+r.close()
+const w: buffdb.StreamWriter = db.streamWriter('/b')
+w.write('x')
+const committed: buffdb.StreamInfo = w.commit()
+const rs: Readable = db.createReadStream('/a', { start: 0, end: 9 })
+const ws = db.createWriteStream('/c')
+ws.on('finish', () => console.log(ws.info?.size))
+const result: number = db.transaction((txn) => {
+  txn.put('a', 'b')
+  return 1
+})
+const q: buffdb.QueryResult = db.query('SELECT ?', [1, 'a', null, 2n, true, Buffer.from('x')])
+const code: number = buffdb.ErrorCodes.NOT_FOUND
+try {
+  db.get('')
+} catch (e) {
+  const err = e as buffdb.BuffDBError
+  const c: buffdb.ErrorCode = err.code
+}
+async function main(): Promise<void> {
+  const db2 = await buffdb.openAsync('x.bdb')
+  const v2: Buffer | undefined = await db2.getAsync('k')
+  for await (const [k] of db2.scan()) console.log(k)
+  const info2: buffdb.StreamInfo = await db2.streamWriteAsync('/x', Readable.from(['a']))
+  const t: buffdb.Txn = await db2.beginAsync()
+  await t.commitAsync()
+  const s: string = await db2.transactionAsync(async (txn) => {
+    await txn.putAsync('a', 'b')
+    return 'ok'
+  })
+  await db2.closeAsync()
+}
+void main
