@@ -45,8 +45,38 @@ if (cargo.error || cargo.status !== 0) {
   process.exit(1)
 }
 
-const cliPkg = require.resolve('@napi-rs/cli/package.json', { paths: [root] })
-const cli = path.join(path.dirname(cliPkg), require(cliPkg).bin.napi)
+function findCli() {
+  try {
+    const pkg = require.resolve('@napi-rs/cli/package.json', { paths: [root] })
+    return path.join(path.dirname(pkg), require(pkg).bin.napi)
+  } catch {
+    return null
+  }
+}
+
+let cli = findCli()
+if (!cli) {
+  // `npm install <folder>` links the folder without installing its own
+  // dependencies: fetch the build tool (@napi-rs/cli, from the npm registry)
+  // into this folder first.
+  console.log('buffdb: installing the build tool (@napi-rs/cli) into', root)
+  const env = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^npm_/i.test(k) || /^npm_config_(registry|cache|userconfig|globalconfig|cafile|proxy|https_proxy|strict_ssl|nodedir)$/i.test(k)) env[k] = v
+  }
+  const npmCli = process.env.npm_execpath
+  const cmd = npmCli && /\.c?js$/.test(npmCli) ? [process.execPath, [npmCli]] : [process.platform === 'win32' ? 'npm.cmd' : 'npm', []]
+  const lock = fs.existsSync(path.join(root, 'package-lock.json'))
+  const npmArgs = lock
+    ? ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund']
+    : ['install', '--omit=dev', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund']
+  const r = spawnSync(cmd[0], [...cmd[1], ...npmArgs], { cwd: root, stdio: 'inherit', env, shell: process.platform === 'win32' })
+  cli = r.status === 0 ? findCli() : null
+  if (!cli) {
+    console.error('buffdb: could not install @napi-rs/cli (run `npm install` in ' + root + ')')
+    process.exit(1)
+  }
+}
 
 const args = [cli, 'build', '--platform', '--manifest-path', manifest, '--package-json-path', path.join(root, 'package.json'), '--output-dir', root, '--no-js', '--dts', path.join('build', 'index.d.ts')]
 if ((process.env.BUFFDB_BUILD_PROFILE || 'release') !== 'debug') args.push('--release')
