@@ -66,10 +66,9 @@ if (!cli) {
   }
   const npmCli = process.env.npm_execpath
   const cmd = npmCli && /\.c?js$/.test(npmCli) ? [process.execPath, [npmCli]] : [process.platform === 'win32' ? 'npm.cmd' : 'npm', []]
-  const lock = fs.existsSync(path.join(root, 'package-lock.json'))
-  const npmArgs = lock
-    ? ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund']
-    : ['install', '--omit=dev', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund']
+  // (`npm install`, not `npm ci`: a registry mirror may lack some optional
+  // platform packages of the CLI's dependencies, which `npm ci` refuses.)
+  const npmArgs = ['install', '--omit=dev', '--ignore-scripts', '--no-save', '--no-package-lock', '--no-audit', '--no-fund']
   const r = spawnSync(cmd[0], [...cmd[1], ...npmArgs], { cwd: root, stdio: 'inherit', env, shell: process.platform === 'win32' })
   cli = r.status === 0 ? findCli() : null
   if (!cli) {
