@@ -341,9 +341,23 @@ for (const [label, key, kind] of rows) {
 }
 lines.push(`| memcpy of the same 256 MiB, GB/s | ${names.map((n) => (n === 'buffdb' ? (memcpyRate / 1e9).toFixed(2) : '')).join(' | ')} | |`)
 
+function pkgVersion(name) {
+  try {
+    let dir = path.dirname(require.resolve(name))
+    while (!fs.existsSync(path.join(dir, 'package.json')) || JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).name !== name) {
+      const up = path.dirname(dir)
+      if (up === dir) return '?'
+      dir = up
+    }
+    return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version
+  } catch {
+    return '?'
+  }
+}
+
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
 console.log(`BuffDB Node benchmark — node ${process.version}, ${os.platform()} ${os.arch()}, ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`)
-console.log(`buffdb ${buffdb.version()}; lmdb ${lmdb.missing ? `missing (${lmdb.missing})` : require('lmdb/package.json').version}; ${sqliteName} ${Sqlite.missing ? `missing (${Sqlite.missing})` : sqliteName === 'better-sqlite3' ? require('better-sqlite3/package.json').version : process.versions.sqlite ?? ''}`)
+console.log(`buffdb ${buffdb.version()}; lmdb ${lmdb.missing ? `missing (${lmdb.missing})` : pkgVersion('lmdb')}; ${sqliteName} ${Sqlite.missing ? `missing (${Sqlite.missing})` : sqliteName === 'better-sqlite3' ? pkgVersion('better-sqlite3') : process.versions.sqlite ?? ''}`)
 console.log(`median of ${ROUNDS} rounds; buffdb: defaults (durability normal, checksums on, 1 MiB chunks); lmdb-js: defaults, binary encoding, putSync in one transactionSync; ${sqliteName}: WAL, synchronous NORMAL, one transaction of prepared inserts`)
 console.log(`buffdb stream read through Readable = ${((med.buffdb.readStream / memcpyRate) || 0).toFixed(2)}× memcpy (target ≥ 0.5×, ≥ 1.5 GB/s)`)
 console.log()

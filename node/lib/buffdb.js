@@ -215,17 +215,17 @@ class BuffDBReadStream extends Readable {
       this.push(null)
       return
     }
-    const buf = Buffer.allocUnsafe(size)
-    this.#reader.readIntoAsync(buf).then(
-      (n) => {
+    // The addon fills a recycled buffer on the libuv pool (warm memory, no copy).
+    this.#reader._readPooledAsync(size).then(
+      (buf) => {
         if (this.destroyed) return
-        if (n === 0) {
+        if (buf.length === 0) {
           this.push(null)
           return
         }
-        this.#pos += n
-        this.bytesRead += n
-        this.push(n === buf.length ? buf : buf.subarray(0, n))
+        this.#pos += buf.length
+        this.bytesRead += buf.length
+        this.push(buf)
       },
       (err) => this.destroy(err),
     )

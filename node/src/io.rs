@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use crate::conv::{self, JsUnknown};
 use crate::db::sync;
 use crate::err::{closed, guard, to_js, napi_failure, IntoJs};
-use crate::task::{spawn, spawn_pinned, Job};
+use crate::task::{spawn, spawn_pinned, Job, Out};
 use crate::try_args;
 
 /// Reads a blob or one version of a stream; never mixes two versions.
@@ -84,6 +84,19 @@ impl JsReader {
     let n = try_args!(conv::uint(&n, "n"));
     let inner = self.inner.clone();
     spawn(move || read_n(&inner, n))
+  }
+
+  /// Up to `n` bytes from the current position into a recycled buffer, on the
+  /// pool (what the `Readable` uses); an empty Buffer at the end.
+  #[napi(js_name = "_readPooledAsync")]
+  pub fn read_pooled_async(&self, n: u32) -> AsyncTask<Job> {
+    let inner = self.inner.clone();
+    spawn(move || {
+      let mut buf = conv::pool_take(n.max(1) as usize);
+      let got = inner.lock().read_into(&mut buf)?;
+      buf.truncate(got);
+      Ok(Out::Pooled(buf))
+    })
   }
 
   /// Fill `buffer` from the current position; returns the bytes read (0 = end).

@@ -17,6 +17,8 @@ pub enum Out {
   /// blob metadata: `null` when the blob has none.
   NullableStr(Option<String>),
   Bytes(Vec<u8>),
+  /// A recycled read buffer (see `conv::pool_take`).
+  Pooled(Vec<u8>),
   /// `undefined` when absent.
   OptBytes(Option<Vec<u8>>),
   ManyOptBytes(Vec<Option<Vec<u8>>>),
@@ -84,6 +86,7 @@ impl Out {
         Out::NullableStr(None) => conv::null(env),
         Out::NullableStr(Some(s)) => conv::str_val(env, &s),
         Out::Bytes(b) => conv::buffer_vec(env, b),
+        Out::Pooled(b) => conv::buffer_pooled(env, b),
         Out::OptBytes(None) => conv::undefined(env),
         Out::OptBytes(Some(b)) => conv::buffer_vec(env, b),
         Out::ManyOptBytes(list) => {
