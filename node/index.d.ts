@@ -26,7 +26,13 @@ export declare class Db {
   statsAsync(): Promise<unknown>
   check(): unknown
   checkAsync(): Promise<unknown>
-  get(key: unknown): unknown
+  /**
+   * Fast path of `get` for the JS layer: copies the value into the registered
+   * scratch Buffer and returns its length; -1 = missing, -2 = bigger than the
+   * scratch (the JS layer then calls `_get`). No JS object is created here.
+   */
+  _getScratch(key: unknown): number
+  _get(key: unknown): unknown
   getAsync(key: unknown): Promise<unknown>
   put(key: unknown, value: unknown): void
   putAsync(key: unknown, value: unknown): Promise<unknown>
@@ -224,6 +230,9 @@ export declare class Txn {
   streamDeleteAsync(path: unknown): Promise<unknown>
 }
 export type JsTxn = Txn
+
+/** Register the JS layer's scratch Buffer (see `Db._getScratch`). */
+export declare function _setScratch(buffer: unknown): void
 
 /** Stable error names -> numbers (`{ NOT_FOUND: 1, ... }`), shared with C and Python. */
 export declare function errorCodes(): Record<string, number>

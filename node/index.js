@@ -849,6 +849,7 @@ module.exports.StreamWriter = nativeBinding.StreamWriter
 module.exports.JsWriter = nativeBinding.JsWriter
 module.exports.Txn = nativeBinding.Txn
 module.exports.JsTxn = nativeBinding.JsTxn
+module.exports._setScratch = nativeBinding._setScratch
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.open = nativeBinding.open
 module.exports.openAsync = nativeBinding.openAsync

@@ -309,7 +309,24 @@ class BuffDBWriteStream extends Writable {
 
 // ------------------------------------------------------------------------ Db
 
+// `get` copies small values through one scratch Buffer: a number crosses the
+// native boundary instead of a new Buffer (allocating one natively costs more
+// than the lookup), then the bytes are copied into a pooled `Buffer.allocUnsafe`.
+const SCRATCH_SIZE = 64 * 1024
+const scratch = Buffer.allocUnsafeSlow(SCRATCH_SIZE)
+native._setScratch(scratch)
+
 const dbMethods = {
+  get(key) {
+    const n = this._getScratch(key)
+    if (n >= 0) {
+      const out = Buffer.allocUnsafe(n)
+      scratch.copy(out, 0, 0, n)
+      return out
+    }
+    return n === -1 ? undefined : this._get(key)
+  },
+
   scan(prefix, options) {
     return new DbIterator(this._scan(prefix, options), true)
   },

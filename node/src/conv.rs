@@ -597,6 +597,26 @@ thread_local! {
   pub static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+thread_local! {
+  /// The JS layer's scratch Buffer (one per JS thread / addon instance), kept
+  /// alive by a napi reference for the life of the module.
+  static JS_SCRATCH: std::cell::Cell<(*mut u8, usize)> = const { std::cell::Cell::new((ptr::null_mut(), 0)) };
+}
+
+/// Register the scratch Buffer used by `Db._getScratch`.
+pub fn set_scratch(u: &Unknown) -> BResult<()> {
+  let mut pins = Vec::new();
+  let view = out_view(u, "scratch", &mut pins)?;
+  // The reference is never released: the scratch lives as long as the module.
+  std::mem::forget(pins);
+  JS_SCRATCH.with(|c| c.set((view.ptr, view.len)));
+  Ok(())
+}
+
+pub fn scratch() -> (*mut u8, usize) {
+  JS_SCRATCH.with(|c| c.get())
+}
+
 pub unsafe fn undefined(env: sys::napi_env) -> napi::Result<sys::napi_value> {
   let mut v = ptr::null_mut();
   nok(unsafe { sys::napi_get_undefined(env, &mut v) })?;
@@ -647,10 +667,8 @@ pub unsafe fn buffer_copy(env: sys::napi_env, data: &[u8]) -> napi::Result<sys::
 }
 
 unsafe extern "C" fn drop_vec(env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-  let v: Box<Vec<u8>> = unsafe { Box::from_raw(hint.cast()) };
-  let mut adjusted = 0i64;
-  unsafe { sys::napi_adjust_external_memory(env, -(v.capacity() as i64), &mut adjusted) };
-  drop(v);
+  let _ = env;
+  drop(unsafe { Box::<Vec<u8>>::from_raw(hint.cast()) });
 }
 
 /// A Buffer owning `data`: copied when small, wrapped without a copy when big.
@@ -672,8 +690,9 @@ pub unsafe fn buffer_vec(env: sys::napi_env, data: Vec<u8>) -> napi::Result<sys:
     let data = unsafe { Box::from_raw(hint) };
     return unsafe { buffer_copy(env, &data) };
   }
-  let mut adjusted = 0i64;
-  unsafe { sys::napi_adjust_external_memory(env, cap, &mut adjusted) };
+  // (No napi_adjust_external_memory: V8 already counts an external backing
+  // store's length; reporting it again forces needless full GCs.)
+  let _ = cap;
   Ok(v)
 }
 
@@ -702,9 +721,8 @@ pub fn pool_take(n: usize) -> Vec<u8> {
 
 unsafe extern "C" fn return_to_pool(env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
   let mut v: Box<Vec<u8>> = unsafe { Box::from_raw(hint.cast()) };
+  let _ = env;
   let cap = v.capacity();
-  let mut adjusted = 0i64;
-  unsafe { sys::napi_adjust_external_memory(env, -(cap as i64), &mut adjusted) };
   // Every byte up to the capacity was initialised when the buffer was made.
   unsafe { v.set_len(cap) };
   let mut g = POOL.lock();
@@ -733,8 +751,9 @@ pub unsafe fn buffer_pooled(env: sys::napi_env, data: Vec<u8>) -> napi::Result<s
     let data = unsafe { Box::from_raw(hint) };
     return unsafe { buffer_copy(env, &data) };
   }
-  let mut adjusted = 0i64;
-  unsafe { sys::napi_adjust_external_memory(env, cap, &mut adjusted) };
+  // (No napi_adjust_external_memory: V8 already counts an external backing
+  // store's length; reporting it again forces needless full GCs.)
+  let _ = cap;
   Ok(v)
 }
 

@@ -224,7 +224,28 @@ impl JsDb {
 
   // -------------------------------------------------------------------- KV
 
-  #[napi]
+  /// Fast path of `get` for the JS layer: copies the value into the registered
+  /// scratch Buffer and returns its length; -1 = missing, -2 = bigger than the
+  /// scratch (the JS layer then calls `_get`). No JS object is created here.
+  #[napi(js_name = "_getScratch")]
+  pub fn get_scratch(&self, key: Unknown) -> crate::err::Result<f64> {
+    let key = conv::bytes(&key, "key").js()?;
+    let (ptr, cap) = conv::scratch();
+    guard(|| {
+      self.db.get_with(key.as_slice(), |v| match v {
+        None => -1.0,
+        Some(s) if s.len() <= cap => {
+          if !s.is_empty() {
+            unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), ptr, s.len()) };
+          }
+          s.len() as f64
+        }
+        Some(_) => -2.0,
+      })
+    })
+  }
+
+  #[napi(js_name = "_get")]
   pub fn get(&self, env: Env, key: Unknown) -> crate::err::Result<JsUnknown> {
     let key = conv::bytes(&key, "key").js()?;
     let found = guard(|| {

@@ -40,6 +40,12 @@ pub fn open_async(path: Unknown, options: Option<Unknown>) -> AsyncTask<Job> {
   spawn(move || buffdb::Db::open(&path, opts))
 }
 
+/// Register the JS layer's scratch Buffer (see `Db._getScratch`).
+#[napi(js_name = "_setScratch")]
+pub fn set_scratch(buffer: Unknown) -> crate::err::Result<()> {
+  conv::set_scratch(&buffer).js()
+}
+
 /// The engine version.
 #[napi]
 pub fn version() -> String {
