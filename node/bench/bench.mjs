@@ -8,6 +8,7 @@
 //      also timed through a Node Readable, and against memcpy of the same bytes.
 //
 // Run: scripts/bench-node.sh (builds the release addon, installs the bench deps).
+// Each workload runs in a fresh child process per engine and round.
 // Env: BENCH_ROUNDS (default 3; the median is reported), BENCH_DIR (temp dir),
 //      BENCH_S_MIB (default 256).
 
@@ -49,7 +50,7 @@ const VALUE_SIZE = 100
 const SCAN_PREFIX_GROUPS = 10 // 100,000 keys / 10 prefixes = 10,000 keys per prefix scan
 const S_SIZE = Number(process.env.BENCH_S_MIB || 256) * 1024 * 1024
 const MiB = 1024 * 1024
-const baseDir = fs.mkdtempSync(path.join(process.env.BENCH_DIR || os.tmpdir(), 'buffdb-node-bench-'))
+const baseDir = process.argv[2] === '--child' ? null : fs.mkdtempSync(path.join(process.env.BENCH_DIR || os.tmpdir(), 'buffdb-node-bench-'))
 
 // ------------------------------------------------------------------ data
 
@@ -76,14 +77,23 @@ function shuffle(a) {
   return a
 }
 
-const keys = shuffle(makeKeys())
-const values = keys.map(() => crypto.randomBytes(VALUE_SIZE))
-const getOrder = shuffle(keys.slice())
+// Each workload runs in its own child process (per engine and round), so one
+// workload's data (workload K keeps 300,000 small Buffers alive) does not slow
+// another's garbage collection.
+let keys, values, getOrder, expectedScan, doc
 const scanPrefix = Buffer.from('p3')
 const scanEnd = Buffer.from('p4')
-const expectedScan = keys.filter((k) => k.subarray(0, 2).equals(scanPrefix)).length
 
-const doc = crypto.randomBytes(S_SIZE)
+function makeK() {
+  keys = shuffle(makeKeys())
+  values = keys.map(() => crypto.randomBytes(VALUE_SIZE))
+  getOrder = shuffle(keys.slice())
+  expectedScan = keys.filter((k) => k.subarray(0, 2).equals(scanPrefix)).length
+}
+
+function makeS() {
+  doc = crypto.randomBytes(S_SIZE)
+}
 
 function now() {
   return process.hrtime.bigint()
@@ -292,19 +302,45 @@ function memcpy() {
 
 // ------------------------------------------------------------------ run
 
+if (process.argv[2] === '--child') {
+  const [, , , workload, name, dir] = process.argv
+  const e = engines[name]
+  let out
+  if (workload === 'k') {
+    makeK()
+    out = await e.k(dir)
+  } else {
+    makeS()
+    out = await e.s(dir)
+    if (name === 'buffdb') out.memcpy = memcpy()
+  }
+  process.stdout.write(`\n${JSON.stringify(out)}\n`)
+  process.exit(0)
+}
+
+const { spawnSync } = await import('node:child_process')
+const self = new URL(import.meta.url).pathname
+
+function child(workload, name, dir) {
+  const r = spawnSync(process.execPath, [self, '--child', workload, name, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 })
+  if (r.status !== 0) throw new Error(`${name} ${workload} failed (status ${r.status})`)
+  return JSON.parse(r.stdout.trim().split('\n').pop())
+}
+
 const results = {}
 for (const name of Object.keys(engines)) results[name] = {}
 const memcpys = []
 
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, e] of Object.entries(engines)) {
+  for (const name of Object.keys(engines)) {
     const dir = fs.mkdtempSync(path.join(baseDir, `${name}-`))
-    const k = await e.k(dir)
-    const s = await e.s(dir)
+    const k = child('k', name, dir)
+    const s = child('s', name, dir)
+    if (s.memcpy) memcpys.push(s.memcpy)
+    delete s.memcpy
     for (const [m, v] of Object.entries({ ...k, ...s })) (results[name][m] ||= []).push(v)
     fs.rmSync(dir, { recursive: true, force: true })
   }
-  memcpys.push(memcpy())
 }
 fs.rmSync(baseDir, { recursive: true, force: true })
 
