@@ -96,8 +96,8 @@ pub(crate) fn opt_limit(limit: usize) -> Option<usize> {
     }
 }
 
-/// Pass as `limit` to mean "no limit".
-pub const BUFFDB_NO_LIMIT: usize = usize::MAX;
+/// `limit` value meaning "no limit" (`#define BUFFDB_NO_LIMIT SIZE_MAX` in the header).
+pub(crate) const BUFFDB_NO_LIMIT: usize = usize::MAX;
 
 /// Copies `value` into the caller's buffer, or reports the needed size.
 pub(crate) fn copy_out(value: &[u8], buf: &mut [u8], len: &Out<usize>, what: &str) -> Result<()> {

@@ -89,6 +89,28 @@ impl buffdb_status {
     }
 }
 
+/// Largest KV key in bytes (keys must also be non-empty).
+pub const BUFFDB_MAX_KEY_SIZE: u32 = 4096;
+/// Largest KV value in bytes (64 MiB); bigger data belongs in blobs or streams.
+pub const BUFFDB_MAX_VALUE_SIZE: u32 = 67108864;
+/// Largest stream path in bytes (non-empty UTF-8, no NUL).
+pub const BUFFDB_MAX_PATH_SIZE: u32 = 4096;
+/// Largest blob metadata string in bytes (1 MiB).
+pub const BUFFDB_MAX_METADATA_SIZE: u32 = 1048576;
+/// Smallest chunk_size option (4 KiB).
+pub const BUFFDB_MIN_CHUNK_SIZE: u32 = 4096;
+/// Largest chunk_size option (64 MiB).
+pub const BUFFDB_MAX_CHUNK_SIZE: u32 = 67108864;
+
+const _: () = {
+    assert!(BUFFDB_MAX_KEY_SIZE as usize == crate::MAX_KEY_SIZE);
+    assert!(BUFFDB_MAX_VALUE_SIZE as usize == crate::MAX_VALUE_SIZE);
+    assert!(BUFFDB_MAX_PATH_SIZE as usize == crate::MAX_PATH_SIZE);
+    assert!(BUFFDB_MAX_METADATA_SIZE as usize == crate::MAX_METADATA_SIZE);
+    assert!(BUFFDB_MIN_CHUNK_SIZE as usize == crate::MIN_CHUNK_SIZE);
+    assert!(BUFFDB_MAX_CHUNK_SIZE as usize == crate::MAX_CHUNK_SIZE);
+};
+
 thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
 }
