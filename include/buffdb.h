@@ -123,40 +123,6 @@ typedef enum buffdb_status {
 } buffdb_status;
 
 /**
- * Stable error codes. The numbers are part of the C ABI and the bindings:
- * extend the list, never renumber it (0 is "OK" in C).
- */
-enum ErrorCode
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : int32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  NotFound = 1,
-  InvalidArgument = 2,
-  TooLarge = 3,
-  Corrupt = 4,
-  NotADatabase = 5,
-  ReadOnly = 6,
-  Busy = 7,
-  Io = 8,
-  Full = 9,
-  Closed = 10,
-  Conflict = 11,
-  Internal = 12,
-  /**
-   * A caller-supplied buffer is smaller than the value (caller-buffer reads).
-   */
-  BufferTooSmall = 13,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum ErrorCode ErrorCode;
-#else
-typedef int32_t ErrorCode;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-/**
  * The kind of a buffdb_value (the `kind` field holds one of these numbers).
  */
 typedef enum buffdb_value_kind {
@@ -356,7 +322,7 @@ typedef struct buffdb_stream_info {
   int64_t created_ms;
 } buffdb_stream_info;
 
-#define ErrorCode_ALL { NotFound, InvalidArgument, TooLarge, Corrupt, NotADatabase, ReadOnly, Busy, Io, Full, Closed, Conflict, Internal, BufferTooSmall, }
+
 
 #ifdef __cplusplus
 extern "C" {
@@ -836,13 +802,21 @@ enum buffdb_status buffdb_stream_read_range_alloc(const struct buffdb_db *db,
                                                   size_t *data_len);
 
 /**
- * Opens a reader over the stream at `path`: `version` 0 = the latest, otherwise that
- * version (BUFFDB_NOT_FOUND when missing). Free with buffdb_reader_free.
+ * Opens a reader over the latest version of the stream at `path` (BUFFDB_NOT_FOUND when
+ * missing). Free with buffdb_reader_free.
  */
 enum buffdb_status buffdb_stream_open(const struct buffdb_db *db,
                                       const char *path,
-                                      uint64_t version,
                                       struct buffdb_reader **out);
+
+/**
+ * Opens a reader over one kept `version` of the stream at `path` (BUFFDB_NOT_FOUND when
+ * that version is missing). Free with buffdb_reader_free.
+ */
+enum buffdb_status buffdb_stream_open_version(const struct buffdb_db *db,
+                                              const char *path,
+                                              uint64_t version,
+                                              struct buffdb_reader **out);
 
 /**
  * Facts about the latest version of the stream at `path` (BUFFDB_NOT_FOUND when missing).

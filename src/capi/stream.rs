@@ -257,10 +257,28 @@ pub unsafe extern "C" fn buffdb_stream_read_range_alloc(
     })
 }
 
-/// Opens a reader over the stream at `path`: `version` 0 = the latest, otherwise that
-/// version (BUFFDB_NOT_FOUND when missing). Free with buffdb_reader_free.
+/// Opens a reader over the latest version of the stream at `path` (BUFFDB_NOT_FOUND when
+/// missing). Free with buffdb_reader_free.
 #[no_mangle]
 pub unsafe extern "C" fn buffdb_stream_open(
+    db: *const buffdb_db,
+    path: *const c_char,
+    out: *mut *mut buffdb_reader,
+) -> buffdb_status {
+    ffi(|| {
+        let d = handle(db, "db")?;
+        let path = string(path, "path")?;
+        let out = Out::new(out, "out")?;
+        let r = d.db.stream_open(path, None)?;
+        new_handle(&out, buffdb_reader { r });
+        Ok(())
+    })
+}
+
+/// Opens a reader over one kept `version` of the stream at `path` (BUFFDB_NOT_FOUND when
+/// that version is missing). Free with buffdb_reader_free.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_stream_open_version(
     db: *const buffdb_db,
     path: *const c_char,
     version: u64,
@@ -270,7 +288,7 @@ pub unsafe extern "C" fn buffdb_stream_open(
         let d = handle(db, "db")?;
         let path = string(path, "path")?;
         let out = Out::new(out, "out")?;
-        let r = d.db.stream_open(path, if version == 0 { None } else { Some(version) })?;
+        let r = d.db.stream_open(path, Some(version))?;
         new_handle(&out, buffdb_reader { r });
         Ok(())
     })
