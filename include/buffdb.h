@@ -193,7 +193,7 @@ typedef struct buffdb_txn buffdb_txn;
 typedef struct buffdb_writer buffdb_writer;
 
 /**
- * Facts about a blob (buffdb_blob_info).
+ * Facts about a blob (buffdb_blob_stat).
  */
 typedef struct buffdb_blob_info {
   uint64_t id;
@@ -216,7 +216,7 @@ typedef struct buffdb_blob_info {
 /**
  * Counts and sizes of a database (buffdb_stats).
  */
-typedef struct buffdb_stats {
+typedef struct buffdb_db_stats {
   uint64_t kv_count;
   uint64_t blob_count;
   uint64_t stream_count;
@@ -224,7 +224,7 @@ typedef struct buffdb_stats {
   uint64_t file_size;
   uint64_t page_size;
   uint32_t format_version;
-} buffdb_stats;
+} buffdb_db_stats;
 
 /**
  * The summary of an integrity check (buffdb_check).
@@ -396,7 +396,7 @@ enum buffdb_status buffdb_blob_metadata(const struct buffdb_db *db, uint64_t id,
 /**
  * Facts about blob `id` (BUFFDB_NOT_FOUND when missing).
  */
-enum buffdb_status buffdb_blob_info(const struct buffdb_db *db,
+enum buffdb_status buffdb_blob_stat(const struct buffdb_db *db,
                                     uint64_t id,
                                     struct buffdb_blob_info *out);
 
@@ -468,6 +468,52 @@ enum buffdb_status buffdb_options_new(struct buffdb_options **out);
 void buffdb_options_free(struct buffdb_options *opts);
 
 /**
+ * Create the file when missing (default true).
+ */
+enum buffdb_status buffdb_options_set_create(struct buffdb_options *opts, bool value);
+
+/**
+ * Refuse every write with BUFFDB_READ_ONLY (default false).
+ */
+enum buffdb_status buffdb_options_set_read_only(struct buffdb_options *opts, bool value);
+
+/**
+ * Snappy-compress chunks when it saves space (default false).
+ */
+enum buffdb_status buffdb_options_set_compression(struct buffdb_options *opts, bool value);
+
+/**
+ * Verify each chunk's CRC32 on read (default true; false = "quick mode").
+ */
+enum buffdb_status buffdb_options_set_verify_checksums(struct buffdb_options *opts, bool value);
+
+/**
+ * Stream/blob chunk size in bytes, 4 KiB ..= 64 MiB (default 1 MiB).
+ */
+enum buffdb_status buffdb_options_set_chunk_size(struct buffdb_options *opts, size_t value);
+
+/**
+ * How many versions of each stream path are kept, >= 1 (default 2).
+ */
+enum buffdb_status buffdb_options_set_versions_to_keep(struct buffdb_options *opts, uint32_t value);
+
+/**
+ * SQLite page cache per connection in bytes (default 64 MiB).
+ */
+enum buffdb_status buffdb_options_set_cache_size(struct buffdb_options *opts, size_t value);
+
+/**
+ * Largest stream or blob in bytes; bigger gives BUFFDB_TOO_LARGE (default: no limit).
+ */
+enum buffdb_status buffdb_options_set_max_document_size(struct buffdb_options *opts,
+                                                        uint64_t value);
+
+/**
+ * How long a writer waits for another before BUFFDB_BUSY, in ms (default 5000).
+ */
+enum buffdb_status buffdb_options_set_busy_timeout_ms(struct buffdb_options *opts, uint64_t value);
+
+/**
  * Durability of commits: "full" (fsync every commit), "normal" (default: survives a
  * process crash) or "none". Anything else gives BUFFDB_INVALID_ARGUMENT.
  */
@@ -512,7 +558,7 @@ enum buffdb_status buffdb_checkpoint(const struct buffdb_db *db);
 /**
  * Counts and sizes of the database.
  */
-enum buffdb_status buffdb_stats(const struct buffdb_db *db, struct buffdb_stats *out);
+enum buffdb_status buffdb_stats(const struct buffdb_db *db, struct buffdb_db_stats *out);
 
 /**
  * Verifies the CRC of every stored chunk and SQLite's own integrity. A damaged database

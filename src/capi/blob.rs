@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use super::*;
 use crate::Reader;
 
-/// Facts about a blob (buffdb_blob_info).
+/// Facts about a blob (buffdb_blob_stat).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct buffdb_blob_info {
@@ -122,7 +122,7 @@ pub unsafe extern "C" fn buffdb_blob_metadata(
 
 /// Facts about blob `id` (BUFFDB_NOT_FOUND when missing).
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_blob_info(db: *const buffdb_db, id: u64, out: *mut buffdb_blob_info) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_blob_stat(db: *const buffdb_db, id: u64, out: *mut buffdb_blob_info) -> buffdb_status {
     ffi(|| {
         let d = handle(db, "db")?;
         let out = Out::new(out, "out")?;

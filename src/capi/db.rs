@@ -21,7 +21,7 @@ pub struct buffdb_db {
 /// Counts and sizes of a database (buffdb_stats).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-pub struct buffdb_stats {
+pub struct buffdb_db_stats {
     pub kv_count: u64,
     pub blob_count: u64,
     pub stream_count: u64,
@@ -62,46 +62,86 @@ pub unsafe extern "C" fn buffdb_options_free(opts: *mut buffdb_options) {
     free_handle(opts)
 }
 
-macro_rules! setter {
-    ($(#[$doc:meta])* $name:ident, $field:ident, $ty:ty) => {
-        $(#[$doc])*
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(opts: *mut buffdb_options, value: $ty) -> buffdb_status {
-            ffi(|| {
-                handle_mut(opts, "opts")?.opts.$field = value;
-                Ok(())
-            })
-        }
-    };
+/// Create the file when missing (default true).
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_options_set_create(opts: *mut buffdb_options, value: bool) -> buffdb_status {
+    ffi(|| {
+        handle_mut(opts, "opts")?.opts.create = value;
+        Ok(())
+    })
 }
 
-setter!(
-    /// Create the file when missing (default true).
-    buffdb_options_set_create, create, bool);
-setter!(
-    /// Refuse every write with BUFFDB_READ_ONLY (default false).
-    buffdb_options_set_read_only, read_only, bool);
-setter!(
-    /// Snappy-compress chunks when it saves space (default false).
-    buffdb_options_set_compression, compression, bool);
-setter!(
-    /// Verify each chunk's CRC32 on read (default true; false = "quick mode").
-    buffdb_options_set_verify_checksums, verify_checksums, bool);
-setter!(
-    /// Stream/blob chunk size in bytes, 4 KiB ..= 64 MiB (default 1 MiB).
-    buffdb_options_set_chunk_size, chunk_size, usize);
-setter!(
-    /// How many versions of each stream path are kept, >= 1 (default 2).
-    buffdb_options_set_versions_to_keep, versions_to_keep, u32);
-setter!(
-    /// SQLite page cache per connection in bytes (default 64 MiB).
-    buffdb_options_set_cache_size, cache_size, usize);
-setter!(
-    /// Largest stream or blob in bytes; bigger gives BUFFDB_TOO_LARGE (default: no limit).
-    buffdb_options_set_max_document_size, max_document_size, u64);
-setter!(
-    /// How long a writer waits for another before BUFFDB_BUSY, in ms (default 5000).
-    buffdb_options_set_busy_timeout_ms, busy_timeout_ms, u64);
+/// Refuse every write with BUFFDB_READ_ONLY (default false).
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_options_set_read_only(opts: *mut buffdb_options, value: bool) -> buffdb_status {
+    ffi(|| {
+        handle_mut(opts, "opts")?.opts.read_only = value;
+        Ok(())
+    })
+}
+
+/// Snappy-compress chunks when it saves space (default false).
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_options_set_compression(opts: *mut buffdb_options, value: bool) -> buffdb_status {
+    ffi(|| {
+        handle_mut(opts, "opts")?.opts.compression = value;
+        Ok(())
+    })
+}
+
+/// Verify each chunk's CRC32 on read (default true; false = "quick mode").
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_options_set_verify_checksums(opts: *mut buffdb_options, value: bool) -> buffdb_status {
+    ffi(|| {
+        handle_mut(opts, "opts")?.opts.verify_checksums = value;
+        Ok(())
+    })
+}
+
+/// Stream/blob chunk size in bytes, 4 KiB ..= 64 MiB (default 1 MiB).
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_options_set_chunk_size(opts: *mut buffdb_options, value: usize) -> buffdb_status {
+    ffi(|| {
+        handle_mut(opts, "opts")?.opts.chunk_size = value;
+        Ok(())
+    })
+}
+
+/// How many versions of each stream path are kept, >= 1 (default 2).
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_options_set_versions_to_keep(opts: *mut buffdb_options, value: u32) -> buffdb_status {
+    ffi(|| {
+        handle_mut(opts, "opts")?.opts.versions_to_keep = value;
+        Ok(())
+    })
+}
+
+/// SQLite page cache per connection in bytes (default 64 MiB).
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_options_set_cache_size(opts: *mut buffdb_options, value: usize) -> buffdb_status {
+    ffi(|| {
+        handle_mut(opts, "opts")?.opts.cache_size = value;
+        Ok(())
+    })
+}
+
+/// Largest stream or blob in bytes; bigger gives BUFFDB_TOO_LARGE (default: no limit).
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_options_set_max_document_size(opts: *mut buffdb_options, value: u64) -> buffdb_status {
+    ffi(|| {
+        handle_mut(opts, "opts")?.opts.max_document_size = value;
+        Ok(())
+    })
+}
+
+/// How long a writer waits for another before BUFFDB_BUSY, in ms (default 5000).
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_options_set_busy_timeout_ms(opts: *mut buffdb_options, value: u64) -> buffdb_status {
+    ffi(|| {
+        handle_mut(opts, "opts")?.opts.busy_timeout_ms = value;
+        Ok(())
+    })
+}
 
 /// Durability of commits: "full" (fsync every commit), "normal" (default: survives a
 /// process crash) or "none". Anything else gives BUFFDB_INVALID_ARGUMENT.
@@ -182,12 +222,12 @@ pub unsafe extern "C" fn buffdb_checkpoint(db: *const buffdb_db) -> buffdb_statu
 
 /// Counts and sizes of the database.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_stats(db: *const buffdb_db, out: *mut buffdb_stats) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_stats(db: *const buffdb_db, out: *mut buffdb_db_stats) -> buffdb_status {
     ffi(|| {
         let d = handle(db, "db")?;
         let out = Out::new(out, "out")?;
         let s = d.db.stats()?;
-        out.set(buffdb_stats {
+        out.set(buffdb_db_stats {
             kv_count: s.kv_count,
             blob_count: s.blob_count,
             stream_count: s.stream_count,

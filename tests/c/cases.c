@@ -675,7 +675,7 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
                 buffdb_reader_free(r);
                 if (!st && !v_eq(*out, via)) st = BUFFDB_INTERNAL, snprintf(c->why, sizeof c->why, "blob reader disagrees");
                 v_free(via);
-                if (!st) st = note(c, buffdb_blob_info(db, u, &info));
+                if (!st) st = note(c, buffdb_blob_stat(db, u, &info));
                 if (!st && (info.id != u || info.size != (*out)->len)) st = BUFFDB_INTERNAL, snprintf(c->why, sizeof c->why, "blob_info disagrees");
             }
         }
