@@ -343,4 +343,29 @@ mod tests {
             assert_eq!(name.to_str().unwrap(), code.name());
         }
     }
+
+    #[test]
+    fn a_panic_becomes_internal_with_a_message() {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let st = ffi(|| panic!("boom"));
+        std::panic::set_hook(prev);
+        assert_eq!(st, buffdb_status::BUFFDB_INTERNAL);
+        let msg = unsafe { CStr::from_ptr(buffdb_last_error_message()) }.to_str().unwrap().to_owned();
+        assert!(msg.starts_with("INTERNAL") && msg.contains("boom"), "{msg}");
+        assert_eq!(ffi(|| Ok(())), buffdb_status::BUFFDB_OK);
+        assert_eq!(unsafe { CStr::from_ptr(buffdb_last_error_message()) }.to_bytes(), b"");
+    }
+
+    #[test]
+    fn released_bytes_round_trip() {
+        let (mut data, mut len) = (std::ptr::null_mut(), 0usize);
+        give_bytes(b"abc".to_vec(), &Out::opt(&mut data), &Out::opt(&mut len));
+        assert_eq!(len, 3);
+        unsafe { buffdb_bytes_free(data, len) };
+        let (mut data, mut len) = (std::ptr::null_mut(), 9usize);
+        give_bytes(Vec::new(), &Out::opt(&mut data), &Out::opt(&mut len));
+        assert!(!data.is_null() && len == 0);
+        unsafe { buffdb_bytes_free(data, len) };
+    }
 }
