@@ -369,3 +369,9 @@ impl Db {
         }
     }
 }
+
+impl std::fmt::Debug for StreamWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamWriter").field("path", &self.path).field("written", &self.written()).finish()
+    }
+}
