@@ -564,7 +564,7 @@ static int t_api_tour(void) {
     meta = NULL;
     /* KV: keys cursor, limits, start_after */
     for (i = 0; i < 5; i++) {
-        char key[16];
+        char key[32];
         snprintf(key, sizeof key, "user:%d", i);
         OK(buffdb_put(db, K(key), K("x")));
     }
