@@ -33,6 +33,17 @@ run() { # name logfile command...
 
 echo "== C ABI tests (work dir $WORK)"
 
+# pkg-config is part of the test (examples are built through it); install it if missing.
+if ! command -v pkg-config >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "     installing pkg-config (apt-get)"
+        { apt-get update && apt-get install -y --no-install-recommends pkg-config; } >"$WORK/apt.log" 2>&1 \
+            || { fail "install pkg-config" "$WORK/apt.log"; finish; }
+    else
+        fail "pkg-config is required (apt-get install pkg-config)"; finish
+    fi
+fi
+
 # 1. header drift
 run "header matches cbindgen output (no drift)" "$WORK/header.log" "$ROOT/scripts/build-c.sh" check-header
 
