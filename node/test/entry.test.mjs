@@ -31,8 +31,3 @@ test('CommonJS require gives the same module and classes', () => {
   assert.ok(db instanceof Db)
   db.close()
 })
-
-test('the raw napi binding is reachable as buffdb/native', () => {
-  const native = require('buffdb/native')
-  assert.equal(native.Db, Db)
-})
