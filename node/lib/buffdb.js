@@ -44,24 +44,36 @@ function isBytes(x) {
  */
 class DbIterator {
   #native
-  #pairs
-  #buf = []
+  #kind
+  #buf = EMPTY
   #pos = 0
   #done = false
 
-  constructor(nativeIter, pairs) {
+  /** @param {'pairs' | 'keys' | 'paths'} kind */
+  constructor(nativeIter, kind) {
     this.#native = nativeIter
-    this.#pairs = pairs
+    this.#kind = kind
   }
 
+  // Pairs and keys arrive packed in one Buffer per batch (u32 LE length +
+  // bytes each); keys and values are views into it. Paths arrive as an array.
   #take() {
     const buf = this.#buf
-    if (this.#pairs) {
-      const value = [buf[this.#pos], buf[this.#pos + 1]]
-      this.#pos += 2
-      return { done: false, value }
+    if (this.#kind === 'paths') return { done: false, value: buf[this.#pos++] }
+    let p = this.#pos
+    const kl = buf.readUInt32LE(p)
+    p += 4
+    const key = buf.subarray(p, p + kl)
+    p += kl
+    if (this.#kind === 'keys') {
+      this.#pos = p
+      return { done: false, value: key }
     }
-    return { done: false, value: buf[this.#pos++] }
+    const vl = buf.readUInt32LE(p)
+    p += 4
+    const value = buf.subarray(p, p + vl)
+    this.#pos = p + vl
+    return { done: false, value: [key, value] }
   }
 
   #fill(batch) {
@@ -83,7 +95,7 @@ class DbIterator {
   /** Stop early; releases the engine iterator. */
   return(value) {
     this.#done = true
-    this.#buf = []
+    this.#buf = EMPTY
     this.#pos = 0
     this.#native._close()
     return { done: true, value }
@@ -125,6 +137,8 @@ class DbIterator {
     return out
   }
 }
+
+const EMPTY = Buffer.alloc(0)
 
 function toPairs(pairs) {
   if (Array.isArray(pairs)) return pairs
@@ -328,15 +342,15 @@ const dbMethods = {
   },
 
   scan(prefix, options) {
-    return new DbIterator(this._scan(prefix, options), true)
+    return new DbIterator(this._scan(prefix, options), 'pairs')
   },
 
   keys(prefix, options) {
-    return new DbIterator(this._keys(prefix, options), false)
+    return new DbIterator(this._keys(prefix, options), 'keys')
   },
 
   search(prefix, options) {
-    return new DbIterator(this._search(prefix, options), false)
+    return new DbIterator(this._search(prefix, options), 'paths')
   },
 
   putMany(pairs) {

@@ -35,6 +35,79 @@ where
   Ok(out)
 }
 
+/// Items packed into one Buffer: each byte string as a u32 LE length and its
+/// bytes (a pair is two of them). One native object per batch instead of one
+/// per key and value; the JS layer slices views out of it. Empty = the end.
+pub trait Pack {
+  fn pack(&self, out: &mut Vec<u8>);
+}
+
+fn push(out: &mut Vec<u8>, b: &[u8]) {
+  out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+  out.extend_from_slice(b);
+}
+
+impl Pack for (Vec<u8>, Vec<u8>) {
+  fn pack(&self, out: &mut Vec<u8>) {
+    push(out, &self.0);
+    push(out, &self.1);
+  }
+}
+
+impl Pack for Vec<u8> {
+  fn pack(&self, out: &mut Vec<u8>) {
+    push(out, self);
+  }
+}
+
+fn packed<I, T>(slot: &Mutex<Option<I>>, n: u32) -> buffdb::Result<Vec<u8>>
+where
+  I: Iterator<Item = buffdb::Result<T>>,
+  T: Pack,
+{
+  let items = batch(slot, n)?;
+  let mut out = Vec::with_capacity(items.len() * 128);
+  for it in &items {
+    it.pack(&mut out);
+  }
+  Ok(out)
+}
+
+macro_rules! packed_iter {
+  ($name:ident, $js:literal, $inner:ty) => {
+    #[napi(js_name = $js)]
+    pub struct $name {
+      slot: Arc<Mutex<Option<$inner>>>,
+    }
+
+    impl $name {
+      pub fn new(it: $inner) -> Self {
+        Self { slot: Arc::new(Mutex::new(Some(it))) }
+      }
+    }
+
+    #[napi]
+    impl $name {
+      #[napi(js_name = "_next")]
+      pub fn next_batch(&self, env: Env, n: u32) -> crate::err::Result<JsUnknown> {
+        sync(&env, || packed(&self.slot, n))
+      }
+
+      #[napi(js_name = "_nextAsync")]
+      pub fn next_batch_async(&self, n: u32) -> AsyncTask<Job> {
+        let slot = self.slot.clone();
+        spawn(move || packed(&slot, n))
+      }
+
+      /// Stop early and release the engine iterator.
+      #[napi(js_name = "_close")]
+      pub fn close(&self) {
+        self.slot.lock().take();
+      }
+    }
+  };
+}
+
 macro_rules! native_iter {
   ($name:ident, $js:literal, $inner:ty) => {
     #[napi(js_name = $js)]
@@ -70,6 +143,6 @@ macro_rules! native_iter {
   };
 }
 
-native_iter!(JsKvIter, "NativeKvIterator", buffdb::KvIter);
-native_iter!(JsKeyIter, "NativeKeyIterator", buffdb::KeyIter);
+packed_iter!(JsKvIter, "NativeKvIterator", buffdb::KvIter);
+packed_iter!(JsKeyIter, "NativeKeyIterator", buffdb::KeyIter);
 native_iter!(JsPathIter, "NativePathIterator", buffdb::PathIter);
