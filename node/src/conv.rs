@@ -115,21 +115,22 @@ impl Bytes {
   }
 }
 
+/// A JS string as UTF-8. A string that is not well-formed Unicode (a lone
+/// surrogate) is refused rather than silently turned into U+FFFD, which could
+/// make two different JS strings the same key or path.
 pub unsafe fn string_of(env: sys::napi_env, v: sys::napi_value) -> BResult<String> {
-  // Two tries at most: a guess for short strings, then the exact size.
-  let mut buf: Vec<u8> = Vec::with_capacity(64);
+  const STACK: usize = 128;
+  let mut small = [0u16; STACK];
   let mut len = 0usize;
-  ok(unsafe { sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), 64, &mut len) })?;
-  if len >= 63 {
-    ok(unsafe { sys::napi_get_value_string_utf8(env, v, ptr::null_mut(), 0, &mut len) })?;
-    buf = Vec::with_capacity(len + 1);
-    ok(unsafe {
-      sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr().cast(), len + 1, &mut len)
-    })?;
+  ok(unsafe { sys::napi_get_value_string_utf16(env, v, small.as_mut_ptr(), STACK, &mut len) })?;
+  let lone = || invalid("string is not well-formed Unicode (it has a lone surrogate)");
+  if len < STACK - 1 {
+    return String::from_utf16(&small[..len]).map_err(|_| lone());
   }
-  unsafe { buf.set_len(len) };
-  // napi replaces lone surrogates with U+FFFD, so this is valid UTF-8.
-  Ok(unsafe { String::from_utf8_unchecked(buf) })
+  ok(unsafe { sys::napi_get_value_string_utf16(env, v, ptr::null_mut(), 0, &mut len) })?;
+  let mut big = vec![0u16; len + 1];
+  ok(unsafe { sys::napi_get_value_string_utf16(env, v, big.as_mut_ptr(), len + 1, &mut len) })?;
+  String::from_utf16(&big[..len]).map_err(|_| lone())
 }
 
 /// The bytes of a TypedArray / DataView, or None if `v` is neither.

@@ -40,6 +40,12 @@ describe('error codes', () => {
       await expectCode(() => db.putAsync('k', bad), 'INVALID_ARGUMENT')
     }
     expectCodeSync(() => db.put('', 'v'), 'INVALID_ARGUMENT')
+    // strings that are not well-formed Unicode are refused, not turned into U+FFFD
+    expectCodeSync(() => db.put('\ud800', 'v'), 'INVALID_ARGUMENT')
+    expectCodeSync(() => db.put('k', 'x\udc00'), 'INVALID_ARGUMENT')
+    expectCodeSync(() => db.get('a\ud800b'), 'INVALID_ARGUMENT')
+    db.put('\ud83d\ude00', 'emoji') // a proper surrogate pair is fine
+    assert.equal(db.get(Buffer.from('😀')).toString(), 'emoji')
     expectCodeSync(() => db.put(Buffer.alloc(0), 'v'), 'INVALID_ARGUMENT')
     expectCodeSync(() => db.put('x'.repeat(4097), 'v'), 'TOO_LARGE')
     expectCodeSync(() => db.get('x'.repeat(4097)), 'TOO_LARGE')
@@ -117,6 +123,9 @@ describe('error codes', () => {
     }
     expectCodeSync(() => db.streamWrite('', 'x'), 'INVALID_ARGUMENT')
     expectCodeSync(() => db.streamWrite('/a\u0000b', 'x'), 'INVALID_ARGUMENT')
+    expectCodeSync(() => db.streamWrite('/a\udc00', 'x'), 'INVALID_ARGUMENT')
+    expectCodeSync(() => db.search('/\ud800'), 'INVALID_ARGUMENT')
+    expectCodeSync(() => db.blobPut('x', 'meta\ud800'), 'INVALID_ARGUMENT')
     expectCodeSync(() => db.streamWrite('/p'.repeat(2049), 'x'), 'TOO_LARGE')
     expectCodeSync(() => db.streamWrite('/big', Buffer.alloc((1 << 20) + 1)), 'TOO_LARGE')
     assert.equal(db.streamExists('/big'), false)
