@@ -1,1 +1,53 @@
+//! BuffDB: an embedded database in one file, with four parts —
+//! a **KV** store, **blobs** (id + metadata), **path streams** (large versioned
+//! documents in checksummed, optionally compressed chunks) and **prefix search** —
+//! plus transactions and read-only SQL. Built on SQLite (WAL mode).
+//!
+//! ```
+//! use buffdb::{Db, OpenOptions};
+//! let db = Db::open(":memory:", OpenOptions::default())?;
+//! db.put(b"user:1", b"ada")?;
+//! assert_eq!(db.get(b"user:1")?, Some(b"ada".to_vec()));
+//! let info = db.stream_write("/models/a.bin", &[7u8; 3000])?;
+//! assert_eq!(info.version, 1);
+//! let paths: Vec<String> = db.search("/models/", None, None)?.collect::<Result<_, _>>()?;
+//! assert_eq!(paths, ["/models/a.bin"]);
+//! # Ok::<(), buffdb::Error>(())
+//! ```
+//!
+//! This file is the contract: each concept lives in its own module.
 
+mod blob;
+mod content;
+mod db;
+mod error;
+mod kv;
+mod maintenance;
+mod options;
+mod query;
+mod reader;
+mod schema;
+mod search;
+mod stream;
+mod txn;
+
+pub use blob::BlobInfo;
+pub use db::Db;
+pub use error::{catch_panic, Error, ErrorCode, Result};
+pub use kv::{KeyIter, KvIter};
+pub use maintenance::{CheckReport, Stats};
+pub use options::{
+    Durability, OpenOptions, MAX_CHUNK_SIZE, MAX_KEY_SIZE, MAX_METADATA_SIZE, MAX_PATH_SIZE, MAX_VALUE_SIZE,
+    MIN_CHUNK_SIZE,
+};
+pub use query::{QueryResult, Value};
+pub use reader::Reader;
+pub use schema::{APPLICATION_ID, FORMAT_VERSION};
+pub use search::PathIter;
+pub use stream::{StreamInfo, StreamWriter};
+pub use txn::Txn;
+
+/// The library version.
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}

@@ -1,1 +1,490 @@
-fn main(){}
+//! `buffdb`: the command line for one BuffDB store file.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use buffdb::{Db, Error, ErrorCode, OpenOptions, StreamInfo, Value};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// BuffDB: an embedded database of KV records, blobs, versioned path streams and prefix search, in one file.
+///
+/// Exit codes: 0 success; 1 a false `eq`/`not-eq`, or a missing key, id or path;
+/// 2 a usage error; 3 any other failure (corrupt data, not a BuffDB file, I/O).
+#[derive(Parser)]
+#[command(name = "buffdb", version, about, long_about)]
+struct Cli {
+    /// The store file (created when missing).
+    #[arg(short, long, global = true, default_value = "buffdb.db")]
+    store: PathBuf,
+    /// fsync policy for this session's writes: full, normal or none.
+    #[arg(long, global = true, default_value = "normal")]
+    durability: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Key-value records (keys and values are taken as UTF-8 text).
+    #[command(subcommand)]
+    Kv(KvCommand),
+    /// Binary objects with a metadata string, under numeric ids.
+    #[command(subcommand)]
+    Blob(BlobCommand),
+    /// Large versioned documents stored as checksummed chunks.
+    #[command(subcommand)]
+    Stream(StreamCommand),
+    /// List stream paths starting with PREFIX, in byte order.
+    Search {
+        prefix: String,
+        /// List at most this many paths.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Start after this path.
+        #[arg(long)]
+        start_after: Option<String>,
+    },
+    /// Counts and sizes of the store.
+    Stats,
+    /// Verify every chunk's checksum and SQLite's structure; names damaged streams and blobs.
+    Check,
+    /// Run a read-only SQL statement over the views kv, blobs and streams.
+    Query {
+        sql: String,
+        /// Parameters for the statement's `?` placeholders (as text).
+        params: Vec<String>,
+    },
+    /// Write a stream, read it back and verify it, with KV and blob round-trips:
+    /// BuffDB's main job on its embedded default. Uses a temporary store unless --store is given.
+    Demo {
+        /// Size of the demo stream in MiB.
+        #[arg(long, default_value_t = 64)]
+        mib: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum KvCommand {
+    /// Print the value of KEY.
+    Get { key: String },
+    /// Set KEY to VALUE (`-` reads the value from stdin).
+    Set { key: String, value: String },
+    /// Delete KEY (exit 1 when it did not exist).
+    Delete { key: String },
+    /// Exit 0 when all the keys hold equal values, 1 otherwise.
+    Eq {
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Exit 0 when all the keys hold distinct values, 1 otherwise.
+    NotEq {
+        #[arg(required = true)]
+        keys: Vec<String>,
+    },
+    /// Print `key<TAB>value` lines of keys starting with PREFIX.
+    Scan {
+        #[arg(default_value = "")]
+        prefix: String,
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long)]
+        start_after: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BlobCommand {
+    /// Write the bytes of blob ID to stdout.
+    Get { id: u64 },
+    /// Store FILE (`-` for stdin) as a new blob; prints its id.
+    Store { file: String, metadata: Option<String> },
+    /// Replace a blob's data, metadata or both.
+    Update {
+        id: u64,
+        #[command(subcommand)]
+        what: UpdateWhat,
+    },
+    /// Delete blob ID (exit 1 when it did not exist).
+    Delete { id: u64 },
+    /// Exit 0 when all the blobs hold equal bytes, 1 otherwise.
+    EqData {
+        #[arg(required = true)]
+        ids: Vec<u64>,
+    },
+    /// Exit 0 when all the blobs hold distinct bytes, 1 otherwise.
+    NotEqData {
+        #[arg(required = true)]
+        ids: Vec<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UpdateWhat {
+    /// Replace the data with FILE (`-` for stdin).
+    Data { file: String },
+    /// Replace the metadata (absent: clear it).
+    Metadata { metadata: Option<String> },
+    /// Replace data and metadata.
+    All { file: String, metadata: Option<String> },
+}
+
+#[derive(Subcommand)]
+enum StreamCommand {
+    /// Store FILE (`-` for stdin) as a new version of PATH.
+    Put {
+        path: String,
+        file: String,
+        /// Snappy-compress chunks (kept raw where that is smaller).
+        #[arg(long)]
+        compress: bool,
+    },
+    /// Write PATH's newest version (or --version N) to stdout or to -o FILE.
+    Get {
+        path: String,
+        #[arg(long)]
+        version: Option<u64>,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Print the newest version's size, version, checksum and chunks.
+    Stat { path: String },
+    /// List the kept versions of PATH.
+    Versions { path: String },
+    /// Delete every version of PATH (exit 1 when it did not exist).
+    Delete { path: String },
+}
+
+/// How a command ended, beyond success.
+enum Outcome {
+    Ok,
+    /// A false comparison or a missing item: exit 1.
+    No(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::No(msg)) => {
+            if !msg.is_empty() {
+                eprintln!("buffdb: {msg}");
+            }
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("buffdb: {e}");
+            ExitCode::from(match e.code() {
+                ErrorCode::NotFound => 1,
+                ErrorCode::InvalidArgument | ErrorCode::TooLarge => 2,
+                _ => 3,
+            })
+        }
+    }
+}
+
+fn open(cli: &Cli) -> Result<Db, Error> {
+    let opts = OpenOptions { durability: cli.durability.parse()?, ..OpenOptions::default() };
+    Db::open(&cli.store, opts)
+}
+
+fn input(file: &str) -> Result<Box<dyn Read>, Error> {
+    if file == "-" {
+        Ok(Box::new(io::stdin().lock()))
+    } else {
+        let f = std::fs::File::open(file).map_err(|e| Error::new(ErrorCode::Io, format!("cannot read {file}: {e}")))?;
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok(Box::new(progress(len, "writing").wrap_read(f)))
+    }
+}
+
+fn read_all(file: &str) -> Result<Vec<u8>, Error> {
+    let mut v = Vec::new();
+    input(file)?.read_to_end(&mut v)?;
+    Ok(v)
+}
+
+/// A progress bar on stderr for large transfers, only when a person watches.
+fn progress(len: u64, what: &str) -> ProgressBar {
+    if len < (16 << 20) || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+            .unwrap()
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn print_info(i: &StreamInfo) {
+    println!(
+        "path: {}\nversion: {}\nsize: {}\ncrc32: {:08x}\nchunks: {}\nchunk_size: {}\nstored_size: {}\ncreated_ms: {}",
+        i.path, i.version, i.size, i.crc32, i.chunk_count, i.chunk_size, i.stored_size, i.created_ms
+    );
+}
+
+fn yes_no(v: bool) -> Outcome {
+    println!("{v}");
+    if v {
+        Outcome::Ok
+    } else {
+        Outcome::No(String::new())
+    }
+}
+
+fn run(cli: Cli) -> Result<Outcome, Error> {
+    if let Command::Demo { mib } = &cli.command {
+        return demo(&cli, *mib);
+    }
+    let db = open(&cli)?;
+    let mut out = io::stdout().lock();
+    let outcome = match &cli.command {
+        Command::Kv(cmd) => match cmd {
+            KvCommand::Get { key } => match db.get(key.as_bytes())? {
+                Some(v) => {
+                    out.write_all(&v)?;
+                    out.write_all(b"\n")?;
+                    Outcome::Ok
+                }
+                None => Outcome::No(format!("key {key:?} not found")),
+            },
+            KvCommand::Set { key, value } => {
+                let v = if value == "-" { read_all("-")? } else { value.clone().into_bytes() };
+                db.put(key.as_bytes(), &v)?;
+                Outcome::Ok
+            }
+            KvCommand::Delete { key } => {
+                if db.delete(key.as_bytes())? {
+                    Outcome::Ok
+                } else {
+                    Outcome::No(format!("key {key:?} not found"))
+                }
+            }
+            KvCommand::Eq { keys } => yes_no(db.eq(keys)?),
+            KvCommand::NotEq { keys } => yes_no(db.not_eq(keys)?),
+            KvCommand::Scan { prefix, limit, start_after } => {
+                for row in db.scan(prefix.as_bytes(), start_after.as_deref().map(str::as_bytes), *limit)? {
+                    let (k, v) = row?;
+                    out.write_all(&k)?;
+                    out.write_all(b"\t")?;
+                    out.write_all(&v)?;
+                    out.write_all(b"\n")?;
+                }
+                Outcome::Ok
+            }
+        },
+        Command::Blob(cmd) => match cmd {
+            BlobCommand::Get { id } => {
+                let mut r = match db.blob_open(*id) {
+                    Ok(r) => r,
+                    Err(e) if e.code() == ErrorCode::NotFound => return Ok(Outcome::No(format!("blob {id} not found"))),
+                    Err(e) => return Err(e),
+                };
+                io::copy(&mut r, &mut out)?;
+                Outcome::Ok
+            }
+            BlobCommand::Store { file, metadata } => {
+                let id = db.blob_put_from(input(file)?, metadata.as_deref())?;
+                println!("{id}");
+                Outcome::Ok
+            }
+            BlobCommand::Update { id, what } => {
+                let (data, md) = match what {
+                    UpdateWhat::Data { file } => (Some(read_all(file)?), None),
+                    UpdateWhat::Metadata { metadata } => (None, Some(metadata.as_deref())),
+                    UpdateWhat::All { file, metadata } => (Some(read_all(file)?), Some(metadata.as_deref())),
+                };
+                db.blob_update(*id, data.as_deref(), md)?;
+                Outcome::Ok
+            }
+            BlobCommand::Delete { id } => {
+                if db.blob_delete(*id)? {
+                    Outcome::Ok
+                } else {
+                    Outcome::No(format!("blob {id} not found"))
+                }
+            }
+            BlobCommand::EqData { ids } => yes_no(db.blob_eq(ids)?),
+            BlobCommand::NotEqData { ids } => yes_no(db.blob_not_eq(ids)?),
+        },
+        Command::Stream(cmd) => match cmd {
+            StreamCommand::Put { path, file, compress } => {
+                let mut w = db.stream_writer_with(path, Some(*compress))?;
+                io::copy(&mut input(file)?, &mut w)?;
+                print_info(&w.commit()?);
+                Outcome::Ok
+            }
+            StreamCommand::Get { path, version, output } => {
+                let mut r = db.stream_open(path, *version)?;
+                let bar = progress(r.size(), "reading");
+                match output {
+                    Some(file) => {
+                        let f = std::fs::File::create(file)
+                            .map_err(|e| Error::new(ErrorCode::Io, format!("cannot write {}: {e}", file.display())))?;
+                        let mut w = bar.wrap_write(io::BufWriter::with_capacity(1 << 20, f));
+                        io::copy(&mut r, &mut w)?;
+                        w.flush()?;
+                    }
+                    None => {
+                        io::copy(&mut r, &mut bar.wrap_write(&mut out))?;
+                    }
+                }
+                bar.finish_and_clear();
+                Outcome::Ok
+            }
+            StreamCommand::Stat { path } => {
+                print_info(&db.stream_stat(path)?);
+                Outcome::Ok
+            }
+            StreamCommand::Versions { path } => {
+                let versions = db.stream_versions(path)?;
+                if versions.is_empty() {
+                    return Ok(Outcome::No(format!("stream {path:?} not found")));
+                }
+                for v in versions {
+                    println!("{}\t{}\t{:08x}\t{}", v.version, v.size, v.crc32, v.created_ms);
+                }
+                Outcome::Ok
+            }
+            StreamCommand::Delete { path } => {
+                if db.stream_delete(path)? {
+                    Outcome::Ok
+                } else {
+                    Outcome::No(format!("stream {path:?} not found"))
+                }
+            }
+        },
+        Command::Search { prefix, limit, start_after } => {
+            for p in db.search(prefix, start_after.as_deref(), *limit)? {
+                writeln!(out, "{}", p?)?;
+            }
+            Outcome::Ok
+        }
+        Command::Stats => {
+            let s = db.stats()?;
+            println!(
+                "kv records: {}\nblobs: {}\nstreams: {}\nstream versions: {}\nchunks: {}\nstored bytes: {}\nfile size: {}\npage size: {}\nformat version: {}",
+                s.kv_count, s.blob_count, s.stream_count, s.version_count, s.chunk_count, s.stored_bytes, s.file_size, s.page_size, s.format_version
+            );
+            Outcome::Ok
+        }
+        Command::Check => {
+            let r = db.check()?;
+            println!("chunks checked: {}", r.chunks_checked);
+            for s in &r.damaged_streams {
+                println!("damaged stream: {s}");
+            }
+            for b in &r.damaged_blobs {
+                println!("damaged blob: {b}");
+            }
+            for e in &r.sqlite_errors {
+                println!("sqlite: {e}");
+            }
+            if r.ok {
+                println!("ok");
+                Outcome::Ok
+            } else {
+                return Err(Error::new(ErrorCode::Corrupt, "the store has damage (listed above)"));
+            }
+        }
+        Command::Query { sql, params } => {
+            let params: Vec<Value> = params.iter().map(|p| Value::Text(p.clone())).collect();
+            let res = db.query(sql, &params)?;
+            writeln!(out, "{}", res.columns.join("\t"))?;
+            for row in res.rows {
+                let cells: Vec<String> = row
+                    .into_iter()
+                    .map(|v| match v {
+                        Value::Null => "NULL".into(),
+                        Value::Integer(i) => i.to_string(),
+                        Value::Real(f) => f.to_string(),
+                        Value::Text(s) => s,
+                        Value::Blob(b) => String::from_utf8(b.clone())
+                            .unwrap_or_else(|_| format!("x'{}'", b.iter().map(|x| format!("{x:02x}")).collect::<String>())),
+                    })
+                    .collect();
+                writeln!(out, "{}", cells.join("\t"))?;
+            }
+            Outcome::Ok
+        }
+        Command::Demo { .. } => unreachable!(),
+    };
+    out.flush()?;
+    db.close()?;
+    Ok(outcome)
+}
+
+/// The main job end to end: KV, a blob, and a large stream written, read back and verified.
+fn demo(cli: &Cli, mib: u64) -> Result<Outcome, Error> {
+    let tmp;
+    let store = if std::env::args().any(|a| a == "-s" || a == "--store" || a.starts_with("--store=")) {
+        cli.store.clone()
+    } else {
+        tmp = std::env::temp_dir().join(format!("buffdb-demo-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp)?;
+        tmp.join("demo.db")
+    };
+    println!("BuffDB {} demo, store {}", buffdb::version(), store.display());
+    let db = Db::open(&store, OpenOptions { durability: cli.durability.parse()?, ..OpenOptions::default() })?;
+
+    db.put(b"config:level", b"{\"difficulty\": 3}")?;
+    println!("kv: config:level = {}", String::from_utf8_lossy(&db.get(b"config:level")?.unwrap_or_default()));
+    let id = db.blob_put(b"\x89PNG fake icon bytes", Some("icon.png"))?;
+    println!("blob {id}: metadata {:?}", db.blob_metadata(id)?);
+
+    let size = mib << 20;
+    let pattern: Vec<u8> = (0..1u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+    let mut expect_crc = crc32fast::Hasher::new();
+    let t = Instant::now();
+    let mut w = db.stream_writer("/models/demo/weights.bin")?;
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(pattern.len() as u64) as usize;
+        w.write(&pattern[..n])?;
+        expect_crc.update(&pattern[..n]);
+        left -= n as u64;
+    }
+    let info = w.commit()?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "stream write: {} MiB in {:.3}s ({:.0} MiB/s), version {}, {} chunks, crc32 {:08x}",
+        mib,
+        secs,
+        mib as f64 / secs,
+        info.version,
+        info.chunk_count,
+        info.crc32
+    );
+    let t = Instant::now();
+    let mut r = db.stream_open("/models/demo/weights.bin", None)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut crc = crc32fast::Hasher::new();
+    let mut total = 0u64;
+    loop {
+        let n = r.read_into(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        crc.update(&buf[..n]);
+        total += n as u64;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let (got, want) = (crc.finalize(), expect_crc.finalize());
+    println!("stream read: {} MiB in {:.3}s ({:.0} MiB/s), crc32 {:08x}", total >> 20, secs, mib as f64 / secs, got);
+    let paths: Vec<String> = db.search("/models/", None, None)?.collect::<Result<_, _>>()?;
+    println!("search /models/: {paths:?}");
+    db.close()?;
+    if got != want || total != size || info.crc32 != want {
+        return Err(Error::new(ErrorCode::Corrupt, "the stream read back differs from what was written"));
+    }
+    println!("ok: the stream read back byte for byte");
+    if store != cli.store {
+        let _ = std::fs::remove_dir_all(store.parent().unwrap_or(&store));
+    }
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,350 @@
+//! Contents: the chunked bytes behind a blob or a stream version.
+//!
+//! Each chunk row holds up to `chunk_size` raw bytes, stored raw or snappy-compressed
+//! (whichever is smaller), with the CRC32 of the raw bytes. A content's chunks never
+//! change after it is finished, so readers can fetch them one at a time.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::db::Inner;
+use crate::error::{Error, Result};
+
+pub(crate) const CODEC_RAW: i64 = 0;
+pub(crate) const CODEC_SNAPPY: i64 = 1;
+
+pub(crate) const STATE_LIVE: i64 = 0;
+pub(crate) const STATE_WRITING: i64 = 1;
+pub(crate) const STATE_UNOWNED: i64 = 2;
+
+/// A content's header row.
+#[derive(Clone, Debug)]
+pub(crate) struct ContentMeta {
+    pub id: i64,
+    pub size: u64,
+    pub crc32: u32,
+    pub chunk_size: u64,
+    pub chunk_count: u64,
+    pub stored_size: u64,
+}
+
+pub(crate) fn meta(conn: &Connection, id: i64) -> Result<Option<ContentMeta>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT size, crc32, chunk_size, chunk_count, stored_size FROM bdb_contents WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok(ContentMeta {
+                id,
+                size: r.get::<_, i64>(0)? as u64,
+                crc32: r.get::<_, i64>(1)? as u32,
+                chunk_size: r.get::<_, i64>(2)? as u64,
+                chunk_count: r.get::<_, i64>(3)? as u64,
+                stored_size: r.get::<_, i64>(4)? as u64,
+            })
+        })
+        .optional()?)
+}
+
+/// Builds one content chunk by chunk. The connection is passed to every call so a
+/// stream writer can take the write lock per chunk instead of for its whole life.
+pub(crate) struct ContentBuilder {
+    pub id: i64,
+    chunk_size: usize,
+    compress: bool,
+    max_size: u64,
+    buf: Vec<u8>,
+    seq: i64,
+    size: u64,
+    stored: u64,
+    crc: crc32fast::Hasher,
+    packed: Vec<u8>,
+}
+
+impl ContentBuilder {
+    /// Starts a content. `state` is `STATE_LIVE` inside one transaction, or
+    /// `STATE_WRITING` for a writer whose chunks are committed before it is.
+    pub fn start(conn: &Connection, inner: &Inner, compress: bool, state: i64) -> Result<ContentBuilder> {
+        let chunk_size = inner.opts.chunk_size;
+        conn.prepare_cached(
+            "INSERT INTO bdb_contents(size, crc32, chunk_size, chunk_count, stored_size, state, writer)
+             VALUES (0, 0, ?1, 0, 0, ?2, ?3)",
+        )?
+        .execute(params![chunk_size as i64, state, std::process::id() as i64])?;
+        Ok(ContentBuilder {
+            id: conn.last_insert_rowid(),
+            chunk_size,
+            compress,
+            max_size: inner.opts.max_document_size,
+            buf: Vec::new(),
+            seq: 0,
+            size: 0,
+            stored: 0,
+            crc: crc32fast::Hasher::new(),
+            packed: Vec::new(),
+        })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size + self.buf.len() as u64
+    }
+
+    /// Takes more bytes; full chunks are written out through `conn`.
+    pub fn write(&mut self, conn: &Connection, mut data: &[u8]) -> Result<()> {
+        if self.size() + data.len() as u64 > self.max_size {
+            return Err(Error::too_large(format!(
+                "document is over max_document_size ({} bytes)",
+                self.max_size
+            )));
+        }
+        while !data.is_empty() {
+            if self.buf.is_empty() && data.len() >= self.chunk_size {
+                // Whole chunks straight from the caller's bytes: no copy.
+                let (chunk, rest) = data.split_at(self.chunk_size);
+                self.put_chunk(conn, chunk)?;
+                data = rest;
+                continue;
+            }
+            if self.buf.capacity() < self.chunk_size {
+                self.buf.reserve_exact(self.chunk_size - self.buf.len());
+            }
+            let take = (self.chunk_size - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.buf.len() == self.chunk_size {
+                let chunk = std::mem::take(&mut self.buf);
+                self.put_chunk(conn, &chunk)?;
+                self.buf = chunk;
+                self.buf.clear();
+            }
+        }
+        Ok(())
+    }
+
+    fn put_chunk(&mut self, conn: &Connection, raw: &[u8]) -> Result<()> {
+        let crc = crc32fast::hash(raw);
+        let mut codec = CODEC_RAW;
+        let mut stored: &[u8] = raw;
+        if self.compress {
+            let max = snap::raw::max_compress_len(raw.len());
+            self.packed.resize(max, 0);
+            let n = snap::raw::Encoder::new()
+                .compress(raw, &mut self.packed)
+                .map_err(|e| Error::new(crate::ErrorCode::Internal, format!("snappy: {e}")))?;
+            // Keep the compressed form only when it saves space.
+            if n < raw.len() {
+                codec = CODEC_SNAPPY;
+                stored = &self.packed[..n];
+            }
+        }
+        conn.prepare_cached(
+            "INSERT INTO bdb_chunks(content, seq, raw_len, crc32, codec, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![self.id, self.seq, raw.len() as i64, crc as i64, codec, stored])?;
+        self.crc.update(raw);
+        self.seq += 1;
+        self.size += raw.len() as u64;
+        self.stored += stored.len() as u64;
+        Ok(())
+    }
+
+    /// Writes the last partial chunk and marks the content live.
+    pub fn finish(mut self, conn: &Connection) -> Result<ContentMeta> {
+        if !self.buf.is_empty() {
+            let chunk = std::mem::take(&mut self.buf);
+            self.put_chunk(conn, &chunk)?;
+        }
+        let crc = self.crc.clone().finalize();
+        conn.prepare_cached(
+            "UPDATE bdb_contents SET size = ?2, crc32 = ?3, chunk_count = ?4, stored_size = ?5, state = 0, writer = NULL
+             WHERE id = ?1",
+        )?
+        .execute(params![self.id, self.size as i64, crc as i64, self.seq, self.stored as i64])?;
+        Ok(ContentMeta {
+            id: self.id,
+            size: self.size,
+            crc32: crc,
+            chunk_size: self.chunk_size as u64,
+            chunk_count: self.seq as u64,
+            stored_size: self.stored,
+        })
+    }
+}
+
+/// Builds a whole content from a reader inside the caller's transaction.
+pub(crate) fn write_all(
+    conn: &Connection,
+    inner: &Inner,
+    compress: bool,
+    mut reader: impl std::io::Read,
+) -> Result<ContentMeta> {
+    let mut b = ContentBuilder::start(conn, inner, compress, STATE_LIVE)?;
+    let mut buf = vec![0u8; inner.opts.chunk_size];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        b.write(conn, &buf[..n])?;
+    }
+    b.finish(conn)
+}
+
+pub(crate) fn write_bytes(conn: &Connection, inner: &Inner, compress: bool, data: &[u8]) -> Result<ContentMeta> {
+    let mut b = ContentBuilder::start(conn, inner, compress, STATE_LIVE)?;
+    b.write(conn, data)?;
+    b.finish(conn)
+}
+
+/// Drops a content nobody owns any more; one still being read in this process is
+/// marked unowned and collected later.
+pub(crate) fn release(conn: &Connection, inner: &Inner, id: i64) -> Result<()> {
+    if inner.is_pinned(id) {
+        conn.prepare_cached("UPDATE bdb_contents SET state = 2 WHERE id = ?1")?.execute([id])?;
+    } else {
+        delete(conn, id)?;
+    }
+    Ok(())
+}
+
+fn delete(conn: &Connection, id: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM bdb_chunks WHERE content = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM bdb_contents WHERE id = ?1")?.execute([id])?;
+    Ok(())
+}
+
+/// Collects unowned contents that nobody in this process reads any more.
+pub(crate) fn collect_unowned(conn: &Connection, inner: &Inner) -> Result<()> {
+    let ids: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM bdb_contents WHERE state = 2")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in ids {
+        if !inner.is_pinned(id) {
+            delete(conn, id)?;
+        }
+    }
+    Ok(())
+}
+
+/// At open: drops contents left by stream writers whose process is gone (a crash
+/// mid-write) and unowned contents (their readers went with their process).
+pub(crate) fn collect_abandoned(conn: &Connection) -> Result<()> {
+    let rows: Vec<(i64, i64, Option<i64>)> = conn
+        .prepare("SELECT id, state, writer FROM bdb_contents WHERE state != 0")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        for (id, state, writer) in rows {
+            let abandoned = match (state, writer) {
+                (STATE_UNOWNED, _) => true,
+                (STATE_WRITING, Some(pid)) => !process_alive(pid),
+                _ => false,
+            };
+            if abandoned {
+                delete(conn, id)?;
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+fn process_alive(pid: i64) -> bool {
+    if pid == std::process::id() as i64 {
+        return true;
+    }
+    if cfg!(target_os = "linux") {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true // cannot tell: keep it
+    }
+}
+
+/// One chunk's row, as a reader needs it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ChunkRef {
+    pub rowid: i64,
+    pub raw_len: u32,
+    pub crc32: u32,
+    pub codec: i64,
+    pub stored_len: u32,
+}
+
+pub(crate) fn chunk_refs(conn: &Connection, content: i64) -> Result<Vec<ChunkRef>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, raw_len, crc32, codec, length(data) FROM bdb_chunks WHERE content = ?1 ORDER BY seq",
+        )?
+        .query_map([content], |r| {
+            Ok(ChunkRef {
+                rowid: r.get(0)?,
+                raw_len: r.get::<_, i64>(1)? as u32,
+                crc32: r.get::<_, i64>(2)? as u32,
+                codec: r.get(3)?,
+                stored_len: r.get::<_, i64>(4)? as u32,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Reads one chunk's raw bytes into `out` (exactly `raw_len` bytes), decompressing
+/// and checking the CRC of the raw bytes. `scratch` holds compressed bytes.
+pub(crate) fn load_chunk(
+    conn: &Connection,
+    c: &ChunkRef,
+    out: &mut [u8],
+    scratch: &mut Vec<u8>,
+    verify: bool,
+) -> Result<()> {
+    debug_assert_eq!(out.len(), c.raw_len as usize);
+    let blob = conn.blob_open(rusqlite::MAIN_DB, "bdb_chunks", "data", c.rowid, true);
+    let blob = match blob {
+        Ok(b) => b,
+        Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ffi::ErrorCode::Unknown => {
+            return Err(Error::new(
+                crate::ErrorCode::Conflict,
+                "the version being read was removed by another process",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if blob.len() != c.stored_len as usize {
+        return Err(Error::corrupt(format!("chunk {} has {} bytes, expected {}", c.rowid, blob.len(), c.stored_len)));
+    }
+    match c.codec {
+        CODEC_RAW => {
+            if c.stored_len != c.raw_len {
+                return Err(Error::corrupt(format!("raw chunk {} has the wrong length", c.rowid)));
+            }
+            blob.read_at_exact(out, 0)?;
+        }
+        CODEC_SNAPPY => {
+            scratch.resize(c.stored_len as usize, 0);
+            blob.read_at_exact(scratch, 0)?;
+            let n = snap::raw::Decoder::new()
+                .decompress(scratch, out)
+                .map_err(|e| Error::corrupt(format!("chunk {} does not decompress: {e}", c.rowid)))?;
+            if n != out.len() {
+                return Err(Error::corrupt(format!("chunk {} decompresses to the wrong length", c.rowid)));
+            }
+        }
+        other => return Err(Error::corrupt(format!("chunk {} has unknown codec {other}", c.rowid))),
+    }
+    if verify && crc32fast::hash(out) != c.crc32 {
+        return Err(Error::corrupt(format!("checksum mismatch in chunk {}", c.rowid)));
+    }
+    Ok(())
+}

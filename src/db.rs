@@ -1,0 +1,289 @@
+//! The `Db` handle: one writer connection, a pool of reader connections.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Mutex, RawMutex};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::content;
+use crate::error::{catch_panic, Error, ErrorCode, Result};
+use crate::options::{Durability, OpenOptions};
+use crate::schema::{self, FileKind};
+
+/// Most idle reader connections kept for reuse.
+const MAX_IDLE_READERS: usize = 16;
+/// Memory map for reader connections: chunk reads run at memcpy speed through it.
+const READER_MMAP_SIZE: i64 = 1 << 30;
+
+pub(crate) type WriterGuard = parking_lot::ArcMutexGuard<RawMutex, Option<Connection>>;
+
+/// A handle on one BuffDB database. Cheap to clone and share between threads;
+/// every clone is the same database, and `close()` closes it for all of them.
+#[derive(Clone)]
+pub struct Db {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    path: String,
+    target: String,
+    uri: bool,
+    pub(crate) opts: OpenOptions,
+    closed: AtomicBool,
+    /// `None` for a read-only database.
+    writer: Option<Arc<Mutex<Option<Connection>>>>,
+    readers: Mutex<Vec<Connection>>,
+    /// Contents being read in this process, by content id: never collected while pinned.
+    pins: Mutex<HashMap<i64, usize>>,
+}
+
+static MEMORY_DBS: AtomicU64 = AtomicU64::new(0);
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("path", &self.inner.path).field("closed", &self.is_closed()).finish()
+    }
+}
+
+impl Db {
+    /// Opens (or, with `create`, makes) the database at `path`. `":memory:"` opens
+    /// a private in-memory database. A file that is not BuffDB is refused with
+    /// `NOT_A_DATABASE` and left untouched.
+    pub fn open(path: impl AsRef<Path>, opts: OpenOptions) -> Result<Db> {
+        let path = path.as_ref();
+        catch_panic(|| Db::open_inner(path, opts))
+    }
+
+    fn open_inner(path: &Path, opts: OpenOptions) -> Result<Db> {
+        opts.validate()?;
+        let shown = path.to_string_lossy().into_owned();
+        let memory = shown == ":memory:";
+        let (target, uri, fresh) = if memory {
+            let n = MEMORY_DBS.fetch_add(1, Ordering::Relaxed);
+            (format!("file:/buffdb-memory-{}-{n}?vfs=memdb", std::process::id()), true, true)
+        } else {
+            let exists = path.exists();
+            let fresh = match schema::inspect(path)? {
+                FileKind::BuffDb => false,
+                FileKind::Empty if opts.read_only || !opts.create => {
+                    return Err(Error::new(
+                        ErrorCode::NotFound,
+                        if exists {
+                            format!("{shown} is empty, and creating a database was not allowed")
+                        } else {
+                            format!("database file {shown} does not exist")
+                        },
+                    ))
+                }
+                FileKind::Empty => true,
+            };
+            (shown.clone(), false, fresh)
+        };
+        let mut inner = Inner {
+            path: shown,
+            target,
+            uri,
+            opts,
+            closed: AtomicBool::new(false),
+            writer: None,
+            readers: Mutex::new(Vec::new()),
+            pins: Mutex::new(HashMap::new()),
+        };
+        if !inner.opts.read_only {
+            let conn = inner.connect(true)?;
+            if fresh {
+                schema::create(&conn, !memory)?;
+            } else {
+                schema::verify(&conn)?;
+                conn.pragma_update(None, "journal_mode", "WAL")?;
+            }
+            content::collect_abandoned(&conn)?;
+            inner.writer = Some(Arc::new(Mutex::new(Some(conn))));
+        } else {
+            let conn = inner.connect(false)?;
+            schema::verify(&conn)?;
+            inner.readers.lock().push(conn);
+        }
+        Ok(Db { inner: Arc::new(inner) })
+    }
+
+    /// Closes the database for every clone of this handle. Idempotent; any later
+    /// call gives `CLOSED`. Waits up to the busy timeout for an open transaction.
+    pub fn close(&self) -> Result<()> {
+        if self.inner.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.inner.readers.lock().clear();
+        if let Some(w) = &self.inner.writer {
+            // A transaction or writer still holding the lock keeps its connection
+            // until it ends; its commit then fails with CLOSED.
+            if let Some(mut g) = w.try_lock_for(self.inner.busy_timeout()) {
+                if let Some(conn) = g.take() {
+                    let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                    drop(conn);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::SeqCst)
+    }
+
+    /// The path the database was opened with.
+    pub fn path(&self) -> &str {
+        &self.inner.path
+    }
+
+    pub fn options(&self) -> &OpenOptions {
+        &self.inner.opts
+    }
+
+    /// Copies WAL pages into the main file (PASSIVE: never waits for readers).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.inner.check_open()?;
+        let mut g = self.inner.lock_writer()?;
+        let conn = g.as_mut().ok_or_else(Error::closed)?;
+        conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")?;
+        Ok(())
+    }
+}
+
+impl Inner {
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::SeqCst) {
+            Err(Error::closed())
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn busy_timeout(&self) -> Duration {
+        Duration::from_millis(self.opts.busy_timeout_ms)
+    }
+
+    fn connect(&self, writer: bool) -> Result<Connection> {
+        let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        flags |= if self.opts.read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        };
+        if writer && self.opts.create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        if self.uri {
+            flags |= OpenFlags::SQLITE_OPEN_URI;
+        }
+        let conn = Connection::open_with_flags(&self.target, flags).map_err(|e| {
+            let err = Error::from(e);
+            Error::new(err.code(), format!("cannot open {}: {}", self.path, err.message()))
+        })?;
+        conn.busy_timeout(self.busy_timeout())?;
+        conn.pragma_update(None, "cache_size", -((self.opts.cache_size / 1024).max(64) as i64))?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        if writer {
+            let sync = match self.opts.durability {
+                Durability::Full => "FULL",
+                Durability::Normal => "NORMAL",
+                Durability::None => "OFF",
+            };
+            conn.pragma_update(None, "synchronous", sync)?;
+        } else {
+            conn.pragma_update(None, "query_only", true)?;
+            conn.pragma_update(None, "mmap_size", READER_MMAP_SIZE)?;
+        }
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+
+    /// Runs `f` on a pooled reader connection (each statement is its own snapshot
+    /// unless `f` opens a read transaction).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.check_open()?;
+        let pooled = self.readers.lock().pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => self.connect(false)?,
+        };
+        let out = f(&conn);
+        if !self.closed.load(Ordering::SeqCst) {
+            let mut pool = self.readers.lock();
+            if pool.len() < MAX_IDLE_READERS {
+                pool.push(conn);
+            }
+        }
+        out
+    }
+
+    /// Runs `f` on a pooled reader inside one read transaction (one snapshot).
+    pub(crate) fn read_snapshot<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.read(|conn| {
+            conn.execute_batch("BEGIN DEFERRED")?;
+            let out = f(conn);
+            let end = conn.execute_batch("COMMIT");
+            let out = out?;
+            end?;
+            Ok(out)
+        })
+    }
+
+    /// Takes the single writer, waiting up to the busy timeout.
+    pub(crate) fn lock_writer(&self) -> Result<WriterGuard> {
+        self.check_open()?;
+        let writer = self.writer.as_ref().ok_or_else(Error::read_only)?;
+        let guard = writer.try_lock_arc_for(self.busy_timeout()).ok_or_else(|| {
+            Error::new(
+                ErrorCode::Busy,
+                format!(
+                    "another writer (a transaction or stream writer) held the write lock for {} ms",
+                    self.opts.busy_timeout_ms
+                ),
+            )
+        })?;
+        if guard.is_none() {
+            return Err(Error::closed());
+        }
+        Ok(guard)
+    }
+
+    /// Runs `f` in one write transaction; commits when it returns `Ok`.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut guard = self.lock_writer()?;
+        let conn = guard.as_mut().ok_or_else(Error::closed)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    pub(crate) fn pin(&self, content: i64) {
+        *self.pins.lock().entry(content).or_insert(0) += 1;
+    }
+
+    pub(crate) fn unpin(&self, content: i64) {
+        let mut pins = self.pins.lock();
+        if let Some(n) = pins.get_mut(&content) {
+            *n -= 1;
+            if *n == 0 {
+                pins.remove(&content);
+            }
+        }
+    }
+
+    pub(crate) fn is_pinned(&self, content: i64) -> bool {
+        self.pins.lock().contains_key(&content)
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

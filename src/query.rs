@@ -1,0 +1,78 @@
+//! Read-only SQL over the views `kv`, `blobs` and `streams`.
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::ToSql;
+
+use crate::db::Db;
+use crate::error::{Error, ErrorCode, Result};
+
+/// An SQL value, as a parameter or in a result row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Integer(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Real(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+impl From<ValueRef<'_>> for Value {
+    fn from(v: ValueRef<'_>) -> Value {
+        match v {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Integer(i),
+            ValueRef::Real(f) => Value::Real(f),
+            ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+        }
+    }
+}
+
+/// Column names and rows of a query.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct QueryResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl Db {
+    /// Runs one read-only SQL statement with `?` parameters over the views
+    /// `kv(key, value, key_text, value_text)`, `blobs(id, metadata, size, crc32, created)`
+    /// and `streams(path, version, size, crc32, chunk_count, stored_size, created)`.
+    /// A statement that would write is refused with `READ_ONLY` and changes nothing.
+    pub fn query(&self, sql: &str, params: &[Value]) -> Result<QueryResult> {
+        self.inner.read_snapshot(|conn| {
+            let mut stmt = conn.prepare(sql)?;
+            if !stmt.readonly() {
+                return Err(Error::new(ErrorCode::ReadOnly, "query() runs read-only statements only"));
+            }
+            if stmt.parameter_count() != params.len() {
+                return Err(Error::invalid(format!(
+                    "the statement has {} parameters, {} were given",
+                    stmt.parameter_count(),
+                    params.len()
+                )));
+            }
+            let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+            let n = columns.len();
+            let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push((0..n).map(|i| row.get_ref(i).map(Value::from)).collect::<rusqlite::Result<Vec<_>>>()?);
+            }
+            Ok(QueryResult { columns, rows: out })
+        })
+    }
+}

@@ -1,0 +1,244 @@
+//! `Reader`: reads a blob or one stream version chunk by chunk.
+//!
+//! A reader holds no SQLite transaction between calls (a game may keep one open
+//! for hours, and a long read transaction stops WAL checkpoints). It never mixes
+//! versions: it reads the chunk rows of one content, which never change, and the
+//! content is pinned so this process does not collect it while it is read.
+
+use std::io::{self, SeekFrom};
+use std::sync::Arc;
+
+use crate::content::{self, ChunkRef, ContentMeta};
+use crate::db::Inner;
+use crate::error::{Error, ErrorCode, Result};
+use crate::stream::StreamInfo;
+
+pub struct Reader {
+    inner: Arc<Inner>,
+    what: String,
+    content: ContentMeta,
+    chunks: Vec<ChunkRef>,
+    info: Option<StreamInfo>,
+    pos: u64,
+    /// The decoded chunk `buf_seq`, kept for small reads.
+    buf: Vec<u8>,
+    buf_seq: Option<usize>,
+    scratch: Vec<u8>,
+    closed: bool,
+}
+
+impl Reader {
+    /// Opens content `content_id`; `what` names the blob or stream in errors.
+    /// `CONFLICT` when the content was collected before it could be pinned.
+    pub(crate) fn open(inner: Arc<Inner>, what: String, content_id: i64, info: Option<StreamInfo>) -> Result<Reader> {
+        inner.pin(content_id);
+        let loaded = inner.read_snapshot(|c| {
+            let meta = content::meta(c, content_id)?;
+            let chunks = content::chunk_refs(c, content_id)?;
+            Ok((meta, chunks))
+        });
+        let (meta, chunks) = match loaded {
+            Ok((Some(meta), chunks)) => (meta, chunks),
+            Ok((None, _)) => {
+                inner.unpin(content_id);
+                return Err(Error::new(ErrorCode::Conflict, format!("{what} was replaced while being opened")));
+            }
+            Err(e) => {
+                inner.unpin(content_id);
+                return Err(e);
+            }
+        };
+        let mut r = Reader {
+            inner,
+            what,
+            content: meta,
+            chunks,
+            info,
+            pos: 0,
+            buf: Vec::new(),
+            buf_seq: None,
+            scratch: Vec::new(),
+            closed: false,
+        };
+        let sum: u64 = r.chunks.iter().map(|c| c.raw_len as u64).sum();
+        if r.chunks.len() as u64 != r.content.chunk_count || sum != r.content.size {
+            let e = Error::corrupt(format!("{}: its chunks do not add up to its recorded size", r.what));
+            r.close();
+            return Err(e);
+        }
+        Ok(r)
+    }
+
+    /// Size in bytes.
+    pub fn size(&self) -> u64 {
+        self.content.size
+    }
+
+    /// The current position.
+    pub fn tell(&self) -> u64 {
+        self.pos
+    }
+
+    /// CRC32 of the whole document's bytes.
+    pub fn crc32(&self) -> u32 {
+        self.content.crc32
+    }
+
+    /// Number of chunks.
+    pub fn chunk_count(&self) -> u64 {
+        self.content.chunk_count
+    }
+
+    /// The stream version being read (`None` for a blob).
+    pub fn info(&self) -> Option<&StreamInfo> {
+        self.info.as_ref()
+    }
+
+    /// Moves to `pos`; past the end is allowed (reads then give 0 bytes).
+    pub fn seek_to(&mut self, pos: u64) -> Result<u64> {
+        self.check()?;
+        self.pos = pos;
+        Ok(pos)
+    }
+
+    /// Fills as much of `buf` as it can from the current position; 0 means the end.
+    pub fn read_into(&mut self, buf: &mut [u8]) -> Result<usize> {
+        self.check()?;
+        let mut done = 0;
+        while done < buf.len() && self.pos < self.content.size {
+            let n = self.read_once(&mut buf[done..])?;
+            self.pos += n as u64;
+            done += n;
+        }
+        Ok(done)
+    }
+
+    /// Reads at `offset` without moving the position.
+    pub fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let saved = self.pos;
+        self.pos = offset;
+        let out = self.read_into(buf);
+        self.pos = saved;
+        out
+    }
+
+    /// Reads up to `n` bytes into a new vector (fewer at the end).
+    pub fn read_to_vec(&mut self, n: usize) -> Result<Vec<u8>> {
+        self.check()?;
+        let left = self.content.size.saturating_sub(self.pos);
+        let n = (n as u64).min(left) as usize;
+        let mut v = vec![0u8; n];
+        let got = self.read_into(&mut v)?;
+        v.truncate(got);
+        Ok(v)
+    }
+
+    /// The rest of the chunk at the current position, then the next ones: chunk
+    /// iteration without copies beyond the decode. `None` at the end.
+    pub fn next_chunk(&mut self) -> Result<Option<&[u8]>> {
+        self.check()?;
+        if self.pos >= self.content.size {
+            return Ok(None);
+        }
+        let seq = (self.pos / self.content.chunk_size) as usize;
+        let within = (self.pos % self.content.chunk_size) as usize;
+        self.fill(seq)?;
+        let len = self.buf.len() - within;
+        self.pos += len as u64;
+        Ok(Some(&self.buf[within..]))
+    }
+
+    /// Releases the reader. Idempotent; afterwards reads give `CLOSED`.
+    pub fn close(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            self.inner.unpin(self.content.id);
+            self.buf = Vec::new();
+            self.scratch = Vec::new();
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.closed {
+            return Err(Error::new(ErrorCode::Closed, format!("the reader of {} is closed", self.what)));
+        }
+        self.inner.check_open()
+    }
+
+    /// One step: copies from the chunk under the position; when the caller's buffer
+    /// takes a whole chunk, the chunk is decoded straight into it.
+    fn read_once(&mut self, out: &mut [u8]) -> Result<usize> {
+        let seq = (self.pos / self.content.chunk_size) as usize;
+        let within = (self.pos % self.content.chunk_size) as usize;
+        let c = *self.chunks.get(seq).ok_or_else(|| Error::corrupt(format!("{} is missing chunk {seq}", self.what)))?;
+        let raw_len = c.raw_len as usize;
+        if within == 0 && out.len() >= raw_len && self.buf_seq != Some(seq) {
+            let verify = self.inner.opts.verify_checksums;
+            let scratch = &mut self.scratch;
+            self.inner
+                .read(|conn| content::load_chunk(conn, &c, &mut out[..raw_len], scratch, verify))
+                .map_err(|e| self.context(e))?;
+            return Ok(raw_len);
+        }
+        self.fill(seq)?;
+        let n = (self.buf.len() - within).min(out.len());
+        out[..n].copy_from_slice(&self.buf[within..within + n]);
+        Ok(n)
+    }
+
+    fn fill(&mut self, seq: usize) -> Result<()> {
+        if self.buf_seq == Some(seq) {
+            return Ok(());
+        }
+        let c = *self.chunks.get(seq).ok_or_else(|| Error::corrupt(format!("{} is missing chunk {seq}", self.what)))?;
+        self.buf_seq = None;
+        self.buf.resize(c.raw_len as usize, 0);
+        let verify = self.inner.opts.verify_checksums;
+        let (buf, scratch) = (&mut self.buf, &mut self.scratch);
+        self.inner
+            .read(|conn| content::load_chunk(conn, &c, buf, scratch, verify))
+            .map_err(|e| self.context(e))?;
+        self.buf_seq = Some(seq);
+        Ok(())
+    }
+
+    fn context(&self, e: Error) -> Error {
+        Error::new(e.code(), format!("{}: {}", self.what, e.message()))
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl io::Read for Reader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Ok(self.read_into(buf)?)
+    }
+}
+
+impl io::Seek for Reader {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let target = match pos {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.content.size.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        match target {
+            Some(p) => Ok(self.seek_to(p)?),
+            None => Err(Error::invalid("seek to a negative or overflowing position").into()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader").field("what", &self.what).field("size", &self.content.size).field("pos", &self.pos).finish()
+    }
+}
