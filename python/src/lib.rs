@@ -96,9 +96,11 @@ fn lock<'a, T: Send>(py: Python<'_>, m: &'a Mutex<T>) -> MutexGuard<'a, T> {
 // Argument conversion
 // ---------------------------------------------------------------------------
 
-/// Bytes borrowed from an immutable Python `bytes` object, or copied into a `Vec`.
+/// Bytes borrowed from an immutable Python `bytes` object, borrowed from a pinned
+/// writable buffer, or copied into a `Vec`.
 enum Buf<'py> {
     Py(Bound<'py, PyBytes>),
+    Pinned(Pinned<'py>),
     Owned(Vec<u8>),
 }
 
@@ -107,9 +109,100 @@ impl Buf<'_> {
     fn as_slice(&self) -> &[u8] {
         match self {
             Buf::Py(b) => b.as_bytes(),
+            Buf::Pinned(p) => p.as_slice(),
             Buf::Owned(v) => v,
         }
     }
+}
+
+/// Below this size a copy is cheaper than pinning a buffer through ctypes.
+const PIN_MIN: usize = 64 * 1024;
+
+/// A writable, C-contiguous Python buffer held exported (so it cannot be resized or
+/// freed) for as long as this value lives.
+///
+/// The limited API of Python 3.9 (abi3) has no `PyObject_GetBuffer`, so the export is
+/// taken by `ctypes.c_char.from_buffer`, which checks writability and contiguity.
+struct Pinned<'py> {
+    _holder: Bound<'py, PyAny>,
+    _mv: Bound<'py, PyMemoryView>,
+    ptr: usize,
+    len: usize,
+}
+
+impl Pinned<'_> {
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        // SAFETY: the export held by `_holder` keeps `len` bytes at `ptr` alive.
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
+    }
+
+    /// Address of the buffer, for filling it with the GIL released.
+    #[inline]
+    fn addr(&self) -> usize {
+        self.ptr
+    }
+}
+
+/// Pins a memoryview's writable buffer (which must be non-empty).
+fn pin_writable<'py>(mv: &Bound<'py, PyMemoryView>, len: usize) -> PyResult<Pinned<'py>> {
+    static C_CHAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    static ADDRESSOF: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let py = mv.py();
+    let c_char = C_CHAR.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("ctypes")?.getattr("c_char")?.unbind())
+    })?;
+    let addressof = ADDRESSOF.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("ctypes")?.getattr("addressof")?.unbind())
+    })?;
+    let holder = c_char.bind(py).call_method1(intern!(py, "from_buffer"), (mv,))?;
+    let ptr: usize = addressof.bind(py).call1((&holder,))?.extract()?;
+    Ok(Pinned { _holder: holder, _mv: mv.clone(), ptr, len })
+}
+
+/// A new `bytes` object of `n` bytes filled by `fill` with the GIL released (the
+/// buffer is zeroed first, also without the GIL). `fill` returns how many bytes it
+/// wrote; a short fill gives a shorter object.
+fn new_bytes<'py, F>(py: Python<'py>, n: usize, fill: F) -> PyResult<Bound<'py, PyBytes>>
+where
+    F: FnOnce(&mut [u8]) -> engine::Result<usize> + Send,
+{
+    if n < PIN_MIN {
+        let mut got = 0;
+        let b = PyBytes::new_with(py, n, |buf| {
+            got = run(py, || fill(buf))?;
+            Ok(())
+        })?;
+        return if got < n { Ok(PyBytes::new(py, &b.as_bytes()[..got])) } else { Ok(b) };
+    }
+    let len = ffi::Py_ssize_t::try_from(n).map_err(|_| invalid_arg("size too large"))?;
+    // SAFETY: a fresh bytes object that nobody else can see yet; its n bytes are
+    // initialised (zeroed) before a slice is made of them.
+    unsafe {
+        let obj = Bound::from_owned_ptr_or_err(py, ffi::PyBytes_FromStringAndSize(std::ptr::null(), len))?;
+        let addr = ffi::PyBytes_AsString(obj.as_ptr()) as usize;
+        let got = run(py, move || {
+            std::ptr::write_bytes(addr as *mut u8, 0, n);
+            fill(std::slice::from_raw_parts_mut(addr as *mut u8, n))
+        })?;
+        let b = obj.cast_into_unchecked::<PyBytes>();
+        if got < n {
+            return Ok(PyBytes::new(py, &b.as_bytes()[..got]));
+        }
+        Ok(b)
+    }
+}
+
+/// `bytes` from engine-owned data; large values are copied with the GIL released.
+fn bytes_from_vec<'py>(py: Python<'py>, v: Vec<u8>) -> PyResult<Bound<'py, PyBytes>> {
+    if v.len() < PIN_MIN {
+        return Ok(PyBytes::new(py, &v));
+    }
+    let n = v.len();
+    new_bytes(py, n, move |buf| {
+        buf.copy_from_slice(&v);
+        Ok(n)
+    })
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
@@ -133,15 +226,28 @@ fn try_bytes_like<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Option<B
         return Ok(Some(Buf::Py(str_to_utf8(s, what)?)));
     }
     if let Ok(b) = obj.cast::<PyByteArray>() {
-        return Ok(Some(Buf::Owned(b.to_vec())));
+        if b.len() < PIN_MIN {
+            return Ok(Some(Buf::Owned(b.to_vec())));
+        }
     }
     if obj.is_instance_of::<PyInt>() || obj.is_none() {
         return Ok(None);
     }
-    // Any other buffer (memoryview, array.array, numpy arrays, mmap): one copy.
+    // Any other buffer (bytearray, memoryview, array.array, numpy arrays, mmap): large
+    // writable ones are read in place (pinned), the rest copied once.
+    let py = obj.py();
     match PyMemoryView::from(obj) {
         Ok(mv) => {
-            let b = mv.call_method0(intern!(obj.py(), "tobytes"))?;
+            let nbytes: usize = mv.getattr(intern!(py, "nbytes"))?.extract()?;
+            if nbytes >= PIN_MIN
+                && !mv.getattr(intern!(py, "readonly"))?.is_truthy()?
+                && mv.getattr(intern!(py, "c_contiguous"))?.is_truthy()?
+            {
+                if let Ok(p) = pin_writable(&mv, nbytes) {
+                    return Ok(Some(Buf::Pinned(p)));
+                }
+            }
+            let b = mv.call_method0(intern!(py, "tobytes"))?;
             Ok(Some(Buf::Py(b.cast_into::<PyBytes>()?)))
         }
         Err(_) => Ok(None),
@@ -815,15 +921,7 @@ fn read_bytes<'py>(py: Python<'py>, r: &mut engine::Reader, n: Option<u64>) -> P
     let remaining = r.size().saturating_sub(r.tell());
     let n = n.map_or(remaining, |n| n.min(remaining));
     let n = usize::try_from(n).map_err(|_| invalid_arg("read size too large for this platform"))?;
-    let mut got = 0usize;
-    let bytes = PyBytes::new_with(py, n, |buf| {
-        got = run(py, || read_full(r, buf))?;
-        Ok(())
-    })?;
-    if got < n {
-        return Ok(PyBytes::new(py, &bytes.as_bytes()[..got]));
-    }
-    Ok(bytes)
+    new_bytes(py, n, |buf| read_full(r, buf))
 }
 
 /// Native reader over a blob or one stream version; use `buffdb.Reader` instead.
@@ -886,8 +984,6 @@ impl PyReader {
     /// Reads into a writable buffer (bytearray, memoryview, array, numpy array, mmap);
     /// returns the number of bytes read (0 at the end). The buffer is filled directly.
     fn readinto(&self, py: Python<'_>, buffer: &Bound<'_, PyAny>) -> PyResult<usize> {
-        static CTYPES_CHAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-        static ADDRESSOF: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         let mv = PyMemoryView::from(buffer)?;
         let nbytes: usize = mv.getattr(intern!(py, "nbytes"))?.extract()?;
         if mv.getattr(intern!(py, "readonly"))?.is_truthy()? {
@@ -896,25 +992,15 @@ impl PyReader {
         if nbytes == 0 {
             return Ok(0);
         }
-        // The limited API of Python 3.9 has no PyObject_GetBuffer; ctypes takes the
-        // buffer export for us (checking it is writable and C-contiguous) and keeps it
-        // (so the buffer cannot be resized or freed) until `holder` is dropped.
-        let c_char = CTYPES_CHAR.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-            Ok(py.import("ctypes")?.getattr("c_char")?.unbind())
-        })?;
-        let addressof = ADDRESSOF.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-            Ok(py.import("ctypes")?.getattr("addressof")?.unbind())
-        })?;
-        let holder = c_char.bind(py).call_method1(intern!(py, "from_buffer"), (&mv,))?;
-        let addr: usize = addressof.bind(py).call1((&holder,))?.extract()?;
-        let addr = addr as *mut u8 as usize; // keep Send
+        let pinned = pin_writable(&mv, nbytes)?;
+        let addr = pinned.addr();
         let n = self.with(py, move |r| {
-            // SAFETY: `holder` holds a writable, C-contiguous export of `nbytes` bytes
-            // at `addr` for the whole call.
+            // SAFETY: `pinned` holds a writable, C-contiguous export of `nbytes` bytes at
+            // `addr` until after this call.
             let buf = unsafe { std::slice::from_raw_parts_mut(addr as *mut u8, nbytes) };
             read_full(r, buf)
         })?;
-        drop(holder);
+        drop(pinned);
         Ok(n)
     }
 
@@ -924,9 +1010,9 @@ impl PyReader {
         let n = u64_arg(n, "size")?;
         let n = n.min(self.size.saturating_sub(offset));
         let n = usize::try_from(n).map_err(|_| invalid_arg("size too large"))?;
-        let mut got = 0usize;
-        let bytes = PyBytes::new_with(py, n, |buf| {
-            got = self.with(py, |r| {
+        let r = &self.r;
+        new_bytes(py, n, |buf| match r.lock().as_mut() {
+            Some(r) => {
                 let mut got = 0;
                 while got < buf.len() {
                     let k = r.read_at(offset + got as u64, &mut buf[got..])?;
@@ -936,13 +1022,9 @@ impl PyReader {
                     got += k;
                 }
                 Ok(got)
-            })?;
-            Ok(())
-        })?;
-        if got < n {
-            return Ok(PyBytes::new(py, &bytes.as_bytes()[..got]));
-        }
-        Ok(bytes)
+            }
+            None => Err(closed_err("reader")),
+        })
     }
 
     /// Moves to absolute position `pos` (past the end allowed); returns it.
@@ -959,7 +1041,7 @@ impl PyReader {
     /// The next chunk from the current position as bytes, or None at the end.
     fn next_chunk<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let chunk = self.with(py, |r| Ok(r.next_chunk()?.map(|c| c.to_vec())))?;
-        Ok(chunk.map(|c| PyBytes::new(py, &c)))
+        chunk.map(|c| bytes_from_vec(py, c)).transpose()
     }
 
     /// Closes the reader (idempotent).
@@ -1110,7 +1192,7 @@ impl PyTxn {
         let k = key_arg(key)?;
         let ks = k.as_slice();
         match self.with(py, |t| t.get(ks))? {
-            Some(v) => Ok(PyBytes::new(py, &v).into_any()),
+            Some(v) => Ok(bytes_from_vec(py, v)?.into_any()),
             None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
         }
     }
@@ -1119,7 +1201,7 @@ impl PyTxn {
         let k = key_arg(key)?;
         let ks = k.as_slice();
         match self.with(py, |t| t.get(ks))? {
-            Some(v) => Ok(PyBytes::new(py, &v)),
+            Some(v) => bytes_from_vec(py, v),
             None => Err(key_missing(key)),
         }
     }
@@ -1230,7 +1312,7 @@ impl PyTxn {
     /// The blob's bytes, or None if it does not exist.
     fn blob_get<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let id = u64_arg(id, "blob id")?;
-        Ok(self.with(py, |t| t.blob_get(id))?.map(|v| PyBytes::new(py, &v)))
+        self.with(py, |t| t.blob_get(id))?.map(|v| bytes_from_vec(py, v)).transpose()
     }
 
     /// The blob's metadata (None if it has none); NotFoundError if the blob is missing.
@@ -1285,7 +1367,7 @@ impl PyTxn {
         let path = str_arg(path, "path")?;
         let p = path.as_str();
         let v = self.with(py, |t| t.stream_read(p))?;
-        Ok(PyBytes::new(py, &v))
+        bytes_from_vec(py, v)
     }
 
     /// StreamInfo of the latest version; NotFoundError if missing.
@@ -1488,7 +1570,7 @@ impl PyDb {
         let k = key_arg(key)?;
         let ks = k.as_slice();
         match run(py, || self.db.get(ks))? {
-            Some(v) => Ok(PyBytes::new(py, &v).into_any()),
+            Some(v) => Ok(bytes_from_vec(py, v)?.into_any()),
             None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
         }
     }
@@ -1497,7 +1579,7 @@ impl PyDb {
         let k = key_arg(key)?;
         let ks = k.as_slice();
         match run(py, || self.db.get(ks))? {
-            Some(v) => Ok(PyBytes::new(py, &v)),
+            Some(v) => bytes_from_vec(py, v),
             None => Err(key_missing(key)),
         }
     }
@@ -1556,7 +1638,7 @@ impl PyDb {
         let list = PyList::empty(py);
         for v in vals {
             match v {
-                Some(v) => list.append(PyBytes::new(py, &v))?,
+                Some(v) => list.append(bytes_from_vec(py, v)?)?,
                 None => list.append(py.None())?,
             }
         }
@@ -1807,7 +1889,7 @@ impl PyDb {
         let offset = u64_arg(offset, "offset")?;
         let length = u64_arg(length, "length")?;
         let v = run(py, || self.db.stream_read_range(p, offset, length))?;
-        Ok(PyBytes::new(py, &v))
+        bytes_from_vec(py, v)
     }
 
     /// StreamInfo of the latest version of `path` (NotFoundError if missing).
