@@ -113,17 +113,18 @@ pub(crate) fn update(
     }
     if let Some(d) = data {
         let meta = content::write_bytes(conn, inner, inner.opts.compression, d)?;
+        content::collect_unowned(conn, inner)?;
         conn.prepare_cached("UPDATE bdb_blobs SET content = ?2 WHERE id = ?1")?.execute(params![rid, meta.id])?;
-        content::release(conn, inner, old_content)?;
+        content::release(conn, old_content)?;
     }
     Ok(())
 }
 
 pub(crate) fn delete(conn: &Connection, inner: &Inner, id: u64) -> Result<bool> {
     let Some((content_id, _, _)) = row(conn, id)? else { return Ok(false) };
-    conn.prepare_cached("DELETE FROM bdb_blobs WHERE id = ?1")?.execute([blob_id(id)?])?;
-    content::release(conn, inner, content_id)?;
     content::collect_unowned(conn, inner)?;
+    conn.prepare_cached("DELETE FROM bdb_blobs WHERE id = ?1")?.execute([blob_id(id)?])?;
+    content::release(conn, content_id)?;
     Ok(true)
 }
 

@@ -30,7 +30,7 @@ pub(crate) struct ContentMeta {
 pub(crate) fn meta(conn: &Connection, id: i64) -> Result<Option<ContentMeta>> {
     Ok(conn
         .prepare_cached(
-            "SELECT size, crc32, chunk_size, chunk_count, stored_size FROM bdb_contents WHERE id = ?1",
+            "SELECT size, crc32, chunk_size, chunk_count, stored_size FROM bdb_contents WHERE id = ?1 AND state = 0",
         )?
         .query_row([id], |r| {
             Ok(ContentMeta {
@@ -197,15 +197,18 @@ pub(crate) fn write_bytes(conn: &Connection, inner: &Inner, compress: bool, data
     b.finish(conn)
 }
 
-/// Drops a content nobody owns any more; one still being read in this process is
-/// marked unowned and collected later.
-pub(crate) fn release(conn: &Connection, inner: &Inner, id: i64) -> Result<()> {
-    if inner.is_pinned(id) {
-        conn.prepare_cached("UPDATE bdb_contents SET state = 2 WHERE id = ?1")?.execute([id])?;
-    } else {
-        delete(conn, id)?;
-    }
+/// Marks a content nobody owns any more. It is deleted by a later write's
+/// [`collect_unowned`], never in the transaction that released it: a reader that
+/// pins it before that sweep keeps it, and one that pins it later sees it marked
+/// (in a snapshot taken after the pin) and looks up the newest version again.
+pub(crate) fn release(conn: &Connection, id: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE bdb_contents SET state = 2 WHERE id = ?1")?.execute([id])?;
     Ok(())
+}
+
+/// Deletes a content that was never published (an aborted stream writer).
+pub(crate) fn discard(conn: &Connection, id: i64) -> Result<()> {
+    delete(conn, id)
 }
 
 fn delete(conn: &Connection, id: i64) -> Result<()> {
@@ -214,7 +217,8 @@ fn delete(conn: &Connection, id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Collects unowned contents that nobody in this process reads any more.
+/// Collects unowned contents that nobody in this process reads any more. Write
+/// paths call it before they release anything in the same transaction.
 pub(crate) fn collect_unowned(conn: &Connection, inner: &Inner) -> Result<()> {
     let ids: Vec<i64> = conn
         .prepare_cached("SELECT id FROM bdb_contents WHERE state = 2")?

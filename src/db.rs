@@ -31,7 +31,8 @@ pub struct Db {
 pub(crate) struct Inner {
     path: String,
     target: String,
-    uri: bool,
+    /// The directory of a `":memory:"` database, removed when the last handle goes.
+    scratch_dir: Option<std::path::PathBuf>,
     pub(crate) opts: OpenOptions,
     closed: AtomicBool,
     /// `None` for a read-only database.
@@ -62,9 +63,14 @@ impl Db {
         opts.validate()?;
         let shown = path.to_string_lossy().into_owned();
         let memory = shown == ":memory:";
-        let (target, uri, fresh) = if memory {
-            let n = MEMORY_DBS.fetch_add(1, Ordering::Relaxed);
-            (format!("file:/buffdb-memory-{}-{n}?vfs=memdb", std::process::id()), true, true)
+        let mut scratch_dir = None;
+        let (target, fresh) = if memory {
+            // A private file on tmpfs rather than SQLite's memdb: memdb blocks readers
+            // during a write transaction, and ":memory:" must behave like a file.
+            let dir = memory_dir()?;
+            let file = dir.join("memory.db").to_string_lossy().into_owned();
+            scratch_dir = Some(dir);
+            (file, true)
         } else {
             let exists = path.exists();
             let fresh = match schema::inspect(path)? {
@@ -81,12 +87,12 @@ impl Db {
                 }
                 FileKind::Empty => true,
             };
-            (shown.clone(), false, fresh)
+            (shown.clone(), fresh)
         };
         let mut inner = Inner {
             path: shown,
             target,
-            uri,
+            scratch_dir,
             opts,
             closed: AtomicBool::new(false),
             writer: None,
@@ -96,7 +102,7 @@ impl Db {
         if !inner.opts.read_only {
             let conn = inner.connect(true)?;
             if fresh {
-                schema::create(&conn, !memory)?;
+                schema::create(&conn, true)?;
             } else {
                 schema::verify(&conn)?;
                 conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -177,9 +183,6 @@ impl Inner {
         if writer && self.opts.create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
-        if self.uri {
-            flags |= OpenFlags::SQLITE_OPEN_URI;
-        }
         let conn = Connection::open_with_flags(&self.target, flags).map_err(|e| {
             let err = Error::from(e);
             Error::new(err.code(), format!("cannot open {}: {}", self.path, err.message()))
@@ -189,6 +192,7 @@ impl Inner {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         if writer {
             let sync = match self.opts.durability {
+                _ if self.scratch_dir.is_some() => "OFF",
                 Durability::Full => "FULL",
                 Durability::Normal => "NORMAL",
                 Durability::None => "OFF",
@@ -279,6 +283,25 @@ impl Inner {
     pub(crate) fn is_pinned(&self, content: i64) -> bool {
         self.pins.lock().contains_key(&content)
     }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.scratch_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A new private directory for a `":memory:"` database, on tmpfs where there is one.
+fn memory_dir() -> Result<std::path::PathBuf> {
+    let shm = Path::new("/dev/shm");
+    let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+    let n = MEMORY_DBS.fetch_add(1, Ordering::Relaxed);
+    let dir = base.join(format!("buffdb-memory-{}-{n}-{}", std::process::id(), now_ms()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::new(ErrorCode::Io, format!("cannot make {}: {e}", dir.display())))?;
+    Ok(dir)
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -292,3 +292,15 @@ pub(crate) fn values_equal<K: AsRef<[u8]>>(conn: &Connection, keys: &[K], distin
     let v = values_of(conn, keys)?;
     Ok(if distinct { all_distinct(&v) } else { all_equal(&v) })
 }
+
+impl std::fmt::Debug for KvIter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KvIter")
+    }
+}
+
+impl std::fmt::Debug for KeyIter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyIter")
+    }
+}

@@ -32,3 +32,9 @@ impl Db {
         self.inner.read(|c| count(c, Source::Paths, prefix.as_bytes()))
     }
 }
+
+impl std::fmt::Debug for PathIter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PathIter")
+    }
+}

@@ -70,6 +70,7 @@ pub(crate) fn stat(conn: &Connection, path: &str) -> Result<StreamInfo> {
 /// beyond `versions_to_keep`.
 pub(crate) fn commit_version(conn: &Connection, inner: &Inner, path: &str, meta: &ContentMeta) -> Result<StreamInfo> {
     let key = path.as_bytes();
+    content::collect_unowned(conn, inner)?;
     let next: Option<i64> = conn
         .prepare_cached("SELECT next_version FROM bdb_streams WHERE path = ?1")?
         .query_row([key], |r| r.get(0))
@@ -86,9 +87,8 @@ pub(crate) fn commit_version(conn: &Connection, inner: &Inner, path: &str, meta:
         .collect::<rusqlite::Result<_>>()?;
     for (v, content_id) in old {
         conn.prepare_cached("DELETE FROM bdb_versions WHERE path = ?1 AND version = ?2")?.execute(params![key, v])?;
-        content::release(conn, inner, content_id)?;
+        content::release(conn, content_id)?;
     }
-    content::collect_unowned(conn, inner)?;
     Ok(StreamInfo {
         path: path.to_string(),
         version: version as u64,
@@ -123,6 +123,7 @@ pub(crate) fn read(conn: &Connection, inner: &Inner, path: &str, version: Option
 pub(crate) fn delete(conn: &Connection, inner: &Inner, path: &str) -> Result<bool> {
     check_path(path)?;
     let key = path.as_bytes();
+    content::collect_unowned(conn, inner)?;
     let contents: Vec<i64> = conn
         .prepare_cached("SELECT content FROM bdb_versions WHERE path = ?1")?
         .query_map([key], |r| r.get(0))?
@@ -130,9 +131,8 @@ pub(crate) fn delete(conn: &Connection, inner: &Inner, path: &str) -> Result<boo
     conn.prepare_cached("DELETE FROM bdb_versions WHERE path = ?1")?.execute([key])?;
     let existed = conn.prepare_cached("DELETE FROM bdb_streams WHERE path = ?1")?.execute([key])? > 0;
     for id in contents {
-        content::release(conn, inner, id)?;
+        content::release(conn, id)?;
     }
-    content::collect_unowned(conn, inner)?;
     Ok(existed)
 }
 
@@ -259,7 +259,7 @@ impl StreamWriter {
 
 fn discard(inner: &Inner, id: Option<i64>) -> Result<()> {
     match id {
-        Some(id) => inner.write(|c| content::release(c, inner, id)),
+        Some(id) => inner.write(|c| content::discard(c, id)),
         None => Ok(()),
     }
 }
@@ -367,5 +367,11 @@ impl Db {
         if size >= 64 << 20 {
             let _ = self.checkpoint();
         }
+    }
+}
+
+impl std::fmt::Debug for StreamWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamWriter").field("path", &self.path).field("written", &self.written()).finish()
     }
 }

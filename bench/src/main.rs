@@ -1,1 +1,312 @@
-fn main(){}
+//! Workloads K and S from the design, for BuffDB and its anchors (heed/LMDB, redb,
+//! plain rusqlite) in one run. Prints one table of medians and ratios.
+//!
+//! cargo run --release -p buffdb-bench -- [--runs N] [--stream-mib N]
+
+use std::time::Instant;
+
+use buffdb::{Db, OpenOptions};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+const N: usize = 100_000;
+const SCAN: usize = 10_000;
+
+fn keys() -> Vec<[u8; 16]> {
+    // 16-byte keys: 10 groups of 10,000 under 5-byte prefixes "0000:" .. "0009:".
+    let mut k: Vec<[u8; 16]> = (0..N)
+        .map(|i| {
+            let s = format!("{:04}:{:011}", i % 10, i);
+            s.as_bytes().try_into().unwrap()
+        })
+        .collect();
+    k.shuffle(&mut rand::rngs::StdRng::seed_from_u64(7));
+    k
+}
+
+fn value(i: usize) -> [u8; 100] {
+    let mut v = [0u8; 100];
+    for (j, b) in v.iter_mut().enumerate() {
+        *b = (i * 31 + j) as u8;
+    }
+    v
+}
+
+#[derive(Default, Clone)]
+struct K {
+    put: f64,
+    get: f64,
+    get_cold: f64,
+    scan: f64,
+}
+
+fn rate(n: usize, f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+fn buffdb_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
+    let path = dir.join("buffdb.db");
+    let db = Db::open(&path, OpenOptions::default()).unwrap();
+    let pairs: Vec<([u8; 16], [u8; 100])> = keys.iter().enumerate().map(|(i, k)| (*k, value(i))).collect();
+    let put = rate(N, || db.put_many(&pairs).unwrap());
+    let gets = |db: &Db| {
+        rate(N, || {
+            for &i in order {
+                assert!(db.get(&keys[i]).unwrap().is_some());
+            }
+        })
+    };
+    let get = gets(&db);
+    let scan = rate(SCAN, || assert_eq!(db.scan(b"0003:", None, None).unwrap().count(), SCAN));
+    db.close().unwrap();
+    let db = Db::open(&path, OpenOptions::default()).unwrap();
+    let get_cold = gets(&db);
+    K { put, get, get_cold, scan }
+}
+
+fn heed_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
+    use heed::types::Bytes;
+    let path = dir.join("heed");
+    std::fs::create_dir_all(&path).unwrap();
+    let open = || unsafe { heed::EnvOpenOptions::new().map_size(1 << 30).open(&path).unwrap() };
+    let env = open();
+    let mut wtxn = env.write_txn().unwrap();
+    let db: heed::Database<Bytes, Bytes> = env.create_database(&mut wtxn, None).unwrap();
+    wtxn.commit().unwrap();
+    let put = rate(N, || {
+        let mut w = env.write_txn().unwrap();
+        for (i, k) in keys.iter().enumerate() {
+            db.put(&mut w, k, &value(i)).unwrap();
+        }
+        w.commit().unwrap();
+    });
+    let gets = |env: &heed::Env, db: heed::Database<Bytes, Bytes>| {
+        rate(N, || {
+            let r = env.read_txn().unwrap();
+            for &i in order {
+                assert!(db.get(&r, &keys[i]).unwrap().is_some());
+            }
+        })
+    };
+    let get = gets(&env, db);
+    let scan = rate(SCAN, || {
+        let r = env.read_txn().unwrap();
+        assert_eq!(db.prefix_iter(&r, b"0003:").unwrap().count(), SCAN);
+    });
+    drop(env);
+    let get_cold = get; // LMDB has no cache of its own beyond the OS page cache
+    K { put, get, get_cold, scan }
+}
+
+fn redb_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
+    use redb::TableDefinition;
+    const T: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
+    let path = dir.join("redb.db");
+    let db = redb::Database::create(&path).unwrap();
+    let put = rate(N, || {
+        let w = db.begin_write().unwrap();
+        {
+            let mut t = w.open_table(T).unwrap();
+            for (i, k) in keys.iter().enumerate() {
+                t.insert(&k[..], &value(i)[..]).unwrap();
+            }
+        }
+        w.commit().unwrap();
+    });
+    let gets = |db: &redb::Database| {
+        rate(N, || {
+            let r = db.begin_read().unwrap();
+            let t = r.open_table(T).unwrap();
+            for &i in order {
+                assert!(t.get(&keys[i][..]).unwrap().is_some());
+            }
+        })
+    };
+    let get = gets(&db);
+    let scan = rate(SCAN, || {
+        let r = db.begin_read().unwrap();
+        let t = r.open_table(T).unwrap();
+        assert_eq!(t.range(&b"0003:"[..]..&b"0003;"[..]).unwrap().count(), SCAN);
+    });
+    drop(db);
+    let db = redb::Database::create(&path).unwrap();
+    let get_cold = gets(&db);
+    K { put, get, get_cold, scan }
+}
+
+fn sqlite_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
+    let path = dir.join("plain.sqlite");
+    let open = || {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;").unwrap();
+        c
+    };
+    let c = open();
+    c.execute_batch("CREATE TABLE kv(key BLOB PRIMARY KEY, value BLOB) WITHOUT ROWID").unwrap();
+    let put = rate(N, || {
+        c.execute_batch("BEGIN").unwrap();
+        {
+            let mut s = c.prepare("INSERT INTO kv VALUES (?1, ?2)").unwrap();
+            for (i, k) in keys.iter().enumerate() {
+                s.execute(rusqlite::params![&k[..], &value(i)[..]]).unwrap();
+            }
+        }
+        c.execute_batch("COMMIT").unwrap();
+    });
+    // Naive use: one autocommit statement per get.
+    let gets = |c: &rusqlite::Connection| {
+        rate(N, || {
+            let mut s = c.prepare_cached("SELECT value FROM kv WHERE key = ?1").unwrap();
+            for &i in order {
+                let v: Vec<u8> = s.query_row([&keys[i][..]], |r| r.get(0)).unwrap();
+                assert_eq!(v.len(), 100);
+            }
+        })
+    };
+    let get = gets(&c);
+    let scan = rate(SCAN, || {
+        let mut s = c.prepare("SELECT key, value FROM kv WHERE key >= ?1 AND key < ?2").unwrap();
+        let n = s.query_map([&b"0003:"[..], &b"0003;"[..]], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))).unwrap().count();
+        assert_eq!(n, SCAN);
+    });
+    drop(c);
+    let get_cold = gets(&open());
+    K { put, get, get_cold, scan }
+}
+
+#[derive(Default, Clone)]
+struct S {
+    write: f64,
+    read: f64,
+    first_byte_ms: f64,
+}
+
+fn buffdb_s(dir: &std::path::Path, data: &[u8]) -> S {
+    let db = Db::open(dir.join("buffdb-s.db"), OpenOptions::default()).unwrap();
+    let t = Instant::now();
+    db.stream_write("/bench/doc.bin", data).unwrap();
+    let write = data.len() as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut r = db.stream_open("/bench/doc.bin", None).unwrap();
+    let mut one = [0u8; 1];
+    r.read_into(&mut one).unwrap();
+    let first_byte_ms = t.elapsed().as_secs_f64() * 1e3;
+    let mut buf = vec![0u8; 1 << 20];
+    r.seek_to(0).unwrap();
+    let t = Instant::now();
+    let mut total = 0;
+    loop {
+        let n = r.read_into(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    let read = total as f64 / t.elapsed().as_secs_f64();
+    assert_eq!(total, data.len());
+    S { write, read, first_byte_ms }
+}
+
+fn sqlite_s(dir: &std::path::Path, data: &[u8]) -> S {
+    let c = rusqlite::Connection::open(dir.join("plain-s.sqlite")).unwrap();
+    c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE chunks(id INTEGER PRIMARY KEY, data BLOB)").unwrap();
+    let t = Instant::now();
+    c.execute_batch("BEGIN").unwrap();
+    for (i, ch) in data.chunks(1 << 20).enumerate() {
+        c.execute("INSERT INTO chunks VALUES (?1, ?2)", rusqlite::params![i as i64, ch]).unwrap();
+    }
+    c.execute_batch("COMMIT").unwrap();
+    let write = data.len() as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut total = 0;
+    let mut first_byte_ms = 0.0;
+    let mut s = c.prepare("SELECT data FROM chunks ORDER BY id").unwrap();
+    let mut rows = s.query([]).unwrap();
+    while let Some(row) = rows.next().unwrap() {
+        let v: Vec<u8> = row.get(0).unwrap();
+        if total == 0 {
+            first_byte_ms = t.elapsed().as_secs_f64() * 1e3;
+        }
+        total += v.len();
+    }
+    let read = total as f64 / t.elapsed().as_secs_f64();
+    S { write, read, first_byte_ms }
+}
+
+fn memcpy_rate(data: &[u8]) -> f64 {
+    let mut buf = vec![0u8; 1 << 20];
+    let t = Instant::now();
+    for ch in data.chunks(1 << 20) {
+        buf[..ch.len()].copy_from_slice(ch);
+        std::hint::black_box(&buf);
+    }
+    data.len() as f64 / t.elapsed().as_secs_f64()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str, default: usize| {
+        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(|v| v.parse().unwrap()).unwrap_or(default)
+    };
+    let runs = arg("--runs", 3);
+    let mib = arg("--stream-mib", 256);
+    let keys = keys();
+    let mut order: Vec<usize> = (0..N).collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(11));
+
+    let mut ks: Vec<Vec<K>> = vec![Vec::new(); 4];
+    let mut ss: Vec<Vec<S>> = vec![Vec::new(); 2];
+    let mut memcpy = Vec::new();
+    let data: Vec<u8> = (0..(mib << 20)).map(|i| ((i as u64).wrapping_mul(0x9E3779B97F4A7C15) >> 56) as u8).collect();
+    for run in 0..runs {
+        eprintln!("run {}/{runs}", run + 1);
+        let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().to_string_lossy().into())).unwrap();
+        ks[0].push(buffdb_k(dir.path(), &keys, &order));
+        ks[1].push(heed_k(dir.path(), &keys, &order));
+        ks[2].push(redb_k(dir.path(), &keys, &order));
+        ks[3].push(sqlite_k(dir.path(), &keys, &order));
+        ss[0].push(buffdb_s(dir.path(), &data));
+        ss[1].push(sqlite_s(dir.path(), &data));
+        memcpy.push(memcpy_rate(&data));
+    }
+    let km = |i: usize, f: fn(&K) -> f64| median(ks[i].iter().map(f).collect());
+    let sm = |i: usize, f: fn(&S) -> f64| median(ss[i].iter().map(f).collect());
+    println!("Workload K: {N} keys (16 B) / 100 B values; medians of {runs} runs; ops/s");
+    println!("| operation | BuffDB | heed (LMDB) | redb | rusqlite | BuffDB / heed | BuffDB / redb |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let rows: [(&str, fn(&K) -> f64); 4] = [
+        ("batch put (one transaction)", |k| k.put),
+        ("random get", |k| k.get),
+        ("random get after reopen", |k| k.get_cold),
+        ("prefix scan (keys/s)", |k| k.scan),
+    ];
+    for (name, f) in rows {
+        let v: Vec<f64> = (0..4).map(|i| km(i, f)).collect();
+        println!(
+            "| {name} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2}x | {:.2}x |",
+            v[0], v[1], v[2], v[3], v[0] / v[1], v[0] / v[2]
+        );
+    }
+    let gb = 1e9;
+    let mc = median(memcpy);
+    println!();
+    println!("Workload S: one {mib} MiB document, checksums on; medians of {runs} runs");
+    println!("| operation | BuffDB | raw SQLite chunks | memcpy | BuffDB / memcpy |");
+    println!("|---|---:|---:|---:|---:|");
+    println!("| stream write (GB/s) | {:.2} | {:.2} | | |", sm(0, |s| s.write) / gb, sm(1, |s| s.write) / gb);
+    println!(
+        "| stream read (GB/s) | {:.2} | {:.2} | {:.2} | {:.2}x |",
+        sm(0, |s| s.read) / gb,
+        sm(1, |s| s.read) / gb,
+        mc / gb,
+        sm(0, |s| s.read) / mc
+    );
+    println!("| first byte (ms) | {:.3} | {:.3} | | |", sm(0, |s| s.first_byte_ms), sm(1, |s| s.first_byte_ms));
+}

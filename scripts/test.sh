@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds everything and runs every test: Rust, then C, Python and Node.
+# Needs only Rust, a C compiler, Python 3 and Node on the machine; each language's
+# script installs what it needs itself (a venv, npm packages, cbindgen).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+failed=()
+run() {
+  local name=$1; shift
+  echo "=== $name ==="
+  if "$@"; then echo "=== $name: ok ==="; else echo "=== $name: FAILED ==="; failed+=("$name"); fi
+}
+
+run "rust" cargo test --locked
+for lang in c python node; do
+  if [ -x "scripts/test-$lang.sh" ]; then
+    run "$lang" "scripts/test-$lang.sh"
+  fi
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "failed suites: ${failed[*]}"
+  exit 1
+fi
+echo "all suites passed"

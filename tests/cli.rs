@@ -1,0 +1,141 @@
+//! The `buffdb` command line, run as a user would.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn buffdb(store: &std::path::Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_buffdb"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(data) = stdin {
+        input.write_all(data).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn ok(store: &std::path::Path, args: &[&str]) -> String {
+    let out = buffdb(store, args, None);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn exit(store: &std::path::Path, args: &[&str]) -> i32 {
+    buffdb(store, args, None).status.code().unwrap()
+}
+
+#[test]
+fn kv_and_blob_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = &dir.path().join("cli.db");
+    ok(s, &["kv", "set", "a", "1"]);
+    ok(s, &["kv", "set", "b", "1"]);
+    ok(s, &["kv", "set", "c", "2"]);
+    assert_eq!(ok(s, &["kv", "get", "a"]), "1\n");
+    assert_eq!(exit(s, &["kv", "get", "zzz"]), 1);
+    assert_eq!(exit(s, &["kv", "eq", "a", "b"]), 0);
+    assert_eq!(exit(s, &["kv", "eq", "a", "c"]), 1);
+    assert_eq!(exit(s, &["kv", "not-eq", "a", "c"]), 0);
+    assert_eq!(exit(s, &["kv", "not-eq", "a", "b"]), 1);
+    assert_eq!(exit(s, &["kv", "eq", "a", "missing"]), 1);
+    assert_eq!(ok(s, &["kv", "scan", ""]), "a\t1\nb\t1\nc\t2\n");
+    assert_eq!(exit(s, &["kv", "delete", "a"]), 0);
+    assert_eq!(exit(s, &["kv", "delete", "a"]), 1);
+    let out = buffdb(s, &["kv", "set", "piped", "-"], Some(b"from stdin"));
+    assert!(out.status.success());
+    assert_eq!(ok(s, &["kv", "get", "piped"]), "from stdin\n");
+
+    let out = buffdb(s, &["blob", "store", "-", "a description"], Some(b"\x00\x01binary"));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "1\n");
+    let out = buffdb(s, &["blob", "get", "1"], None);
+    assert_eq!(out.stdout, b"\x00\x01binary");
+    let out = buffdb(s, &["blob", "update", "1", "data", "-"], Some(b"new"));
+    assert!(out.status.success());
+    assert_eq!(buffdb(s, &["blob", "get", "1"], None).stdout, b"new");
+    ok(s, &["blob", "update", "1", "metadata", "renamed"]);
+    assert!(ok(s, &["query", "SELECT metadata FROM blobs WHERE id = ?", "1"]).contains("renamed"));
+    let out = buffdb(s, &["blob", "store", "-"], Some(b"new"));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "2\n");
+    assert_eq!(exit(s, &["blob", "eq-data", "1", "2"]), 0);
+    assert_eq!(exit(s, &["blob", "not-eq-data", "1", "2"]), 1);
+    assert_eq!(exit(s, &["blob", "get", "99"]), 1);
+    assert_eq!(exit(s, &["blob", "update", "99", "metadata", "x"]), 1);
+    assert_eq!(exit(s, &["blob", "delete", "2"]), 0);
+    assert_eq!(exit(s, &["blob", "delete", "2"]), 1);
+    assert_eq!(ok(s, &["blob", "store", "-"]), "3\n", "ids are never reused");
+
+    assert_eq!(exit(s, &["kv"]), 2);
+    assert_eq!(exit(s, &["blob", "get", "not-a-number"]), 2);
+    assert_eq!(exit(s, &["frobnicate"]), 2);
+    assert_eq!(exit(s, &["kv", "set", "", "v"]), 2);
+    assert!(ok(s, &["--help"]).contains("stream"));
+    assert!(ok(s, &["stream", "put", "--help"]).contains("FILE"));
+
+    let foreign = dir.path().join("notes.txt");
+    std::fs::write(&foreign, "hello").unwrap();
+    let out = buffdb(&foreign, &["kv", "get", "a"], None);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NOT_A_DATABASE"));
+    assert_eq!(std::fs::read(&foreign).unwrap(), b"hello");
+}
+
+#[test]
+fn stream_put_get_300_mib_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = &dir.path().join("cli.db");
+    let src = dir.path().join("big.bin");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&src).unwrap());
+        let mut x = 88172645463325252u64;
+        let mut block = vec![0u8; 1 << 20];
+        for _ in 0..300 {
+            for c in block.chunks_mut(8) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                c.copy_from_slice(&x.to_le_bytes());
+            }
+            f.write_all(&block).unwrap();
+        }
+    }
+    let stat = ok(s, &["stream", "put", "/assets/big.bin", src.to_str().unwrap()]);
+    assert!(stat.contains("size: 314572800"), "{stat}");
+    assert!(stat.contains("version: 1"));
+    let back = dir.path().join("back.bin");
+    ok(s, &["stream", "get", "/assets/big.bin", "-o", back.to_str().unwrap()]);
+    assert!(std::fs::read(&src).unwrap() == std::fs::read(&back).unwrap(), "the stream differs");
+    std::fs::remove_file(&back).unwrap();
+    std::fs::remove_file(&src).unwrap();
+
+    let out = buffdb(s, &["stream", "put", "/assets/small.txt", "-", "--compress"], Some(b"hello hello hello"));
+    assert!(out.status.success());
+    let out = buffdb(s, &["stream", "put", "/assets/small.txt", "-"], Some(b"second"));
+    assert!(out.status.success());
+    assert_eq!(buffdb(s, &["stream", "get", "/assets/small.txt"], None).stdout, b"second");
+    assert_eq!(buffdb(s, &["stream", "get", "/assets/small.txt", "--version", "1"], None).stdout, b"hello hello hello");
+    assert_eq!(ok(s, &["stream", "versions", "/assets/small.txt"]).lines().count(), 2);
+    assert_eq!(ok(s, &["search", "/assets/"]), "/assets/big.bin\n/assets/small.txt\n");
+    assert_eq!(ok(s, &["search", "/ass", "--limit", "1"]), "/assets/big.bin\n");
+    assert_eq!(exit(s, &["stream", "get", "/nope"]), 1);
+    assert_eq!(exit(s, &["stream", "stat", "/nope"]), 1);
+    assert_eq!(exit(s, &["stream", "versions", "/nope"]), 1);
+    assert_eq!(exit(s, &["stream", "delete", "/assets/small.txt"]), 0);
+    assert_eq!(exit(s, &["stream", "delete", "/assets/small.txt"]), 1);
+    assert!(ok(s, &["stats"]).contains("streams: 1"));
+    assert!(ok(s, &["check"]).contains("ok"));
+}
+
+#[test]
+fn demo_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = buffdb(&dir.path().join("demo.db"), &["demo", "--mib", "8"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("read back byte for byte"));
+}
