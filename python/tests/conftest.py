@@ -27,3 +27,7 @@ def small_db(dbpath):
     d = buffdb.open(dbpath, chunk_size=4096)
     yield d
     d.close()
+
+
+def pytest_report_header(config):
+    return f"buffdb {buffdb.__version__} from {buffdb.__file__}"
