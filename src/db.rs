@@ -9,6 +9,7 @@ use std::time::Duration;
 use parking_lot::{Mutex, RawMutex};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+use crate::cache::{Change, ReadCache};
 use crate::content;
 use crate::error::{catch_panic, Error, ErrorCode, Result};
 use crate::options::{Durability, OpenOptions};
@@ -40,6 +41,8 @@ pub(crate) struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// Contents being read in this process, by content id: never collected while pinned.
     pins: Mutex<HashMap<i64, usize>>,
+    /// Exact KV read cache (writable databases only).
+    pub(crate) cache: Option<ReadCache>,
 }
 
 static MEMORY_DBS: AtomicU64 = AtomicU64::new(0);
@@ -98,6 +101,7 @@ impl Db {
             writer: None,
             readers: Mutex::new(Vec::new()),
             pins: Mutex::new(HashMap::new()),
+            cache: None,
         };
         if !inner.opts.read_only {
             let conn = inner.connect(true)?;
@@ -109,6 +113,9 @@ impl Db {
             }
             content::collect_abandoned(&conn)?;
             inner.writer = Some(Arc::new(Mutex::new(Some(conn))));
+            // The writer connection stays open for the handle's life, so the -shm
+            // file the cache maps is never replaced underneath it.
+            inner.cache = ReadCache::open(&inner.target, inner.opts.cache_size);
         } else {
             let conn = inner.connect(false)?;
             schema::verify(&conn)?;
@@ -258,11 +265,22 @@ impl Inner {
 
     /// Runs `f` in one write transaction; commits when it returns `Ok`.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.write_kv(|c, _| f(c))
+    }
+
+    /// Like [`Inner::write`]; `f` also lists the KV changes it made, so the read
+    /// cache stays warm across this process's own commits.
+    pub(crate) fn write_kv<T>(&self, f: impl FnOnce(&Connection, &mut Vec<Change>) -> Result<T>) -> Result<T> {
         let mut guard = self.lock_writer()?;
         let conn = guard.as_mut().ok_or_else(Error::closed)?;
+        let before = self.cache.as_ref().and_then(ReadCache::version);
+        let mut changes = Vec::new();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
+        let out = f(&tx, &mut changes)?;
         tx.commit()?;
+        if let Some(cache) = &self.cache {
+            cache.after_commit(before, cache.version(), &changes);
+        }
         Ok(out)
     }
 

@@ -226,29 +226,51 @@ fn values_of<K: AsRef<[u8]>>(conn: &Connection, keys: &[K]) -> Result<Vec<Vec<u8
 impl Db {
     /// The value of `key`, or `None`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.inner.read(|c| get(c, key))
+        self.get_with(key, |v| v.map(<[u8]>::to_vec))
     }
 
-    /// Calls `f` with the value borrowed from the database page: no copy (for
-    /// caller-buffer reads in bindings).
+    /// Calls `f` with the value borrowed (from the read cache or the database page):
+    /// no copy, for caller-buffer reads in bindings.
     pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R> {
-        self.inner.read(|c| get_with(c, key, f))
+        check_key(key)?;
+        let cached = self.inner.cache.as_ref().and_then(|c| c.version().map(|v| (c, v)));
+        let Some((cache, version)) = cached else {
+            return self.inner.read(|c| get_with(c, key, f));
+        };
+        self.inner.check_open()?;
+        if let Some(hit) = cache.lookup(key, version) {
+            return Ok(f(hit.as_deref()));
+        }
+        self.inner.read(|c| {
+            get_with(c, key, |v| {
+                cache.fill(key, v, version);
+                f(v)
+            })
+        })
     }
 
     pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
         check_key(key)?;
         check_value(key, value)?;
-        self.inner.write(|c| put(c, key, value))
+        self.inner.write_kv(|c, changes| {
+            put(c, key, value)?;
+            changes.push((key.to_vec(), Some(value.to_vec())));
+            Ok(())
+        })
     }
 
     /// Deletes `key`; returns whether it existed.
     pub fn delete(&self, key: &[u8]) -> Result<bool> {
         check_key(key)?;
-        self.inner.write(|c| delete(c, key))
+        self.inner.write_kv(|c, changes| {
+            let existed = delete(c, key)?;
+            changes.push((key.to_vec(), None));
+            Ok(existed)
+        })
     }
 
     pub fn contains(&self, key: &[u8]) -> Result<bool> {
-        self.inner.read(|c| contains(c, key))
+        self.get_with(key, |v| v.is_some())
     }
 
     /// Values of many keys from one snapshot.
@@ -258,7 +280,11 @@ impl Db {
 
     /// Puts every pair in one atomic transaction.
     pub fn put_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, pairs: &[(K, V)]) -> Result<()> {
-        self.inner.write(|c| put_many(c, pairs))
+        self.inner.write_kv(|c, changes| {
+            put_many(c, pairs)?;
+            changes.extend(pairs.iter().map(|(k, v)| (k.as_ref().to_vec(), Some(v.as_ref().to_vec()))));
+            Ok(())
+        })
     }
 
     /// Whether all the keys hold equal values (`NOT_FOUND` when one is missing).

@@ -18,6 +18,7 @@
 //! This file is the contract: each concept lives in its own module.
 
 mod blob;
+mod cache;
 mod content;
 mod db;
 mod error;

@@ -28,30 +28,33 @@ pub struct StreamInfo {
     pub created_ms: i64,
 }
 
-/// A stream's version row joined with its content.
+/// Columns of a version row joined with its content, as [`info_row`] reads them.
+const INFO_COLUMNS: &str = "v.version, v.created_ms, c.size, c.crc32, c.chunk_count, c.chunk_size, c.stored_size, v.content";
+
+fn info_row(path: &str, r: &rusqlite::Row<'_>) -> rusqlite::Result<(StreamInfo, i64)> {
+    Ok((
+        StreamInfo {
+            path: path.to_string(),
+            version: r.get::<_, i64>(0)? as u64,
+            created_ms: r.get(1)?,
+            size: r.get::<_, i64>(2)? as u64,
+            crc32: r.get::<_, i64>(3)? as u32,
+            chunk_count: r.get::<_, i64>(4)? as u64,
+            chunk_size: r.get::<_, i64>(5)? as u64,
+            stored_size: r.get::<_, i64>(6)? as u64,
+        },
+        r.get(7)?,
+    ))
+}
+
+/// The newest version of a stream (or `version`), with its content id.
 fn version_row(conn: &Connection, path: &str, version: Option<u64>) -> Result<Option<(StreamInfo, i64)>> {
-    let sql = "SELECT v.version, v.created_ms, v.content, c.size, c.crc32, c.chunk_count, c.chunk_size, c.stored_size
-         FROM bdb_versions v JOIN bdb_contents c ON c.id = v.content
-         WHERE v.path = ?1 AND (?2 IS NULL OR v.version = ?2) ORDER BY v.version DESC LIMIT 1";
+    let sql = format!(
+        "SELECT {INFO_COLUMNS} FROM bdb_versions v JOIN bdb_contents c ON c.id = v.content
+         WHERE v.path = ?1 AND (?2 IS NULL OR v.version = ?2) ORDER BY v.version DESC LIMIT 1"
+    );
     let version = version.map(|v| v.min(i64::MAX as u64) as i64);
-    Ok(conn
-        .prepare_cached(sql)?
-        .query_row(params![path.as_bytes(), version], |r| {
-            Ok((
-                StreamInfo {
-                    path: path.to_string(),
-                    version: r.get::<_, i64>(0)? as u64,
-                    created_ms: r.get(1)?,
-                    size: r.get::<_, i64>(3)? as u64,
-                    crc32: r.get::<_, i64>(4)? as u32,
-                    chunk_count: r.get::<_, i64>(5)? as u64,
-                    chunk_size: r.get::<_, i64>(6)? as u64,
-                    stored_size: r.get::<_, i64>(7)? as u64,
-                },
-                r.get::<_, i64>(2)?,
-            ))
-        })
-        .optional()?)
+    Ok(conn.prepare_cached(&sql)?.query_row(params![path.as_bytes(), version], |r| info_row(path, r)).optional()?)
 }
 
 fn missing(path: &str, version: Option<u64>) -> Error {
@@ -138,22 +141,13 @@ pub(crate) fn delete(conn: &Connection, inner: &Inner, path: &str) -> Result<boo
 
 pub(crate) fn versions(conn: &Connection, path: &str) -> Result<Vec<StreamInfo>> {
     check_path(path)?;
-    let sql = "SELECT v.version, v.created_ms, c.size, c.crc32, c.chunk_count, c.chunk_size, c.stored_size
-         FROM bdb_versions v JOIN bdb_contents c ON c.id = v.content WHERE v.path = ?1 ORDER BY v.version";
+    let sql = format!(
+        "SELECT {INFO_COLUMNS} FROM bdb_versions v JOIN bdb_contents c ON c.id = v.content
+         WHERE v.path = ?1 ORDER BY v.version"
+    );
     Ok(conn
-        .prepare_cached(sql)?
-        .query_map([path.as_bytes()], |r| {
-            Ok(StreamInfo {
-                path: path.to_string(),
-                version: r.get::<_, i64>(0)? as u64,
-                created_ms: r.get(1)?,
-                size: r.get::<_, i64>(2)? as u64,
-                crc32: r.get::<_, i64>(3)? as u32,
-                chunk_count: r.get::<_, i64>(4)? as u64,
-                chunk_size: r.get::<_, i64>(5)? as u64,
-                stored_size: r.get::<_, i64>(6)? as u64,
-            })
-        })?
+        .prepare_cached(&sql)?
+        .query_map([path.as_bytes()], |r| info_row(path, r).map(|(i, _)| i))?
         .collect::<rusqlite::Result<_>>()?)
 }
 

@@ -156,3 +156,32 @@ fn handles_are_send_and_sync() {
     send::<buffdb::KvIter>();
     send::<buffdb::PathIter>();
 }
+
+/// Two handles on one file (as two processes would be): each one's read cache
+/// notices the other's commits.
+#[test]
+fn read_cache_sees_commits_from_other_handles() {
+    let (_d, path) = temp();
+    let a = open(&path);
+    let b = open(&path);
+    a.put(b"k", b"1").unwrap();
+    for round in 0..200u32 {
+        assert_eq!(a.get(b"k").unwrap().unwrap(), (round + 1).to_string().as_bytes());
+        assert_eq!(b.get(b"k").unwrap().unwrap(), (round + 1).to_string().as_bytes());
+        let writer = if round % 2 == 0 { &b } else { &a };
+        match round % 4 {
+            0 | 1 => writer.put(b"k", (round + 2).to_string().as_bytes()).unwrap(),
+            2 => writer.transaction(|tx| tx.put(b"k", (round + 2).to_string().as_bytes())).unwrap(),
+            _ => writer.put_many(&[(b"k".to_vec(), (round + 2).to_string().into_bytes())]).unwrap(),
+        }
+    }
+    b.delete(b"k").unwrap();
+    assert_eq!(a.get(b"k").unwrap(), None);
+    assert!(!a.contains(b"k").unwrap());
+    // Writes to streams and blobs keep the KV cache valid (and correct).
+    a.put(b"x", b"1").unwrap();
+    a.stream_write("/s", b"data").unwrap();
+    assert_eq!(a.get(b"x").unwrap().unwrap(), b"1");
+    b.put(b"x", b"2").unwrap();
+    assert_eq!(a.get(b"x").unwrap().unwrap(), b"2");
+}

@@ -1,0 +1,136 @@
+//! An exact in-process read cache for KV gets.
+//!
+//! SQLite's WAL index (the `-shm` file every connection maps) starts with a header
+//! whose `iChange` counter goes up by exactly one on every commit, by any process.
+//! The cache remembers the counter value it is valid for; a get that sees another
+//! value drops the cache first. So a hit never returns a value that some commit has
+//! since changed, and costs no SQLite call: the only way past LMDB's ~1 µs get.
+//! This process's own KV writes keep the cache warm: when nothing else committed in
+//! between, the writer moves the cache to the new counter with its changes applied.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+/// A KV change made by this process: the new value, or `None` for a delete.
+pub(crate) type Change = (Vec<u8>, Option<Vec<u8>>);
+
+pub(crate) struct ReadCache {
+    shm: memmap2::Mmap,
+    capacity: usize,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// The commit counter the entries are valid for; `None` when empty.
+    version: Option<u32>,
+    map: HashMap<Box<[u8]>, Option<Arc<[u8]>>>,
+    bytes: usize,
+}
+
+impl State {
+    fn reset(&mut self, version: Option<u32>) {
+        self.version = version;
+        if !self.map.is_empty() {
+            self.map = HashMap::new();
+            self.bytes = 0;
+        }
+    }
+
+    fn insert(&mut self, capacity: usize, key: &[u8], value: Option<&[u8]>) {
+        let size = key.len() + value.map_or(0, <[u8]>::len) + 48;
+        if size > capacity / 16 {
+            self.map.remove(key);
+            return;
+        }
+        if self.bytes + size > capacity {
+            // Bounded by clearing: simple, and a full cache is rebuilt by the next gets.
+            self.map = HashMap::new();
+            self.bytes = 0;
+        }
+        self.bytes += size;
+        self.map.insert(key.into(), value.map(Arc::from));
+    }
+}
+
+/// Offsets in SQLite's WAL-index header (two 48-byte copies; see sqlite's wal.c).
+const HDR_WORDS: usize = 12;
+const ICHANGE_WORD: usize = 2;
+const ISINIT_BYTE: usize = 12;
+
+impl ReadCache {
+    /// Maps the database's `-shm` file; `None` when there is none (no cache then).
+    pub fn open(db_file: &str, capacity: usize) -> Option<ReadCache> {
+        if capacity == 0 {
+            return None;
+        }
+        let file = std::fs::File::open(format!("{db_file}-shm")).ok()?;
+        if file.metadata().ok()?.len() < 4096 {
+            return None;
+        }
+        // SAFETY: a read-only shared map of a file SQLite keeps at least this long;
+        // it is only read through volatile loads below.
+        let shm = unsafe { memmap2::MmapOptions::new().len(4096).map(&file) }.ok()?;
+        Some(ReadCache { shm, capacity, state: Mutex::new(State::default()) })
+    }
+
+    /// The current commit counter, or `None` while a commit is writing the header.
+    pub fn version(&self) -> Option<u32> {
+        let words = self.shm.as_ptr() as *const u32;
+        let mut a = [0u32; HDR_WORDS];
+        let mut b = [0u32; HDR_WORDS];
+        // SAFETY: the map is 4096 bytes long, 4-byte aligned (page aligned).
+        unsafe {
+            for (i, w) in a.iter_mut().enumerate() {
+                *w = std::ptr::read_volatile(words.add(i));
+            }
+            std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+            for (i, w) in b.iter_mut().enumerate() {
+                *w = std::ptr::read_volatile(words.add(HDR_WORDS + i));
+            }
+        }
+        let init = a[ISINIT_BYTE / 4].to_ne_bytes()[ISINIT_BYTE % 4] != 0;
+        (a == b && init).then_some(a[ICHANGE_WORD])
+    }
+
+    /// A cached value (`Some(None)`: known to be missing) if the cache is valid at `version`.
+    pub fn lookup(&self, key: &[u8], version: u32) -> Option<Option<Arc<[u8]>>> {
+        let mut s = self.state.lock();
+        if s.version != Some(version) {
+            s.reset(Some(version));
+            return None;
+        }
+        s.map.get(key).cloned()
+    }
+
+    /// Remembers what a read done after seeing `version` returned.
+    pub fn fill(&self, key: &[u8], value: Option<&[u8]>, version: u32) {
+        let mut s = self.state.lock();
+        if s.version == Some(version) {
+            s.insert(self.capacity, key, value);
+        }
+    }
+
+    /// After this process committed `changes` (holding the write lock): `before` and
+    /// `after` are the counters around the commit.
+    pub fn after_commit(&self, before: Option<u32>, after: Option<u32>, changes: &[Change]) {
+        let mut s = self.state.lock();
+        let only_ours = match (before, after) {
+            (Some(b), Some(a)) => a == b || a == b.wrapping_add(1),
+            _ => false,
+        };
+        if !only_ours {
+            s.reset(after);
+            return;
+        }
+        if s.version != before {
+            s.reset(after);
+        }
+        s.version = after;
+        for (k, v) in changes {
+            s.insert(self.capacity, k, v.as_deref());
+        }
+    }
+}
