@@ -377,8 +377,10 @@ fn pair_list<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<(Buf<'py>, Buf<'py>)>
         }
         return Ok(out);
     }
-    let iterable = if obj.hasattr(intern!(obj.py(), "items"))? && !obj.is_instance_of::<PyList>() {
-        obj.call_method0(intern!(obj.py(), "items"))?
+    let iterable = if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        obj.clone()
+    } else if obj.hasattr(intern!(obj.py(), "items"))? {
+        obj.call_method0(intern!(obj.py(), "items"))? // any other mapping
     } else {
         obj.clone()
     };
