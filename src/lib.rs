@@ -32,6 +32,10 @@ mod search;
 mod stream;
 mod txn;
 
+/// The C ABI (feature `capi`): see include/buffdb.h and docs/c.md.
+#[cfg(feature = "capi")]
+pub mod capi;
+
 pub use blob::BlobInfo;
 pub use db::Db;
 pub use error::{catch_panic, Error, ErrorCode, Result};

@@ -1,0 +1,1055 @@
+/* Runs the shared JSON test cases (converted to tokens by cases_to_tokens.py) through the
+ * C API. Every op goes through the buffdb_ functions; reads are cross-checked through the
+ * caller-buffer call, the allocating call and a reader where the API has them. */
+#include "buffdb.h"
+#include "harness.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------------------------ */
+/* Values                                                                                */
+
+typedef enum { V_NULL, V_BOOL, V_INT, V_REAL, V_BYTES, V_LIST, V_OBJ, V_VAR } vkind;
+
+typedef struct val {
+    vkind k;
+    int b;
+    long long i;
+    double d;
+    unsigned char *bytes; /* V_BYTES data, V_VAR name (NUL-terminated) */
+    size_t len;
+    int text; /* V_BYTES from a JSON string */
+    struct val **items;
+    char **keys;
+    size_t n;
+} val;
+
+static void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static val *v_new(vkind k) {
+    val *v = xmalloc(sizeof *v);
+    memset(v, 0, sizeof *v);
+    v->k = k;
+    return v;
+}
+static val *v_null(void) { return v_new(V_NULL); }
+static val *v_bool(int b) { val *v = v_new(V_BOOL); v->b = !!b; return v; }
+static val *v_int(long long i) { val *v = v_new(V_INT); v->i = i; return v; }
+static val *v_real(double d) { val *v = v_new(V_REAL); v->d = d; return v; }
+static val *v_bytes(const void *p, size_t n) {
+    val *v = v_new(V_BYTES);
+    v->bytes = xmalloc(n + 1);
+    if (n) memcpy(v->bytes, p, n);
+    v->bytes[n] = 0;
+    v->len = n;
+    return v;
+}
+static val *v_list(size_t n) {
+    val *v = v_new(V_LIST);
+    v->items = xmalloc(sizeof(val *) * (n ? n : 1));
+    v->n = 0;
+    return v;
+}
+static void v_push(val *l, val *x) { l->items[l->n++] = x; }
+
+static void v_free(val *v) {
+    size_t j;
+    if (!v) return;
+    for (j = 0; j < v->n; j++) {
+        v_free(v->items[j]);
+        if (v->keys) free(v->keys[j]);
+    }
+    free(v->items);
+    free(v->keys);
+    free(v->bytes);
+    free(v);
+}
+
+static val *v_copy(const val *v) {
+    size_t j;
+    val *c = v_new(v->k);
+    c->b = v->b; c->i = v->i; c->d = v->d; c->text = v->text; c->len = v->len;
+    if (v->bytes) { c->bytes = xmalloc(v->len + 1); memcpy(c->bytes, v->bytes, v->len + 1); }
+    if (v->k == V_LIST || v->k == V_OBJ) {
+        c->items = xmalloc(sizeof(val *) * (v->n ? v->n : 1));
+        if (v->keys) c->keys = xmalloc(sizeof(char *) * (v->n ? v->n : 1));
+        for (j = 0; j < v->n; j++) {
+            c->items[j] = v_copy(v->items[j]);
+            if (v->keys) { c->keys[j] = xmalloc(strlen(v->keys[j]) + 1); strcpy(c->keys[j], v->keys[j]); }
+        }
+        c->n = v->n;
+    }
+    return c;
+}
+
+static int v_num(const val *v, double *out) {
+    if (v->k == V_INT) { *out = (double)v->i; return 1; }
+    if (v->k == V_REAL) { *out = v->d; return 1; }
+    return 0;
+}
+
+/* expected `e` against actual `a` (objects: every field of e must match) */
+static int v_eq(const val *e, const val *a) {
+    size_t j, m;
+    double x, y;
+    if (!e || !a) return e == a;
+    if (v_num(e, &x) && v_num(a, &y)) return e->k == V_INT && a->k == V_INT ? e->i == a->i : x == y;
+    if (e->k != a->k) return 0;
+    switch (e->k) {
+    case V_NULL: return 1;
+    case V_BOOL: return e->b == a->b;
+    case V_BYTES: return e->len == a->len && (e->len == 0 || memcmp(e->bytes, a->bytes, e->len) == 0);
+    case V_LIST:
+        if (e->n != a->n) return 0;
+        for (j = 0; j < e->n; j++) if (!v_eq(e->items[j], a->items[j])) return 0;
+        return 1;
+    case V_OBJ:
+        for (j = 0; j < e->n; j++) {
+            int found = 0;
+            for (m = 0; m < a->n; m++)
+                if (strcmp(e->keys[j], a->keys[m]) == 0) { found = 1; if (!v_eq(e->items[j], a->items[m])) return 0; }
+            if (!found) return 0;
+        }
+        return 1;
+    default: return 0;
+    }
+}
+
+static void v_print(FILE *f, const val *v) {
+    size_t j;
+    if (!v) { fputs("(none)", f); return; }
+    switch (v->k) {
+    case V_NULL: fputs("null", f); break;
+    case V_BOOL: fputs(v->b ? "true" : "false", f); break;
+    case V_INT: fprintf(f, "%lld", v->i); break;
+    case V_REAL: fprintf(f, "%g", v->d); break;
+    case V_VAR: fprintf(f, "$%s", (char *)v->bytes); break;
+    case V_BYTES:
+        fputc('"', f);
+        for (j = 0; j < v->len && j < 60; j++) {
+            unsigned char c = v->bytes[j];
+            if (c >= 32 && c < 127 && c != '"') fputc(c, f); else fprintf(f, "\\x%02x", c);
+        }
+        if (v->len > 60) fprintf(f, "...(%zu bytes)", v->len);
+        fputc('"', f);
+        break;
+    case V_LIST:
+    case V_OBJ:
+        fputc(v->k == V_LIST ? '[' : '{', f);
+        for (j = 0; j < v->n; j++) {
+            if (j) fputs(", ", f);
+            if (v->keys) fprintf(f, "%s: ", v->keys[j]);
+            v_print(f, v->items[j]);
+        }
+        fputc(v->k == V_LIST ? ']' : '}', f);
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Tokens                                                                                */
+
+static char *tok_buf;
+static size_t tok_pos, tok_len;
+
+static char *tok(void) {
+    char *t;
+    while (tok_pos < tok_len && (tok_buf[tok_pos] == ' ' || tok_buf[tok_pos] == '\n')) tok_pos++;
+    if (tok_pos >= tok_len) return NULL;
+    t = tok_buf + tok_pos;
+    while (tok_pos < tok_len && tok_buf[tok_pos] != ' ' && tok_buf[tok_pos] != '\n') tok_pos++;
+    if (tok_pos < tok_len) tok_buf[tok_pos++] = 0;
+    return t;
+}
+
+static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+static val *hex_bytes(const char *h, size_t hl) {
+    size_t j;
+    val *v = v_new(V_BYTES);
+    v->len = hl / 2;
+    v->bytes = xmalloc(v->len + 1);
+    for (j = 0; j < v->len; j++) v->bytes[j] = (unsigned char)(hexval(h[2 * j]) * 16 + hexval(h[2 * j + 1]));
+    v->bytes[v->len] = 0;
+    return v;
+}
+
+static val *parse_val(void) {
+    char *t = tok();
+    size_t j, n;
+    val *v;
+    if (!t) { fprintf(stderr, "cases: unexpected end of input\n"); exit(2); }
+    switch (t[0]) {
+    case 'N': return v_null();
+    case 'T': return v_bool(1);
+    case 'F': return v_bool(0);
+    case 'I': return v_int(strtoll(t + 1, NULL, 10));
+    case 'D': return v_real(strtod(t + 1, NULL));
+    case 'S': v = hex_bytes(t + 1, strlen(t + 1)); v->text = 1; return v;
+    case 'B': return hex_bytes(t + 1, strlen(t + 1));
+    case 'R': {
+        char *star = strchr(t, '*');
+        size_t times = (size_t)strtoull(star + 1, NULL, 10);
+        val *unit = hex_bytes(t + 1, (size_t)(star - t - 1));
+        v = v_new(V_BYTES);
+        v->text = 1;
+        v->len = unit->len * times;
+        v->bytes = xmalloc(v->len + 1);
+        for (j = 0; j < times; j++) memcpy(v->bytes + j * unit->len, unit->bytes, unit->len);
+        v->bytes[v->len] = 0;
+        v_free(unit);
+        return v;
+    }
+    case 'L':
+        n = (size_t)strtoull(t + 1, NULL, 10);
+        v = v_list(n);
+        for (j = 0; j < n; j++) v_push(v, parse_val());
+        return v;
+    case 'O':
+        n = (size_t)strtoull(t + 1, NULL, 10);
+        v = v_list(n);
+        v->k = V_OBJ;
+        v->keys = xmalloc(sizeof(char *) * (n ? n : 1));
+        for (j = 0; j < n; j++) {
+            char *k = tok();
+            v->keys[j] = xmalloc(strlen(k));
+            strcpy(v->keys[j], k + 1);
+            v_push(v, parse_val());
+        }
+        return v;
+    case 'V':
+        v = v_new(V_VAR);
+        v->len = strlen(t + 1);
+        v->bytes = xmalloc(v->len + 1);
+        memcpy(v->bytes, t + 1, v->len + 1);
+        return v;
+    }
+    fprintf(stderr, "cases: bad value token %s\n", t);
+    exit(2);
+}
+
+typedef struct step {
+    char *op;
+    size_t nargs;
+    char **names;
+    val **vals;
+    struct step *sub;
+    size_t nsub;
+} step;
+
+typedef struct tcase {
+    char name[256];
+    size_t nopts;
+    char **opt_names;
+    val **opt_vals;
+    step *steps;
+    size_t nsteps, cap;
+} tcase;
+
+static void parse_step(step *s) {
+    size_t j;
+    s->op = tok();
+    s->nargs = (size_t)strtoull(tok(), NULL, 10);
+    s->names = xmalloc(sizeof(char *) * (s->nargs ? s->nargs : 1));
+    s->vals = xmalloc(sizeof(val *) * (s->nargs ? s->nargs : 1));
+    s->sub = NULL;
+    s->nsub = 0;
+    for (j = 0; j < s->nargs; j++) {
+        s->names[j] = tok();
+        s->vals[j] = parse_val();
+    }
+    if (strcmp(s->op, "txn") == 0) {
+        for (j = 0; j < s->nargs; j++)
+            if (strcmp(s->names[j], "steps") == 0) s->nsub = (size_t)s->vals[j]->i;
+        s->sub = xmalloc(sizeof(step) * (s->nsub ? s->nsub : 1));
+        for (j = 0; j < s->nsub; j++) {
+            char *t = tok(); /* STEP */
+            (void)t;
+            parse_step(&s->sub[j]);
+        }
+    }
+}
+
+static void free_step(step *s) {
+    size_t j;
+    for (j = 0; j < s->nargs; j++) v_free(s->vals[j]);
+    for (j = 0; j < s->nsub; j++) free_step(&s->sub[j]);
+    free(s->names);
+    free(s->vals);
+    free(s->sub);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Running                                                                               */
+
+typedef struct ctx {
+    buffdb_db *db;
+    char **var_names;
+    val **var_vals;
+    size_t nvars;
+    char why[1024];
+} ctx;
+
+static val *var_get(ctx *c, const char *name) {
+    size_t j;
+    for (j = 0; j < c->nvars; j++)
+        if (strcmp(c->var_names[j], name) == 0) return c->var_vals[j];
+    return NULL;
+}
+
+static void var_set(ctx *c, const char *name, const val *v) {
+    size_t j;
+    for (j = 0; j < c->nvars; j++)
+        if (strcmp(c->var_names[j], name) == 0) { v_free(c->var_vals[j]); c->var_vals[j] = v_copy(v); return; }
+    c->var_names = realloc(c->var_names, sizeof(char *) * (c->nvars + 1));
+    c->var_vals = realloc(c->var_vals, sizeof(val *) * (c->nvars + 1));
+    c->var_names[c->nvars] = xmalloc(strlen(name) + 1);
+    strcpy(c->var_names[c->nvars], name);
+    c->var_vals[c->nvars] = v_copy(v);
+    c->nvars++;
+}
+
+static val *resolve(ctx *c, val *v) {
+    if (v && v->k == V_VAR) {
+        val *r = var_get(c, (char *)v->bytes);
+        return r ? r : v;
+    }
+    return v;
+}
+
+static val *arg(ctx *c, step *s, const char *name) {
+    size_t j;
+    for (j = 0; j < s->nargs; j++)
+        if (strcmp(s->names[j], name) == 0) return resolve(c, s->vals[j]);
+    return NULL;
+}
+
+/* The status a call gave; records the message of a failure. */
+static buffdb_status note(ctx *c, buffdb_status st) {
+    if (st != BUFFDB_OK) {
+        const char *msg = buffdb_last_error_message();
+        const char *name = buffdb_status_str((int)st);
+        snprintf(c->why, sizeof c->why, "%s", msg);
+        if (strncmp(msg, name, strlen(name)) != 0 && st != BUFFDB_NOT_FOUND) {
+            snprintf(c->why, sizeof c->why, "message %s does not start with %s", msg, name);
+            return BUFFDB_INTERNAL;
+        }
+    }
+    return st;
+}
+
+/* Arguments that C cannot represent (negative sizes, NUL in a path) fail as the type
+ * conversion of any binding would: INVALID_ARGUMENT. */
+static buffdb_status unrepresentable(ctx *c, const char *what) {
+    snprintf(c->why, sizeof c->why, "INVALID_ARGUMENT: %s cannot be passed to the C API", what);
+    return BUFFDB_INVALID_ARGUMENT;
+}
+
+static int get_u64(ctx *c, step *s, const char *name, uint64_t *out, buffdb_status *st) {
+    val *v = arg(c, s, name);
+    if (!v || v->k != V_INT) { *st = unrepresentable(c, name); return 0; }
+    if (v->i < 0) { *st = unrepresentable(c, "a negative number"); return 0; }
+    *out = (uint64_t)v->i;
+    return 1;
+}
+
+static size_t get_limit(ctx *c, step *s, int *bad) {
+    val *v = arg(c, s, "limit");
+    *bad = 0;
+    if (!v || v->k == V_NULL) return BUFFDB_NO_LIMIT;
+    if (v->k != V_INT || v->i < 0) { *bad = 1; return 0; }
+    return (size_t)v->i;
+}
+
+/* bytes argument (NULL when absent/null) */
+static val *get_bytes(ctx *c, step *s, const char *name) {
+    val *v = arg(c, s, name);
+    return v && v->k == V_BYTES ? v : NULL;
+}
+
+/* a NUL-terminated copy of a string argument; NULL when it holds a NUL */
+static char *get_str(ctx *c, step *s, const char *name) {
+    val *v = get_bytes(c, s, name);
+    char *p;
+    if (!v) return NULL;
+    if (memchr(v->bytes, 0, v->len)) return NULL;
+    p = xmalloc(v->len + 1);
+    memcpy(p, v->bytes, v->len);
+    p[v->len] = 0;
+    return p;
+}
+
+static val *info_obj(const char *path, const buffdb_stream_info *i) {
+    static const char *names[] = {"path", "version", "size", "crc32", "chunk_count", "chunk_size", "stored_size", "created_ms"};
+    size_t j;
+    val *o = v_list(8);
+    o->k = V_OBJ;
+    o->keys = xmalloc(sizeof(char *) * 8);
+    for (j = 0; j < 8; j++) { o->keys[j] = xmalloc(strlen(names[j]) + 1); strcpy(o->keys[j], names[j]); }
+    v_push(o, v_bytes(path, strlen(path)));
+    v_push(o, v_int((long long)i->version));
+    v_push(o, v_int((long long)i->size));
+    v_push(o, v_int((long long)i->crc32));
+    v_push(o, v_int((long long)i->chunk_count));
+    v_push(o, v_int((long long)i->chunk_size));
+    v_push(o, v_int((long long)i->stored_size));
+    v_push(o, v_int((long long)i->created_ms));
+    return o;
+}
+
+/* Reads a whole reader into a value through buffdb_reader_read with a 1000-byte buffer. */
+static buffdb_status read_reader(ctx *c, buffdb_reader *r, val **out) {
+    unsigned char chunk[1000];
+    uint64_t size = 0, pos = 0;
+    size_t n = 0, got = 0;
+    unsigned char *all;
+    buffdb_status st = note(c, buffdb_reader_size(r, &size));
+    if (st) return st;
+    all = xmalloc((size_t)size);
+    for (;;) {
+        st = note(c, buffdb_reader_read(r, chunk, sizeof chunk, &n));
+        if (st) { free(all); return st; }
+        if (n == 0) break;
+        if (got + n > size) { free(all); snprintf(c->why, sizeof c->why, "reader gave more than its size"); return BUFFDB_INTERNAL; }
+        memcpy(all + got, chunk, n);
+        got += n;
+    }
+    st = note(c, buffdb_reader_tell(r, &pos));
+    if (st) { free(all); return st; }
+    if (got != size || pos != size) {
+        free(all);
+        snprintf(c->why, sizeof c->why, "reader read %zu bytes, tell %" PRIu64 ", size %" PRIu64, got, pos, size);
+        return BUFFDB_INTERNAL;
+    }
+    *out = v_bytes(all, got);
+    free(all);
+    return BUFFDB_OK;
+}
+
+typedef enum { GET_KV, GET_TXN_KV, GET_BLOB, GET_TXN_BLOB, GET_STREAM, GET_TXN_STREAM } get_kind;
+
+/* A caller-buffer read: first into a 16-byte buffer (pre-filled to check it stays
+ * untouched on BUFFER_TOO_SMALL), then into a buffer of the reported size. */
+static buffdb_status get_into(ctx *c, get_kind kind, buffdb_txn *t, const val *key, uint64_t id, const char *path, val **out) {
+    unsigned char small[16];
+    unsigned char *big;
+    size_t n = 0, need, j;
+    buffdb_status st;
+    memset(small, 0xA5, sizeof small);
+#define CALL(BUF, CAP)                                                                                \
+    (kind == GET_KV ? buffdb_get(c->db, key->bytes, key->len, BUF, CAP, &n)                            \
+     : kind == GET_TXN_KV ? buffdb_txn_get(t, key->bytes, key->len, BUF, CAP, &n)                      \
+     : kind == GET_BLOB ? buffdb_blob_get(c->db, id, BUF, CAP, &n)                                     \
+     : kind == GET_TXN_BLOB ? buffdb_txn_blob_get(t, id, BUF, CAP, &n)                                 \
+     : kind == GET_STREAM ? buffdb_stream_read(c->db, path, BUF, CAP, &n)                              \
+                          : buffdb_txn_stream_read(t, path, BUF, CAP, &n))
+    st = note(c, CALL(small, sizeof small));
+    if (st == BUFFDB_OK) { *out = v_bytes(small, n); return st; }
+    if (st != BUFFDB_BUFFER_TOO_SMALL) return st;
+    for (j = 0; j < sizeof small; j++)
+        if (small[j] != 0xA5) { snprintf(c->why, sizeof c->why, "buffer written on BUFFER_TOO_SMALL"); return BUFFDB_INTERNAL; }
+    need = n;
+    if (need <= sizeof small) { snprintf(c->why, sizeof c->why, "BUFFER_TOO_SMALL reported %zu bytes", need); return BUFFDB_INTERNAL; }
+    big = xmalloc(need);
+    st = note(c, CALL(big, need));
+#undef CALL
+    if (st == BUFFDB_OK) {
+        if (n != need) st = BUFFDB_INTERNAL, snprintf(c->why, sizeof c->why, "size changed");
+        else *out = v_bytes(big, n);
+    }
+    free(big);
+    return st;
+}
+
+/* An allocating read, compared with the caller-buffer result. */
+static buffdb_status check_alloc(ctx *c, buffdb_status st, unsigned char *data, size_t len, const val *want) {
+    if (st == BUFFDB_OK) {
+        if (len != want->len || (len && memcmp(data, want->bytes, len) != 0)) {
+            snprintf(c->why, sizeof c->why, "the _alloc call and the caller-buffer call disagree");
+            st = BUFFDB_INTERNAL;
+        }
+        buffdb_bytes_free(data, len);
+    }
+    return st;
+}
+
+static buffdb_status keys_of(ctx *c, val *list, buffdb_slice **out) {
+    size_t j;
+    buffdb_slice *s;
+    if (!list || list->k != V_LIST) return unrepresentable(c, "keys");
+    s = xmalloc(sizeof *s * (list->n ? list->n : 1));
+    for (j = 0; j < list->n; j++) {
+        val *k = resolve(c, list->items[j]);
+        if (k->k != V_BYTES) { free(s); return unrepresentable(c, "a key"); }
+        s[j].data = k->bytes;
+        s[j].len = k->len;
+    }
+    *out = s;
+    return BUFFDB_OK;
+}
+
+static buffdb_status ids_of(ctx *c, val *list, uint64_t **out) {
+    size_t j;
+    uint64_t *ids;
+    if (!list || list->k != V_LIST) return unrepresentable(c, "ids");
+    ids = xmalloc(sizeof *ids * (list->n ? list->n : 1));
+    for (j = 0; j < list->n; j++) {
+        val *v = resolve(c, list->items[j]);
+        if (v->k != V_INT || v->i < 0) { free(ids); return unrepresentable(c, "an id"); }
+        ids[j] = (uint64_t)v->i;
+    }
+    *out = ids;
+    return BUFFDB_OK;
+}
+
+static buffdb_status cursor_list(ctx *c, buffdb_kv_cursor *cur, int pairs, val **out) {
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    buffdb_status st;
+    val *list = v_list(0);
+    size_t cap = 0;
+    for (;;) {
+        st = note(c, buffdb_kv_cursor_next(cur, &k, &kl, &v, &vl));
+        if (st) { v_free(list); return st; }
+        if (!k) break;
+        if (list->n == cap) { cap = cap ? cap * 2 : 8; list->items = realloc(list->items, sizeof(val *) * cap); }
+        if (pairs) {
+            val *p = v_list(2);
+            v_push(p, v_bytes(k, kl));
+            v_push(p, v_bytes(v, vl));
+            v_push(list, p);
+        } else {
+            v_push(list, v_bytes(k, kl));
+        }
+    }
+    *out = list;
+    return BUFFDB_OK;
+}
+
+static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
+    const char *op = s->op;
+    buffdb_status st = BUFFDB_OK;
+    val *key = get_bytes(c, s, "key");
+    buffdb_db *db = c->db;
+    bool b = false;
+    uint64_t u = 0;
+    int bad = 0;
+
+    if (!strcmp(op, "put")) {
+        val *v = get_bytes(c, s, "value");
+        if (!key || !v) return unrepresentable(c, "key/value");
+        return note(c, t ? buffdb_txn_put(t, key->bytes, key->len, v->bytes, v->len) : buffdb_put(db, key->bytes, key->len, v->bytes, v->len));
+    }
+    if (!strcmp(op, "get")) {
+        if (!key) return unrepresentable(c, "key");
+        st = get_into(c, t ? GET_TXN_KV : GET_KV, t, key, 0, NULL, out);
+        if (st == BUFFDB_NOT_FOUND) { *out = v_null(); return BUFFDB_OK; }
+        if (st == BUFFDB_OK) {
+            uint8_t *data = NULL;
+            size_t len = 0;
+            st = note(c, t ? buffdb_txn_get_alloc(t, key->bytes, key->len, &data, &len) : buffdb_get_alloc(db, key->bytes, key->len, &data, &len));
+            st = check_alloc(c, st, data, len, *out);
+        }
+        return st;
+    }
+    if (!strcmp(op, "delete")) {
+        if (!key) return unrepresentable(c, "key");
+        st = note(c, t ? buffdb_txn_delete(t, key->bytes, key->len, &b) : buffdb_delete(db, key->bytes, key->len, &b));
+        if (!st) *out = v_bool(b);
+        return st;
+    }
+    if (!strcmp(op, "contains")) {
+        if (!key) return unrepresentable(c, "key");
+        st = note(c, t ? buffdb_txn_contains(t, key->bytes, key->len, &b) : buffdb_contains(db, key->bytes, key->len, &b));
+        if (!st) *out = v_bool(b);
+        return st;
+    }
+    if (!strcmp(op, "count")) {
+        val *p = get_bytes(c, s, "prefix");
+        if (!p) return unrepresentable(c, "prefix");
+        st = note(c, t ? buffdb_txn_count(t, p->bytes, p->len, &u) : buffdb_count(db, p->bytes, p->len, &u));
+        if (!st) *out = v_int((long long)u);
+        return st;
+    }
+    if (!strcmp(op, "put_many")) {
+        val *pairs = arg(c, s, "pairs");
+        buffdb_kv_pair *kv;
+        size_t j;
+        if (!pairs || pairs->k != V_LIST) return unrepresentable(c, "pairs");
+        kv = xmalloc(sizeof *kv * (pairs->n ? pairs->n : 1));
+        for (j = 0; j < pairs->n; j++) {
+            val *p = pairs->items[j];
+            if (p->k != V_LIST || p->n != 2 || p->items[0]->k != V_BYTES || p->items[1]->k != V_BYTES) { free(kv); return unrepresentable(c, "a pair"); }
+            kv[j].key = p->items[0]->bytes; kv[j].key_len = p->items[0]->len;
+            kv[j].value = p->items[1]->bytes; kv[j].value_len = p->items[1]->len;
+        }
+        st = note(c, t ? buffdb_txn_put_many(t, kv, pairs->n) : buffdb_put_many(db, kv, pairs->n));
+        free(kv);
+        return st;
+    }
+    if (!strcmp(op, "get_many") || !strcmp(op, "eq") || !strcmp(op, "not_eq")) {
+        val *keys = arg(c, s, "keys");
+        buffdb_slice *sl = NULL;
+        if (t) return unrepresentable(c, "this op inside a transaction");
+        st = keys_of(c, keys, &sl);
+        if (st) return st;
+        if (!strcmp(op, "get_many")) {
+            buffdb_bytes *vals = xmalloc(sizeof *vals * (keys->n ? keys->n : 1));
+            size_t j;
+            st = note(c, buffdb_get_many(db, sl, keys->n, vals));
+            if (!st) {
+                val *l = v_list(keys->n);
+                for (j = 0; j < keys->n; j++) v_push(l, vals[j].data ? v_bytes(vals[j].data, vals[j].len) : v_null());
+                buffdb_bytes_array_free(vals, keys->n);
+                *out = l;
+            }
+            free(vals);
+        } else {
+            st = note(c, !strcmp(op, "eq") ? buffdb_eq(db, sl, keys->n, &b) : buffdb_not_eq(db, sl, keys->n, &b));
+            if (!st) *out = v_bool(b);
+        }
+        free(sl);
+        return st;
+    }
+    if (!strcmp(op, "scan") || !strcmp(op, "keys")) {
+        val *p = get_bytes(c, s, "prefix");
+        val *sa = get_bytes(c, s, "start_after");
+        size_t limit = get_limit(c, s, &bad);
+        buffdb_kv_cursor *cur = NULL;
+        int pairs = !strcmp(op, "scan");
+        if (!p || bad) return unrepresentable(c, "prefix/limit");
+        if (t) {
+            if (!pairs) return unrepresentable(c, "keys inside a transaction");
+            st = note(c, buffdb_txn_scan(t, p->bytes, p->len, sa ? sa->bytes : NULL, sa ? sa->len : 0, limit, &cur));
+        } else if (pairs) {
+            st = note(c, buffdb_scan(db, p->bytes, p->len, sa ? sa->bytes : NULL, sa ? sa->len : 0, limit, &cur));
+        } else {
+            st = note(c, buffdb_keys(db, p->bytes, p->len, sa ? sa->bytes : NULL, sa ? sa->len : 0, limit, &cur));
+        }
+        if (st) return st;
+        st = cursor_list(c, cur, pairs, out);
+        buffdb_kv_cursor_free(cur);
+        return st;
+    }
+    if (!strcmp(op, "blob_put")) {
+        val *data = get_bytes(c, s, "data");
+        val *mv = arg(c, s, "metadata");
+        char *meta = get_str(c, s, "metadata");
+        if (!data) { free(meta); return unrepresentable(c, "data"); }
+        if (mv && mv->k == V_BYTES && !meta) return unrepresentable(c, "metadata with a NUL");
+        st = note(c, t ? buffdb_txn_blob_put(t, data->bytes, data->len, meta, &u) : buffdb_blob_put(db, data->bytes, data->len, meta, &u));
+        free(meta);
+        if (!st) *out = v_int((long long)u);
+        return st;
+    }
+    if (!strcmp(op, "blob_get")) {
+        if (!get_u64(c, s, "id", &u, &st)) return st;
+        st = get_into(c, t ? GET_TXN_BLOB : GET_BLOB, t, NULL, u, NULL, out);
+        if (st == BUFFDB_NOT_FOUND) { *out = v_null(); return BUFFDB_OK; }
+        if (st == BUFFDB_OK) {
+            uint8_t *data = NULL;
+            size_t len = 0;
+            st = note(c, t ? buffdb_txn_blob_get_alloc(t, u, &data, &len) : buffdb_blob_get_alloc(db, u, &data, &len));
+            st = check_alloc(c, st, data, len, *out);
+            if (!st && !t) {
+                buffdb_reader *r = NULL;
+                val *via = NULL;
+                buffdb_blob_info info;
+                st = note(c, buffdb_blob_open(db, u, &r));
+                if (!st) st = read_reader(c, r, &via);
+                buffdb_reader_free(r);
+                if (!st && !v_eq(*out, via)) st = BUFFDB_INTERNAL, snprintf(c->why, sizeof c->why, "blob reader disagrees");
+                v_free(via);
+                if (!st) st = note(c, buffdb_blob_stat(db, u, &info));
+                if (!st && (info.id != u || info.size != (*out)->len)) st = BUFFDB_INTERNAL, snprintf(c->why, sizeof c->why, "blob_info disagrees");
+            }
+        }
+        return st;
+    }
+    if (!strcmp(op, "blob_metadata")) {
+        char *m = NULL;
+        if (!get_u64(c, s, "id", &u, &st)) return st;
+        st = note(c, t ? buffdb_txn_blob_metadata(t, u, &m) : buffdb_blob_metadata(db, u, &m));
+        if (!st) {
+            *out = m ? v_bytes(m, strlen(m)) : v_null();
+            buffdb_string_free(m);
+        }
+        return st;
+    }
+    if (!strcmp(op, "blob_update")) {
+        val *data = get_bytes(c, s, "data");
+        val *mv = arg(c, s, "metadata");
+        char *meta = get_str(c, s, "metadata");
+        if (!get_u64(c, s, "id", &u, &st)) { free(meta); return st; }
+        if (mv && mv->k == V_BYTES && !meta) return unrepresentable(c, "metadata with a NUL");
+        st = note(c, t ? buffdb_txn_blob_update(t, u, data != NULL, data ? data->bytes : NULL, data ? data->len : 0, mv != NULL, meta)
+                       : buffdb_blob_update(db, u, data != NULL, data ? data->bytes : NULL, data ? data->len : 0, mv != NULL, meta));
+        free(meta);
+        return st;
+    }
+    if (!strcmp(op, "blob_delete")) {
+        if (!get_u64(c, s, "id", &u, &st)) return st;
+        st = note(c, t ? buffdb_txn_blob_delete(t, u, &b) : buffdb_blob_delete(db, u, &b));
+        if (!st) *out = v_bool(b);
+        return st;
+    }
+    if (!strcmp(op, "blob_eq") || !strcmp(op, "blob_not_eq")) {
+        val *ids = arg(c, s, "ids");
+        uint64_t *arr = NULL;
+        if (t) return unrepresentable(c, "this op inside a transaction");
+        st = ids_of(c, ids, &arr);
+        if (st) return st;
+        st = note(c, !strcmp(op, "blob_eq") ? buffdb_blob_eq(db, arr, ids->n, &b) : buffdb_blob_not_eq(db, arr, ids->n, &b));
+        free(arr);
+        if (!st) *out = v_bool(b);
+        return st;
+    }
+    if (!strncmp(op, "stream_", 7) || !strcmp(op, "search")) {
+        char *path = NULL;
+        val *pv = get_bytes(c, s, !strcmp(op, "search") ? "prefix" : "path");
+        if (!pv) return unrepresentable(c, "path");
+        path = get_str(c, s, !strcmp(op, "search") ? "prefix" : "path");
+        if (!path) return unrepresentable(c, "a path containing NUL");
+        if (!strcmp(op, "stream_write")) {
+            val *data = get_bytes(c, s, "data");
+            buffdb_stream_info info;
+            if (!data) st = unrepresentable(c, "data");
+            else st = note(c, t ? buffdb_txn_stream_write(t, path, data->bytes, data->len, &info) : buffdb_stream_write(db, path, data->bytes, data->len, &info));
+            if (!st) *out = info_obj(path, &info);
+        } else if (!strcmp(op, "stream_read")) {
+            st = get_into(c, t ? GET_TXN_STREAM : GET_STREAM, t, NULL, 0, path, out);
+            if (!st) {
+                uint8_t *data = NULL;
+                size_t len = 0;
+                st = note(c, t ? buffdb_txn_stream_read_alloc(t, path, &data, &len) : buffdb_stream_read_alloc(db, path, &data, &len));
+                st = check_alloc(c, st, data, len, *out);
+            }
+            if (!st && !t) {
+                buffdb_reader *r = NULL;
+                val *via = NULL;
+                st = note(c, buffdb_stream_open(db, path, &r));
+                if (!st) st = read_reader(c, r, &via);
+                buffdb_reader_free(r);
+                if (!st && !v_eq(*out, via)) st = BUFFDB_INTERNAL, snprintf(c->why, sizeof c->why, "stream reader disagrees");
+                v_free(via);
+            }
+        } else if (!strcmp(op, "stream_read_range")) {
+            uint64_t off = 0, len = 0;
+            uint8_t *data = NULL;
+            size_t n = 0;
+            if (get_u64(c, s, "offset", &off, &st) && get_u64(c, s, "len", &len, &st)) {
+                st = note(c, buffdb_stream_read_range_alloc(db, path, off, len, &data, &n));
+                if (!st) {
+                    *out = v_bytes(data, n);
+                    buffdb_bytes_free(data, n);
+                    if (len <= (1u << 24)) {
+                        uint8_t *buf = xmalloc((size_t)len);
+                        st = note(c, buffdb_stream_read_range(db, path, off, buf, (size_t)len, &n));
+                        if (!st && (n != (*out)->len || (n && memcmp(buf, (*out)->bytes, n))))
+                            st = BUFFDB_INTERNAL, snprintf(c->why, sizeof c->why, "caller-buffer range read disagrees");
+                        free(buf);
+                    }
+                }
+            }
+        } else if (!strcmp(op, "stream_read_version")) {
+            buffdb_reader *r = NULL;
+            buffdb_stream_info info;
+            if (get_u64(c, s, "version", &u, &st)) {
+                st = note(c, buffdb_stream_open_version(db, path, u, &r));
+                if (!st) st = note(c, buffdb_reader_info(r, &info));
+                if (!st && info.version != u) st = BUFFDB_INTERNAL, snprintf(c->why, sizeof c->why, "reader info has version %" PRIu64, info.version);
+                if (!st) st = read_reader(c, r, out);
+                buffdb_reader_free(r);
+            }
+        } else if (!strcmp(op, "stream_stat")) {
+            buffdb_stream_info info;
+            st = note(c, t ? buffdb_txn_stream_stat(t, path, &info) : buffdb_stream_stat(db, path, &info));
+            if (!st) *out = info_obj(path, &info);
+        } else if (!strcmp(op, "stream_versions")) {
+            buffdb_stream_info infos[4];
+            buffdb_stream_info *big = NULL;
+            size_t n = 0, j;
+            st = note(c, buffdb_stream_versions(db, path, infos, 1, &n));
+            if (st == BUFFDB_BUFFER_TOO_SMALL) {
+                big = xmalloc(sizeof *big * n);
+                st = note(c, buffdb_stream_versions(db, path, big, n, &n));
+            }
+            if (!st) {
+                val *l = v_list(n);
+                for (j = 0; j < n; j++) v_push(l, v_int((long long)(big ? big : infos)[j].version));
+                *out = l;
+            }
+            free(big);
+        } else if (!strcmp(op, "stream_delete")) {
+            st = note(c, t ? buffdb_txn_stream_delete(t, path, &b) : buffdb_stream_delete(db, path, &b));
+            if (!st) *out = v_bool(b);
+        } else if (!strcmp(op, "stream_exists")) {
+            st = note(c, buffdb_stream_exists(db, path, &b));
+            if (!st) *out = v_bool(b);
+        } else if (!strcmp(op, "search")) {
+            val *sav = get_bytes(c, s, "start_after");
+            char *sa = get_str(c, s, "start_after");
+            size_t limit = get_limit(c, s, &bad);
+            buffdb_search_cursor *cur = NULL;
+            if (bad || (sav && !sa)) st = unrepresentable(c, "start_after/limit");
+            else st = note(c, buffdb_search(db, path, sa, limit, &cur));
+            if (!st) {
+                const char *p;
+                size_t pl, cap = 0;
+                val *l = v_list(0);
+                for (;;) {
+                    st = note(c, buffdb_search_next(cur, &p, &pl));
+                    if (st || !p) break;
+                    if (l->n == cap) { cap = cap ? cap * 2 : 8; l->items = realloc(l->items, sizeof(val *) * cap); }
+                    v_push(l, v_bytes(p, pl));
+                }
+                if (st) v_free(l); else *out = l;
+            }
+            buffdb_search_cursor_free(cur);
+            free(sa);
+        } else {
+            snprintf(c->why, sizeof c->why, "unsupported op %s", op);
+            st = BUFFDB_INTERNAL;
+        }
+        free(path);
+        return st;
+    }
+    if (!strcmp(op, "search_count")) {
+        char *p = get_str(c, s, "prefix");
+        if (!p) return unrepresentable(c, "prefix");
+        st = note(c, buffdb_search_count(db, p, &u));
+        free(p);
+        if (!st) *out = v_int((long long)u);
+        return st;
+    }
+    if (!strcmp(op, "query")) {
+        char *sql = get_str(c, s, "sql");
+        val *params = arg(c, s, "params");
+        buffdb_value *pv = NULL;
+        size_t np = params && params->k == V_LIST ? params->n : 0, j, rows = 0, cols = 0, r2, c2;
+        buffdb_query_result *res = NULL;
+        if (!sql) return unrepresentable(c, "sql");
+        pv = xmalloc(sizeof *pv * (np ? np : 1));
+        memset(pv, 0, sizeof *pv * (np ? np : 1));
+        for (j = 0; j < np; j++) {
+            val *p = resolve(c, params->items[j]);
+            switch (p->k) {
+            case V_NULL: pv[j].kind = BUFFDB_VALUE_NULL; break;
+            case V_INT: pv[j].kind = BUFFDB_VALUE_INTEGER; pv[j].integer = p->i; break;
+            case V_REAL: pv[j].kind = BUFFDB_VALUE_REAL; pv[j].real = p->d; break;
+            case V_BOOL: pv[j].kind = BUFFDB_VALUE_INTEGER; pv[j].integer = p->b; break;
+            case V_BYTES: pv[j].kind = p->text ? BUFFDB_VALUE_TEXT : BUFFDB_VALUE_BLOB; pv[j].data = p->bytes; pv[j].len = p->len; break;
+            default: break;
+            }
+        }
+        st = note(c, buffdb_query(db, sql, pv, np, &res));
+        if (!st) st = note(c, buffdb_query_result_row_count(res, &rows));
+        if (!st) st = note(c, buffdb_query_result_column_count(res, &cols));
+        if (!st) {
+            val *l = v_list(rows);
+            for (r2 = 0; r2 < rows && !st; r2++) {
+                val *row = v_list(cols);
+                for (c2 = 0; c2 < cols && !st; c2++) {
+                    buffdb_value cell;
+                    st = note(c, buffdb_query_result_value(res, r2, c2, &cell));
+                    if (st) break;
+                    switch (cell.kind) {
+                    case BUFFDB_VALUE_INTEGER: v_push(row, v_int(cell.integer)); break;
+                    case BUFFDB_VALUE_REAL: v_push(row, v_real(cell.real)); break;
+                    case BUFFDB_VALUE_TEXT:
+                        if (cell.data[cell.len] != 0) st = BUFFDB_INTERNAL, snprintf(c->why, sizeof c->why, "text not NUL-terminated");
+                        v_push(row, v_bytes(cell.data, cell.len));
+                        break;
+                    case BUFFDB_VALUE_BLOB: v_push(row, v_bytes(cell.data, cell.len)); break;
+                    default: v_push(row, v_null()); break;
+                    }
+                }
+                v_push(l, row);
+            }
+            if (st) v_free(l); else *out = l;
+        }
+        buffdb_query_result_free(res);
+        free(pv);
+        free(sql);
+        return st;
+    }
+    snprintf(c->why, sizeof c->why, "unsupported op %s", op);
+    return BUFFDB_INTERNAL;
+}
+
+static int run_steps(ctx *c, step *steps, size_t n, buffdb_txn *t, const char *where);
+
+static int run_step(ctx *c, step *s, buffdb_txn *t, size_t idx, const char *where) {
+    val *expect = NULL, *err = NULL, *save = NULL, *result = NULL;
+    buffdb_status st;
+    size_t j;
+    int ok = 1;
+    for (j = 0; j < s->nargs; j++) {
+        if (!strcmp(s->names[j], "expect")) expect = resolve(c, s->vals[j]);
+        if (!strcmp(s->names[j], "error")) err = s->vals[j];
+        if (!strcmp(s->names[j], "save")) save = s->vals[j];
+    }
+    c->why[0] = 0;
+    if (!strcmp(s->op, "txn")) {
+        buffdb_txn *tx = NULL;
+        val *commit = arg(c, s, "commit");
+        st = note(c, buffdb_begin(c->db, &tx));
+        if (!st) {
+            ok = run_steps(c, s->sub, s->nsub, tx, where);
+            st = note(c, commit && commit->k == V_BOOL && commit->b ? buffdb_txn_commit(tx) : buffdb_txn_rollback(tx));
+            buffdb_txn_free(tx);
+            if (!ok) return 0;
+        }
+    } else {
+        st = do_op(c, s, t, &result);
+    }
+    if (err) {
+        if (st == BUFFDB_OK) {
+            printf("    %s step %zu (%s): expected %s, got success\n", where, idx, s->op, (char *)err->bytes);
+            ok = 0;
+        } else if (strcmp(buffdb_status_str((int)st), (char *)err->bytes) != 0) {
+            printf("    %s step %zu (%s): expected %s, got %s\n", where, idx, s->op, (char *)err->bytes, c->why);
+            ok = 0;
+        }
+    } else if (st != BUFFDB_OK) {
+        printf("    %s step %zu (%s): failed: %s\n", where, idx, s->op, c->why);
+        ok = 0;
+    } else if (expect && !v_eq(expect, result)) {
+        printf("    %s step %zu (%s): expected ", where, idx, s->op);
+        v_print(stdout, expect);
+        printf(", got ");
+        v_print(stdout, result);
+        printf("\n");
+        ok = 0;
+    }
+    if (ok && save && result) var_set(c, (char *)save->bytes, result);
+    v_free(result);
+    return ok;
+}
+
+static int run_steps(ctx *c, step *steps, size_t n, buffdb_txn *t, const char *where) {
+    size_t j;
+    for (j = 0; j < n; j++)
+        if (!run_step(c, &steps[j], t, j + 1, where)) return 0;
+    return 1;
+}
+
+static int run_case(tcase *tc, const char *dir, int index) {
+    ctx c;
+    char path[4096];
+    buffdb_options *o = NULL;
+    size_t j;
+    int ok = 1;
+    memset(&c, 0, sizeof c);
+    snprintf(path, sizeof path, "%s/case-%d.bdb", dir, index);
+    if (buffdb_options_new(&o)) { printf("    options_new failed\n"); return 0; }
+    for (j = 0; j < tc->nopts && ok; j++) {
+        const char *k = tc->opt_names[j];
+        val *v = tc->opt_vals[j];
+        buffdb_status st;
+        if (!strcmp(k, "chunk_size")) st = buffdb_options_set_chunk_size(o, (size_t)v->i);
+        else if (!strcmp(k, "versions_to_keep")) st = buffdb_options_set_versions_to_keep(o, (uint32_t)v->i);
+        else if (!strcmp(k, "compression")) st = buffdb_options_set_compression(o, v->b);
+        else if (!strcmp(k, "verify_checksums")) st = buffdb_options_set_verify_checksums(o, v->b);
+        else if (!strcmp(k, "create")) st = buffdb_options_set_create(o, v->b);
+        else if (!strcmp(k, "read_only")) st = buffdb_options_set_read_only(o, v->b);
+        else if (!strcmp(k, "cache_size")) st = buffdb_options_set_cache_size(o, (size_t)v->i);
+        else if (!strcmp(k, "max_document_size")) st = buffdb_options_set_max_document_size(o, (uint64_t)v->i);
+        else if (!strcmp(k, "busy_timeout_ms")) st = buffdb_options_set_busy_timeout_ms(o, (uint64_t)v->i);
+        else if (!strcmp(k, "durability")) {
+            char s[64];
+            snprintf(s, sizeof s, "%.*s", (int)v->len, (char *)v->bytes);
+            st = buffdb_options_set_durability(o, s);
+        } else {
+            printf("    unknown option %s\n", k);
+            st = BUFFDB_INTERNAL;
+        }
+        if (st) ok = 0;
+    }
+    if (ok && buffdb_open(path, o, &c.db) != BUFFDB_OK) {
+        printf("    open failed: %s\n", buffdb_last_error_message());
+        ok = 0;
+    }
+    buffdb_options_free(o);
+    if (ok) ok = run_steps(&c, tc->steps, tc->nsteps, NULL, "");
+    if (c.db && buffdb_close(c.db) != BUFFDB_OK) {
+        printf("    close failed: %s\n", buffdb_last_error_message());
+        ok = 0;
+    }
+    for (j = 0; j < c.nvars; j++) { free(c.var_names[j]); v_free(c.var_vals[j]); }
+    free(c.var_names);
+    free(c.var_vals);
+    return ok;
+}
+
+/* Reads the token file and runs every case; returns through the harness counters. */
+void run_shared_cases(const char *token_file, const char *dir) {
+    FILE *f = fopen(token_file, "rb");
+    long size;
+    tcase *cases = NULL;
+    size_t ncases = 0, j, m;
+    char *t;
+    if (!f) { fprintf(stderr, "cannot open %s\n", token_file); harness_fail("shared cases", "no token file"); return; }
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    tok_buf = xmalloc((size_t)size + 1);
+    tok_len = fread(tok_buf, 1, (size_t)size, f);
+    tok_buf[tok_len] = 0;
+    tok_pos = 0;
+    fclose(f);
+    while ((t = tok()) != NULL) {
+        if (!strcmp(t, "CASE")) {
+            tcase *tc;
+            char *hex = tok();
+            size_t hl = strlen(hex), nb = hl / 2 < 255 ? hl / 2 : 255;
+            cases = realloc(cases, sizeof *cases * (ncases + 1));
+            tc = &cases[ncases++];
+            memset(tc, 0, sizeof *tc);
+            for (j = 0; j < nb; j++) tc->name[j] = (char)(hexval(hex[2 * j]) * 16 + hexval(hex[2 * j + 1]));
+            tc->name[nb] = 0;
+            tc->nopts = (size_t)strtoull(tok(), NULL, 10);
+            tc->opt_names = xmalloc(sizeof(char *) * (tc->nopts ? tc->nopts : 1));
+            tc->opt_vals = xmalloc(sizeof(val *) * (tc->nopts ? tc->nopts : 1));
+            for (j = 0; j < tc->nopts; j++) { tc->opt_names[j] = tok(); tc->opt_vals[j] = parse_val(); }
+        } else if (!strcmp(t, "STEP")) {
+            tcase *tc = &cases[ncases - 1];
+            if (tc->nsteps == tc->cap) { tc->cap = tc->cap ? tc->cap * 2 : 16; tc->steps = realloc(tc->steps, sizeof(step) * tc->cap); }
+            parse_step(&tc->steps[tc->nsteps++]);
+        } else if (!strcmp(t, "END")) {
+            /* nothing */
+        } else {
+            fprintf(stderr, "cases: unexpected token %s\n", t);
+            exit(2);
+        }
+    }
+    for (j = 0; j < ncases; j++) {
+        char label[300];
+        snprintf(label, sizeof label, "case: %s", cases[j].name);
+        if (run_case(&cases[j], dir, (int)j)) harness_pass(label); else harness_fail(label, "see above");
+    }
+    for (j = 0; j < ncases; j++) {
+        for (m = 0; m < cases[j].nsteps; m++) free_step(&cases[j].steps[m]);
+        for (m = 0; m < cases[j].nopts; m++) v_free(cases[j].opt_vals[m]);
+        free(cases[j].steps);
+        free(cases[j].opt_names);
+        free(cases[j].opt_vals);
+    }
+    free(cases);
+    free(tok_buf);
+}

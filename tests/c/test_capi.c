@@ -1,0 +1,739 @@
+/* C API tests: the shared JSON cases (cases.c) plus every bad-input case and a tour of
+ * the calls the cases do not reach. Usage: test_capi CASES.txt TMPDIR
+ * Prints one line per test and a final "N passed, M failed". */
+#include "buffdb.h"
+#include "harness.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+
+void harness_pass(const char *name) {
+    passed++;
+    printf("ok   %s\n", name);
+}
+
+void harness_fail(const char *name, const char *why) {
+    failed++;
+    printf("FAIL %s: %s\n", name, why);
+}
+
+static const char *g_dir;
+static char g_why[2048];
+
+#define EXPECT(cond)                                                                       \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            snprintf(g_why, sizeof g_why, "line %d: %s (last error: %s)", __LINE__, #cond, \
+                     buffdb_last_error_message());                                         \
+            goto fail;                                                                     \
+        }                                                                                  \
+    } while (0)
+#define EXPECT_ST(call, want)                                                                        \
+    do {                                                                                             \
+        buffdb_status st_ = (call);                                                                  \
+        if (st_ != (want)) {                                                                         \
+            snprintf(g_why, sizeof g_why, "line %d: %s gave %s, want %s (%s)", __LINE__, #call,      \
+                     buffdb_status_str((int)st_), buffdb_status_str((int)(want)),                    \
+                     buffdb_last_error_message());                                                   \
+            goto fail;                                                                               \
+        }                                                                                            \
+        if (st_ != BUFFDB_OK && strncmp(buffdb_last_error_message(), buffdb_status_str((int)st_),   \
+                                        strlen(buffdb_status_str((int)st_))) != 0) {                \
+            snprintf(g_why, sizeof g_why, "line %d: message %s does not name %s", __LINE__,          \
+                     buffdb_last_error_message(), buffdb_status_str((int)st_));                     \
+            goto fail;                                                                               \
+        }                                                                                            \
+        if (st_ == BUFFDB_OK && buffdb_last_error_message()[0] != 0) {                               \
+            snprintf(g_why, sizeof g_why, "line %d: message not cleared on success", __LINE__);      \
+            goto fail;                                                                               \
+        }                                                                                            \
+    } while (0)
+#define OK(call) EXPECT_ST(call, BUFFDB_OK)
+#define INVALID(call) EXPECT_ST(call, BUFFDB_INVALID_ARGUMENT)
+
+static buffdb_db *open_tmp(const char *name) {
+    char path[4096];
+    buffdb_db *db = NULL;
+    snprintf(path, sizeof path, "%s/%s.bdb", g_dir, name);
+    if (buffdb_open(path, NULL, &db) != BUFFDB_OK) {
+        fprintf(stderr, "open %s: %s\n", path, buffdb_last_error_message());
+        return NULL;
+    }
+    return db;
+}
+
+#define K(s) (const uint8_t *)(s), strlen(s)
+
+/* ------------------------------------------------------------------------------------ */
+
+static int t_status_strings(void) {
+    static const char *names[] = {"OK", "NOT_FOUND", "INVALID_ARGUMENT", "TOO_LARGE", "CORRUPT",
+                                  "NOT_A_DATABASE", "READ_ONLY", "BUSY", "IO", "FULL", "CLOSED",
+                                  "CONFLICT", "INTERNAL", "BUFFER_TOO_SMALL"};
+    int i;
+    for (i = 0; i <= 13; i++) EXPECT(strcmp(buffdb_status_str(i), names[i]) == 0);
+    EXPECT(BUFFDB_BUFFER_TOO_SMALL == 13 && BUFFDB_INTERNAL == 12 && BUFFDB_NOT_FOUND == 1);
+    EXPECT(strcmp(buffdb_status_str(99), "UNKNOWN") == 0);
+    EXPECT(strcmp(buffdb_status_str(-1), "UNKNOWN") == 0);
+    EXPECT(buffdb_version() != NULL && buffdb_version()[0] >= '0' && buffdb_version()[0] <= '9');
+    EXPECT(buffdb_last_error_message() != NULL);
+    return 1;
+fail:
+    return 0;
+}
+
+static int t_null_handles(void) {
+    uint8_t buf[8];
+    size_t n = 0;
+    uint64_t u = 0;
+    bool b = false;
+    buffdb_reader *r = NULL;
+    buffdb_kv_cursor *kc = NULL;
+    buffdb_search_cursor *sc = NULL;
+    buffdb_txn *t = NULL;
+    buffdb_writer *w = NULL;
+    buffdb_stream_info info;
+    INVALID(buffdb_get(NULL, K("k"), buf, sizeof buf, &n));
+    EXPECT(strstr(buffdb_last_error_message(), "db is NULL") != NULL);
+    INVALID(buffdb_put(NULL, K("k"), K("v")));
+    INVALID(buffdb_delete(NULL, K("k"), &b));
+    INVALID(buffdb_contains(NULL, K("k"), &b));
+    INVALID(buffdb_count(NULL, K(""), &u));
+    INVALID(buffdb_scan(NULL, K(""), NULL, 0, BUFFDB_NO_LIMIT, &kc));
+    INVALID(buffdb_blob_put(NULL, K("x"), NULL, &u));
+    INVALID(buffdb_blob_get(NULL, 1, buf, sizeof buf, &n));
+    INVALID(buffdb_blob_open(NULL, 1, &r));
+    INVALID(buffdb_stream_write(NULL, "/a", K("x"), NULL));
+    INVALID(buffdb_stream_writer(NULL, "/a", &w));
+    INVALID(buffdb_stream_open(NULL, "/a", &r));
+    INVALID(buffdb_stream_read(NULL, "/a", buf, sizeof buf, &n));
+    INVALID(buffdb_stream_stat(NULL, "/a", &info));
+    INVALID(buffdb_search(NULL, "/", NULL, BUFFDB_NO_LIMIT, &sc));
+    INVALID(buffdb_begin(NULL, &t));
+    INVALID(buffdb_checkpoint(NULL));
+    INVALID(buffdb_shutdown(NULL));
+    INVALID(buffdb_reader_read(NULL, buf, sizeof buf, &n));
+    INVALID(buffdb_reader_seek(NULL, 0, NULL));
+    INVALID(buffdb_reader_tell(NULL, &u));
+    INVALID(buffdb_writer_write(NULL, K("x")));
+    INVALID(buffdb_writer_commit(NULL, NULL));
+    INVALID(buffdb_writer_abort(NULL));
+    INVALID(buffdb_kv_cursor_next(NULL, NULL, NULL, NULL, NULL));
+    INVALID(buffdb_search_next(NULL, NULL, NULL));
+    INVALID(buffdb_txn_put(NULL, K("k"), K("v")));
+    INVALID(buffdb_txn_commit(NULL));
+    INVALID(buffdb_txn_rollback(NULL));
+    INVALID(buffdb_options_set_chunk_size(NULL, 4096));
+    INVALID(buffdb_query_result_row_count(NULL, &n));
+    /* every release function accepts NULL */
+    OK(buffdb_close(NULL));
+    buffdb_reader_free(NULL);
+    buffdb_writer_free(NULL);
+    buffdb_kv_cursor_free(NULL);
+    buffdb_search_cursor_free(NULL);
+    buffdb_txn_free(NULL);
+    buffdb_options_free(NULL);
+    buffdb_query_result_free(NULL);
+    buffdb_bytes_free(NULL, 0);
+    buffdb_string_free(NULL);
+    buffdb_bytes_array_free(NULL, 3);
+    EXPECT(r == NULL && kc == NULL && sc == NULL && t == NULL && w == NULL);
+    return 1;
+fail:
+    return 0;
+}
+
+static int t_null_out_pointers(void) {
+    buffdb_db *db = open_tmp("nullout");
+    uint64_t ids[4];
+    size_t n = 99;
+    uint8_t buf[8];
+    EXPECT(db);
+    INVALID(buffdb_open("/tmp/x.bdb", NULL, NULL));
+    INVALID(buffdb_open(NULL, NULL, (buffdb_db **)&n));
+    EXPECT(n == 99); /* out-parameter untouched on failure */
+    OK(buffdb_put(db, K("k"), K("value")));
+    INVALID(buffdb_get(db, K("k"), buf, sizeof buf, NULL));
+    INVALID(buffdb_get_alloc(db, K("k"), NULL, &n));
+    INVALID(buffdb_contains(db, K("k"), NULL));
+    INVALID(buffdb_count(db, K(""), NULL));
+    INVALID(buffdb_scan(db, K(""), NULL, 0, BUFFDB_NO_LIMIT, NULL));
+    INVALID(buffdb_search(db, "/", NULL, BUFFDB_NO_LIMIT, NULL));
+    INVALID(buffdb_stream_open(db, "/a", NULL));
+    INVALID(buffdb_stream_writer(db, "/a", NULL));
+    INVALID(buffdb_begin(db, NULL));
+    INVALID(buffdb_options_new(NULL));
+    INVALID(buffdb_blob_metadata(db, 1, NULL));
+    INVALID(buffdb_stats(db, NULL));
+    INVALID(buffdb_query(db, "SELECT 1", NULL, 0, NULL));
+    /* a NULL out-parameter is refused before anything is written */
+    INVALID(buffdb_blob_put(db, K("data"), NULL, NULL));
+    OK(buffdb_blob_ids(db, 0, ids, 4, &n));
+    EXPECT(n == 0);
+    /* optional out-parameters may be NULL */
+    OK(buffdb_delete(db, K("k"), NULL));
+    OK(buffdb_stream_write(db, "/a", K("x"), NULL));
+    OK(buffdb_close(db));
+    return 1;
+fail:
+    buffdb_close(db);
+    return 0;
+}
+
+static int t_bad_lengths(void) {
+    buffdb_db *db = open_tmp("badlen");
+    uint8_t buf[8];
+    size_t n = 0;
+    buffdb_kv_pair pairs[2];
+    buffdb_slice keys[1];
+    bool b;
+    EXPECT(db);
+    INVALID(buffdb_put(db, (const uint8_t *)"k", SIZE_MAX, K("v")));
+    EXPECT(strstr(buffdb_last_error_message(), "length") != NULL);
+    INVALID(buffdb_put(db, NULL, 5, K("v")));
+    INVALID(buffdb_put(db, K("k"), NULL, 3));
+    INVALID(buffdb_get(db, K("k"), NULL, 8, &n));
+    INVALID(buffdb_get(db, K("k"), buf, SIZE_MAX, &n));
+    INVALID(buffdb_put_many(db, NULL, 3));
+    pairs[0].key = (const uint8_t *)"a"; pairs[0].key_len = 1; pairs[0].value = NULL; pairs[0].value_len = 4;
+    INVALID(buffdb_put_many(db, pairs, 1));
+    keys[0].data = NULL; keys[0].len = 2;
+    INVALID(buffdb_eq(db, keys, 1, &b));
+    INVALID(buffdb_scan(db, K(""), NULL, 4, BUFFDB_NO_LIMIT, NULL));
+    INVALID(buffdb_blob_eq(db, NULL, 2, &b));
+    /* NULL with length 0 is an empty value, not an error */
+    OK(buffdb_put(db, K("empty"), NULL, 0));
+    OK(buffdb_get(db, K("empty"), NULL, 0, &n));
+    EXPECT(n == 0);
+    OK(buffdb_put_many(db, NULL, 0));
+    /* nothing was written by the refused calls */
+    {
+        uint64_t count = 9;
+        OK(buffdb_count(db, K(""), &count));
+        EXPECT(count == 1);
+    }
+    OK(buffdb_close(db));
+    return 1;
+fail:
+    buffdb_close(db);
+    return 0;
+}
+
+static int t_oversized(void) {
+    buffdb_db *db = open_tmp("oversized");
+    uint8_t *big = malloc((size_t)BUFFDB_MAX_VALUE_SIZE + 1);
+    char path[BUFFDB_MAX_PATH_SIZE + 2];
+    EXPECT(db && big);
+    memset(big, 'k', (size_t)BUFFDB_MAX_VALUE_SIZE + 1);
+    EXPECT_ST(buffdb_put(db, big, BUFFDB_MAX_KEY_SIZE + 1, K("v")), BUFFDB_TOO_LARGE);
+    OK(buffdb_put(db, big, BUFFDB_MAX_KEY_SIZE, K("v")));
+    EXPECT_ST(buffdb_put(db, K(""), K("v")), BUFFDB_INVALID_ARGUMENT);
+    EXPECT_ST(buffdb_put(db, K("k"), big, (size_t)BUFFDB_MAX_VALUE_SIZE + 1), BUFFDB_TOO_LARGE);
+    memset(path, 'p', sizeof path);
+    path[0] = '/';
+    path[BUFFDB_MAX_PATH_SIZE + 1] = 0;
+    EXPECT_ST(buffdb_stream_write(db, path, K("x"), NULL), BUFFDB_TOO_LARGE);
+    EXPECT_ST(buffdb_stream_write(db, "", K("x"), NULL), BUFFDB_INVALID_ARGUMENT);
+    free(big);
+    OK(buffdb_close(db));
+    return 1;
+fail:
+    free(big);
+    buffdb_close(db);
+    return 0;
+}
+
+static int t_invalid_utf8(void) {
+    buffdb_db *db = open_tmp("utf8");
+    const char *bad = "/tex\xff\xfe";
+    buffdb_reader *r = NULL;
+    buffdb_search_cursor *sc = NULL;
+    buffdb_writer *w = NULL;
+    buffdb_options *o = NULL;
+    buffdb_db *db2 = NULL;
+    uint64_t id = 0;
+    bool b;
+    EXPECT(db);
+    INVALID(buffdb_stream_write(db, bad, K("x"), NULL));
+    EXPECT(strstr(buffdb_last_error_message(), "UTF-8") != NULL);
+    INVALID(buffdb_stream_open(db, bad, &r));
+    INVALID(buffdb_stream_writer(db, bad, &w));
+    INVALID(buffdb_stream_exists(db, bad, &b));
+    INVALID(buffdb_stream_delete(db, bad, &b));
+    INVALID(buffdb_search(db, bad, NULL, BUFFDB_NO_LIMIT, &sc));
+    INVALID(buffdb_search(db, "/", bad, BUFFDB_NO_LIMIT, &sc));
+    INVALID(buffdb_blob_put(db, K("x"), bad, &id));
+    INVALID(buffdb_query(db, "SELECT '\xff'", NULL, 0, NULL));
+    INVALID(buffdb_open("/tmp/\xff.bdb", NULL, &db2));
+    OK(buffdb_options_new(&o));
+    INVALID(buffdb_options_set_durability(o, "\xff"));
+    INVALID(buffdb_options_set_durability(o, "sometimes"));
+    INVALID(buffdb_options_set_durability(o, NULL));
+    OK(buffdb_options_set_durability(o, "full"));
+    buffdb_options_free(o);
+    EXPECT(r == NULL && sc == NULL && w == NULL && db2 == NULL);
+    OK(buffdb_close(db));
+    return 1;
+fail:
+    buffdb_close(db);
+    return 0;
+}
+
+static int t_buffer_too_small(void) {
+    buffdb_db *db = open_tmp("toosmall");
+    uint8_t buf[4];
+    size_t n = 0;
+    uint64_t id = 0;
+    buffdb_stream_info infos[1];
+    EXPECT(db);
+    OK(buffdb_put(db, K("k"), K("0123456789")));
+    memset(buf, 0xEE, sizeof buf);
+    EXPECT_ST(buffdb_get(db, K("k"), buf, sizeof buf, &n), BUFFDB_BUFFER_TOO_SMALL);
+    EXPECT(n == 10);
+    EXPECT(buf[0] == 0xEE && buf[3] == 0xEE);
+    n = 0;
+    EXPECT_ST(buffdb_get(db, K("k"), NULL, 0, &n), BUFFDB_BUFFER_TOO_SMALL); /* size query */
+    EXPECT(n == 10);
+    EXPECT_ST(buffdb_get(db, K("missing"), buf, sizeof buf, &n), BUFFDB_NOT_FOUND);
+    OK(buffdb_blob_put(db, K("blob-bytes"), "m", &id));
+    EXPECT_ST(buffdb_blob_get(db, id, buf, sizeof buf, &n), BUFFDB_BUFFER_TOO_SMALL);
+    EXPECT(n == 10);
+    OK(buffdb_stream_write(db, "/s", K("stream-bytes"), NULL));
+    EXPECT_ST(buffdb_stream_read(db, "/s", buf, sizeof buf, &n), BUFFDB_BUFFER_TOO_SMALL);
+    EXPECT(n == 12);
+    OK(buffdb_stream_write(db, "/s", K("v2"), NULL));
+    EXPECT_ST(buffdb_stream_versions(db, "/s", infos, 1, &n), BUFFDB_BUFFER_TOO_SMALL);
+    EXPECT(n == 2);
+    {
+        buffdb_txn *t = NULL;
+        OK(buffdb_begin(db, &t));
+        EXPECT_ST(buffdb_txn_get(t, K("k"), buf, sizeof buf, &n), BUFFDB_BUFFER_TOO_SMALL);
+        EXPECT(n == 10);
+        OK(buffdb_txn_rollback(t));
+        buffdb_txn_free(t);
+    }
+    OK(buffdb_close(db));
+    return 1;
+fail:
+    buffdb_close(db);
+    return 0;
+}
+
+static int t_closed_handles(void) {
+    buffdb_db *db = open_tmp("closed");
+    buffdb_reader *r = NULL;
+    buffdb_writer *w = NULL;
+    buffdb_txn *t = NULL;
+    buffdb_kv_cursor *kc = NULL;
+    uint8_t buf[16];
+    size_t n = 0;
+    uint64_t u;
+    bool b = false;
+    EXPECT(db);
+    /* a finished writer */
+    OK(buffdb_stream_writer(db, "/w", &w));
+    OK(buffdb_writer_write(w, K("abc")));
+    OK(buffdb_writer_commit(w, NULL));
+    EXPECT_ST(buffdb_writer_write(w, K("more")), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_writer_commit(w, NULL), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_writer_abort(w), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_writer_written(w, &u), BUFFDB_CLOSED);
+    buffdb_writer_free(w);
+    w = NULL;
+    /* a finished transaction */
+    OK(buffdb_begin(db, &t));
+    OK(buffdb_txn_put(t, K("k"), K("v")));
+    OK(buffdb_txn_commit(t));
+    EXPECT_ST(buffdb_txn_put(t, K("k2"), K("v")), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_txn_get(t, K("k"), buf, sizeof buf, &n), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_txn_commit(t), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_txn_rollback(t), BUFFDB_CLOSED);
+    buffdb_txn_free(t);
+    t = NULL;
+    /* a closed database: handles opened before stay memory-safe */
+    OK(buffdb_stream_open(db, "/w", &r));
+    OK(buffdb_scan(db, K(""), NULL, 0, BUFFDB_NO_LIMIT, &kc));
+    OK(buffdb_stream_writer(db, "/w2", &w));
+    OK(buffdb_shutdown(db));
+    OK(buffdb_shutdown(db)); /* idempotent */
+    OK(buffdb_is_closed(db, &b));
+    EXPECT(b);
+    EXPECT_ST(buffdb_put(db, K("k"), K("v")), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_get(db, K("k"), buf, sizeof buf, &n), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_blob_put(db, K("x"), NULL, &u), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_stream_write(db, "/x", K("x"), NULL), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_stream_open(db, "/w", &r), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_begin(db, &t), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_search_count(db, "/", &u), BUFFDB_CLOSED);
+    {
+        buffdb_query_result *q = NULL;
+        EXPECT_ST(buffdb_query(db, "SELECT 1", NULL, 0, &q), BUFFDB_CLOSED);
+        EXPECT(q == NULL);
+    }
+    EXPECT_ST(buffdb_checkpoint(db), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_reader_read(r, buf, sizeof buf, &n), BUFFDB_CLOSED);
+    {
+        /* a writer may buffer a write in memory; its commit must report CLOSED */
+        buffdb_status st = buffdb_writer_write(w, K("x"));
+        EXPECT(st == BUFFDB_OK || st == BUFFDB_CLOSED);
+        EXPECT_ST(buffdb_writer_commit(w, NULL), BUFFDB_CLOSED);
+    }
+    {
+        const uint8_t *key = NULL;
+        buffdb_status st = buffdb_kv_cursor_next(kc, &key, &n, NULL, NULL);
+        /* the first page may already be fetched; either way no crash and no bad data */
+        EXPECT(st == BUFFDB_OK || st == BUFFDB_CLOSED);
+    }
+    buffdb_kv_cursor_free(kc);
+    kc = NULL;
+    buffdb_writer_free(w);
+    w = NULL;
+    EXPECT(t == NULL);
+    buffdb_reader_free(r);
+    r = NULL;
+    OK(buffdb_close(db));
+    db = NULL;
+    return 1;
+fail:
+    buffdb_reader_free(r);
+    buffdb_kv_cursor_free(kc);
+    buffdb_writer_free(w);
+    buffdb_txn_free(t);
+    buffdb_close(db);
+    return 0;
+}
+
+static int t_options_and_files(void) {
+    char path[4096], junk[4096];
+    buffdb_options *o = NULL;
+    buffdb_db *db = NULL;
+    FILE *f;
+    char back[64];
+    size_t n;
+    snprintf(path, sizeof path, "%s/ro.bdb", g_dir);
+    snprintf(junk, sizeof junk, "%s/junk.txt", g_dir);
+    OK(buffdb_options_new(&o));
+    OK(buffdb_options_set_chunk_size(o, 100));
+    INVALID(buffdb_open(path, o, &db));
+    EXPECT(db == NULL);
+    OK(buffdb_options_set_chunk_size(o, 4096));
+    OK(buffdb_options_set_create(o, false));
+    EXPECT(buffdb_open(path, o, &db) != BUFFDB_OK); /* create off and no file */
+    EXPECT(db == NULL);
+    OK(buffdb_options_set_create(o, true));
+    OK(buffdb_options_set_durability(o, "full"));
+    OK(buffdb_options_set_versions_to_keep(o, 3));
+    OK(buffdb_options_set_compression(o, true));
+    OK(buffdb_options_set_verify_checksums(o, true));
+    OK(buffdb_options_set_cache_size(o, 1 << 20));
+    OK(buffdb_options_set_max_document_size(o, 10));
+    OK(buffdb_options_set_busy_timeout_ms(o, 100));
+    OK(buffdb_open(path, o, &db));
+    OK(buffdb_put(db, K("k"), K("v")));
+    EXPECT_ST(buffdb_stream_write(db, "/big", K("more than ten bytes"), NULL), BUFFDB_TOO_LARGE);
+    OK(buffdb_close(db));
+    db = NULL;
+    OK(buffdb_options_set_read_only(o, true));
+    OK(buffdb_open(path, o, &db));
+    EXPECT_ST(buffdb_put(db, K("k"), K("v2")), BUFFDB_READ_ONLY);
+    OK(buffdb_close(db));
+    db = NULL;
+    /* a file that is not a database is refused and left untouched */
+    f = fopen(junk, "wb");
+    EXPECT(f);
+    fputs("this is not a database, just some text that is long enough", f);
+    fclose(f);
+    EXPECT_ST(buffdb_open(junk, NULL, &db), BUFFDB_NOT_A_DATABASE);
+    EXPECT(db == NULL);
+    f = fopen(junk, "rb");
+    EXPECT(f);
+    n = fread(back, 1, sizeof back - 1, f);
+    fclose(f);
+    back[n] = 0;
+    EXPECT(strcmp(back, "this is not a database, just some text that is long enough") == 0);
+    buffdb_options_free(o);
+    return 1;
+fail:
+    buffdb_options_free(o);
+    buffdb_close(db);
+    return 0;
+}
+
+/* The calls the shared cases do not reach. */
+static int t_api_tour(void) {
+    buffdb_db *db = open_tmp("tour");
+    buffdb_options *o = NULL;
+    buffdb_writer *w = NULL;
+    buffdb_reader *r = NULL;
+    buffdb_txn *t = NULL;
+    buffdb_kv_cursor *kc = NULL;
+    buffdb_query_result *q = NULL;
+    buffdb_stream_info info, infos[4];
+    buffdb_blob_info bi;
+    buffdb_db_stats stats;
+    buffdb_check_result check;
+    uint8_t buf[64];
+    const uint8_t *chunk, *k, *v;
+    const char *name;
+    size_t n = 0, kl, vl, total;
+    uint64_t u = 0, ids[2], id1 = 0;
+    char *meta = NULL;
+    bool b = false;
+    int i;
+    EXPECT(db);
+    (void)o;
+    /* writer with a compression override, reader seek/tell/read_at/next_chunk/info */
+    OK(buffdb_stream_writer_compressed(db, "/tour/doc", true, &w));
+    for (i = 0; i < 100; i++) OK(buffdb_writer_write(w, K("0123456789")));
+    OK(buffdb_writer_written(w, &u));
+    EXPECT(u == 1000);
+    OK(buffdb_writer_commit(w, &info));
+    buffdb_writer_free(w);
+    w = NULL;
+    EXPECT(info.size == 1000 && info.version == 1);
+    OK(buffdb_stream_writer(db, "/tour/aborted", &w));
+    OK(buffdb_writer_write(w, K("never")));
+    OK(buffdb_writer_abort(w));
+    buffdb_writer_free(w);
+    w = NULL;
+    OK(buffdb_stream_exists(db, "/tour/aborted", &b));
+    EXPECT(!b);
+    OK(buffdb_stream_writer(db, "/tour/dropped", &w));
+    OK(buffdb_writer_write(w, K("never")));
+    buffdb_writer_free(w); /* free without commit = abort */
+    w = NULL;
+    OK(buffdb_stream_exists(db, "/tour/dropped", &b));
+    EXPECT(!b);
+    OK(buffdb_stream_open(db, "/tour/doc", &r));
+    OK(buffdb_reader_size(r, &u));
+    EXPECT(u == 1000);
+    OK(buffdb_reader_seek(r, 995, &u));
+    EXPECT(u == 995);
+    OK(buffdb_reader_read(r, buf, sizeof buf, &n));
+    EXPECT(n == 5 && memcmp(buf, "56789", 5) == 0);
+    OK(buffdb_reader_tell(r, &u));
+    EXPECT(u == 1000);
+    OK(buffdb_reader_read(r, buf, sizeof buf, &n));
+    EXPECT(n == 0);
+    OK(buffdb_reader_seek(r, 5000, NULL));
+    OK(buffdb_reader_read(r, buf, sizeof buf, &n));
+    EXPECT(n == 0);
+    OK(buffdb_reader_read_at(r, 13, buf, 4, &n));
+    EXPECT(n == 4 && memcmp(buf, "3456", 4) == 0);
+    OK(buffdb_reader_info(r, &info));
+    EXPECT(info.size == 1000 && info.version == 1);
+    OK(buffdb_reader_seek(r, 0, NULL));
+    total = 0;
+    for (;;) {
+        OK(buffdb_reader_next_chunk(r, &chunk, &n));
+        if (!chunk) break;
+        EXPECT(n > 0 && chunk[0] == (uint8_t)('0' + total % 10));
+        total += n;
+    }
+    EXPECT(total == 1000);
+    buffdb_reader_free(r);
+    r = NULL;
+    OK(buffdb_stream_versions(db, "/tour/doc", infos, 4, &n));
+    EXPECT(n == 1 && infos[0].version == 1 && infos[0].size == 1000);
+    /* blobs: info, ids paging, reader over a blob */
+    OK(buffdb_blob_put(db, K("first"), "one", &id1));
+    OK(buffdb_blob_put(db, K("second"), NULL, &u));
+    OK(buffdb_blob_stat(db, id1, &bi));
+    EXPECT(bi.id == id1 && bi.size == 5 && bi.has_metadata);
+    EXPECT_ST(buffdb_blob_stat(db, 12345, &bi), BUFFDB_NOT_FOUND);
+    OK(buffdb_blob_ids(db, 0, ids, 1, &n));
+    EXPECT(n == 1 && ids[0] == id1);
+    OK(buffdb_blob_ids(db, ids[0], ids, 2, &n));
+    EXPECT(n == 1 && ids[0] == u);
+    OK(buffdb_blob_ids(db, u, ids, 2, &n));
+    EXPECT(n == 0);
+    OK(buffdb_blob_open(db, id1, &r));
+    EXPECT_ST(buffdb_reader_info(r, &info), BUFFDB_INVALID_ARGUMENT);
+    OK(buffdb_reader_read(r, buf, sizeof buf, &n));
+    EXPECT(n == 5 && memcmp(buf, "first", 5) == 0);
+    buffdb_reader_free(r);
+    r = NULL;
+    EXPECT_ST(buffdb_blob_open(db, 12345, &r), BUFFDB_NOT_FOUND);
+    OK(buffdb_blob_metadata(db, id1, &meta));
+    EXPECT(meta && strcmp(meta, "one") == 0);
+    buffdb_string_free(meta);
+    meta = NULL;
+    /* KV: keys cursor, limits, start_after */
+    for (i = 0; i < 5; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "user:%d", i);
+        OK(buffdb_put(db, K(key), K("x")));
+    }
+    OK(buffdb_keys(db, K("user:"), K("user:1"), 2, &kc));
+    OK(buffdb_kv_cursor_next(kc, &k, &kl, &v, &vl));
+    EXPECT(k && kl == 6 && memcmp(k, "user:2", 6) == 0 && vl == 0);
+    OK(buffdb_kv_cursor_next(kc, &k, &kl, NULL, NULL));
+    EXPECT(k && memcmp(k, "user:3", 6) == 0);
+    OK(buffdb_kv_cursor_next(kc, &k, &kl, NULL, NULL));
+    EXPECT(k == NULL && kl == 0);
+    OK(buffdb_kv_cursor_next(kc, &k, &kl, NULL, NULL)); /* stays at the end */
+    EXPECT(k == NULL);
+    buffdb_kv_cursor_free(kc);
+    kc = NULL;
+    /* transactions: own writes visible to its scan; free = rollback */
+    OK(buffdb_begin(db, &t));
+    OK(buffdb_txn_put(t, K("user:9"), K("t")));
+    OK(buffdb_txn_scan(t, K("user:"), NULL, 0, BUFFDB_NO_LIMIT, &kc));
+    total = 0;
+    for (;;) {
+        OK(buffdb_kv_cursor_next(kc, &k, &kl, &v, &vl));
+        if (!k) break;
+        total++;
+    }
+    EXPECT(total == 6);
+    buffdb_kv_cursor_free(kc);
+    kc = NULL;
+    OK(buffdb_txn_stream_write(t, "/tour/t", K("in txn"), &info));
+    OK(buffdb_txn_stream_stat(t, "/tour/t", &info));
+    EXPECT(info.size == 6);
+    buffdb_txn_free(t); /* rolls back */
+    t = NULL;
+    OK(buffdb_contains(db, K("user:9"), &b));
+    EXPECT(!b);
+    OK(buffdb_stream_exists(db, "/tour/t", &b));
+    EXPECT(!b);
+    /* query accessors */
+    {
+        buffdb_value p[1], cell;
+        p[0].kind = BUFFDB_VALUE_TEXT;
+        p[0].data = (const uint8_t *)"user:%";
+        p[0].len = 6;
+        p[0].integer = 0;
+        p[0].real = 0;
+        OK(buffdb_query(db, "SELECT key_text AS k, 42, 1.5, NULL, x'00ff' FROM kv WHERE key_text LIKE ? ORDER BY key LIMIT 1", p, 1, &q));
+        OK(buffdb_query_result_column_count(q, &n));
+        EXPECT(n == 5);
+        OK(buffdb_query_result_column_name(q, 0, &name));
+        EXPECT(strcmp(name, "k") == 0);
+        INVALID(buffdb_query_result_column_name(q, 5, &name));
+        OK(buffdb_query_result_row_count(q, &n));
+        EXPECT(n == 1);
+        OK(buffdb_query_result_value(q, 0, 0, &cell));
+        EXPECT(cell.kind == BUFFDB_VALUE_TEXT && strcmp((const char *)cell.data, "user:0") == 0);
+        OK(buffdb_query_result_value(q, 0, 1, &cell));
+        EXPECT(cell.kind == BUFFDB_VALUE_INTEGER && cell.integer == 42);
+        OK(buffdb_query_result_value(q, 0, 2, &cell));
+        EXPECT(cell.kind == BUFFDB_VALUE_REAL && cell.real == 1.5);
+        OK(buffdb_query_result_value(q, 0, 3, &cell));
+        EXPECT(cell.kind == BUFFDB_VALUE_NULL);
+        OK(buffdb_query_result_value(q, 0, 4, &cell));
+        EXPECT(cell.kind == BUFFDB_VALUE_BLOB && cell.len == 2 && cell.data[1] == 0xff);
+        INVALID(buffdb_query_result_value(q, 1, 0, &cell));
+        buffdb_query_result_free(q);
+        q = NULL;
+        p[0].kind = 77;
+        INVALID(buffdb_query(db, "SELECT ?", p, 1, &q));
+        EXPECT(q == NULL);
+    }
+    /* maintenance */
+    OK(buffdb_checkpoint(db));
+    OK(buffdb_stats(db, &stats));
+    EXPECT(stats.kv_count == 5 && stats.blob_count == 2 && stats.stream_count == 1);
+    OK(buffdb_check(db, &check));
+    EXPECT(check.ok && check.damaged_streams == 0);
+    OK(buffdb_is_closed(db, &b));
+    EXPECT(!b);
+    OK(buffdb_close(db));
+    return 1;
+fail:
+    buffdb_writer_free(w);
+    buffdb_reader_free(r);
+    buffdb_txn_free(t);
+    buffdb_kv_cursor_free(kc);
+    buffdb_query_result_free(q);
+    buffdb_string_free(meta);
+    buffdb_close(db);
+    return 0;
+}
+
+/* One buffdb_db used from several threads at once. */
+typedef struct {
+    buffdb_db *db;
+    int id;
+    int ok;
+} worker;
+
+static void *work(void *arg) {
+    worker *wk = arg;
+    int i;
+    wk->ok = 1;
+    for (i = 0; i < 200; i++) {
+        char key[32], val[32];
+        uint8_t buf[32];
+        size_t n = 0;
+        snprintf(key, sizeof key, "t%d:%d", wk->id, i);
+        snprintf(val, sizeof val, "v%d", i);
+        if (buffdb_put(wk->db, K(key), K(val)) != BUFFDB_OK) { wk->ok = 0; break; }
+        if (buffdb_get(wk->db, K(key), buf, sizeof buf, &n) != BUFFDB_OK || n != strlen(val) || memcmp(buf, val, n) != 0) {
+            wk->ok = 0;
+            break;
+        }
+        if (buffdb_get(wk->db, K("missing"), buf, sizeof buf, &n) != BUFFDB_NOT_FOUND ||
+            strncmp(buffdb_last_error_message(), "NOT_FOUND", 9) != 0) {
+            wk->ok = 0; /* the message is per thread */
+            break;
+        }
+    }
+    return NULL;
+}
+
+static int t_threads(void) {
+    buffdb_db *db = open_tmp("threads");
+    pthread_t th[4];
+    worker wk[4];
+    uint64_t count = 0;
+    int i;
+    EXPECT(db);
+    for (i = 0; i < 4; i++) {
+        wk[i].db = db;
+        wk[i].id = i;
+        wk[i].ok = 0;
+        EXPECT(pthread_create(&th[i], NULL, work, &wk[i]) == 0);
+    }
+    for (i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (i = 0; i < 4; i++) EXPECT(wk[i].ok);
+    OK(buffdb_count(db, K("t"), &count));
+    EXPECT(count == 800);
+    OK(buffdb_close(db));
+    return 1;
+fail:
+    buffdb_close(db);
+    return 0;
+}
+
+#define RUN(fn)                                                \
+    do {                                                       \
+        g_why[0] = 0;                                          \
+        if (fn()) harness_pass(#fn); else harness_fail(#fn, g_why); \
+    } while (0)
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s CASES.txt TMPDIR\n", argv[0]);
+        return 2;
+    }
+    g_dir = argv[2];
+    RUN(t_status_strings);
+    RUN(t_null_handles);
+    RUN(t_null_out_pointers);
+    RUN(t_bad_lengths);
+    RUN(t_oversized);
+    RUN(t_invalid_utf8);
+    RUN(t_buffer_too_small);
+    RUN(t_closed_handles);
+    RUN(t_options_and_files);
+    RUN(t_api_tour);
+    RUN(t_threads);
+    run_shared_cases(argv[1], argv[2]);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
