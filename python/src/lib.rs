@@ -994,7 +994,22 @@ impl PyReader {
         if nbytes == 0 {
             return Ok(0);
         }
-        let pinned = pin_writable(&mv, nbytes)?;
+        let pinned = match pin_writable(&mv, nbytes) {
+            Ok(p) => p,
+            Err(e) if e.is_instance_of::<pyo3::exceptions::PyImportError>(py) => {
+                // No ctypes in this interpreter: read into bytes, then copy into the buffer.
+                let data = {
+                    let mut g = lock(py, &self.r);
+                    let r = g.as_mut().ok_or_else(|| to_py_err(closed_err("reader")))?;
+                    read_bytes(py, r, Some(nbytes as u64))?
+                };
+                let n = data.as_bytes().len();
+                let flat = mv.call_method1(intern!(py, "cast"), ("B",))?;
+                flat.set_item(pyo3::types::PySlice::new(py, 0, n as isize, 1), data)?;
+                return Ok(n);
+            }
+            Err(e) => return Err(e),
+        };
         let addr = pinned.addr();
         let n = self.with(py, move |r| {
             // SAFETY: `pinned` holds a writable, C-contiguous export of `nbytes` bytes at

@@ -189,3 +189,22 @@ def test_copyfileobj_100mib(tmp_path):
                 crc = zlib.crc32(memoryview(buf)[:n], crc)
                 total += n
         assert (total, crc) == (size, info.crc32)
+
+
+def test_readinto_without_ctypes():
+    """Interpreters without ctypes still get readinto (through one extra copy)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['ctypes'] = None\n"
+        "import array, buffdb\n"
+        "db = buffdb.open(':memory:'); db.stream_write('/a', b'hello world')\n"
+        "f = db.stream_open('/a'); b = bytearray(5); assert f.readinto(b) == 5 and b == b'hello'\n"
+        "a = array.array('I', [0, 0]); f.seek(0); assert f.readinto(a) == 8 and a.tobytes() == b'hello wo'\n"
+        "db.put('k', bytearray(100000)); assert db['k'] == bytes(100000)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
