@@ -22,7 +22,7 @@ PY="$VENV/bin/python"
 
 echo "==> installing build and test tools"
 "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$PY" -m pip install --quiet --disable-pip-version-check "maturin>=1.9,<2" "pytest>=7"
+"$PY" -m pip install --quiet --disable-pip-version-check "maturin>=1.9,<2" "pytest>=7" "mypy==2.4.1"
 
 echo "==> pip install ./python (maturin build backend, release)"
 # A stale extension left in the source tree by `maturin develop` must not shadow the

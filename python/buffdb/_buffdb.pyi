@@ -1,6 +1,8 @@
 """Type stubs for the native extension module `buffdb._buffdb` (use `buffdb` instead)."""
 
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple, final
+
+from typing_extensions import disjoint_base
 
 from . import BlobInfo as BlobInfo
 from . import CheckReport as CheckReport
@@ -13,6 +15,13 @@ from . import StreamInfo as StreamInfo
 from . import Transaction as Transaction
 from . import Db as _PublicDb
 
+__all__ = [
+    "__version__", "ENGINE_VERSION", "MAX_KEY_SIZE", "MAX_VALUE_SIZE", "MAX_PATH_SIZE",
+    "MAX_METADATA_SIZE", "ERROR_CODES", "Db", "Transaction", "NativeReader", "NativeWriter",
+    "KvIterator", "KeyIterator", "PathIterator", "StreamInfo", "BlobInfo", "Stats",
+    "CheckReport", "QueryResult",
+]
+
 __version__: str
 ENGINE_VERSION: str
 MAX_KEY_SIZE: int
@@ -21,6 +30,7 @@ MAX_PATH_SIZE: int
 MAX_METADATA_SIZE: int
 ERROR_CODES: List[Tuple[int, str]]
 
+@final
 class NativeReader:
     @property
     def size(self) -> int: ...
@@ -28,7 +38,7 @@ class NativeReader:
     def info(self) -> Optional[StreamInfo]: ...
     @property
     def closed(self) -> bool: ...
-    def read(self, n: int = -1) -> bytes: ...
+    def read(self, n: int = ...) -> bytes: ...
     def readinto(self, buffer: Any) -> int: ...
     def read_at(self, offset: int, n: int) -> bytes: ...
     def seek(self, pos: int) -> int: ...
@@ -36,6 +46,7 @@ class NativeReader:
     def next_chunk(self) -> Optional[bytes]: ...
     def close(self) -> None: ...
 
+@final
 class NativeWriter:
     @property
     def path(self) -> str: ...
@@ -47,6 +58,7 @@ class NativeWriter:
     def commit(self) -> StreamInfo: ...
     def abort(self) -> None: ...
 
+@disjoint_base
 class Db(_PublicDb):
     def stream_open(self, path: str, version: Optional[int] = None) -> NativeReader: ...  # type: ignore[override]
     def blob_open(self, id: int) -> NativeReader: ...  # type: ignore[override]

@@ -35,17 +35,17 @@ class Db(_buffdb.Db):
 
     __slots__ = ()
 
-    def stream_open(self, path: str, version: Optional[int] = None) -> Reader:
+    def stream_open(self, path: str, version: Optional[int] = None) -> Reader:  # type: ignore[override]
         """Open the latest (or the given) version of the stream at ``path`` as a
         read-only, seekable file object (``NotFoundError`` if missing)."""
         return Reader(super().stream_open(path, version))
 
-    def blob_open(self, id: int) -> Reader:
+    def blob_open(self, id: int) -> Reader:  # type: ignore[override]
         """Open the blob as a read-only, seekable file object (``NotFoundError`` if
         missing)."""
         return Reader(super().blob_open(id))
 
-    def stream_writer(self, path: str, *, compression: Optional[bool] = None) -> StreamWriter:
+    def stream_writer(self, path: str, *, compression: Optional[bool] = None) -> StreamWriter:  # type: ignore[override]
         """A writable file object for a new version of ``path``: nothing is visible
         until ``commit()``; as a context manager it commits on success and aborts on
         an exception. ``compression`` overrides the database default."""

@@ -134,3 +134,17 @@ def test_error_codes_match_engine():
     from buffdb._errors import _BY_NUMBER
 
     assert {n: name for n, name in native.ERROR_CODES} == {n: c.code for n, c in _BY_NUMBER.items()}
+
+
+def test_stubtest(tmp_path):
+    """mypy's stubtest: the stubs agree with the runtime module (names, signatures,
+    defaults, positional-only dunders, final classes)."""
+    pytest.importorskip("mypy")
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "buffdb"],
+        capture_output=True, text=True, cwd=str(tmp_path),
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
