@@ -92,6 +92,23 @@ fn lock<'a, T: Send>(py: Python<'_>, m: &'a Mutex<T>) -> MutexGuard<'a, T> {
     }
 }
 
+/// Runs `f` (a drop that may touch the disk: rollback, abort, closing connections)
+/// with the GIL released, unless the interpreter is shutting down.
+fn without_gil<F: FnOnce() + Send>(f: F) {
+    Python::attach(|py| {
+        let finalizing = py
+            .import("sys")
+            .and_then(|sys| sys.call_method0("is_finalizing"))
+            .and_then(|r| r.is_truthy())
+            .unwrap_or(true);
+        if finalizing {
+            f()
+        } else {
+            py.detach(f)
+        }
+    })
+}
+
 // ---------------------------------------------------------------------------
 // Argument conversion
 // ---------------------------------------------------------------------------
@@ -1077,6 +1094,14 @@ pub struct PyWriter {
     path: String,
 }
 
+impl Drop for PyWriter {
+    fn drop(&mut self) {
+        if let Some(w) = self.w.get_mut().take() {
+            without_gil(move || drop(w.abort()));
+        }
+    }
+}
+
 impl PyWriter {
     fn take(&self, py: Python<'_>) -> PyResult<engine::StreamWriter> {
         lock(py, &self.w)
@@ -1144,6 +1169,14 @@ impl PyWriter {
 #[pyclass(frozen, module = "buffdb", name = "Transaction")]
 pub struct PyTxn {
     t: Mutex<Option<engine::Txn>>,
+}
+
+impl Drop for PyTxn {
+    fn drop(&mut self) {
+        if let Some(t) = self.t.get_mut().take() {
+            without_gil(move || drop(t.rollback()));
+        }
+    }
 }
 
 impl PyTxn {
@@ -1423,7 +1456,15 @@ fn durability_name(d: &engine::Durability) -> &'static str {
 /// The native database handle; `buffdb.Db` is its Python subclass.
 #[pyclass(frozen, subclass, module = "buffdb._buffdb", name = "Db")]
 pub struct PyDb {
-    db: engine::Db,
+    db: std::mem::ManuallyDrop<engine::Db>,
+}
+
+impl Drop for PyDb {
+    fn drop(&mut self) {
+        // SAFETY: taken exactly once, here; `self.db` is not used afterwards.
+        let db = unsafe { std::mem::ManuallyDrop::take(&mut self.db) };
+        without_gil(move || drop(db));
+    }
 }
 
 #[pymethods]
@@ -1481,7 +1522,7 @@ impl PyDb {
             o.busy_timeout_ms = v;
         }
         let db = run(py, move || engine::Db::open(&path, o))?;
-        Ok(PyDb { db })
+        Ok(PyDb { db: std::mem::ManuallyDrop::new(db) })
     }
 
     // -- handle ------------------------------------------------------------
