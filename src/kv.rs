@@ -159,8 +159,13 @@ impl Pager {
     }
 
     pub(crate) fn next(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
-        if self.left == Some(0) {
+        if self.left == Some(0) || self.done && self.rows.len() == 0 {
             return None;
+        }
+        if let Err(e) = self.inner.check_open() {
+            self.done = true;
+            self.rows = Vec::new().into_iter();
+            return Some(Err(e));
         }
         if let Some(row) = self.rows.next() {
             if let Some(l) = self.left.as_mut() {

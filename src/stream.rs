@@ -184,6 +184,7 @@ impl StreamWriter {
 
     /// Appends bytes.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.inner.check_open()?;
         let max = self.inner.opts.max_document_size;
         let size = self.builder()?.size() + self.pending.len() as u64;
         if size + data.len() as u64 > max {
