@@ -16,8 +16,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{
-    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString,
-    PyTuple,
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString, PyTuple,
 };
 use pyo3::{ffi, intern};
 
@@ -172,9 +171,16 @@ fn pin_writable<'py>(mv: &Bound<'py, PyMemoryView>, len: usize) -> PyResult<Pinn
     let addressof = ADDRESSOF.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
         Ok(py.import("ctypes")?.getattr("addressof")?.unbind())
     })?;
-    let holder = c_char.bind(py).call_method1(intern!(py, "from_buffer"), (mv,))?;
+    let holder = c_char
+        .bind(py)
+        .call_method1(intern!(py, "from_buffer"), (mv,))?;
     let ptr: usize = addressof.bind(py).call1((&holder,))?.extract()?;
-    Ok(Pinned { _holder: holder, _mv: mv.clone(), ptr, len })
+    Ok(Pinned {
+        _holder: holder,
+        _mv: mv.clone(),
+        ptr,
+        len,
+    })
 }
 
 /// A new `bytes` object of `n` bytes filled by `fill` with the GIL released (the
@@ -190,13 +196,20 @@ where
             got = run(py, || fill(buf))?;
             Ok(())
         })?;
-        return if got < n { Ok(PyBytes::new(py, &b.as_bytes()[..got])) } else { Ok(b) };
+        return if got < n {
+            Ok(PyBytes::new(py, &b.as_bytes()[..got]))
+        } else {
+            Ok(b)
+        };
     }
     let len = ffi::Py_ssize_t::try_from(n).map_err(|_| invalid_arg("size too large"))?;
     // SAFETY: a fresh bytes object that nobody else can see yet; its n bytes are
     // initialised (zeroed) before a slice is made of them.
     unsafe {
-        let obj = Bound::from_owned_ptr_or_err(py, ffi::PyBytes_FromStringAndSize(std::ptr::null(), len))?;
+        let obj = Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyBytes_FromStringAndSize(std::ptr::null(), len),
+        )?;
         let addr = ffi::PyBytes_AsString(obj.as_ptr()) as usize;
         let got = run(py, move || {
             std::ptr::write_bytes(addr as *mut u8, 0, n);
@@ -328,11 +341,15 @@ fn u64_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u64> {
         Ok(v) => Ok(v),
         Err(e) => {
             if obj.is_instance_of::<PyFloat>() {
-                return Err(PyTypeError::new_err(format!("{what} must be an int, not float")));
+                return Err(PyTypeError::new_err(format!(
+                    "{what} must be an int, not float"
+                )));
             }
             if let Ok(v) = obj.extract::<i64>() {
                 if v < 0 {
-                    return Err(invalid_arg(format!("{what} must not be negative (got {v})")));
+                    return Err(invalid_arg(format!(
+                        "{what} must not be negative (got {v})"
+                    )));
                 }
             }
             if obj.is_instance_of::<PyInt>() {
@@ -405,7 +422,10 @@ fn pair_list<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Vec<(Buf<'py>, Buf<'py>)>
         let item = item?;
         if let Ok(t) = item.cast::<PyTuple>() {
             if t.len() == 2 {
-                out.push((key_arg(&t.get_item(0)?)?, bytes_like(&t.get_item(1)?, "value")?));
+                out.push((
+                    key_arg(&t.get_item(0)?)?,
+                    bytes_like(&t.get_item(1)?, "value")?,
+                ));
                 continue;
             }
         }
@@ -486,7 +506,9 @@ impl io::Read for PyRead<'_> {
                 }
                 let n: usize = r.extract()?;
                 if n > buf.len() {
-                    return Err(PyValueError::new_err("readinto returned more bytes than asked"));
+                    return Err(PyValueError::new_err(
+                        "readinto returned more bytes than asked",
+                    ));
                 }
                 Ok(n)
             } else {
@@ -544,7 +566,11 @@ where
 {
     let mut err: Option<PyErr> = None;
     let res = {
-        let reader = PyRead { obj, readinto, err: &mut err };
+        let reader = PyRead {
+            obj,
+            readinto,
+            err: &mut err,
+        };
         py.detach(|| engine::catch_panic(|| f(reader)))
     };
     match res {
@@ -748,7 +774,11 @@ impl PyQueryResult {
         Ok(self.rows.bind(py).try_iter()?.into_any())
     }
 
-    fn __getitem__<'py>(&self, py: Python<'py>, i: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        i: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         self.rows.bind(py).as_any().get_item(i)
     }
 
@@ -818,7 +848,12 @@ struct Lazy<T> {
 
 impl<T: Send + 'static> Lazy<T> {
     fn new(it: BoxIter<T>) -> Self {
-        Lazy { it: Some(it), buf: VecDeque::new(), pending: None, batch: FIRST_BATCH }
+        Lazy {
+            it: Some(it),
+            buf: VecDeque::new(),
+            pending: None,
+            batch: FIRST_BATCH,
+        }
     }
 
     fn next(&mut self, py: Python<'_>) -> PyResult<Option<T>> {
@@ -828,7 +863,9 @@ impl<T: Send + 'static> Lazy<T> {
         if let Some(e) = self.pending.take() {
             return Err(to_py_err(e));
         }
-        let Some(it) = self.it.as_mut() else { return Ok(None) };
+        let Some(it) = self.it.as_mut() else {
+            return Ok(None);
+        };
         let batch = self.batch;
         self.batch = (batch * 4).min(MAX_BATCH);
         let buf = &mut self.buf;
@@ -875,7 +912,10 @@ impl PyKvIter {
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let item = lock(py, &self.st).next(py)?;
         match item {
-            Some((k, v)) => Ok(Some(PyTuple::new(py, [PyBytes::new(py, &k), PyBytes::new(py, &v)])?)),
+            Some((k, v)) => Ok(Some(PyTuple::new(
+                py,
+                [PyBytes::new(py, &k), PyBytes::new(py, &v)],
+            )?)),
             None => Ok(None),
         }
     }
@@ -936,7 +976,11 @@ fn read_full(r: &mut engine::Reader, buf: &mut [u8]) -> engine::Result<usize> {
 
 /// Reads `n` bytes (or to the end) from the reader's position straight into a new
 /// `bytes` object: one copy, GIL released during the read.
-fn read_bytes<'py>(py: Python<'py>, r: &mut engine::Reader, n: Option<u64>) -> PyResult<Bound<'py, PyBytes>> {
+fn read_bytes<'py>(
+    py: Python<'py>,
+    r: &mut engine::Reader,
+    n: Option<u64>,
+) -> PyResult<Bound<'py, PyBytes>> {
     let remaining = r.size().saturating_sub(r.tell());
     let n = n.map_or(remaining, |n| n.min(remaining));
     let n = usize::try_from(n).map_err(|_| invalid_arg("read size too large for this platform"))?;
@@ -957,7 +1001,11 @@ impl PyReader {
             Some(i) => Some(Py::new(py, PyStreamInfo::from(i.clone()))?),
             None => None,
         };
-        Ok(PyReader { size: r.size(), info, r: Mutex::new(Some(r)) })
+        Ok(PyReader {
+            size: r.size(),
+            info,
+            r: Mutex::new(Some(r)),
+        })
     }
 
     fn with<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
@@ -1006,7 +1054,9 @@ impl PyReader {
         let mv = PyMemoryView::from(buffer)?;
         let nbytes: usize = mv.getattr(intern!(py, "nbytes"))?.extract()?;
         if mv.getattr(intern!(py, "readonly"))?.is_truthy()? {
-            return Err(PyTypeError::new_err("readinto() argument must be a writable buffer"));
+            return Err(PyTypeError::new_err(
+                "readinto() argument must be a writable buffer",
+            ));
         }
         if nbytes == 0 {
             return Ok(0);
@@ -1039,7 +1089,12 @@ impl PyReader {
     }
 
     /// Reads up to `n` bytes at `offset` without moving the position.
-    fn read_at<'py>(&self, py: Python<'py>, offset: &Bound<'py, PyAny>, n: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    fn read_at<'py>(
+        &self,
+        py: Python<'py>,
+        offset: &Bound<'py, PyAny>,
+        n: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let offset = u64_arg(offset, "offset")?;
         let n = u64_arg(n, "size")?;
         let n = n.min(self.size.saturating_sub(offset));
@@ -1192,7 +1247,12 @@ impl PyTxn {
     }
 
     fn finish(&self, py: Python<'_>, commit: bool) -> PyResult<()> {
-        let t = run(py, || self.t.lock().take().ok_or_else(|| closed_err("transaction")))?;
+        let t = run(py, || {
+            self.t
+                .lock()
+                .take()
+                .ok_or_else(|| closed_err("transaction"))
+        })?;
         run(py, move || if commit { t.commit() } else { t.rollback() })
     }
 }
@@ -1233,12 +1293,24 @@ impl PyTxn {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        format!("<buffdb.Transaction {}>", if self.active(py) { "active" } else { "finished" })
+        format!(
+            "<buffdb.Transaction {}>",
+            if self.active(py) {
+                "active"
+            } else {
+                "finished"
+            }
+        )
     }
 
     /// The value of `key`, or `default` if it is missing.
     #[pyo3(signature = (key, default=None))]
-    fn get<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>, default: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let k = key_arg(key)?;
         let ks = k.as_slice();
         match self.with(py, |t| t.get(ks))? {
@@ -1247,7 +1319,11 @@ impl PyTxn {
         }
     }
 
-    fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let k = key_arg(key)?;
         let ks = k.as_slice();
         match self.with(py, |t| t.get(ks))? {
@@ -1257,14 +1333,24 @@ impl PyTxn {
     }
 
     /// Sets `key` to `value`.
-    fn put(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn put(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let k = key_arg(key)?;
         let v = bytes_like(value, "value")?;
         let (ks, vs) = (k.as_slice(), v.as_slice());
         self.with(py, |t| t.put(ks, vs))
     }
 
-    fn __setitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn __setitem__(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         self.put(py, key, value)
     }
 
@@ -1309,7 +1395,10 @@ impl PyTxn {
     /// Sets many keys at once; `pairs` is a mapping or an iterable of (key, value).
     fn put_many(&self, py: Python<'_>, pairs: &Bound<'_, PyAny>) -> PyResult<()> {
         let pairs = pair_list(pairs)?;
-        let refs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+        let refs: Vec<(&[u8], &[u8])> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v.as_slice()))
+            .collect();
         self.with(py, |t| t.put_many(&refs))
     }
 
@@ -1329,14 +1418,22 @@ impl PyTxn {
         let rows = self.with(py, |t| t.scan(ps, sas, limit))?;
         let list = PyList::empty(py);
         for (k, v) in rows {
-            list.append(PyTuple::new(py, [PyBytes::new(py, &k), PyBytes::new(py, &v)])?)?;
+            list.append(PyTuple::new(
+                py,
+                [PyBytes::new(py, &k), PyBytes::new(py, &v)],
+            )?)?;
         }
         Ok(list.try_iter()?.into_any())
     }
 
     /// Stores a new blob (bytes-like or a readable file object); returns its id.
     #[pyo3(signature = (data, metadata=None))]
-    fn blob_put(&self, py: Python<'_>, data: &Bound<'_, PyAny>, metadata: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+    fn blob_put(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        metadata: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<u64> {
         let meta = opt_str(metadata, "metadata")?;
         let m = meta.as_deref();
         match data_arg(data, "data")? {
@@ -1348,7 +1445,14 @@ impl PyTxn {
                 // Txn has no blob_put_from: read the file object first.
                 let mut err = None;
                 let mut v = Vec::new();
-                let r = io::Read::read_to_end(&mut PyRead { obj: &obj, readinto, err: &mut err }, &mut v);
+                let r = io::Read::read_to_end(
+                    &mut PyRead {
+                        obj: &obj,
+                        readinto,
+                        err: &mut err,
+                    },
+                    &mut v,
+                );
                 if let Some(e) = err {
                     return Err(e);
                 }
@@ -1360,9 +1464,15 @@ impl PyTxn {
     }
 
     /// The blob's bytes, or None if it does not exist.
-    fn blob_get<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    fn blob_get<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let id = u64_arg(id, "blob id")?;
-        self.with(py, |t| t.blob_get(id))?.map(|v| bytes_from_vec(py, v)).transpose()
+        self.with(py, |t| t.blob_get(id))?
+            .map(|v| bytes_from_vec(py, v))
+            .transpose()
     }
 
     /// The blob's metadata (None if it has none); NotFoundError if the blob is missing.
@@ -1374,7 +1484,13 @@ impl PyTxn {
     /// Replaces the blob's data and/or metadata (metadata=None clears it).
     #[pyo3(signature = (id, data=None, metadata=MetaArg::Unset))]
     #[pyo3(text_signature = "($self, id, data=None, metadata=...)")]
-    fn blob_update(&self, py: Python<'_>, id: &Bound<'_, PyAny>, data: Option<&Bound<'_, PyAny>>, metadata: MetaArg) -> PyResult<()> {
+    fn blob_update(
+        &self,
+        py: Python<'_>,
+        id: &Bound<'_, PyAny>,
+        data: Option<&Bound<'_, PyAny>>,
+        metadata: MetaArg,
+    ) -> PyResult<()> {
         let id = u64_arg(id, "blob id")?;
         let d = opt_bytes(data, "data")?;
         let ds = d.as_ref().map(|b| b.as_slice());
@@ -1393,7 +1509,12 @@ impl PyTxn {
     }
 
     /// Writes a new version of the stream at `path` from bytes-like data or a file object.
-    fn stream_write(&self, py: Python<'_>, path: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>) -> PyResult<PyStreamInfo> {
+    fn stream_write(
+        &self,
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        data: &Bound<'_, PyAny>,
+    ) -> PyResult<PyStreamInfo> {
         let path = str_arg(path, "path")?;
         let p = path.as_str();
         let info = match data_arg(data, "data")? {
@@ -1413,7 +1534,11 @@ impl PyTxn {
     }
 
     /// The whole latest version of the stream at `path`.
-    fn stream_read<'py>(&self, py: Python<'py>, path: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    fn stream_read<'py>(
+        &self,
+        py: Python<'py>,
+        path: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let path = str_arg(path, "path")?;
         let p = path.as_str();
         let v = self.with(py, |t| t.stream_read(p))?;
@@ -1495,22 +1620,28 @@ impl PyDb {
             PathBuf::from(str_arg(s.as_any(), "path")?)
         } else {
             path.extract::<PathBuf>().map_err(|_| {
-                PyTypeError::new_err(format!("path must be str or os.PathLike, not {}", type_name(path)))
+                PyTypeError::new_err(format!(
+                    "path must be str or os.PathLike, not {}",
+                    type_name(path)
+                ))
             })?
         };
-        let mut o = engine::OpenOptions::default();
-        o.create = create;
-        o.read_only = read_only;
+        let mut o = engine::OpenOptions {
+            create,
+            read_only,
+            compression,
+            verify_checksums,
+            ..Default::default()
+        };
         if let Some(d) = opt_str(durability, "durability")? {
             o.durability = d.parse::<engine::Durability>().pyres()?;
         }
-        o.compression = compression;
-        o.verify_checksums = verify_checksums;
         if let Some(v) = opt_usize(chunk_size, "chunk_size")? {
             o.chunk_size = v;
         }
         if let Some(v) = opt_u64(versions_to_keep, "versions_to_keep")? {
-            o.versions_to_keep = u32::try_from(v).map_err(|_| invalid_arg("versions_to_keep is too large"))?;
+            o.versions_to_keep =
+                u32::try_from(v).map_err(|_| invalid_arg("versions_to_keep is too large"))?;
         }
         if let Some(v) = opt_usize(cache_size, "cache_size")? {
             o.cache_size = v;
@@ -1522,7 +1653,9 @@ impl PyDb {
             o.busy_timeout_ms = v;
         }
         let db = run(py, move || engine::Db::open(&path, o))?;
-        Ok(PyDb { db: std::mem::ManuallyDrop::new(db) })
+        Ok(PyDb {
+            db: std::mem::ManuallyDrop::new(db),
+        })
     }
 
     // -- handle ------------------------------------------------------------
@@ -1624,7 +1757,12 @@ impl PyDb {
 
     /// The value of `key` (bytes), or `default` if it is missing.
     #[pyo3(signature = (key, default=None))]
-    fn get<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>, default: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let k = key_arg(key)?;
         let ks = k.as_slice();
         match run(py, || self.db.get(ks))? {
@@ -1633,7 +1771,11 @@ impl PyDb {
         }
     }
 
-    fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let k = key_arg(key)?;
         let ks = k.as_slice();
         match run(py, || self.db.get(ks))? {
@@ -1643,14 +1785,24 @@ impl PyDb {
     }
 
     /// Sets `key` to `value` (bytes-like or str).
-    fn put(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn put(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let k = key_arg(key)?;
         let v = bytes_like(value, "value")?;
         let (ks, vs) = (k.as_slice(), v.as_slice());
         run(py, || self.db.put(ks, vs))
     }
 
-    fn __setitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn __setitem__(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         self.put(py, key, value)
     }
 
@@ -1689,7 +1841,11 @@ impl PyDb {
     }
 
     /// Values of many keys (a list of bytes or None), read in one transaction.
-    fn get_many<'py>(&self, py: Python<'py>, keys: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    fn get_many<'py>(
+        &self,
+        py: Python<'py>,
+        keys: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let keys = key_list(keys)?;
         let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
         let vals = run(py, || self.db.get_many(&refs))?;
@@ -1706,7 +1862,10 @@ impl PyDb {
     /// Sets many keys atomically; `pairs` is a mapping or an iterable of (key, value).
     fn put_many(&self, py: Python<'_>, pairs: &Bound<'_, PyAny>) -> PyResult<()> {
         let pairs = pair_list(pairs)?;
-        let refs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+        let refs: Vec<(&[u8], &[u8])> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v.as_slice()))
+            .collect();
         run(py, || self.db.put_many(&refs))
     }
 
@@ -1739,7 +1898,9 @@ impl PyDb {
         let limit = opt_usize(limit, "limit")?;
         let (ps, sas) = (p.as_slice(), sa.as_ref().map(|b| b.as_slice()));
         let it = run(py, || self.db.scan(ps, sas, limit))?;
-        Ok(PyKvIter { st: Mutex::new(Lazy::new(Box::new(it))) })
+        Ok(PyKvIter {
+            st: Mutex::new(Lazy::new(Box::new(it))),
+        })
     }
 
     /// Lazy iterator of keys (bytes) starting with `prefix`, in key order.
@@ -1756,7 +1917,9 @@ impl PyDb {
         let limit = opt_usize(limit, "limit")?;
         let (ps, sas) = (p.as_slice(), sa.as_ref().map(|b| b.as_slice()));
         let it = run(py, || self.db.keys(ps, sas, limit))?;
-        Ok(PyKeyIter { st: Mutex::new(Lazy::new(Box::new(it))) })
+        Ok(PyKeyIter {
+            st: Mutex::new(Lazy::new(Box::new(it))),
+        })
     }
 
     /// Number of keys starting with `prefix`.
@@ -1772,7 +1935,12 @@ impl PyDb {
     /// Stores a new blob from bytes-like data or a readable file object; returns its id
     /// (ids grow and are never reused).
     #[pyo3(signature = (data, metadata=None))]
-    fn blob_put(&self, py: Python<'_>, data: &Bound<'_, PyAny>, metadata: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+    fn blob_put(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        metadata: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<u64> {
         let meta = opt_str(metadata, "metadata")?;
         let m = meta.as_deref();
         match data_arg(data, "data")? {
@@ -1780,12 +1948,18 @@ impl PyDb {
                 let s = b.as_slice();
                 run(py, || self.db.blob_put(s, m))
             }
-            Data::File(obj, readinto) => run_with_file(py, &obj, readinto, |rd| self.db.blob_put_from(rd, m)),
+            Data::File(obj, readinto) => {
+                run_with_file(py, &obj, readinto, |rd| self.db.blob_put_from(rd, m))
+            }
         }
     }
 
     /// The blob's bytes, or None if it does not exist.
-    fn blob_get<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    fn blob_get<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let id = u64_arg(id, "blob id")?;
         // Through a reader, so the bytes are copied once, straight into the bytes object.
         let r = run(py, || match self.db.blob_open(id) {
@@ -1822,7 +1996,13 @@ impl PyDb {
     /// keeps it. NotFoundError if the blob is missing.
     #[pyo3(signature = (id, data=None, metadata=MetaArg::Unset))]
     #[pyo3(text_signature = "($self, id, data=None, metadata=...)")]
-    fn blob_update(&self, py: Python<'_>, id: &Bound<'_, PyAny>, data: Option<&Bound<'_, PyAny>>, metadata: MetaArg) -> PyResult<()> {
+    fn blob_update(
+        &self,
+        py: Python<'_>,
+        id: &Bound<'_, PyAny>,
+        data: Option<&Bound<'_, PyAny>>,
+        metadata: MetaArg,
+    ) -> PyResult<()> {
         let id = u64_arg(id, "blob id")?;
         let d = opt_bytes(data, "data")?;
         let ds = d.as_ref().map(|b| b.as_slice());
@@ -1861,7 +2041,12 @@ impl PyDb {
 
     /// Blob ids in increasing order, after `start_after`, at most `limit`.
     #[pyo3(signature = (start_after=None, limit=None))]
-    fn blob_ids(&self, py: Python<'_>, start_after: Option<&Bound<'_, PyAny>>, limit: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<u64>> {
+    fn blob_ids(
+        &self,
+        py: Python<'_>,
+        start_after: Option<&Bound<'_, PyAny>>,
+        limit: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<u64>> {
         let sa = opt_u64(start_after, "start_after")?;
         let limit = opt_usize(limit, "limit")?;
         run(py, || self.db.blob_ids(sa, limit))
@@ -1873,7 +2058,13 @@ impl PyDb {
     /// file object (read in chunks); returns its StreamInfo. `compression` overrides the
     /// database default for this write.
     #[pyo3(signature = (path, data, *, compression=None))]
-    fn stream_write(&self, py: Python<'_>, path: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>, compression: Option<bool>) -> PyResult<PyStreamInfo> {
+    fn stream_write(
+        &self,
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        data: &Bound<'_, PyAny>,
+        compression: Option<bool>,
+    ) -> PyResult<PyStreamInfo> {
         let path = str_arg(path, "path")?;
         let p = path.as_str();
         let info = match (data_arg(data, "data")?, compression) {
@@ -1911,18 +2102,30 @@ impl PyDb {
 
     /// A native writer for a new version of `path` (nothing visible until commit).
     #[pyo3(signature = (path, *, compression=None))]
-    fn stream_writer(&self, py: Python<'_>, path: &Bound<'_, PyAny>, compression: Option<bool>) -> PyResult<PyWriter> {
+    fn stream_writer(
+        &self,
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        compression: Option<bool>,
+    ) -> PyResult<PyWriter> {
         let path = str_arg(path, "path")?;
         let p = path.as_str();
         let w = run(py, || match compression {
             None => self.db.stream_writer(p),
             Some(c) => self.db.stream_writer_with(p, Some(c)),
         })?;
-        Ok(PyWriter { w: Mutex::new(Some(w)), path })
+        Ok(PyWriter {
+            w: Mutex::new(Some(w)),
+            path,
+        })
     }
 
     /// The whole latest version of the stream at `path` (NotFoundError if missing).
-    fn stream_read<'py>(&self, py: Python<'py>, path: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    fn stream_read<'py>(
+        &self,
+        py: Python<'py>,
+        path: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let path = str_arg(path, "path")?;
         let p = path.as_str();
         // Through a reader: one version, copied once straight into the bytes object.
@@ -1932,7 +2135,12 @@ impl PyDb {
 
     /// A native reader over the latest (or the given) version of `path`.
     #[pyo3(signature = (path, version=None))]
-    fn stream_open(&self, py: Python<'_>, path: &Bound<'_, PyAny>, version: Option<&Bound<'_, PyAny>>) -> PyResult<PyReader> {
+    fn stream_open(
+        &self,
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        version: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyReader> {
         let path = str_arg(path, "path")?;
         let p = path.as_str();
         let version = opt_u64(version, "version")?;
@@ -1941,7 +2149,13 @@ impl PyDb {
     }
 
     /// `length` bytes at `offset` of the latest version (clipped at the end).
-    fn stream_read_range<'py>(&self, py: Python<'py>, path: &Bound<'py, PyAny>, offset: &Bound<'py, PyAny>, length: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    fn stream_read_range<'py>(
+        &self,
+        py: Python<'py>,
+        path: &Bound<'py, PyAny>,
+        offset: &Bound<'py, PyAny>,
+        length: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let path = str_arg(path, "path")?;
         let p = path.as_str();
         let offset = u64_arg(offset, "offset")?;
@@ -1965,10 +2179,17 @@ impl PyDb {
     }
 
     /// StreamInfo of every kept version of `path`, oldest first (empty if none).
-    fn stream_versions(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Vec<PyStreamInfo>> {
+    fn stream_versions(
+        &self,
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<PyStreamInfo>> {
         let path = str_arg(path, "path")?;
         let p = path.as_str();
-        Ok(run(py, || self.db.stream_versions(p))?.into_iter().map(Into::into).collect())
+        Ok(run(py, || self.db.stream_versions(p))?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// Deletes the stream (all versions); returns whether it existed.
@@ -1996,7 +2217,9 @@ impl PyDb {
         let limit = opt_usize(limit, "limit")?;
         let sas = sa.as_deref();
         let it = run(py, || self.db.search(prefix, sas, limit))?;
-        Ok(PyPathIter { st: Mutex::new(Lazy::new(Box::new(it))) })
+        Ok(PyPathIter {
+            st: Mutex::new(Lazy::new(Box::new(it))),
+        })
     }
 
     /// Number of stream paths starting with `prefix`.
@@ -2012,7 +2235,9 @@ impl PyDb {
     /// Begins a transaction (waits up to busy_timeout_ms for other writers, then BusyError).
     fn begin(&self, py: Python<'_>) -> PyResult<PyTxn> {
         let t = run(py, || self.db.begin())?;
-        Ok(PyTxn { t: Mutex::new(Some(t)) })
+        Ok(PyTxn {
+            t: Mutex::new(Some(t)),
+        })
     }
 
     /// Begins a transaction to use as a context manager:
@@ -2027,7 +2252,12 @@ impl PyDb {
     /// blobs(id, metadata, size, created) and streams(path, version, size, crc32,
     /// chunk_count, stored_size, created). Writes raise ReadOnlyError.
     #[pyo3(signature = (sql, params=None))]
-    fn query(&self, py: Python<'_>, sql: &Bound<'_, PyAny>, params: Option<&Bound<'_, PyAny>>) -> PyResult<PyQueryResult> {
+    fn query(
+        &self,
+        py: Python<'_>,
+        sql: &Bound<'_, PyAny>,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyQueryResult> {
         let sql = str_arg(sql, "sql")?;
         let mut values = Vec::new();
         if let Some(p) = params {
@@ -2046,10 +2276,16 @@ impl PyDb {
         let columns = PyList::new(py, res.columns)?;
         let rows = PyList::empty(py);
         for row in res.rows {
-            let cells = row.into_iter().map(|v| value_to_py(py, v)).collect::<PyResult<Vec<_>>>()?;
+            let cells = row
+                .into_iter()
+                .map(|v| value_to_py(py, v))
+                .collect::<PyResult<Vec<_>>>()?;
             rows.append(PyTuple::new(py, cells)?)?;
         }
-        Ok(PyQueryResult { columns: columns.unbind(), rows: rows.unbind() })
+        Ok(PyQueryResult {
+            columns: columns.unbind(),
+            rows: rows.unbind(),
+        })
     }
 }
 
