@@ -128,6 +128,9 @@ impl Db {
                 inner.checkpointer = Some(Checkpointer::start(inner.connect(false)?)?);
             }
             inner.writer = Some(Arc::new(Mutex::new(Some(conn))));
+            // One reader ready, so the first read does not pay for opening a connection.
+            let reader = inner.connect(false)?;
+            inner.readers.lock().push(reader);
         } else {
             let conn = inner.connect(false)?;
             schema::verify(&conn)?;
@@ -223,6 +226,8 @@ impl Inner {
         } else {
             conn.pragma_update(None, "query_only", true)?;
             conn.pragma_update(None, "mmap_size", READER_MMAP_SIZE)?;
+            // Load the schema now rather than inside the first read.
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
         }
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
