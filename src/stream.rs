@@ -356,10 +356,10 @@ impl Db {
         self.inner.write(|c| delete(c, &self.inner, path))
     }
 
-    /// Large writes sit in the WAL, where reads are slower: copy them to the main
-    /// file now (PASSIVE: never waits for readers; errors only delay it).
+    /// Large writes sit in the WAL, where reads are slower: without a background
+    /// checkpointer, copy them to the main file now (PASSIVE: never waits for readers).
     pub(crate) fn after_large_write(&self, size: u64) {
-        if size >= 64 << 20 {
+        if size >= 64 << 20 && self.inner.wal.is_none() {
             let _ = self.checkpoint();
         }
     }

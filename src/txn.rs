@@ -132,6 +132,8 @@ impl Txn {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(e.into());
         }
+        drop(guard);
+        self.inner.after_commit();
         Ok(())
     }
 
