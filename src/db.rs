@@ -10,11 +10,11 @@ use parking_lot::{Mutex, RawMutex};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::cache::{Change, ReadCache};
-use crate::wal::WalIndex;
 use crate::content;
 use crate::error::{catch_panic, Error, ErrorCode, Result};
 use crate::options::{Durability, OpenOptions};
 use crate::schema::{self, FileKind};
+use crate::wal::WalIndex;
 
 /// Most idle reader connections kept for reuse.
 const MAX_IDLE_READERS: usize = 16;
@@ -200,11 +200,7 @@ impl Inner {
 
     fn connect(&self, writer: bool) -> Result<Connection> {
         let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        flags |= if self.opts.read_only {
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-        } else {
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-        };
+        flags |= if self.opts.read_only { OpenFlags::SQLITE_OPEN_READ_ONLY } else { OpenFlags::SQLITE_OPEN_READ_WRITE };
         if writer && self.opts.create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
@@ -396,8 +392,5 @@ fn memory_dir() -> Result<std::path::PathBuf> {
 }
 
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

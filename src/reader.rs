@@ -82,7 +82,8 @@ impl Reader {
         }
         for (seq, c) in self.chunks.iter().enumerate().skip(from) {
             let seq = seq as u64;
-            let expect = if seq + 1 < count { chunk_size } else { size.checked_sub(seq * chunk_size).unwrap_or(u64::MAX) };
+            let expect =
+                if seq + 1 < count { chunk_size } else { size.checked_sub(seq * chunk_size).unwrap_or(u64::MAX) };
             if c.raw_len as u64 != expect {
                 return Err(Error::corrupt(format!("{}: chunk {seq} has the wrong length", self.what)));
             }
@@ -239,9 +240,7 @@ impl Reader {
         self.buf.resize(c.raw_len as usize, 0);
         let verify = self.inner.opts.verify_checksums;
         let (buf, scratch) = (&mut self.buf, &mut self.scratch);
-        self.inner
-            .read(|conn| content::load_chunk(conn, &c, buf, scratch, verify))
-            .map_err(|e| self.context(e))?;
+        self.inner.read(|conn| content::load_chunk(conn, &c, buf, scratch, verify)).map_err(|e| self.context(e))?;
         self.buf_seq = Some(seq);
         Ok(())
     }
@@ -279,6 +278,10 @@ impl io::Seek for Reader {
 
 impl std::fmt::Debug for Reader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reader").field("what", &self.what).field("size", &self.content.size).field("pos", &self.pos).finish()
+        f.debug_struct("Reader")
+            .field("what", &self.what)
+            .field("size", &self.content.size)
+            .field("pos", &self.pos)
+            .finish()
     }
 }

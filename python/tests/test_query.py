@@ -36,7 +36,6 @@ def test_query_many_rows(db):
     assert len(r) == 1000 and r[999] == (b"k00999",)
 
 
-@pytest.mark.xfail(reason="engine: SQLite prepare errors other than syntax errors come back as INTERNAL", strict=False)
 def test_query_unknown_table_is_invalid_argument(db):
     with pytest.raises(buffdb.InvalidArgumentError):
         db.query("SELECT * FROM no_such_table")
