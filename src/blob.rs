@@ -55,16 +55,16 @@ fn row(conn: &Connection, id: u64) -> Result<Option<(i64, Option<String>, i64)>>
 
 pub(crate) fn info(conn: &Connection, id: u64) -> Result<Option<BlobInfo>> {
     let Some((content_id, metadata, created_ms)) = row(conn, id)? else { return Ok(None) };
-    let meta = content::meta(conn, content_id)?
-        .ok_or_else(|| Error::corrupt(format!("blob {id} has no content row")))?;
+    let meta =
+        content::meta(conn, content_id)?.ok_or_else(|| Error::corrupt(format!("blob {id} has no content row")))?;
     Ok(Some(BlobInfo { id, size: meta.size, metadata, crc32: meta.crc32, chunk_count: meta.chunk_count, created_ms }))
 }
 
 /// The whole blob, read inside the caller's snapshot.
 pub(crate) fn get(conn: &Connection, inner: &Inner, id: u64) -> Result<Option<Vec<u8>>> {
     let Some((content_id, _, _)) = row(conn, id)? else { return Ok(None) };
-    let meta = content::meta(conn, content_id)?
-        .ok_or_else(|| Error::corrupt(format!("blob {id} has no content row")))?;
+    let meta =
+        content::meta(conn, content_id)?.ok_or_else(|| Error::corrupt(format!("blob {id} has no content row")))?;
     read_content(conn, inner, &meta, &format!("blob {id}")).map(Some)
 }
 

@@ -1,9 +1,7 @@
 //! An exact in-process read cache for KV gets.
 //!
-//! SQLite's WAL index (the `-shm` file every connection maps) starts with a header
-//! whose `iChange` counter goes up by exactly one on every commit, by any process.
-//! The cache remembers the counter value it is valid for; a get that sees another
-//! value drops the cache first. So a hit never returns a value that some commit has
+//! The cache remembers the commit counter (see [`crate::wal::WalIndex`]) it is valid
+//! for; a get that sees another value drops the cache first. So a hit never returns a value that some commit has
 //! since changed, and costs no SQLite call: the only way past LMDB's ~1 µs get.
 //! This process's own KV writes keep the cache warm: when nothing else committed in
 //! between, the writer moves the cache to the new counter with its changes applied.
@@ -17,7 +15,6 @@ use parking_lot::Mutex;
 pub(crate) type Change = (Vec<u8>, Option<Vec<u8>>);
 
 pub(crate) struct ReadCache {
-    shm: memmap2::Mmap,
     capacity: usize,
     state: Mutex<State>,
 }
@@ -55,44 +52,10 @@ impl State {
     }
 }
 
-/// Offsets in SQLite's WAL-index header (two 48-byte copies; see sqlite's wal.c).
-const HDR_WORDS: usize = 12;
-const ICHANGE_WORD: usize = 2;
-const ISINIT_BYTE: usize = 12;
-
 impl ReadCache {
-    /// Maps the database's `-shm` file; `None` when there is none (no cache then).
-    pub fn open(db_file: &str, capacity: usize) -> Option<ReadCache> {
-        if capacity == 0 {
-            return None;
-        }
-        let file = std::fs::File::open(format!("{db_file}-shm")).ok()?;
-        if file.metadata().ok()?.len() < 4096 {
-            return None;
-        }
-        // SAFETY: a read-only shared map of a file SQLite keeps at least this long;
-        // it is only read through volatile loads below.
-        let shm = unsafe { memmap2::MmapOptions::new().len(4096).map(&file) }.ok()?;
-        Some(ReadCache { shm, capacity, state: Mutex::new(State::default()) })
-    }
-
-    /// The current commit counter, or `None` while a commit is writing the header.
-    pub fn version(&self) -> Option<u32> {
-        let words = self.shm.as_ptr() as *const u32;
-        let mut a = [0u32; HDR_WORDS];
-        let mut b = [0u32; HDR_WORDS];
-        // SAFETY: the map is 4096 bytes long, 4-byte aligned (page aligned).
-        unsafe {
-            for (i, w) in a.iter_mut().enumerate() {
-                *w = std::ptr::read_volatile(words.add(i));
-            }
-            std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
-            for (i, w) in b.iter_mut().enumerate() {
-                *w = std::ptr::read_volatile(words.add(HDR_WORDS + i));
-            }
-        }
-        let init = a[ISINIT_BYTE / 4].to_ne_bytes()[ISINIT_BYTE % 4] != 0;
-        (a == b && init).then_some(a[ICHANGE_WORD])
+    /// A cache of at most `capacity` bytes; `None` when `capacity` is 0.
+    pub fn new(capacity: usize) -> Option<ReadCache> {
+        (capacity > 0).then(|| ReadCache { capacity, state: Mutex::new(State::default()) })
     }
 
     /// A cached value (`Some(None)`: known to be missing) if the cache is valid at `version`.

@@ -91,10 +91,7 @@ impl ContentBuilder {
     /// Takes more bytes; full chunks are written out through `conn`.
     pub fn write(&mut self, conn: &Connection, mut data: &[u8]) -> Result<()> {
         if self.size() + data.len() as u64 > self.max_size {
-            return Err(Error::too_large(format!(
-                "document is over max_document_size ({} bytes)",
-                self.max_size
-            )));
+            return Err(Error::too_large(format!("document is over max_document_size ({} bytes)", self.max_size)));
         }
         while !data.is_empty() {
             if self.buf.is_empty() && data.len() >= self.chunk_size {
@@ -287,12 +284,25 @@ pub(crate) struct ChunkRef {
     pub stored_len: u32,
 }
 
+/// Every chunk of a content, in order.
 pub(crate) fn chunk_refs(conn: &Connection, content: i64) -> Result<Vec<ChunkRef>> {
+    chunk_refs_from(conn, content, 0, None)
+}
+
+/// Chunks `from..` of a content (at most `limit`), in order.
+pub(crate) fn chunk_refs_from(
+    conn: &Connection,
+    content: i64,
+    from: u64,
+    limit: Option<usize>,
+) -> Result<Vec<ChunkRef>> {
+    let limit = limit.map_or(-1, |l| l as i64);
     Ok(conn
         .prepare_cached(
-            "SELECT id, raw_len, crc32, codec, length(data) FROM bdb_chunks WHERE content = ?1 ORDER BY seq",
+            "SELECT id, raw_len, crc32, codec, length(data) FROM bdb_chunks
+             WHERE content = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3",
         )?
-        .query_map([content], |r| {
+        .query_map(params![content, from as i64, limit], |r| {
             Ok(ChunkRef {
                 rowid: r.get(0)?,
                 raw_len: r.get::<_, i64>(1)? as u32,
@@ -318,10 +328,7 @@ pub(crate) fn load_chunk(
     let blob = match blob {
         Ok(b) => b,
         Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ffi::ErrorCode::Unknown => {
-            return Err(Error::new(
-                crate::ErrorCode::Conflict,
-                "the version being read was removed by another process",
-            ))
+            return Err(Error::new(crate::ErrorCode::Conflict, "the version being read was removed by another process"))
         }
         Err(e) => return Err(e.into()),
     };

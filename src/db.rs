@@ -14,6 +14,7 @@ use crate::content;
 use crate::error::{catch_panic, Error, ErrorCode, Result};
 use crate::options::{Durability, OpenOptions};
 use crate::schema::{self, FileKind};
+use crate::wal::WalIndex;
 
 /// Most idle reader connections kept for reuse.
 const MAX_IDLE_READERS: usize = 16;
@@ -41,8 +42,11 @@ pub(crate) struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// Contents being read in this process, by content id: never collected while pinned.
     pins: Mutex<HashMap<i64, usize>>,
-    /// Exact KV read cache (writable databases only).
+    /// The WAL index header, read directly (writable databases only).
+    pub(crate) wal: Option<WalIndex>,
+    /// Exact KV read cache, kept valid through `wal`.
     pub(crate) cache: Option<ReadCache>,
+    checkpointer: Option<Checkpointer>,
 }
 
 static MEMORY_DBS: AtomicU64 = AtomicU64::new(0);
@@ -101,7 +105,9 @@ impl Db {
             writer: None,
             readers: Mutex::new(Vec::new()),
             pins: Mutex::new(HashMap::new()),
+            wal: None,
             cache: None,
+            checkpointer: None,
         };
         if !inner.opts.read_only {
             let conn = inner.connect(true)?;
@@ -112,10 +118,19 @@ impl Db {
                 conn.pragma_update(None, "journal_mode", "WAL")?;
             }
             content::collect_abandoned(&conn)?;
-            inner.writer = Some(Arc::new(Mutex::new(Some(conn))));
             // The writer connection stays open for the handle's life, so the -shm
-            // file the cache maps is never replaced underneath it.
-            inner.cache = ReadCache::open(&inner.target, inner.opts.cache_size);
+            // file the WAL index maps is never replaced underneath it.
+            inner.wal = WalIndex::open(&inner.target);
+            if inner.wal.is_some() {
+                inner.cache = ReadCache::new(inner.opts.cache_size);
+                // Checkpoints move to a thread of their own instead of stalling a commit.
+                conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+                inner.checkpointer = Some(Checkpointer::start(inner.connect(false)?)?);
+            }
+            inner.writer = Some(Arc::new(Mutex::new(Some(conn))));
+            // One reader ready, so the first read does not pay for opening a connection.
+            let reader = inner.connect(false)?;
+            inner.readers.lock().push(reader);
         } else {
             let conn = inner.connect(false)?;
             schema::verify(&conn)?;
@@ -131,6 +146,9 @@ impl Db {
             return Ok(());
         }
         self.inner.readers.lock().clear();
+        if let Some(c) = &self.inner.checkpointer {
+            c.stop();
+        }
         if let Some(w) = &self.inner.writer {
             // A transaction or writer still holding the lock keeps its connection
             // until it ends; its commit then fails with CLOSED.
@@ -182,11 +200,7 @@ impl Inner {
 
     fn connect(&self, writer: bool) -> Result<Connection> {
         let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        flags |= if self.opts.read_only {
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-        } else {
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-        };
+        flags |= if self.opts.read_only { OpenFlags::SQLITE_OPEN_READ_ONLY } else { OpenFlags::SQLITE_OPEN_READ_WRITE };
         if writer && self.opts.create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
@@ -208,6 +222,8 @@ impl Inner {
         } else {
             conn.pragma_update(None, "query_only", true)?;
             conn.pragma_update(None, "mmap_size", READER_MMAP_SIZE)?;
+            // Load the schema now rather than inside the first read.
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
         }
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
@@ -273,15 +289,25 @@ impl Inner {
     pub(crate) fn write_kv<T>(&self, f: impl FnOnce(&Connection, &mut Vec<Change>) -> Result<T>) -> Result<T> {
         let mut guard = self.lock_writer()?;
         let conn = guard.as_mut().ok_or_else(Error::closed)?;
-        let before = self.cache.as_ref().and_then(ReadCache::version);
+        let before = self.wal.as_ref().and_then(WalIndex::commit_counter);
         let mut changes = Vec::new();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx, &mut changes)?;
         tx.commit()?;
-        if let Some(cache) = &self.cache {
-            cache.after_commit(before, cache.version(), &changes);
+        if let (Some(cache), Some(wal)) = (&self.cache, &self.wal) {
+            cache.after_commit(before, wal.commit_counter(), &changes);
         }
+        self.after_commit();
         Ok(out)
+    }
+
+    /// After any commit of this process: start a checkpoint once the WAL is long.
+    pub(crate) fn after_commit(&self) {
+        if let (Some(c), Some(wal)) = (&self.checkpointer, &self.wal) {
+            if wal.frames().is_some_and(|f| f as u64 * schema::PAGE_SIZE as u64 >= CHECKPOINT_AFTER_BYTES) {
+                c.request();
+            }
+        }
     }
 
     pub(crate) fn pin(&self, content: i64) {
@@ -303,8 +329,51 @@ impl Inner {
     }
 }
 
+/// WAL size that starts a background checkpoint (SQLite's default is 1000 pages).
+const CHECKPOINT_AFTER_BYTES: u64 = 16 << 20;
+
+/// Runs PASSIVE checkpoints on a connection and thread of its own, when asked.
+/// PASSIVE never waits for readers or writers; what it cannot copy yet waits for
+/// the next request.
+struct Checkpointer {
+    signal: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Checkpointer {
+    fn start(conn: Connection) -> Result<Checkpointer> {
+        conn.pragma_update(None, "query_only", false)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("buffdb-checkpoint".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                }
+            })
+            .map_err(|e| Error::new(ErrorCode::Internal, format!("cannot start the checkpoint thread: {e}")))?;
+        Ok(Checkpointer { signal: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)) })
+    }
+
+    fn request(&self) {
+        if let Some(tx) = &*self.signal.lock() {
+            let _ = tx.try_send(()); // full: a checkpoint is already due
+        }
+    }
+
+    fn stop(&self) {
+        self.signal.lock().take();
+        if let Some(t) = self.thread.lock().take() {
+            let _ = t.join();
+        }
+    }
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
+        if let Some(c) = &self.checkpointer {
+            c.stop();
+        }
         if let Some(dir) = &self.scratch_dir {
             let _ = std::fs::remove_dir_all(dir);
         }
@@ -323,8 +392,5 @@ fn memory_dir() -> Result<std::path::PathBuf> {
 }
 
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

@@ -15,10 +15,7 @@ const PAGE: usize = 1000;
 
 pub(crate) fn get(conn: &Connection, key: &[u8]) -> Result<Option<Vec<u8>>> {
     check_key(key)?;
-    Ok(conn
-        .prepare_cached("SELECT value FROM bdb_kv WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))
-        .optional()?)
+    Ok(conn.prepare_cached("SELECT value FROM bdb_kv WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
 }
 
 pub(crate) fn get_with<R>(conn: &Connection, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R> {
@@ -118,7 +115,8 @@ pub(crate) fn page(
     let upper = if end.is_some() { format!("{key} < ?2") } else { "?2 IS NULL".to_string() };
     let sql = format!("SELECT {cols} FROM {table} WHERE {key} {op} ?1 AND {upper} ORDER BY {key} LIMIT ?3");
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![lower, end, limit.min(i64::MAX as usize) as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows =
+        stmt.query_map(params![lower, end, limit.min(i64::MAX as usize) as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -144,7 +142,13 @@ pub(crate) struct Pager {
 }
 
 impl Pager {
-    pub(crate) fn new(inner: &Arc<Inner>, source: Source, prefix: &[u8], after: Option<&[u8]>, limit: Option<usize>) -> Result<Pager> {
+    pub(crate) fn new(
+        inner: &Arc<Inner>,
+        source: Source,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: Option<usize>,
+    ) -> Result<Pager> {
         inner.check_open()?;
         Ok(Pager {
             inner: inner.clone(),
@@ -238,7 +242,8 @@ impl Db {
     /// no copy, for caller-buffer reads in bindings.
     pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R> {
         check_key(key)?;
-        let cached = self.inner.cache.as_ref().and_then(|c| c.version().map(|v| (c, v)));
+        let counter = self.inner.wal.as_ref().and_then(|w| w.commit_counter());
+        let cached = self.inner.cache.as_ref().zip(counter);
         let Some((cache, version)) = cached else {
             return self.inner.read(|c| get_with(c, key, f));
         };

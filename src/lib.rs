@@ -31,6 +31,7 @@ mod schema;
 mod search;
 mod stream;
 mod txn;
+mod wal;
 
 /// The C ABI (feature `capi`): see include/buffdb.h and docs/c.md.
 #[cfg(feature = "capi")]

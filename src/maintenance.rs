@@ -25,9 +25,12 @@ pub struct Stats {
 pub struct CheckReport {
     pub ok: bool,
     pub chunks_checked: u64,
-    /// "path (version N): what is wrong"
+    /// Paths of streams with a damaged version (checking a document stops at its
+    /// first bad chunk).
     pub damaged_streams: Vec<String>,
     pub damaged_blobs: Vec<u64>,
+    /// One line per damaged stream version or blob: what is wrong with it.
+    pub problems: Vec<String>,
     /// What SQLite's own integrity check reported.
     pub sqlite_errors: Vec<String>,
 }
@@ -69,7 +72,7 @@ impl Db {
             let owners: Vec<(Option<String>, Option<i64>, Option<i64>, i64)> = c
                 .prepare(
                     "SELECT CAST(path AS TEXT), version, NULL, content FROM bdb_versions
-                     UNION ALL SELECT NULL, NULL, id, content FROM bdb_blobs",
+                     UNION ALL SELECT NULL, NULL, id, content FROM bdb_blobs ORDER BY 1, 2, 3",
                 )?
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect::<rusqlite::Result<_>>()?;
@@ -102,13 +105,22 @@ impl Db {
                 })()?;
                 if let Some(p) = problem {
                     match (path, version, blob) {
-                        (Some(path), Some(v), _) => report.damaged_streams.push(format!("{path} (version {v}): {p}")),
-                        (_, _, Some(id)) => report.damaged_blobs.push(id as u64),
+                        (Some(path), Some(v), _) => {
+                            report.problems.push(format!("stream {path} (version {v}): {p}"));
+                            if report.damaged_streams.last() != Some(&path) {
+                                report.damaged_streams.push(path);
+                            }
+                        }
+                        (_, _, Some(id)) => {
+                            report.problems.push(format!("blob {id}: {p}"));
+                            report.damaged_blobs.push(id as u64);
+                        }
                         _ => {}
                     }
                 }
             }
-            report.ok = report.damaged_streams.is_empty() && report.damaged_blobs.is_empty() && report.sqlite_errors.is_empty();
+            report.ok =
+                report.damaged_streams.is_empty() && report.damaged_blobs.is_empty() && report.sqlite_errors.is_empty();
             Ok(report)
         })
     }

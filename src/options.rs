@@ -33,9 +33,7 @@ impl std::str::FromStr for Durability {
             "full" => Ok(Durability::Full),
             "normal" => Ok(Durability::Normal),
             "none" => Ok(Durability::None),
-            other => Err(Error::invalid(format!(
-                "durability must be \"full\", \"normal\" or \"none\", not {other:?}"
-            ))),
+            other => Err(Error::invalid(format!("durability must be \"full\", \"normal\" or \"none\", not {other:?}"))),
         }
     }
 }
@@ -158,10 +156,7 @@ pub(crate) fn check_key(key: &[u8]) -> Result<()> {
         return Err(Error::invalid("key must not be empty"));
     }
     if key.len() > MAX_KEY_SIZE {
-        return Err(Error::too_large(format!(
-            "key of {} bytes is over the {MAX_KEY_SIZE}-byte limit",
-            key.len()
-        )));
+        return Err(Error::too_large(format!("key of {} bytes is over the {MAX_KEY_SIZE}-byte limit", key.len())));
     }
     Ok(())
 }
@@ -182,10 +177,7 @@ pub(crate) fn check_path(path: &str) -> Result<()> {
         return Err(Error::invalid("path must not be empty"));
     }
     if path.len() > MAX_PATH_SIZE {
-        return Err(Error::too_large(format!(
-            "path of {} bytes is over the {MAX_PATH_SIZE}-byte limit",
-            path.len()
-        )));
+        return Err(Error::too_large(format!("path of {} bytes is over the {MAX_PATH_SIZE}-byte limit", path.len())));
     }
     if path.contains('\0') {
         return Err(Error::invalid(format!("path {path:?} contains a NUL byte")));
@@ -195,10 +187,9 @@ pub(crate) fn check_path(path: &str) -> Result<()> {
 
 pub(crate) fn check_metadata(metadata: Option<&str>) -> Result<()> {
     match metadata {
-        Some(m) if m.len() > MAX_METADATA_SIZE => Err(Error::too_large(format!(
-            "metadata of {} bytes is over the {MAX_METADATA_SIZE}-byte limit",
-            m.len()
-        ))),
+        Some(m) if m.len() > MAX_METADATA_SIZE => {
+            Err(Error::too_large(format!("metadata of {} bytes is over the {MAX_METADATA_SIZE}-byte limit", m.len())))
+        }
         _ => Ok(()),
     }
 }

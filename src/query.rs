@@ -53,26 +53,42 @@ impl Db {
     /// and `streams(path, version, size, crc32, chunk_count, stored_size, created)`.
     /// A statement that would write is refused with `READ_ONLY` and changes nothing.
     pub fn query(&self, sql: &str, params: &[Value]) -> Result<QueryResult> {
-        self.inner.read_snapshot(|conn| {
-            let mut stmt = conn.prepare(sql)?;
-            if !stmt.readonly() {
-                return Err(Error::new(ErrorCode::ReadOnly, "query() runs read-only statements only"));
-            }
-            if stmt.parameter_count() != params.len() {
-                return Err(Error::invalid(format!(
-                    "the statement has {} parameters, {} were given",
-                    stmt.parameter_count(),
-                    params.len()
-                )));
-            }
-            let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
-            let n = columns.len();
-            let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                out.push((0..n).map(|i| row.get_ref(i).map(Value::from)).collect::<rusqlite::Result<Vec<_>>>()?);
-            }
-            Ok(QueryResult { columns, rows: out })
-        })
+        self.inner.read_snapshot(|conn| run(conn, sql, params)).map_err(sql_error)
     }
+}
+
+/// SQL mistakes are the caller's: `INVALID_ARGUMENT`, or `READ_ONLY` for an attempt
+/// to change something (SQLite says "cannot modify ..." for a view).
+fn sql_error(e: Error) -> Error {
+    if e.code() != ErrorCode::Internal {
+        return e;
+    }
+    let m = e.message();
+    if m.contains("cannot modify") || m.contains("readonly") || m.contains("read-only") {
+        Error::new(ErrorCode::ReadOnly, format!("query() runs read-only statements only ({m})"))
+    } else {
+        Error::new(ErrorCode::InvalidArgument, m.to_string())
+    }
+}
+
+fn run(conn: &rusqlite::Connection, sql: &str, params: &[Value]) -> Result<QueryResult> {
+    let mut stmt = conn.prepare(sql)?;
+    if !stmt.readonly() {
+        return Err(Error::new(ErrorCode::ReadOnly, "query() runs read-only statements only"));
+    }
+    if stmt.parameter_count() != params.len() {
+        return Err(Error::invalid(format!(
+            "the statement has {} parameters, {} were given",
+            stmt.parameter_count(),
+            params.len()
+        )));
+    }
+    let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+    let n = columns.len();
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push((0..n).map(|i| row.get_ref(i).map(Value::from)).collect::<rusqlite::Result<Vec<_>>>()?);
+    }
+    Ok(QueryResult { columns, rows: out })
 }

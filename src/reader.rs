@@ -13,6 +13,9 @@ use crate::db::Inner;
 use crate::error::{Error, ErrorCode, Result};
 use crate::stream::StreamInfo;
 
+/// Chunk rows looked up when a reader opens; later batches double up to 4096.
+const FIRST_BATCH: usize = 8;
+
 pub struct Reader {
     inner: Arc<Inner>,
     what: String,
@@ -32,9 +35,11 @@ impl Reader {
     /// `CONFLICT` when the content was collected before it could be pinned.
     pub(crate) fn open(inner: Arc<Inner>, what: String, content_id: i64, info: Option<StreamInfo>) -> Result<Reader> {
         inner.pin(content_id);
+        // Chunk rows are looked up lazily, a batch at a time: opening a huge
+        // document touches no more pages than its first chunks.
         let loaded = inner.read_snapshot(|c| {
             let meta = content::meta(c, content_id)?;
-            let chunks = content::chunk_refs(c, content_id)?;
+            let chunks = content::chunk_refs_from(c, content_id, 0, Some(FIRST_BATCH))?;
             Ok((meta, chunks))
         });
         let (meta, chunks) = match loaded {
@@ -60,13 +65,49 @@ impl Reader {
             scratch: Vec::new(),
             closed: false,
         };
-        let sum: u64 = r.chunks.iter().map(|c| c.raw_len as u64).sum();
-        if r.chunks.len() as u64 != r.content.chunk_count || sum != r.content.size {
-            let e = Error::corrupt(format!("{}: its chunks do not add up to its recorded size", r.what));
+        if let Err(e) = r.validate(0) {
             r.close();
             return Err(e);
         }
         Ok(r)
+    }
+
+    /// Checks chunks `from..` of those loaded against the content's recorded shape.
+    fn validate(&self, from: usize) -> Result<()> {
+        let (size, chunk_size, count) = (self.content.size, self.content.chunk_size, self.content.chunk_count);
+        let loaded = self.chunks.len() as u64;
+        let expected_loaded = if from == 0 { count.min(FIRST_BATCH as u64) } else { loaded };
+        if loaded != expected_loaded || loaded > count {
+            return Err(Error::corrupt(format!("{}: chunks are missing", self.what)));
+        }
+        for (seq, c) in self.chunks.iter().enumerate().skip(from) {
+            let seq = seq as u64;
+            let expect =
+                if seq + 1 < count { chunk_size } else { size.checked_sub(seq * chunk_size).unwrap_or(u64::MAX) };
+            if c.raw_len as u64 != expect {
+                return Err(Error::corrupt(format!("{}: chunk {seq} has the wrong length", self.what)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The chunk at `seq`, looking up a further batch of chunk rows when needed.
+    fn chunk(&mut self, seq: usize) -> Result<ChunkRef> {
+        while seq >= self.chunks.len() {
+            if self.chunks.len() as u64 >= self.content.chunk_count {
+                return Err(Error::corrupt(format!("{} is missing chunk {seq}", self.what)));
+            }
+            let from = self.chunks.len();
+            let batch = (from * 2).clamp(FIRST_BATCH, 4096);
+            let (id, what) = (self.content.id, &self.what);
+            let more = self.inner.read(|c| content::chunk_refs_from(c, id, from as u64, Some(batch)))?;
+            if more.is_empty() {
+                return Err(Error::new(ErrorCode::Conflict, format!("{what} was removed while being read")));
+            }
+            self.chunks.extend(more);
+            self.validate(from)?;
+        }
+        Ok(self.chunks[seq])
     }
 
     /// Size in bytes.
@@ -174,7 +215,7 @@ impl Reader {
     fn read_once(&mut self, out: &mut [u8]) -> Result<usize> {
         let seq = (self.pos / self.content.chunk_size) as usize;
         let within = (self.pos % self.content.chunk_size) as usize;
-        let c = *self.chunks.get(seq).ok_or_else(|| Error::corrupt(format!("{} is missing chunk {seq}", self.what)))?;
+        let c = self.chunk(seq)?;
         let raw_len = c.raw_len as usize;
         if within == 0 && out.len() >= raw_len && self.buf_seq != Some(seq) {
             let verify = self.inner.opts.verify_checksums;
@@ -194,14 +235,12 @@ impl Reader {
         if self.buf_seq == Some(seq) {
             return Ok(());
         }
-        let c = *self.chunks.get(seq).ok_or_else(|| Error::corrupt(format!("{} is missing chunk {seq}", self.what)))?;
+        let c = self.chunk(seq)?;
         self.buf_seq = None;
         self.buf.resize(c.raw_len as usize, 0);
         let verify = self.inner.opts.verify_checksums;
         let (buf, scratch) = (&mut self.buf, &mut self.scratch);
-        self.inner
-            .read(|conn| content::load_chunk(conn, &c, buf, scratch, verify))
-            .map_err(|e| self.context(e))?;
+        self.inner.read(|conn| content::load_chunk(conn, &c, buf, scratch, verify)).map_err(|e| self.context(e))?;
         self.buf_seq = Some(seq);
         Ok(())
     }
@@ -239,6 +278,10 @@ impl io::Seek for Reader {
 
 impl std::fmt::Debug for Reader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reader").field("what", &self.what).field("size", &self.content.size).field("pos", &self.pos).finish()
+        f.debug_struct("Reader")
+            .field("what", &self.what)
+            .field("size", &self.content.size)
+            .field("pos", &self.pos)
+            .finish()
     }
 }

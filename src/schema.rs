@@ -66,10 +66,7 @@ pub fn inspect(path: &std::path::Path) -> Result<FileKind> {
         return Ok(FileKind::Empty);
     }
     let not_ours = |why: &str| {
-        Err(Error::new(
-            ErrorCode::NotADatabase,
-            format!("{} is not a BuffDB database ({why})", path.display()),
-        ))
+        Err(Error::new(ErrorCode::NotADatabase, format!("{} is not a BuffDB database ({why})", path.display())))
     };
     if header.len() < 100 || &header[..16] != b"SQLite format 3\0" {
         return not_ours("no SQLite header");

@@ -29,7 +29,8 @@ pub struct StreamInfo {
 }
 
 /// Columns of a version row joined with its content, as [`info_row`] reads them.
-const INFO_COLUMNS: &str = "v.version, v.created_ms, c.size, c.crc32, c.chunk_count, c.chunk_size, c.stored_size, v.content";
+const INFO_COLUMNS: &str =
+    "v.version, v.created_ms, c.size, c.crc32, c.chunk_count, c.chunk_size, c.stored_size, v.content";
 
 fn info_row(path: &str, r: &rusqlite::Row<'_>) -> rusqlite::Result<(StreamInfo, i64)> {
     Ok((
@@ -85,7 +86,9 @@ pub(crate) fn commit_version(conn: &Connection, inner: &Inner, path: &str, meta:
     conn.prepare_cached("INSERT INTO bdb_versions(path, version, content, created_ms) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![key, version, meta.id, created_ms])?;
     let old: Vec<(i64, i64)> = conn
-        .prepare_cached("SELECT version, content FROM bdb_versions WHERE path = ?1 ORDER BY version DESC LIMIT -1 OFFSET ?2")?
+        .prepare_cached(
+            "SELECT version, content FROM bdb_versions WHERE path = ?1 ORDER BY version DESC LIMIT -1 OFFSET ?2",
+        )?
         .query_map(params![key, inner.opts.versions_to_keep as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (v, content_id) in old {
@@ -119,7 +122,8 @@ pub(crate) fn write_from(conn: &Connection, inner: &Inner, path: &str, reader: i
 pub(crate) fn read(conn: &Connection, inner: &Inner, path: &str, version: Option<u64>) -> Result<Vec<u8>> {
     check_path(path)?;
     let (_, content_id) = version_row(conn, path, version)?.ok_or_else(|| missing(path, version))?;
-    let meta = content::meta(conn, content_id)?.ok_or_else(|| Error::corrupt(format!("stream {path:?} has no content")))?;
+    let meta =
+        content::meta(conn, content_id)?.ok_or_else(|| Error::corrupt(format!("stream {path:?} has no content")))?;
     read_content(conn, inner, &meta, &format!("stream {path:?}"))
 }
 
@@ -342,7 +346,8 @@ impl Db {
 
     pub fn stream_exists(&self, path: &str) -> Result<bool> {
         check_path(path)?;
-        self.inner.read(|c| Ok(c.prepare_cached("SELECT 1 FROM bdb_streams WHERE path = ?1")?.exists([path.as_bytes()])?))
+        self.inner
+            .read(|c| Ok(c.prepare_cached("SELECT 1 FROM bdb_streams WHERE path = ?1")?.exists([path.as_bytes()])?))
     }
 
     /// The kept versions, oldest first (empty when the path has none).
@@ -356,10 +361,10 @@ impl Db {
         self.inner.write(|c| delete(c, &self.inner, path))
     }
 
-    /// Large writes sit in the WAL, where reads are slower: copy them to the main
-    /// file now (PASSIVE: never waits for readers; errors only delay it).
+    /// Large writes sit in the WAL, where reads are slower: without a background
+    /// checkpointer, copy them to the main file now (PASSIVE: never waits for readers).
     pub(crate) fn after_large_write(&self, size: u64) {
-        if size >= 64 << 20 {
+        if size >= 64 << 20 && self.inner.wal.is_none() {
             let _ = self.checkpoint();
         }
     }

@@ -82,7 +82,12 @@ impl Txn {
         kv::put_many(self.conn()?, pairs)
     }
     /// Like [`Db::scan`], collected (the transaction's own writes included).
-    pub fn scan(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: Option<usize>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    pub fn scan(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: Option<usize>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         kv::page(self.conn()?, Source::KeyValues, prefix, start_after, limit.unwrap_or(usize::MAX))
     }
 
@@ -132,6 +137,8 @@ impl Txn {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(e.into());
         }
+        drop(guard);
+        self.inner.after_commit();
         Ok(())
     }
 

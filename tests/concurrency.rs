@@ -45,7 +45,10 @@ fn readers_with_a_writer_keep_invariants() {
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let vals = db.get_many(&[b"acct:a", b"acct:b"]).unwrap();
-                    let sum: u64 = vals.iter().map(|v| String::from_utf8(v.clone().unwrap()).unwrap().parse::<u64>().unwrap()).sum();
+                    let sum: u64 = vals
+                        .iter()
+                        .map(|v| String::from_utf8(v.clone().unwrap()).unwrap().parse::<u64>().unwrap())
+                        .sum();
                     assert_eq!(sum, 1000);
                     let doc = db.stream_read("/doc").unwrap();
                     assert_eq!(doc.len(), 10_000);

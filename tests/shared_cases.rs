@@ -102,7 +102,9 @@ macro_rules! either {
 
 fn run_op(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) -> buffdb::Result<J> {
     let s = |k: &str| step.get(k);
-    let path = || step["path"].as_str().map(str::to_string).unwrap_or_else(|| String::from_utf8(bytes(&step["path"])).unwrap());
+    let path = || {
+        step["path"].as_str().map(str::to_string).unwrap_or_else(|| String::from_utf8(bytes(&step["path"])).unwrap())
+    };
     let id = || resolve(&step["id"], vars).as_u64().unwrap();
     let prefix = || s("prefix").map(bytes).unwrap_or_default();
     let after = opt_bytes(s("start_after"));
@@ -119,7 +121,9 @@ fn run_op(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) -> buffdb::Re
             either!(t, put_many(&pairs))?;
             J::Null
         }
-        "get_many" => J::Array(t.db().unwrap().get_many(&keys(step))?.into_iter().map(|v| v.map(b2j).unwrap_or(J::Null)).collect()),
+        "get_many" => J::Array(
+            t.db().unwrap().get_many(&keys(step))?.into_iter().map(|v| v.map(b2j).unwrap_or(J::Null)).collect(),
+        ),
         "eq" => J::Bool(t.db().unwrap().eq(&keys(step))?),
         "not_eq" => J::Bool(t.db().unwrap().not_eq(&keys(step))?),
         "scan" => {
@@ -150,9 +154,11 @@ fn run_op(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) -> buffdb::Re
         "blob_not_eq" => J::Bool(t.db().unwrap().blob_not_eq(&ids(step, vars))?),
         "stream_write" => info_json(&either!(t, stream_write(&path(), &bytes(&step["data"])))?),
         "stream_read" => b2j(either!(t, stream_read(&path()))?),
-        "stream_read_range" => {
-            b2j(t.db().unwrap().stream_read_range(&path(), step["offset"].as_u64().unwrap(), step["len"].as_u64().unwrap())?)
-        }
+        "stream_read_range" => b2j(t.db().unwrap().stream_read_range(
+            &path(),
+            step["offset"].as_u64().unwrap(),
+            step["len"].as_u64().unwrap(),
+        )?),
         "stream_read_version" => {
             let mut r = t.db().unwrap().stream_open(&path(), Some(step["version"].as_u64().unwrap()))?;
             let mut out = Vec::new();
@@ -160,11 +166,19 @@ fn run_op(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) -> buffdb::Re
             b2j(out)
         }
         "stream_stat" => info_json(&either!(t, stream_stat(&path()))?),
-        "stream_versions" => J::Array(t.db().unwrap().stream_versions(&path())?.iter().map(|i| json!(i.version)).collect()),
+        "stream_versions" => {
+            J::Array(t.db().unwrap().stream_versions(&path())?.iter().map(|i| json!(i.version)).collect())
+        }
         "stream_delete" => J::Bool(either!(t, stream_delete(&path()))?),
         "search" => {
             let after = s("start_after").and_then(J::as_str);
-            J::Array(t.db().unwrap().search(&path_prefix(step), after, limit)?.map(|p| p.map(J::String)).collect::<Result<_, _>>()?)
+            J::Array(
+                t.db()
+                    .unwrap()
+                    .search(&path_prefix(step), after, limit)?
+                    .map(|p| p.map(J::String))
+                    .collect::<Result<_, _>>()?,
+            )
         }
         "search_count" => json!(t.db().unwrap().search_count(&path_prefix(step))?),
         "query" => {
@@ -260,7 +274,11 @@ fn options(case: &J) -> OpenOptions {
 #[test]
 fn shared_cases() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
     files.sort();
     assert!(files.len() >= 8, "shared cases missing");
     for file in files {

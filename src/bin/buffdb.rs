@@ -282,7 +282,9 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
             BlobCommand::Get { id } => {
                 let mut r = match db.blob_open(*id) {
                     Ok(r) => r,
-                    Err(e) if e.code() == ErrorCode::NotFound => return Ok(Outcome::No(format!("blob {id} not found"))),
+                    Err(e) if e.code() == ErrorCode::NotFound => {
+                        return Ok(Outcome::No(format!("blob {id} not found")))
+                    }
                     Err(e) => return Err(e),
                 };
                 io::copy(&mut r, &mut out)?;
@@ -376,11 +378,8 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Check => {
             let r = db.check()?;
             println!("chunks checked: {}", r.chunks_checked);
-            for s in &r.damaged_streams {
-                println!("damaged stream: {s}");
-            }
-            for b in &r.damaged_blobs {
-                println!("damaged blob: {b}");
+            for p in &r.problems {
+                println!("damaged {p}");
             }
             for e in &r.sqlite_errors {
                 println!("sqlite: {e}");
@@ -404,8 +403,9 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
                         Value::Integer(i) => i.to_string(),
                         Value::Real(f) => f.to_string(),
                         Value::Text(s) => s,
-                        Value::Blob(b) => String::from_utf8(b.clone())
-                            .unwrap_or_else(|_| format!("x'{}'", b.iter().map(|x| format!("{x:02x}")).collect::<String>())),
+                        Value::Blob(b) => String::from_utf8(b.clone()).unwrap_or_else(|_| {
+                            format!("x'{}'", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+                        }),
                     })
                     .collect();
                 writeln!(out, "{}", cells.join("\t"))?;

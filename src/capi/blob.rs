@@ -174,7 +174,11 @@ pub unsafe extern "C" fn buffdb_blob_delete(db: *const buffdb_db, id: u64, exist
 /// Opens a reader over blob `id` (BUFFDB_NOT_FOUND when missing). Free with
 /// buffdb_reader_free.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_blob_open(db: *const buffdb_db, id: u64, out: *mut *mut buffdb_reader) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_blob_open(
+    db: *const buffdb_db,
+    id: u64,
+    out: *mut *mut buffdb_reader,
+) -> buffdb_status {
     ffi(|| {
         let d = handle(db, "db")?;
         let out = Out::new(out, "out")?;
@@ -186,7 +190,12 @@ pub unsafe extern "C" fn buffdb_blob_open(db: *const buffdb_db, id: u64, out: *m
 
 /// Whether the `n` blobs hold equal bytes (a missing blob gives BUFFDB_NOT_FOUND).
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_blob_eq(db: *const buffdb_db, ids: *const u64, n: usize, out: *mut bool) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_blob_eq(
+    db: *const buffdb_db,
+    ids: *const u64,
+    n: usize,
+    out: *mut bool,
+) -> buffdb_status {
     ffi(|| {
         let d = handle(db, "db")?;
         let ids = bytes_slice_of(ids, n, "ids")?;

@@ -56,7 +56,10 @@ pub(crate) unsafe fn pairs<'a>(list: *const buffdb_kv_pair, n: usize) -> Result<
     list.iter()
         .enumerate()
         .map(|(i, p)| {
-            Ok((bytes(p.key, p.key_len, &format!("pairs[{i}].key"))?, bytes(p.value, p.value_len, &format!("pairs[{i}].value"))?))
+            Ok((
+                bytes(p.key, p.key_len, &format!("pairs[{i}].key"))?,
+                bytes(p.value, p.value_len, &format!("pairs[{i}].value"))?,
+            ))
         })
         .collect()
 }
@@ -227,7 +230,11 @@ pub unsafe extern "C" fn buffdb_count(
 
 /// Stores `n` pairs atomically (all or nothing).
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_put_many(db: *const buffdb_db, pairs: *const buffdb_kv_pair, n: usize) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_put_many(
+    db: *const buffdb_db,
+    pairs: *const buffdb_kv_pair,
+    n: usize,
+) -> buffdb_status {
     ffi(|| {
         let d = handle(db, "db")?;
         d.db.put_many(&self::pairs(pairs, n)?)
@@ -283,7 +290,12 @@ pub unsafe extern "C" fn buffdb_bytes_array_free(values: *mut buffdb_bytes, n: u
 
 /// Whether all `n` keys hold equal values (a missing key gives BUFFDB_NOT_FOUND).
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_eq(db: *const buffdb_db, keys: *const buffdb_slice, n: usize, out: *mut bool) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_eq(
+    db: *const buffdb_db,
+    keys: *const buffdb_slice,
+    n: usize,
+    out: *mut bool,
+) -> buffdb_status {
     ffi(|| {
         let d = handle(db, "db")?;
         let keys = slices(keys, n, "keys")?;

@@ -180,9 +180,7 @@ pub(crate) unsafe fn string<'a>(p: *const c_char, what: &str) -> Result<&'a str>
     if p.is_null() {
         return Err(invalid(format!("{what} is NULL")));
     }
-    CStr::from_ptr(p)
-        .to_str()
-        .map_err(|e| invalid(format!("{what} is not valid UTF-8 ({e})")))
+    CStr::from_ptr(p).to_str().map_err(|e| invalid(format!("{what} is not valid UTF-8 ({e})")))
 }
 
 /// A NUL-terminated UTF-8 string argument where NULL means "none".
@@ -241,9 +239,7 @@ pub(crate) fn give_bytes(v: Vec<u8>, data: &Out<*mut u8>, len: &Out<usize>) {
 
 /// Hands an owned string to C (freed with buffdb_string_free).
 pub(crate) fn give_string(s: String) -> Result<*mut c_char> {
-    CString::new(s)
-        .map(CString::into_raw)
-        .map_err(|_| Error::new(ErrorCode::Internal, "string contains a NUL byte"))
+    CString::new(s).map(CString::into_raw).map_err(|_| Error::new(ErrorCode::Internal, "string contains a NUL byte"))
 }
 
 pub(crate) fn usize_of(v: u64, what: &str) -> Result<usize> {
@@ -251,10 +247,7 @@ pub(crate) fn usize_of(v: u64, what: &str) -> Result<usize> {
 }
 
 pub(crate) fn too_small(needed: usize, cap: usize, what: &str) -> Error {
-    Error::new(
-        ErrorCode::BufferTooSmall,
-        format!("{what} needs {needed} bytes but the buffer holds {cap}"),
-    )
+    Error::new(ErrorCode::BufferTooSmall, format!("{what} needs {needed} bytes but the buffer holds {cap}"))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -282,15 +275,12 @@ pub extern "C" fn buffdb_status_str(status: i32) -> *const c_char {
     if status == 0 {
         return c"OK".as_ptr();
     }
-    let names = NAMES.get_or_init(|| {
-        ErrorCode::ALL.iter().map(|c| CString::new(c.name()).unwrap_or_default()).collect()
-    });
+    let names =
+        NAMES.get_or_init(|| ErrorCode::ALL.iter().map(|c| CString::new(c.name()).unwrap_or_default()).collect());
     match ErrorCode::from_i32(status) {
-        Some(code) => ErrorCode::ALL
-            .iter()
-            .position(|c| *c == code)
-            .map(|i| names[i].as_ptr())
-            .unwrap_or(c"UNKNOWN".as_ptr()),
+        Some(code) => {
+            ErrorCode::ALL.iter().position(|c| *c == code).map(|i| names[i].as_ptr()).unwrap_or(c"UNKNOWN".as_ptr())
+        }
         None => c"UNKNOWN".as_ptr(),
     }
 }

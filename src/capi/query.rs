@@ -63,9 +63,7 @@ unsafe fn param(v: &buffdb_value, i: usize) -> Result<Value> {
         TEXT => {
             let b = bytes(v.data, v.len, &format!("params[{i}].data"))?;
             Value::Text(
-                std::str::from_utf8(b)
-                    .map_err(|_| invalid(format!("params[{i}] is not valid UTF-8 text")))?
-                    .to_owned(),
+                std::str::from_utf8(b).map_err(|_| invalid(format!("params[{i}] is not valid UTF-8 text")))?.to_owned(),
             )
         }
         BLOB => Value::Blob(bytes(v.data, v.len, &format!("params[{i}].data"))?.to_vec()),
@@ -96,11 +94,7 @@ pub unsafe extern "C" fn buffdb_query(
             .collect::<Result<Vec<_>>>()?;
         let out = Out::new(out, "out")?;
         let r = d.db.query(sql, &params)?;
-        let columns = r
-            .columns
-            .into_iter()
-            .map(|c| CString::new(c.replace('\0', "")).unwrap_or_default())
-            .collect();
+        let columns = r.columns.into_iter().map(|c| CString::new(c.replace('\0', "")).unwrap_or_default()).collect();
         let rows = r
             .rows
             .into_iter()
@@ -127,7 +121,10 @@ pub unsafe extern "C" fn buffdb_query(
 
 /// Number of columns of the result.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_query_result_column_count(res: *const buffdb_query_result, out: *mut usize) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_query_result_column_count(
+    res: *const buffdb_query_result,
+    out: *mut usize,
+) -> buffdb_status {
     ffi(|| {
         let r = handle(res, "result")?;
         let out = Out::new(out, "out")?;
@@ -154,7 +151,10 @@ pub unsafe extern "C" fn buffdb_query_result_column_name(
 
 /// Number of rows of the result.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_query_result_row_count(res: *const buffdb_query_result, out: *mut usize) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_query_result_row_count(
+    res: *const buffdb_query_result,
+    out: *mut usize,
+) -> buffdb_status {
     ffi(|| {
         let r = handle(res, "result")?;
         let out = Out::new(out, "out")?;

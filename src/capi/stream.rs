@@ -122,7 +122,11 @@ pub unsafe extern "C" fn buffdb_stream_writer_compressed(
 
 /// Appends `data` to the writer. After commit or abort: BUFFDB_CLOSED.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_writer_write(writer: *mut buffdb_writer, data: *const u8, data_len: usize) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_writer_write(
+    writer: *mut buffdb_writer,
+    data: *const u8,
+    data_len: usize,
+) -> buffdb_status {
     ffi(|| {
         let w = handle_mut(writer, "writer")?;
         let data = bytes(data, data_len, "data")?;
@@ -145,7 +149,10 @@ pub unsafe extern "C" fn buffdb_writer_written(writer: *const buffdb_writer, out
 /// receives its facts. The writer is finished either way (later calls: BUFFDB_CLOSED);
 /// the handle must still be freed with buffdb_writer_free.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_writer_commit(writer: *mut buffdb_writer, info: *mut buffdb_stream_info) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_writer_commit(
+    writer: *mut buffdb_writer,
+    info: *mut buffdb_stream_info,
+) -> buffdb_status {
     ffi(|| {
         let w = handle_mut(writer, "writer")?;
         let i = w.w.take().ok_or_else(writer_finished)?.commit()?;
@@ -312,7 +319,11 @@ pub unsafe extern "C" fn buffdb_stream_stat(
 
 /// Whether a stream exists at `path`.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_stream_exists(db: *const buffdb_db, path: *const c_char, out: *mut bool) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_stream_exists(
+    db: *const buffdb_db,
+    path: *const c_char,
+    out: *mut bool,
+) -> buffdb_status {
     ffi(|| {
         let d = handle(db, "db")?;
         let path = string(path, "path")?;
@@ -343,10 +354,7 @@ pub unsafe extern "C" fn buffdb_stream_versions(
         let v = d.db.stream_versions(path)?;
         if v.len() > cap {
             count.set(v.len());
-            return Err(Error::new(
-                ErrorCode::BufferTooSmall,
-                format!("{} versions but room for {cap}", v.len()),
-            ));
+            return Err(Error::new(ErrorCode::BufferTooSmall, format!("{} versions but room for {cap}", v.len())));
         }
         for (i, info) in v.iter().enumerate() {
             infos.add(i).write(info.into());
@@ -359,7 +367,11 @@ pub unsafe extern "C" fn buffdb_stream_versions(
 /// Deletes every version of the stream at `path`; `*existed` (may be NULL) says whether
 /// it was there. Open readers of it fail cleanly from then on.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_stream_delete(db: *const buffdb_db, path: *const c_char, existed: *mut bool) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_stream_delete(
+    db: *const buffdb_db,
+    path: *const c_char,
+    existed: *mut bool,
+) -> buffdb_status {
     ffi(|| {
         let d = handle(db, "db")?;
         let path = string(path, "path")?;
@@ -444,7 +456,10 @@ pub unsafe extern "C" fn buffdb_reader_size(reader: *const buffdb_reader, out: *
 
 /// Facts about the stream version being read (BUFFDB_INVALID_ARGUMENT for a blob reader).
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_reader_info(reader: *const buffdb_reader, out: *mut buffdb_stream_info) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_reader_info(
+    reader: *const buffdb_reader,
+    out: *mut buffdb_stream_info,
+) -> buffdb_status {
     ffi(|| {
         let r = handle(reader, "reader")?;
         let out = Out::new(out, "out")?;
@@ -550,7 +565,11 @@ pub unsafe extern "C" fn buffdb_search_cursor_free(cursor: *mut buffdb_search_cu
 
 /// How many stream paths start with `prefix`.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_search_count(db: *const buffdb_db, prefix: *const c_char, out: *mut u64) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_search_count(
+    db: *const buffdb_db,
+    prefix: *const c_char,
+    out: *mut u64,
+) -> buffdb_status {
     ffi(|| {
         let d = handle(db, "db")?;
         let prefix = string(prefix, "prefix")?;

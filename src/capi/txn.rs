@@ -112,7 +112,12 @@ pub unsafe extern "C" fn buffdb_txn_put(
 
 /// buffdb_delete inside the transaction.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_txn_delete(t: *const buffdb_txn, key: *const u8, key_len: usize, existed: *mut bool) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_txn_delete(
+    t: *const buffdb_txn,
+    key: *const u8,
+    key_len: usize,
+    existed: *mut bool,
+) -> buffdb_status {
     ffi(|| {
         let t = txn(t)?;
         let key = bytes(key, key_len, "key")?;
@@ -123,7 +128,12 @@ pub unsafe extern "C" fn buffdb_txn_delete(t: *const buffdb_txn, key: *const u8,
 
 /// buffdb_contains inside the transaction.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_txn_contains(t: *const buffdb_txn, key: *const u8, key_len: usize, out: *mut bool) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_txn_contains(
+    t: *const buffdb_txn,
+    key: *const u8,
+    key_len: usize,
+    out: *mut bool,
+) -> buffdb_status {
     ffi(|| {
         let t = txn(t)?;
         let key = bytes(key, key_len, "key")?;
@@ -135,7 +145,12 @@ pub unsafe extern "C" fn buffdb_txn_contains(t: *const buffdb_txn, key: *const u
 
 /// buffdb_count inside the transaction.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_txn_count(t: *const buffdb_txn, prefix: *const u8, prefix_len: usize, out: *mut u64) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_txn_count(
+    t: *const buffdb_txn,
+    prefix: *const u8,
+    prefix_len: usize,
+    out: *mut u64,
+) -> buffdb_status {
     ffi(|| {
         let t = txn(t)?;
         let prefix = bytes(prefix, prefix_len, "prefix")?;
@@ -147,7 +162,11 @@ pub unsafe extern "C" fn buffdb_txn_count(t: *const buffdb_txn, prefix: *const u
 
 /// buffdb_put_many inside the transaction.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_txn_put_many(t: *const buffdb_txn, kv: *const buffdb_kv_pair, n: usize) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_txn_put_many(
+    t: *const buffdb_txn,
+    kv: *const buffdb_kv_pair,
+    n: usize,
+) -> buffdb_status {
     ffi(|| {
         let t = txn(t)?;
         t.put_many(&pairs(kv, n)?)
@@ -232,7 +251,11 @@ pub unsafe extern "C" fn buffdb_txn_blob_get_alloc(
 
 /// buffdb_blob_metadata inside the transaction.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_txn_blob_metadata(t: *const buffdb_txn, id: u64, metadata: *mut *mut c_char) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_txn_blob_metadata(
+    t: *const buffdb_txn,
+    id: u64,
+    metadata: *mut *mut c_char,
+) -> buffdb_status {
     ffi(|| {
         let t = txn(t)?;
         let out = Out::new(metadata, "metadata")?;
@@ -330,7 +353,11 @@ pub unsafe extern "C" fn buffdb_txn_stream_read_alloc(
 
 /// buffdb_stream_stat inside the transaction.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_txn_stream_stat(t: *const buffdb_txn, path: *const c_char, out: *mut buffdb_stream_info) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_txn_stream_stat(
+    t: *const buffdb_txn,
+    path: *const c_char,
+    out: *mut buffdb_stream_info,
+) -> buffdb_status {
     ffi(|| {
         let t = txn(t)?;
         let path = string(path, "path")?;
@@ -342,7 +369,11 @@ pub unsafe extern "C" fn buffdb_txn_stream_stat(t: *const buffdb_txn, path: *con
 
 /// buffdb_stream_delete inside the transaction.
 #[no_mangle]
-pub unsafe extern "C" fn buffdb_txn_stream_delete(t: *const buffdb_txn, path: *const c_char, existed: *mut bool) -> buffdb_status {
+pub unsafe extern "C" fn buffdb_txn_stream_delete(
+    t: *const buffdb_txn,
+    path: *const c_char,
+    existed: *mut bool,
+) -> buffdb_status {
     ffi(|| {
         let t = txn(t)?;
         let path = string(path, "path")?;

@@ -1,0 +1,86 @@
+"""BuffDB: an embedded database in one file.
+
+A key-value store, blobs (id + metadata), versioned and checksummed path streams
+(large documents read and written as file objects) and prefix search, with
+transactions and read-only SQL, all in one SQLite file::
+
+    import buffdb
+
+    with buffdb.open("app.db") as db:
+        db["user:1"] = b"ada"
+        db.stream_write("/models/a.bin", b"...")
+        with db.stream_open("/models/a.bin") as f:
+            data = f.read()
+"""
+
+from ._buffdb import (
+    ENGINE_VERSION,
+    MAX_KEY_SIZE,
+    MAX_METADATA_SIZE,
+    MAX_PATH_SIZE,
+    MAX_VALUE_SIZE,
+    BlobInfo,
+    CheckReport,
+    KeyIterator,
+    KvIterator,
+    PathIterator,
+    QueryResult,
+    Stats,
+    StreamInfo,
+    Transaction,
+    __version__,
+)
+from ._db import Db, open
+from ._errors import (
+    BufferTooSmallError,
+    BusyError,
+    ClosedError,
+    ConflictError,
+    CorruptError,
+    Error,
+    FullError,
+    InternalError,
+    InvalidArgumentError,
+    IoError,
+    NotADatabaseError,
+    NotFoundError,
+    ReadOnlyError,
+    TooLargeError,
+)
+from ._io import Reader, StreamWriter
+
+__all__ = [
+    "__version__",
+    "ENGINE_VERSION",
+    "MAX_KEY_SIZE",
+    "MAX_VALUE_SIZE",
+    "MAX_PATH_SIZE",
+    "MAX_METADATA_SIZE",
+    "open",
+    "Db",
+    "Transaction",
+    "Reader",
+    "StreamWriter",
+    "KvIterator",
+    "KeyIterator",
+    "PathIterator",
+    "StreamInfo",
+    "BlobInfo",
+    "Stats",
+    "CheckReport",
+    "QueryResult",
+    "Error",
+    "NotFoundError",
+    "InvalidArgumentError",
+    "TooLargeError",
+    "CorruptError",
+    "NotADatabaseError",
+    "ReadOnlyError",
+    "BusyError",
+    "IoError",
+    "FullError",
+    "ClosedError",
+    "ConflictError",
+    "InternalError",
+    "BufferTooSmallError",
+]

@@ -1,0 +1,65 @@
+"""Type stubs for the native extension module `buffdb._buffdb` (use `buffdb` instead)."""
+
+from typing import Any, List, Optional, Tuple, final
+
+from typing_extensions import disjoint_base
+
+from . import BlobInfo as BlobInfo
+from . import CheckReport as CheckReport
+from . import KeyIterator as KeyIterator
+from . import KvIterator as KvIterator
+from . import PathIterator as PathIterator
+from . import QueryResult as QueryResult
+from . import Stats as Stats
+from . import StreamInfo as StreamInfo
+from . import Transaction as Transaction
+from . import Db as _PublicDb
+
+__all__ = [
+    "__version__", "ENGINE_VERSION", "MAX_KEY_SIZE", "MAX_VALUE_SIZE", "MAX_PATH_SIZE",
+    "MAX_METADATA_SIZE", "ERROR_CODES", "Db", "Transaction", "NativeReader", "NativeWriter",
+    "KvIterator", "KeyIterator", "PathIterator", "StreamInfo", "BlobInfo", "Stats",
+    "CheckReport", "QueryResult",
+]
+
+__version__: str
+ENGINE_VERSION: str
+MAX_KEY_SIZE: int
+MAX_VALUE_SIZE: int
+MAX_PATH_SIZE: int
+MAX_METADATA_SIZE: int
+ERROR_CODES: List[Tuple[int, str]]
+
+@final
+class NativeReader:
+    @property
+    def size(self) -> int: ...
+    @property
+    def info(self) -> Optional[StreamInfo]: ...
+    @property
+    def closed(self) -> bool: ...
+    def read(self, n: int = ...) -> bytes: ...
+    def readinto(self, buffer: Any) -> int: ...
+    def read_at(self, offset: int, n: int) -> bytes: ...
+    def seek(self, pos: int) -> int: ...
+    def tell(self) -> int: ...
+    def next_chunk(self) -> Optional[bytes]: ...
+    def close(self) -> None: ...
+
+@final
+class NativeWriter:
+    @property
+    def path(self) -> str: ...
+    @property
+    def written(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
+    def write(self, data: Any) -> int: ...
+    def commit(self) -> StreamInfo: ...
+    def abort(self) -> None: ...
+
+@disjoint_base
+class Db(_PublicDb):
+    def stream_open(self, path: str, version: Optional[int] = None) -> NativeReader: ...  # type: ignore[override]
+    def blob_open(self, id: int) -> NativeReader: ...  # type: ignore[override]
+    def stream_writer(self, path: str, *, compression: Optional[bool] = None) -> NativeWriter: ...  # type: ignore[override]

@@ -1,0 +1,60 @@
+"""The database handle."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional, Union
+
+from . import _buffdb
+from ._io import Reader, StreamWriter
+
+__all__ = ["Db", "open"]
+
+
+class Db(_buffdb.Db):
+    """A BuffDB database: one file holding a KV store, blobs, versioned path streams
+    and prefix search, with transactions and read-only SQL.
+
+    ``Db(path, **options)`` (or ``buffdb.open(path, **options)``) opens or creates the
+    file; ``":memory:"`` opens a private in-memory database. Options (keyword-only):
+    ``create`` (True), ``read_only`` (False), ``durability`` (``"full"``,
+    ``"normal"`` (default) or ``"none"``), ``compression`` (False), ``verify_checksums``
+    (True), ``chunk_size`` (1 MiB; 4 KiB to 64 MiB), ``versions_to_keep`` (2),
+    ``cache_size`` (bytes of page cache), ``max_document_size`` (no limit),
+    ``busy_timeout_ms`` (5000).
+
+    A handle is thread-safe and cheap to share between threads; every call that
+    touches the disk releases the GIL. It is a context manager that closes the
+    database; after ``close()`` every call raises ``ClosedError``.
+
+    KV works like a mapping: ``db[key]``, ``db[key] = value``, ``del db[key]``,
+    ``key in db``, ``len(db)``, ``iter(db)`` (keys). Keys are ``str`` (stored as
+    UTF-8) or ``bytes``; values are bytes-like or ``str``; values and keys come back
+    as ``bytes``.
+    """
+
+    __slots__ = ()
+
+    def stream_open(self, path: str, version: Optional[int] = None) -> Reader:  # type: ignore[override]
+        """Open the latest (or the given) version of the stream at ``path`` as a
+        read-only, seekable file object (``NotFoundError`` if missing)."""
+        return Reader(super().stream_open(path, version))
+
+    def blob_open(self, id: int) -> Reader:  # type: ignore[override]
+        """Open the blob as a read-only, seekable file object (``NotFoundError`` if
+        missing)."""
+        return Reader(super().blob_open(id))
+
+    def stream_writer(self, path: str, *, compression: Optional[bool] = None) -> StreamWriter:  # type: ignore[override]
+        """A writable file object for a new version of ``path``: nothing is visible
+        until ``commit()``; as a context manager it commits on success and aborts on
+        an exception. ``compression`` overrides the database default."""
+        return StreamWriter(super().stream_writer(path, compression=compression))
+
+
+def open(path: Union[str, "os.PathLike[str]"], **options: Any) -> Db:
+    """Open (or create) the database at ``path`` with the given options; see ``Db``.
+
+    ``with buffdb.open("app.db") as db: ...`` closes it at the end of the block.
+    """
+    return Db(path, **options)
