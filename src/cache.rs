@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-/// A KV change made by this process: the new value, or `None` for a delete.
-pub(crate) type Change = (Vec<u8>, Option<Vec<u8>>);
+/// A KV change made by this process: the key and its new value, `None` for a delete.
+pub(crate) type Change<'a> = (&'a [u8], Option<&'a [u8]>);
 
 pub(crate) struct ReadCache {
     capacity: usize,
@@ -78,7 +78,7 @@ impl ReadCache {
 
     /// After this process committed `changes` (holding the write lock): `before` and
     /// `after` are the counters around the commit.
-    pub fn after_commit(&self, before: Option<u32>, after: Option<u32>, changes: &[Change]) {
+    pub fn after_commit(&self, before: Option<u32>, after: Option<u32>, changes: &[Change<'_>]) {
         let mut s = self.state.lock();
         let only_ours = match (before, after) {
             (Some(b), Some(a)) => a == b || a == b.wrapping_add(1),
@@ -92,8 +92,8 @@ impl ReadCache {
             s.reset(after);
         }
         s.version = after;
-        for (k, v) in changes {
-            s.insert(self.capacity, k, v.as_deref());
+        for &(k, v) in changes {
+            s.insert(self.capacity, k, v);
         }
     }
 }

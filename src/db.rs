@@ -281,21 +281,20 @@ impl Inner {
 
     /// Runs `f` in one write transaction; commits when it returns `Ok`.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        self.write_kv(|c, _| f(c))
+        self.write_kv(&[], f)
     }
 
-    /// Like [`Inner::write`]; `f` also lists the KV changes it made, so the read
-    /// cache stays warm across this process's own commits.
-    pub(crate) fn write_kv<T>(&self, f: impl FnOnce(&Connection, &mut Vec<Change>) -> Result<T>) -> Result<T> {
+    /// Like [`Inner::write`] for `f` making the KV `changes`, so the read cache
+    /// stays warm across this process's own commits.
+    pub(crate) fn write_kv<T>(&self, changes: &[Change<'_>], f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut guard = self.lock_writer()?;
         let conn = guard.as_mut().ok_or_else(Error::closed)?;
         let before = self.wal.as_ref().and_then(WalIndex::commit_counter);
-        let mut changes = Vec::new();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx, &mut changes)?;
+        let out = f(&tx)?;
         tx.commit()?;
         if let (Some(cache), Some(wal)) = (&self.cache, &self.wal) {
-            cache.after_commit(before, wal.commit_counter(), &changes);
+            cache.after_commit(before, wal.commit_counter(), changes);
         }
         self.after_commit();
         Ok(out)

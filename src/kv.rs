@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::cache::Change;
 use crate::db::{Db, Inner};
 use crate::error::{Error, Result};
 use crate::options::{check_key, check_value, show_key};
@@ -262,21 +263,13 @@ impl Db {
     pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
         check_key(key)?;
         check_value(key, value)?;
-        self.inner.write_kv(|c, changes| {
-            put(c, key, value)?;
-            changes.push((key.to_vec(), Some(value.to_vec())));
-            Ok(())
-        })
+        self.inner.write_kv(&[(key, Some(value))], |c| put(c, key, value))
     }
 
     /// Deletes `key`; returns whether it existed.
     pub fn delete(&self, key: &[u8]) -> Result<bool> {
         check_key(key)?;
-        self.inner.write_kv(|c, changes| {
-            let existed = delete(c, key)?;
-            changes.push((key.to_vec(), None));
-            Ok(existed)
-        })
+        self.inner.write_kv(&[(key, None)], |c| delete(c, key))
     }
 
     pub fn contains(&self, key: &[u8]) -> Result<bool> {
@@ -290,11 +283,8 @@ impl Db {
 
     /// Puts every pair in one atomic transaction.
     pub fn put_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, pairs: &[(K, V)]) -> Result<()> {
-        self.inner.write_kv(|c, changes| {
-            put_many(c, pairs)?;
-            changes.extend(pairs.iter().map(|(k, v)| (k.as_ref().to_vec(), Some(v.as_ref().to_vec()))));
-            Ok(())
-        })
+        let changes: Vec<Change<'_>> = pairs.iter().map(|(k, v)| (k.as_ref(), Some(v.as_ref()))).collect();
+        self.inner.write_kv(&changes, |c| put_many(c, pairs))
     }
 
     /// Whether all the keys hold equal values (`NOT_FOUND` when one is missing).
