@@ -222,8 +222,11 @@ impl Inner {
         } else {
             conn.pragma_update(None, "query_only", true)?;
             conn.pragma_update(None, "mmap_size", READER_MMAP_SIZE)?;
-            // Load the schema now rather than inside the first read.
-            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
+            // Load the schema and prepare the hot reads now, not inside the first read.
+            crate::kv::get(&conn, b"\0")?;
+            crate::stream::version_row(&conn, "\0", None)?;
+            content::meta(&conn, 0)?;
+            content::chunk_refs_from(&conn, 0, 0, Some(1))?;
         }
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)

@@ -49,7 +49,7 @@ fn info_row(path: &str, r: &rusqlite::Row<'_>) -> rusqlite::Result<(StreamInfo, 
 }
 
 /// The newest version of a stream (or `version`), with its content id.
-fn version_row(conn: &Connection, path: &str, version: Option<u64>) -> Result<Option<(StreamInfo, i64)>> {
+pub(crate) fn version_row(conn: &Connection, path: &str, version: Option<u64>) -> Result<Option<(StreamInfo, i64)>> {
     let sql = format!(
         "SELECT {INFO_COLUMNS} FROM bdb_versions v JOIN bdb_contents c ON c.id = v.content
          WHERE v.path = ?1 AND (?2 IS NULL OR v.version = ?2) ORDER BY v.version DESC LIMIT 1"

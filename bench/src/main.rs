@@ -180,6 +180,7 @@ fn sqlite_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
 struct S {
     write: f64,
     read: f64,
+    read_again: f64,
     first_byte_ms: f64,
     checkpoint_ms: f64,
 }
@@ -199,19 +200,24 @@ fn buffdb_s(dir: &std::path::Path, data: &[u8]) -> S {
     r.read_into(&mut one).unwrap();
     let first_byte_ms = t.elapsed().as_secs_f64() * 1e3;
     let mut buf = vec![0u8; 1 << 20];
-    r.seek_to(0).unwrap();
-    let t = Instant::now();
-    let mut total = 0;
-    loop {
-        let n = r.read_into(&mut buf).unwrap();
-        if n == 0 {
-            break;
+    let mut pass = |r: &mut buffdb::Reader| {
+        r.seek_to(0).unwrap();
+        let t = Instant::now();
+        let mut total = 0;
+        loop {
+            let n = r.read_into(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            total += n;
         }
-        total += n;
-    }
-    let read = total as f64 / t.elapsed().as_secs_f64();
-    assert_eq!(total, data.len());
-    S { write, read, first_byte_ms, checkpoint_ms }
+        assert_eq!(total, data.len());
+        total as f64 / t.elapsed().as_secs_f64()
+    };
+    // The first pass pays the page faults of mapping the file; later ones do not.
+    let read = pass(&mut r);
+    let read_again = pass(&mut r);
+    S { write, read, read_again, first_byte_ms, checkpoint_ms }
 }
 
 fn sqlite_s(dir: &std::path::Path, data: &[u8]) -> S {
@@ -240,7 +246,7 @@ fn sqlite_s(dir: &std::path::Path, data: &[u8]) -> S {
         total += v.len();
     }
     let read = total as f64 / t.elapsed().as_secs_f64();
-    S { write, read, first_byte_ms, checkpoint_ms }
+    S { write, read, read_again: read, first_byte_ms, checkpoint_ms }
 }
 
 fn memcpy_rate(data: &[u8]) -> f64 {
@@ -311,11 +317,17 @@ fn main() {
     println!("| stream write into the WAL (GB/s) | {:.2} | {:.2} | | |", sm(0, |s| s.write) / gb, sm(1, |s| s.write) / gb);
     println!("| then checkpoint (ms) | {:.0} | {:.0} | | |", sm(0, |s| s.checkpoint_ms), sm(1, |s| s.checkpoint_ms));
     println!(
-        "| stream read (GB/s) | {:.2} | {:.2} | {:.2} | {:.2}x |",
+        "| stream read, first pass (GB/s) | {:.2} | {:.2} | {:.2} | {:.2}x |",
         sm(0, |s| s.read) / gb,
         sm(1, |s| s.read) / gb,
         mc / gb,
         sm(0, |s| s.read) / mc
+    );
+    println!(
+        "| stream read again (GB/s) | {:.2} | | {:.2} | {:.2}x |",
+        sm(0, |s| s.read_again) / gb,
+        mc / gb,
+        sm(0, |s| s.read_again) / mc
     );
     println!("| first byte (ms) | {:.3} | {:.3} | | |", sm(0, |s| s.first_byte_ms), sm(1, |s| s.first_byte_ms));
 }
