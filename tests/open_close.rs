@@ -176,3 +176,27 @@ fn max_document_size_is_enforced() {
     assert!(!db.stream_exists("/big").unwrap());
     assert_eq!(db.stats().unwrap().stream_count, 1);
 }
+
+#[test]
+fn put_many_large_batches_last_duplicate_wins() {
+    let (_d, path) = temp();
+    let db = open(&path);
+    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> =
+        (0..1000u32).map(|i| (format!("k{:05}", (i * 7919) % 1000).into_bytes(), i.to_le_bytes().to_vec())).collect();
+    pairs.push((b"k00003".to_vec(), b"last".to_vec()));
+    db.put_many(&pairs).unwrap();
+    assert_eq!(db.count(b"k").unwrap(), 1000);
+    assert_eq!(db.get(b"k00003").unwrap().unwrap(), b"last");
+    let first = &pairs[1];
+    assert_eq!(db.get(&first.0).unwrap().unwrap(), first.1);
+    let keys: Vec<Vec<u8>> = db.keys(b"k", None, None).unwrap().map(|k| k.unwrap()).collect();
+    assert!(keys.windows(2).all(|w| w[0] < w[1]));
+    // One bad pair and nothing of the batch is written.
+    let bad = vec![(b"new1".to_vec(), b"v".to_vec()), (Vec::new(), b"v".to_vec())];
+    assert_eq!(code(db.put_many(&bad)), ErrorCode::InvalidArgument);
+    assert_eq!(db.get(b"new1").unwrap(), None);
+    db.close().unwrap();
+    // And from a cold handle (no cache).
+    let db = open(&path);
+    assert_eq!(db.get(b"k00003").unwrap().unwrap(), b"last");
+}
