@@ -47,6 +47,8 @@ pub(crate) struct Inner {
     /// Exact KV read cache, kept valid through `wal`.
     pub(crate) cache: Option<ReadCache>,
     checkpointer: Option<Checkpointer>,
+    /// The file's page size (fixed when it was made).
+    page_size: u64,
 }
 
 static MEMORY_DBS: AtomicU64 = AtomicU64::new(0);
@@ -108,16 +110,18 @@ impl Db {
             wal: None,
             cache: None,
             checkpointer: None,
+            page_size: 0,
         };
         if !inner.opts.read_only {
             let conn = inner.connect(true)?;
             if fresh {
-                schema::create(&conn, true)?;
+                schema::create(&conn, inner.opts.page_size)?;
             } else {
                 schema::verify(&conn)?;
                 conn.pragma_update(None, "journal_mode", "WAL")?;
             }
             content::collect_abandoned(&conn)?;
+            inner.page_size = conn.pragma_query_value(None, "page_size", |r| r.get::<_, i64>(0))? as u64;
             // The writer connection stays open for the handle's life, so the -shm
             // file the WAL index maps is never replaced underneath it.
             inner.wal = WalIndex::open(&inner.target);
@@ -306,7 +310,7 @@ impl Inner {
     /// After any commit of this process: start a checkpoint once the WAL is long.
     pub(crate) fn after_commit(&self) {
         if let (Some(c), Some(wal)) = (&self.checkpointer, &self.wal) {
-            if wal.frames().is_some_and(|f| f as u64 * schema::PAGE_SIZE as u64 >= CHECKPOINT_AFTER_BYTES) {
+            if wal.frames().is_some_and(|f| f as u64 * self.page_size >= CHECKPOINT_AFTER_BYTES) {
                 c.request();
             }
         }

@@ -8,8 +8,6 @@ use crate::error::{Error, ErrorCode, Result};
 pub const APPLICATION_ID: i32 = 0x4255_4644;
 /// SQLite `user_version`: the format version; a later release migrates from it.
 pub const FORMAT_VERSION: i32 = 1;
-/// 16 KiB pages: chunk rows read and write much faster than at 4 KiB, KV pays little.
-pub const PAGE_SIZE: u32 = 16384;
 
 // Chunks live in a rowid table so they can be read with incremental blob I/O.
 // Contents are chunk sets shared by the blob and stream-version rows that own them.
@@ -90,8 +88,8 @@ pub fn inspect(path: &std::path::Path) -> Result<FileKind> {
 
 /// Creates the schema in a new file. Runs before WAL is switched on, so the
 /// header (application id, format version) is in the main file from the start.
-pub fn create(conn: &Connection, wal: bool) -> Result<()> {
-    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+pub fn create(conn: &Connection, page_size: u32) -> Result<()> {
+    conn.pragma_update(None, "page_size", page_size)?;
     conn.execute_batch(&format!(
         "BEGIN IMMEDIATE;
          PRAGMA application_id = {APPLICATION_ID};
@@ -102,7 +100,7 @@ pub fn create(conn: &Connection, wal: bool) -> Result<()> {
          COMMIT;",
         env!("CARGO_PKG_VERSION")
     ))?;
-    if wal {
+    {
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::new(ErrorCode::Io, format!("could not switch to WAL mode (got {mode})")));

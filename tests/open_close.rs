@@ -133,6 +133,8 @@ fn options_are_validated() {
         OpenOptions::default().chunk_size(1 << 30),
         OpenOptions::default().versions_to_keep(0),
         OpenOptions::default().max_document_size(0),
+        OpenOptions::default().page_size(1000),
+        OpenOptions::default().page_size(131072),
     ] {
         assert_eq!(code(Db::open(&path, o)), ErrorCode::InvalidArgument);
     }
@@ -144,6 +146,15 @@ fn options_are_validated() {
         db.close().unwrap();
     }
     assert_eq!(open(&path).count(b"").unwrap(), 3);
+    assert_eq!(open(&path).stats().unwrap().page_size, 16384);
+    let (_d2, big) = temp();
+    let db = Db::open(&big, OpenOptions::default().page_size(65536)).unwrap();
+    db.stream_write("/s", &pattern(200_000, 2)).unwrap();
+    db.close().unwrap();
+    // The page size is the file's: reopening with another keeps it.
+    let db = Db::open(&big, OpenOptions::default().page_size(4096)).unwrap();
+    assert_eq!(db.stats().unwrap().page_size, 65536);
+    assert_eq!(db.stream_read("/s").unwrap(), pattern(200_000, 2));
 }
 
 #[test]

@@ -63,6 +63,11 @@ export interface OpenOptions {
   maxDocumentSize?: number
   /** How long a writer waits for another before `BUSY` (default 5000). */
   busyTimeoutMs?: number
+  /**
+   * Page size of a new database file: a power of two from 4096 to 65536 (default 16384).
+   * 65536 writes streams faster and commits single puts slower; an existing file keeps its own.
+   */
+  pageSize?: number
 }
 
 /** Options of `scan()` and `keys()`. */

@@ -30,6 +30,7 @@ pub const OPEN_OPTIONS: &[&str] = &[
   "cacheSize",
   "maxDocumentSize",
   "busyTimeoutMs",
+  "pageSize",
 ];
 
 pub fn open_options(options: &Option<Unknown>) -> buffdb::Result<OpenOptions> {
@@ -65,6 +66,9 @@ pub fn open_options(options: &Option<Unknown>) -> buffdb::Result<OpenOptions> {
   }
   if let Some(v) = o.uint("busyTimeoutMs")? {
     opts.busy_timeout_ms = v;
+  }
+  if let Some(v) = o.uint("pageSize")? {
+    opts.page_size = u32::try_from(v).map_err(|_| invalid("options.pageSize is too large"))?;
   }
   Ok(opts)
 }
@@ -182,6 +186,7 @@ impl JsDb {
           ("cacheSize", conv::number(raw, o.cache_size as f64)?),
           ("maxDocumentSize", conv::number(raw, o.max_document_size as f64)?),
           ("busyTimeoutMs", conv::number(raw, o.busy_timeout_ms as f64)?),
+          ("pageSize", conv::number(raw, o.page_size as f64)?),
         ],
       )
     })()

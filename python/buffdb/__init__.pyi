@@ -304,6 +304,7 @@ class Db:
         cache_size: Optional[int] = None,
         max_document_size: Optional[int] = None,
         busy_timeout_ms: Optional[int] = None,
+        page_size: Optional[int] = None,
     ) -> Self: ...
     # handle
     def close(self) -> None: ...
@@ -403,4 +404,5 @@ def open(
     cache_size: Optional[int] = None,
     max_document_size: Optional[int] = None,
     busy_timeout_ms: Optional[int] = None,
+    page_size: Optional[int] = None,
 ) -> Db: ...

@@ -1599,7 +1599,7 @@ impl PyDb {
     #[pyo3(signature = (
         path, *, create=true, read_only=false, durability=None, compression=false,
         verify_checksums=true, chunk_size=None, versions_to_keep=None, cache_size=None,
-        max_document_size=None, busy_timeout_ms=None
+        max_document_size=None, busy_timeout_ms=None, page_size=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -1615,6 +1615,7 @@ impl PyDb {
         cache_size: Option<&Bound<'_, PyAny>>,
         max_document_size: Option<&Bound<'_, PyAny>>,
         busy_timeout_ms: Option<&Bound<'_, PyAny>>,
+        page_size: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let path: PathBuf = if let Ok(s) = path.cast::<PyString>() {
             PathBuf::from(str_arg(s.as_any(), "path")?)
@@ -1651,6 +1652,9 @@ impl PyDb {
         }
         if let Some(v) = opt_u64(busy_timeout_ms, "busy_timeout_ms")? {
             o.busy_timeout_ms = v;
+        }
+        if let Some(v) = opt_u64(page_size, "page_size")? {
+            o.page_size = u32::try_from(v).map_err(|_| PyValueError::new_err("page_size is too large"))?;
         }
         let db = run(py, move || engine::Db::open(&path, o))?;
         Ok(PyDb {
@@ -1692,6 +1696,7 @@ impl PyDb {
         d.set_item("cache_size", o.cache_size)?;
         d.set_item("max_document_size", o.max_document_size)?;
         d.set_item("busy_timeout_ms", o.busy_timeout_ms)?;
+        d.set_item("page_size", o.page_size)?;
         Ok(d)
     }
 

@@ -34,6 +34,7 @@ def test_options(dbpath):
     with buffdb.open(
         dbpath, durability="full", compression=True, verify_checksums=False, chunk_size=8192,
         versions_to_keep=3, cache_size=1 << 20, max_document_size=1 << 30, busy_timeout_ms=100,
+        page_size=65536,
     ) as db:
         o = db.options
         assert o["durability"] == "full"
@@ -42,9 +43,13 @@ def test_options(dbpath):
         assert o["chunk_size"] == 8192
         assert o["versions_to_keep"] == 3
         assert o["busy_timeout_ms"] == 100
+        assert o["page_size"] == 65536
+        assert db.stats().page_size == 65536
         assert o["read_only"] is False
     with pytest.raises(TypeError):
         buffdb.open(dbpath, no_such_option=1)
+    with pytest.raises(buffdb.InvalidArgumentError):
+        buffdb.open(dbpath + "-2", page_size=5000)
 
 
 def test_get_put_delete_contains(db):

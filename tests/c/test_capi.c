@@ -128,6 +128,7 @@ static int t_null_handles(void) {
     INVALID(buffdb_txn_commit(NULL));
     INVALID(buffdb_txn_rollback(NULL));
     INVALID(buffdb_options_set_chunk_size(NULL, 4096));
+    INVALID(buffdb_options_set_page_size(NULL, 4096));
     INVALID(buffdb_query_result_row_count(NULL, &n));
     /* every release function accepts NULL */
     OK(buffdb_close(NULL));
@@ -417,6 +418,10 @@ static int t_options_and_files(void) {
     INVALID(buffdb_open(path, o, &db));
     EXPECT(db == NULL);
     OK(buffdb_options_set_chunk_size(o, 4096));
+    OK(buffdb_options_set_page_size(o, 5000));
+    INVALID(buffdb_open(path, o, &db));
+    EXPECT(db == NULL);
+    OK(buffdb_options_set_page_size(o, 65536));
     OK(buffdb_options_set_create(o, false));
     EXPECT(buffdb_open(path, o, &db) != BUFFDB_OK); /* create off and no file */
     EXPECT(db == NULL);
