@@ -34,7 +34,7 @@ describe('open / close', () => {
 
   test('open, options, path, close is idempotent, then CLOSED', () => {
     const file = path.join(dir, 'a.bdb')
-    const db = buffdb.open(file, { chunkSize: 8192, versionsToKeep: 3, durability: 'full', compression: true, verifyChecksums: false })
+    const db = buffdb.open(file, { chunkSize: 8192, versionsToKeep: 3, durability: 'full', compression: true, verifyChecksums: false, pageSize: 65536 })
     assert.ok(db instanceof buffdb.Db)
     assert.equal(db.path, file)
     assert.equal(db.closed, false)
@@ -44,6 +44,9 @@ describe('open / close', () => {
     assert.equal(o.durability, 'full')
     assert.equal(o.compression, true)
     assert.equal(o.verifyChecksums, false)
+    assert.equal(o.pageSize, 65536)
+    assert.equal(db.stats().pageSize, 65536)
+    expectCodeSync(() => buffdb.open(path.join(dir, 'bad-page.bdb'), { pageSize: 5000 }), 'INVALID_ARGUMENT')
     db.put('k', 'v')
     db.close()
     db.close()
