@@ -111,14 +111,16 @@ pub(crate) enum Source {
     Paths,
 }
 
-/// One page of rows after `after` (or from `prefix`), in byte order.
-pub(crate) fn page(
+/// Calls `f` with each row after `after` (or from `prefix`) in byte order, borrowed
+/// from the database pages, until `f` returns false or `limit` rows; returns the count.
+pub(crate) fn walk(
     conn: &Connection,
     source: Source,
     prefix: &[u8],
     after: Option<&[u8]>,
-    limit: usize,
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    limit: Option<usize>,
+    mut f: impl FnMut(&[u8], &[u8]) -> bool,
+) -> Result<u64> {
     let (cols, table, key) = match source {
         Source::Keys => ("key, x''", "bdb_kv", "key"),
         Source::KeyValues => ("key, value", "bdb_kv", "key"),
@@ -131,10 +133,35 @@ pub(crate) fn page(
     let end = prefix_end(prefix);
     let upper = if end.is_some() { format!("{key} < ?2") } else { "?2 IS NULL".to_string() };
     let sql = format!("SELECT {cols} FROM {table} WHERE {key} {op} ?1 AND {upper} ORDER BY {key} LIMIT ?3");
+    let limit = limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows =
-        stmt.query_map(params![lower, end, limit.min(i64::MAX as usize) as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut rows = stmt.query(params![lower, end, limit])?;
+    let mut seen = 0;
+    while let Some(row) = rows.next()? {
+        seen += 1;
+        let k = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+        let v = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        if !f(k, v) {
+            break;
+        }
+    }
+    Ok(seen)
+}
+
+/// One page of rows, copied out.
+pub(crate) fn page(
+    conn: &Connection,
+    source: Source,
+    prefix: &[u8],
+    after: Option<&[u8]>,
+    limit: usize,
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut out = Vec::with_capacity(limit.min(4096));
+    walk(conn, source, prefix, after, Some(limit), |k, v| {
+        out.push((k.to_vec(), v.to_vec()));
+        true
+    })?;
+    Ok(out)
 }
 
 /// Lazy ordered iterator over (key, value) pairs under a prefix.
@@ -317,6 +344,20 @@ impl Db {
     /// `start_after` when given, at most `limit`. Lazy: fetched a page at a time.
     pub fn scan(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: Option<usize>) -> Result<KvIter> {
         Ok(KvIter { pager: Pager::new(&self.inner, Source::KeyValues, prefix, start_after, limit)? })
+    }
+
+    /// Calls `f` with each (key, value) whose key starts with `prefix`, in byte order,
+    /// after `start_after`, at most `limit`, borrowed straight from the database pages:
+    /// no copies. `f` returns `false` to stop. One snapshot for the whole walk, so keep
+    /// `f` short. Returns how many pairs `f` saw.
+    pub fn scan_each(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: Option<usize>,
+        f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<u64> {
+        self.inner.read(|c| walk(c, Source::KeyValues, prefix, start_after, limit, f))
     }
 
     /// Keys starting with `prefix`, like [`Db::scan`] without the values.

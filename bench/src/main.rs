@@ -38,6 +38,9 @@ struct K {
     get: f64,
     get_cold: f64,
     scan: f64,
+    /// Borrowed rows where the store offers them (BuffDB's `scan_each`; heed and redb
+    /// iterate borrowed anyway).
+    scan_borrowed: f64,
 }
 
 fn rate(n: usize, f: impl FnOnce()) -> f64 {
@@ -60,10 +63,11 @@ fn buffdb_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
     };
     let get = gets(&db);
     let scan = rate(SCAN, || assert_eq!(db.scan(b"0003:", None, None).unwrap().count(), SCAN));
+    let scan_borrowed = rate(SCAN, || assert_eq!(db.scan_each(b"0003:", None, None, |_, _| true).unwrap(), SCAN as u64));
     db.close().unwrap();
     let db = Db::open(&path, OpenOptions::default()).unwrap();
     let get_cold = gets(&db);
-    K { put, get, get_cold, scan }
+    K { put, get, get_cold, scan, scan_borrowed }
 }
 
 fn heed_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
@@ -97,7 +101,7 @@ fn heed_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
     });
     drop(env);
     let get_cold = get; // LMDB has no cache of its own beyond the OS page cache
-    K { put, get, get_cold, scan }
+    K { put, get, get_cold, scan, scan_borrowed: scan }
 }
 
 fn redb_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
@@ -133,7 +137,7 @@ fn redb_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
     drop(db);
     let db = redb::Database::create(&path).unwrap();
     let get_cold = gets(&db);
-    K { put, get, get_cold, scan }
+    K { put, get, get_cold, scan, scan_borrowed: scan }
 }
 
 fn sqlite_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
@@ -173,7 +177,7 @@ fn sqlite_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
     });
     drop(c);
     let get_cold = gets(&open());
-    K { put, get, get_cold, scan }
+    K { put, get, get_cold, scan, scan_borrowed: scan }
 }
 
 #[derive(Default, Clone)]
@@ -296,11 +300,12 @@ fn main() {
     println!("Workload K: {N} keys (16 B) / 100 B values; medians of {runs} runs; ops/s");
     println!("| operation | BuffDB | heed (LMDB) | redb | rusqlite | BuffDB / heed | BuffDB / redb |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    let rows: [(&str, fn(&K) -> f64); 4] = [
+    let rows: [(&str, fn(&K) -> f64); 5] = [
         ("batch put (one transaction)", |k| k.put),
         ("random get", |k| k.get),
         ("random get after reopen", |k| k.get_cold),
-        ("prefix scan (keys/s)", |k| k.scan),
+        ("prefix scan, owned rows (keys/s)", |k| k.scan),
+        ("prefix scan, borrowed rows (keys/s)", |k| k.scan_borrowed),
     ];
     for (name, f) in rows {
         let v: Vec<f64> = (0..4).map(|i| km(i, f)).collect();
