@@ -42,8 +42,9 @@ pub(crate) struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// Contents being read in this process, by content id: never collected while pinned.
     pins: Mutex<HashMap<i64, usize>>,
-    /// The WAL index header, read directly (writable databases only).
-    pub(crate) wal: Option<WalIndex>,
+    /// The WAL index header, read directly through the writer connection's mapping
+    /// (writable databases only); taken away before that connection closes.
+    wal: parking_lot::RwLock<Option<WalIndex>>,
     /// Exact KV read cache, kept valid through `wal`.
     pub(crate) cache: Option<ReadCache>,
     checkpointer: Option<Checkpointer>,
@@ -107,7 +108,7 @@ impl Db {
             writer: None,
             readers: Mutex::new(Vec::new()),
             pins: Mutex::new(HashMap::new()),
-            wal: None,
+            wal: parking_lot::RwLock::new(None),
             cache: None,
             checkpointer: None,
             page_size: 0,
@@ -122,15 +123,14 @@ impl Db {
             }
             content::collect_abandoned(&conn)?;
             inner.page_size = conn.pragma_query_value(None, "page_size", |r| r.get::<_, i64>(0))? as u64;
-            // The writer connection stays open for the handle's life, so the -shm
-            // file the WAL index maps is never replaced underneath it.
-            inner.wal = WalIndex::open(&inner.target);
-            if inner.wal.is_some() {
+            let wal = WalIndex::of(&conn);
+            if wal.is_some() {
                 inner.cache = ReadCache::new(inner.opts.cache_size);
                 // Checkpoints move to a thread of their own instead of stalling a commit.
                 conn.pragma_update(None, "wal_autocheckpoint", 0)?;
                 inner.checkpointer = Some(Checkpointer::start(inner.connect(false)?)?);
             }
+            inner.wal = parking_lot::RwLock::new(wal);
             inner.writer = Some(Arc::new(Mutex::new(Some(conn))));
             // One reader ready, so the first read does not pay for opening a connection.
             let reader = inner.connect(false)?;
@@ -157,6 +157,8 @@ impl Db {
             // A transaction or writer still holding the lock keeps its connection
             // until it ends; its commit then fails with CLOSED.
             if let Some(mut g) = w.try_lock_for(self.inner.busy_timeout()) {
+                // The WAL index is the writer connection's mapping: gone with it.
+                *self.inner.wal.write() = None;
                 if let Some(conn) = g.take() {
                     let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
                     drop(conn);
@@ -296,12 +298,12 @@ impl Inner {
     pub(crate) fn write_kv<T>(&self, changes: &[Change<'_>], f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut guard = self.lock_writer()?;
         let conn = guard.as_mut().ok_or_else(Error::closed)?;
-        let before = self.wal.as_ref().and_then(WalIndex::commit_counter);
+        let before = self.commit_counter();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
-        if let (Some(cache), Some(wal)) = (&self.cache, &self.wal) {
-            cache.after_commit(before, wal.commit_counter(), changes);
+        if let Some(cache) = &self.cache {
+            cache.after_commit(before, self.commit_counter(), changes);
         }
         self.after_commit();
         Ok(out)
@@ -309,11 +311,21 @@ impl Inner {
 
     /// After any commit of this process: start a checkpoint once the WAL is long.
     pub(crate) fn after_commit(&self) {
-        if let (Some(c), Some(wal)) = (&self.checkpointer, &self.wal) {
-            if wal.frames().is_some_and(|f| f as u64 * self.page_size >= CHECKPOINT_AFTER_BYTES) {
+        if let Some(c) = &self.checkpointer {
+            let frames = self.wal.read().as_ref().and_then(WalIndex::frames);
+            if frames.is_some_and(|f| f as u64 * self.page_size >= CHECKPOINT_AFTER_BYTES) {
                 c.request();
             }
         }
+    }
+
+    /// The commit counter of the WAL index (`None` without one, or mid-commit).
+    pub(crate) fn commit_counter(&self) -> Option<u32> {
+        self.wal.read().as_ref().and_then(WalIndex::commit_counter)
+    }
+
+    pub(crate) fn has_wal_index(&self) -> bool {
+        self.wal.read().is_some()
     }
 
     pub(crate) fn pin(&self, content: i64) {

@@ -286,7 +286,7 @@ impl Db {
     /// no copy, for caller-buffer reads in bindings.
     pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R> {
         check_key(key)?;
-        let counter = self.inner.wal.as_ref().and_then(|w| w.commit_counter());
+        let counter = self.inner.commit_counter();
         let cached = self.inner.cache.as_ref().zip(counter);
         let Some((cache, version)) = cached else {
             return self.inner.read(|c| get_with(c, key, f));

@@ -364,7 +364,7 @@ impl Db {
     /// Large writes sit in the WAL, where reads are slower: without a background
     /// checkpointer, copy them to the main file now (PASSIVE: never waits for readers).
     pub(crate) fn after_large_write(&self, size: u64) {
-        if size >= 64 << 20 && self.inner.wal.is_none() {
+        if size >= 64 << 20 && !self.inner.has_wal_index() {
             let _ = self.checkpoint();
         }
     }
