@@ -181,13 +181,21 @@ impl Db {
         &self.inner.opts
     }
 
-    /// Copies WAL pages into the main file (PASSIVE: never waits for readers).
+    /// Copies WAL pages into the main file now (PASSIVE: never waits for readers; it
+    /// waits, up to the busy timeout, for a background checkpoint already running).
     pub fn checkpoint(&self) -> Result<()> {
         self.inner.check_open()?;
         let mut g = self.inner.lock_writer()?;
         let conn = g.as_mut().ok_or_else(Error::closed)?;
-        conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")?;
-        Ok(())
+        let deadline = std::time::Instant::now() + self.inner.busy_timeout();
+        loop {
+            // (busy, frames in the WAL, frames copied); busy = another checkpoint runs.
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(0))?;
+            if busy == 0 || std::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 }
 
