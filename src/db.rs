@@ -11,13 +11,12 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::cache::{Change, ReadCache};
 use crate::content;
+use crate::pool::{Pooled, ReaderPool};
 use crate::error::{catch_panic, Error, ErrorCode, Result};
 use crate::options::{Durability, OpenOptions};
 use crate::schema::{self, FileKind};
 use crate::wal::WalIndex;
 
-/// Most idle reader connections kept for reuse.
-const MAX_IDLE_READERS: usize = 16;
 /// Memory map for reader connections: chunk reads run at memcpy speed through it.
 const READER_MMAP_SIZE: i64 = 1 << 30;
 
@@ -39,12 +38,12 @@ pub(crate) struct Inner {
     closed: AtomicBool,
     /// `None` for a read-only database.
     writer: Option<Arc<Mutex<Option<Connection>>>>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Arc<ReaderPool>,
     /// Contents being read in this process, by content id: never collected while pinned.
     pins: Mutex<HashMap<i64, usize>>,
     /// The WAL index header, read directly through the writer connection's mapping
     /// (writable databases only); taken away before that connection closes.
-    wal: parking_lot::RwLock<Option<WalIndex>>,
+    wal: Arc<parking_lot::RwLock<Option<WalIndex>>>,
     /// Exact KV read cache, kept valid through `wal`.
     pub(crate) cache: Option<ReadCache>,
     checkpointer: Option<Checkpointer>,
@@ -106,9 +105,9 @@ impl Db {
             opts,
             closed: AtomicBool::new(false),
             writer: None,
-            readers: Mutex::new(Vec::new()),
+            readers: Arc::default(),
             pins: Mutex::new(HashMap::new()),
-            wal: parking_lot::RwLock::new(None),
+            wal: Arc::default(),
             cache: None,
             checkpointer: None,
             page_size: 0,
@@ -124,21 +123,23 @@ impl Db {
             content::collect_abandoned(&conn)?;
             inner.page_size = conn.pragma_query_value(None, "page_size", |r| r.get::<_, i64>(0))? as u64;
             let wal = WalIndex::of(&conn);
-            if wal.is_some() {
+            let has_wal = wal.is_some();
+            *inner.wal.write() = wal;
+            if has_wal {
                 inner.cache = ReadCache::new(inner.opts.cache_size);
                 // Checkpoints move to a thread of their own instead of stalling a commit.
                 conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-                inner.checkpointer = Some(Checkpointer::start(inner.connect(false)?)?);
+                let c = Checkpointer::start(inner.connect(false)?, inner.readers.clone(), inner.wal.clone())?;
+                inner.checkpointer = Some(c);
             }
-            inner.wal = parking_lot::RwLock::new(wal);
             inner.writer = Some(Arc::new(Mutex::new(Some(conn))));
             // One reader ready, so the first read does not pay for opening a connection.
             let reader = inner.connect(false)?;
-            inner.readers.lock().push(reader);
+            inner.readers.give(Pooled::new(reader));
         } else {
             let conn = inner.connect(false)?;
             schema::verify(&conn)?;
-            inner.readers.lock().push(conn);
+            inner.readers.give(Pooled::new(conn));
         }
         Ok(Db { inner: Arc::new(inner) })
     }
@@ -149,7 +150,7 @@ impl Db {
         if self.inner.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        self.inner.readers.lock().clear();
+        self.inner.readers.clear();
         if let Some(c) = &self.inner.checkpointer {
             c.stop();
         }
@@ -250,17 +251,17 @@ impl Inner {
     /// unless `f` opens a read transaction).
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.check_open()?;
-        let pooled = self.readers.lock().pop();
-        let conn = match pooled {
-            Some(c) => c,
-            None => self.connect(false)?,
+        let mut p = match self.readers.take() {
+            Some(p) => p,
+            None => Pooled::new(self.connect(false)?),
         };
-        let out = f(&conn);
+        p.refresh(self.commit_counter())?;
+        let out = f(&p.conn);
+        if out.is_err() {
+            p.end();
+        }
         if !self.closed.load(Ordering::SeqCst) {
-            let mut pool = self.readers.lock();
-            if pool.len() < MAX_IDLE_READERS {
-                pool.push(conn);
-            }
+            self.readers.give(p);
         }
         out
     }
@@ -268,6 +269,9 @@ impl Inner {
     /// Runs `f` on a pooled reader inside one read transaction (one snapshot).
     pub(crate) fn read_snapshot<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.read(|conn| {
+            if !conn.is_autocommit() {
+                return f(conn); // the pooled connection's read transaction already is one
+            }
             conn.execute_batch("BEGIN DEFERRED")?;
             let out = f(conn);
             let end = conn.execute_batch("COMMIT");
@@ -293,6 +297,9 @@ impl Inner {
         if guard.is_none() {
             return Err(Error::closed());
         }
+        // An idle reader's snapshot would stop this write from restarting a fully
+        // checkpointed WAL (it would grow instead): end them first.
+        self.readers.release_stale(None);
         Ok(guard)
     }
 
@@ -317,8 +324,10 @@ impl Inner {
         Ok(out)
     }
 
-    /// After any commit of this process: start a checkpoint once the WAL is long.
+    /// After any commit of this process: idle readers drop their old snapshots, and a
+    /// checkpoint starts once the WAL is long.
     pub(crate) fn after_commit(&self) {
+        self.readers.release_stale(self.commit_counter());
         if let Some(c) = &self.checkpointer {
             let frames = self.wal.read().as_ref().and_then(WalIndex::frames);
             if frames.is_some_and(|f| f as u64 * self.page_size >= CHECKPOINT_AFTER_BYTES) {
@@ -367,14 +376,27 @@ struct Checkpointer {
 }
 
 impl Checkpointer {
-    fn start(conn: Connection) -> Result<Checkpointer> {
+    /// Also ends, once a second, idle readers' snapshots that another process's
+    /// commits made stale.
+    fn start(
+        conn: Connection,
+        readers: Arc<ReaderPool>,
+        wal: Arc<parking_lot::RwLock<Option<WalIndex>>>,
+    ) -> Result<Checkpointer> {
+        use std::sync::mpsc::RecvTimeoutError;
         conn.pragma_update(None, "query_only", false)?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
             .name("buffdb-checkpoint".into())
-            .spawn(move || {
-                while rx.recv().is_ok() {
-                    let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+            .spawn(move || loop {
+                let counter = || wal.read().as_ref().and_then(WalIndex::commit_counter);
+                match rx.recv_timeout(Duration::from_secs(1)) {
+                    Ok(()) => {
+                        readers.release_stale(counter());
+                        let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                    }
+                    Err(RecvTimeoutError::Timeout) => readers.release_stale(counter()),
+                    Err(RecvTimeoutError::Disconnected) => break,
                 }
             })
             .map_err(|e| Error::new(ErrorCode::Internal, format!("cannot start the checkpoint thread: {e}")))?;

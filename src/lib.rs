@@ -25,6 +25,7 @@ mod error;
 mod kv;
 mod maintenance;
 mod options;
+mod pool;
 mod query;
 mod reader;
 mod schema;
