@@ -35,6 +35,9 @@ pub struct CheckReport {
     pub sqlite_errors: Vec<String>,
 }
 
+/// Who owns a content: (stream path, version) or a blob id, and the content id.
+type Owner = (Option<String>, Option<i64>, Option<i64>, i64);
+
 fn count(conn: &Connection, sql: &str) -> Result<u64> {
     Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
 }
@@ -69,7 +72,7 @@ impl Db {
                     report.sqlite_errors.push(line);
                 }
             }
-            let owners: Vec<(Option<String>, Option<i64>, Option<i64>, i64)> = c
+            let owners: Vec<Owner> = c
                 .prepare(
                     "SELECT CAST(path AS TEXT), version, NULL, content FROM bdb_versions
                      UNION ALL SELECT NULL, NULL, id, content FROM bdb_blobs ORDER BY 1, 2, 3",
