@@ -11,9 +11,9 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::cache::{Change, ReadCache};
 use crate::content;
-use crate::pool::{Pooled, ReaderPool};
 use crate::error::{catch_panic, Error, ErrorCode, Result};
 use crate::options::{Durability, OpenOptions};
+use crate::pool::{Pooled, ReaderPool};
 use crate::schema::{self, FileKind};
 use crate::wal::WalIndex;
 

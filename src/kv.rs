@@ -148,17 +148,57 @@ pub(crate) fn walk(
     Ok(seen)
 }
 
-/// One page of rows, copied out.
+/// Rows of a lazy scan in one buffer: one allocation per page, not two per row.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KvPage {
+    data: Vec<u8>,
+    /// (key start, value start, value end) in `data`.
+    rows: Vec<(usize, usize, usize)>,
+}
+
+impl KvPage {
+    fn push(&mut self, k: &[u8], v: &[u8]) {
+        let start = self.data.len();
+        self.data.extend_from_slice(k);
+        self.data.extend_from_slice(v);
+        self.rows.push((start, start + k.len(), self.data.len()));
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Row `i` as (key, value); the value is empty for key and path listings.
+    pub fn get(&self, i: usize) -> Option<(&[u8], &[u8])> {
+        self.rows.get(i).map(|&(k, v, e)| (&self.data[k..v], &self.data[v..e]))
+    }
+
+    /// The rows in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        (0..self.rows.len()).filter_map(|i| self.get(i))
+    }
+
+    fn last_key(&self) -> Option<&[u8]> {
+        self.rows.last().map(|&(k, v, _)| &self.data[k..v])
+    }
+}
+
+/// One page of rows, copied out into one buffer.
 pub(crate) fn page(
     conn: &Connection,
     source: Source,
     prefix: &[u8],
     after: Option<&[u8]>,
     limit: usize,
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let mut out = Vec::with_capacity(limit.min(4096));
+) -> Result<KvPage> {
+    let mut out = KvPage::default();
     walk(conn, source, prefix, after, Some(limit), |k, v| {
-        out.push((k.to_vec(), v.to_vec()));
+        out.push(k, v);
         true
     })?;
     Ok(out)
@@ -180,9 +220,11 @@ pub(crate) struct Pager {
     prefix: Vec<u8>,
     after: Option<Vec<u8>>,
     left: Option<usize>,
-    rows: std::vec::IntoIter<(Vec<u8>, Vec<u8>)>,
+    page: KvPage,
+    /// Rows of `page` already handed out.
+    pos: usize,
     done: bool,
-    page: usize,
+    page_rows: usize,
 }
 
 impl Pager {
@@ -200,50 +242,111 @@ impl Pager {
             prefix: prefix.to_vec(),
             after: after.map(|a| a.to_vec()),
             left: limit,
-            rows: Vec::new().into_iter(),
+            page: KvPage::default(),
+            pos: 0,
             done: false,
-            page: 64,
+            page_rows: 64,
         })
     }
 
-    pub(crate) fn next(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
-        if self.left == Some(0) || self.done && self.rows.len() == 0 {
-            return None;
+    /// Makes sure unread rows are at hand; `false` at the end.
+    fn fill(&mut self) -> Result<bool> {
+        if self.left == Some(0) {
+            return Ok(false);
         }
         if let Err(e) = self.inner.check_open() {
             self.done = true;
-            self.rows = Vec::new().into_iter();
-            return Some(Err(e));
+            self.page = KvPage::default();
+            return Err(e);
         }
-        if let Some(row) = self.rows.next() {
-            if let Some(l) = self.left.as_mut() {
-                *l -= 1;
-            }
-            return Some(Ok(row));
+        if self.pos < self.page.len() {
+            return Ok(true);
         }
         if self.done {
-            return None;
+            return Ok(false);
         }
         // Pages grow so a short scan stays cheap and a long one amortizes each read.
-        let want = self.left.unwrap_or(usize::MAX).min(self.page);
-        self.page = (self.page * 4).min(PAGE * 16);
+        let want = self.left.unwrap_or(usize::MAX).min(self.page_rows);
+        self.page_rows = (self.page_rows * 4).min(PAGE * 16);
         let (prefix, after, source) = (&self.prefix, self.after.as_deref(), self.source);
         match self.inner.read(|c| page(c, source, prefix, after, want)) {
-            Ok(rows) => {
-                if rows.len() < want {
-                    self.done = true;
+            Ok(p) => {
+                self.done = p.len() < want;
+                if let Some(last) = p.last_key() {
+                    self.after = Some(last.to_vec());
                 }
-                if let Some(last) = rows.last() {
-                    self.after = Some(last.0.clone());
-                }
-                self.rows = rows.into_iter();
-                self.next()
+                self.page = p;
+                self.pos = 0;
+                Ok(self.pos < self.page.len())
             }
             Err(e) => {
                 self.done = true;
-                Some(Err(e))
+                Err(e)
             }
         }
+    }
+
+    fn took(&mut self, n: usize) {
+        self.pos += n;
+        if let Some(l) = self.left.as_mut() {
+            *l -= n;
+        }
+    }
+
+    pub(crate) fn next(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
+        match self.fill() {
+            Ok(true) => {
+                let row = self.page.get(self.pos).map(|(k, v)| (k.to_vec(), v.to_vec()));
+                self.took(1);
+                row.map(Ok)
+            }
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// The unread rows of the current page, or the next page: at most `limit` rows in all.
+    pub(crate) fn next_page(&mut self) -> Option<Result<KvPage>> {
+        match self.fill() {
+            Ok(true) => {
+                let end = self.page.len().min(self.pos.saturating_add(self.left.unwrap_or(usize::MAX)));
+                let n = end - self.pos;
+                let out = if self.pos == 0 && end == self.page.len() {
+                    std::mem::take(&mut self.page) // the whole page, as fetched: no copy
+                } else {
+                    let mut p = KvPage::default();
+                    for i in self.pos..end {
+                        let (k, v) = self.page.get(i).expect("in range");
+                        p.push(k, v);
+                    }
+                    self.pos = end;
+                    p
+                };
+                if self.page.is_empty() {
+                    self.pos = 0;
+                }
+                if let Some(l) = self.left.as_mut() {
+                    *l -= n;
+                }
+                Some(Ok(out))
+            }
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+impl KvIter {
+    /// The next rows as one page (one buffer): the cheapest way through a long scan.
+    pub fn next_page(&mut self) -> Option<Result<KvPage>> {
+        self.pager.next_page()
+    }
+}
+
+impl KeyIter {
+    /// The next keys as one page (values empty).
+    pub fn next_page(&mut self) -> Option<Result<KvPage>> {
+        self.pager.next_page()
     }
 }
 

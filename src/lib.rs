@@ -41,7 +41,7 @@ pub mod capi;
 pub use blob::BlobInfo;
 pub use db::Db;
 pub use error::{catch_panic, Error, ErrorCode, Result};
-pub use kv::{KeyIter, KvIter};
+pub use kv::{KeyIter, KvIter, KvPage};
 pub use maintenance::{CheckReport, Stats};
 pub use options::{
     Durability, OpenOptions, MAX_CHUNK_SIZE, MAX_KEY_SIZE, MAX_METADATA_SIZE, MAX_PATH_SIZE, MAX_VALUE_SIZE,

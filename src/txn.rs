@@ -88,7 +88,8 @@ impl Txn {
         start_after: Option<&[u8]>,
         limit: Option<usize>,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        kv::page(self.conn()?, Source::KeyValues, prefix, start_after, limit.unwrap_or(usize::MAX))
+        let page = kv::page(self.conn()?, Source::KeyValues, prefix, start_after, limit.unwrap_or(usize::MAX))?;
+        Ok(page.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect())
     }
 
     pub fn blob_put(&self, data: &[u8], metadata: Option<&str>) -> Result<u64> {

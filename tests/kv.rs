@@ -7,7 +7,8 @@ use common::*;
 fn scan_each_borrows_rows_in_order_and_stops_when_asked() {
     let (_d, path) = temp();
     let db = open(&path);
-    let pairs: Vec<(Vec<u8>, Vec<u8>)> = (0..500u32).map(|i| (format!("p:{i:04}").into_bytes(), i.to_le_bytes().to_vec())).collect();
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> =
+        (0..500u32).map(|i| (format!("p:{i:04}").into_bytes(), i.to_le_bytes().to_vec())).collect();
     db.put_many(&pairs).unwrap();
     db.put(b"q", b"other").unwrap();
     let mut seen = Vec::new();
@@ -35,4 +36,49 @@ fn scan_each_borrows_rows_in_order_and_stops_when_asked() {
     assert_eq!(count, 10);
     db.close().unwrap();
     assert_eq!(code(db.scan_each(b"", None, None, |_, _| true)), buffdb::ErrorCode::Closed);
+}
+
+#[test]
+fn pages_and_rows_mix_and_respect_limits() {
+    let (_d, path) = temp();
+    let db = open(&path);
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> =
+        (0..3000u32).map(|i| (format!("r:{i:05}").into_bytes(), vec![i as u8; 3])).collect();
+    db.put_many(&pairs).unwrap();
+    for limit in [None, Some(0), Some(1), Some(70), Some(2999), Some(5000)] {
+        let mut it = db.scan(b"r:", None, limit).unwrap();
+        let mut got: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut turn = 0;
+        loop {
+            turn += 1;
+            if turn % 3 == 0 {
+                match it.next() {
+                    Some(row) => got.push(row.unwrap()),
+                    None => break,
+                }
+            } else {
+                match it.next_page() {
+                    Some(page) => {
+                        let page = page.unwrap();
+                        assert!(!page.is_empty());
+                        got.extend(page.iter().map(|(k, v)| (k.to_vec(), v.to_vec())));
+                    }
+                    None => break,
+                }
+            }
+        }
+        let want = limit.unwrap_or(usize::MAX).min(pairs.len());
+        assert_eq!(got, pairs[..want], "limit {limit:?}");
+    }
+    let mut keys = db.keys(b"r:0", Some(b"r:00010"), Some(5)).unwrap();
+    let page = keys.next_page().unwrap().unwrap();
+    let listed: Vec<&[u8]> = page
+        .iter()
+        .map(|(k, v)| {
+            assert!(v.is_empty());
+            k
+        })
+        .collect();
+    assert_eq!(listed, [&b"r:00011"[..], b"r:00012", b"r:00013", b"r:00014", b"r:00015"]);
+    assert!(keys.next_page().is_none());
 }

@@ -1,6 +1,6 @@
 //! Lazy iterators for `scan`, `keys` and `search`: the engine iterator is drained in
-//! growing batches, so a large scan neither loads everything at once nor releases the
-//! GIL once per item.
+//! growing batches (KV scans: the engine's pages, one buffer each), so a large scan
+//! neither loads everything at once nor releases the GIL once per item.
 
 use std::collections::VecDeque;
 
@@ -71,15 +71,72 @@ impl<T: Send + 'static> Lazy<T> {
     }
 }
 
+/// An engine scan that hands out whole pages.
+trait PageSource: Send {
+    fn next_page(&mut self) -> Option<engine::Result<engine::KvPage>>;
+}
+
+impl PageSource for engine::KvIter {
+    fn next_page(&mut self) -> Option<engine::Result<engine::KvPage>> {
+        engine::KvIter::next_page(self)
+    }
+}
+
+impl PageSource for engine::KeyIter {
+    fn next_page(&mut self) -> Option<engine::Result<engine::KvPage>> {
+        engine::KeyIter::next_page(self)
+    }
+}
+
+/// Rows served from the engine's pages: one GIL release per page, and each row is
+/// copied once, straight from the page into its `bytes`.
+struct Pages<I> {
+    it: Option<I>,
+    page: engine::KvPage,
+    pos: usize,
+}
+
+impl<I: PageSource> Pages<I> {
+    fn new(it: I) -> Self {
+        Pages { it: Some(it), page: engine::KvPage::default(), pos: 0 }
+    }
+
+    fn next_row<R>(&mut self, py: Python<'_>, f: impl FnOnce(&[u8], &[u8]) -> R) -> PyResult<Option<R>> {
+        loop {
+            if let Some((k, v)) = self.page.get(self.pos) {
+                self.pos += 1;
+                return Ok(Some(f(k, v)));
+            }
+            let Some(it) = self.it.as_mut() else { return Ok(None) };
+            let next = py.detach(|| engine::catch_panic(|| Ok(it.next_page()))).unwrap_or_else(|e| Some(Err(e)));
+            match next {
+                Some(Ok(page)) => {
+                    self.page = page;
+                    self.pos = 0;
+                }
+                Some(Err(e)) => {
+                    self.it = None;
+                    return Err(to_py_err(e));
+                }
+                None => {
+                    self.it = None;
+                    self.page = engine::KvPage::default();
+                    return Ok(None);
+                }
+            }
+        }
+    }
+}
+
 /// Lazy iterator over `(key, value)` pairs, in key order (from `Db.scan`).
 #[pyclass(frozen, module = "buffdb", name = "KvIterator")]
 pub struct PyKvIter {
-    st: Mutex<Lazy<(Vec<u8>, Vec<u8>)>>,
+    st: Mutex<Pages<engine::KvIter>>,
 }
 
 impl PyKvIter {
-    pub(crate) fn new(it: impl Iterator<Item = engine::Result<(Vec<u8>, Vec<u8>)>> + Send + 'static) -> Self {
-        PyKvIter { st: Mutex::new(Lazy::new(Box::new(it))) }
+    pub(crate) fn new(it: engine::KvIter) -> Self {
+        PyKvIter { st: Mutex::new(Pages::new(it)) }
     }
 }
 
@@ -90,23 +147,20 @@ impl PyKvIter {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let item = lock(py, &self.st).next(py)?;
-        match item {
-            Some((k, v)) => Ok(Some(PyTuple::new(py, [PyBytes::new(py, &k), PyBytes::new(py, &v)])?)),
-            None => Ok(None),
-        }
+        let row = lock(py, &self.st).next_row(py, |k, v| (PyBytes::new(py, k), PyBytes::new(py, v)))?;
+        row.map(|(k, v)| PyTuple::new(py, [k, v])).transpose()
     }
 }
 
 /// Lazy iterator over keys (bytes), in key order (from `Db.keys` / `iter(db)`).
 #[pyclass(frozen, module = "buffdb", name = "KeyIterator")]
 pub struct PyKeyIter {
-    st: Mutex<Lazy<Vec<u8>>>,
+    st: Mutex<Pages<engine::KeyIter>>,
 }
 
 impl PyKeyIter {
-    pub(crate) fn new(it: impl Iterator<Item = engine::Result<Vec<u8>>> + Send + 'static) -> Self {
-        PyKeyIter { st: Mutex::new(Lazy::new(Box::new(it))) }
+    pub(crate) fn new(it: engine::KeyIter) -> Self {
+        PyKeyIter { st: Mutex::new(Pages::new(it)) }
     }
 }
 
@@ -117,8 +171,7 @@ impl PyKeyIter {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let item = lock(py, &self.st).next(py)?;
-        Ok(item.map(|k| PyBytes::new(py, &k)))
+        lock(py, &self.st).next_row(py, |k, _| PyBytes::new(py, k))
     }
 }
 
