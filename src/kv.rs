@@ -251,12 +251,14 @@ impl Pager {
 
     /// Makes sure unread rows are at hand; `false` at the end.
     fn fill(&mut self) -> Result<bool> {
-        if self.left == Some(0) {
+        if self.left == Some(0) || self.done && self.pos >= self.page.len() {
             return Ok(false);
         }
         if let Err(e) = self.inner.check_open() {
+            // Report CLOSED once, then end.
             self.done = true;
             self.page = KvPage::default();
+            self.pos = 0;
             return Err(e);
         }
         if self.pos < self.page.len() {
