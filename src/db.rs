@@ -185,10 +185,16 @@ impl Db {
     /// Copies WAL pages into the main file now (PASSIVE: never waits for readers; it
     /// waits, up to the busy timeout, for a background checkpoint already running).
     pub fn checkpoint(&self) -> Result<()> {
-        self.inner.check_open()?;
-        let mut g = self.inner.lock_writer()?;
+        self.inner.checkpoint()
+    }
+}
+
+impl Inner {
+    pub(crate) fn checkpoint(&self) -> Result<()> {
+        self.check_open()?;
+        let mut g = self.lock_writer()?;
         let conn = g.as_mut().ok_or_else(Error::closed)?;
-        let deadline = std::time::Instant::now() + self.inner.busy_timeout();
+        let deadline = std::time::Instant::now() + self.busy_timeout();
         loop {
             // (busy, frames in the WAL, frames copied); busy = another checkpoint runs.
             let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(0))?;
@@ -198,9 +204,7 @@ impl Db {
             std::thread::sleep(Duration::from_millis(2));
         }
     }
-}
 
-impl Inner {
     pub(crate) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::SeqCst) {
             Err(Error::closed())

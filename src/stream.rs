@@ -221,23 +221,23 @@ impl StreamWriter {
 
     /// Makes the written bytes the newest version of the path.
     pub fn commit(mut self) -> Result<StreamInfo> {
-        self.builder()?;
-        let b = self.builder.take().expect("checked above");
+        self.builder()?; // CLOSED when already finished
+        let mut b = self.builder.take().expect("checked above");
         let id = b.id;
-        let (inner, path, pending) = (self.inner.clone(), self.path.clone(), std::mem::take(&mut self.pending));
-        let mut b = b;
+        let pending = std::mem::take(&mut self.pending);
+        let inner = self.inner.clone();
         let out = inner.write(|c| {
             b.write(c, &pending)?;
             let meta = b.finish(c)?;
-            commit_version(c, &inner, &path, &meta)
+            commit_version(c, &inner, &self.path, &meta)
         });
         match out {
             Ok(info) => {
-                Db { inner }.after_large_write(info.size);
+                inner.after_large_write(info.size);
                 Ok(info)
             }
             Err(e) => {
-                let _ = discard(&inner, Some(id));
+                let _ = discard(&inner, id);
                 Err(e)
             }
         }
@@ -250,17 +250,14 @@ impl StreamWriter {
 
     fn abort_inner(&mut self) -> Result<()> {
         match self.builder.take() {
-            Some(b) => discard(&self.inner, Some(b.id)),
+            Some(b) => discard(&self.inner, b.id),
             None => Ok(()),
         }
     }
 }
 
-fn discard(inner: &Inner, id: Option<i64>) -> Result<()> {
-    match id {
-        Some(id) => inner.write(|c| content::discard(c, id)),
-        None => Ok(()),
-    }
+fn discard(inner: &Inner, id: i64) -> Result<()> {
+    inner.write(|c| content::discard(c, id))
 }
 
 impl Drop for StreamWriter {
@@ -284,7 +281,7 @@ impl Db {
     pub fn stream_write(&self, path: &str, data: &[u8]) -> Result<StreamInfo> {
         check_path(path)?;
         let info = self.inner.write(|c| write(c, &self.inner, path, data))?;
-        self.after_large_write(info.size);
+        self.inner.after_large_write(info.size);
         Ok(info)
     }
 
@@ -293,7 +290,7 @@ impl Db {
     pub fn stream_write_from(&self, path: &str, reader: impl Read) -> Result<StreamInfo> {
         check_path(path)?;
         let info = self.inner.write(|c| write_from(c, &self.inner, path, reader))?;
-        self.after_large_write(info.size);
+        self.inner.after_large_write(info.size);
         Ok(info)
     }
 
@@ -360,18 +357,20 @@ impl Db {
         check_path(path)?;
         self.inner.write(|c| delete(c, &self.inner, path))
     }
-
-    /// Large writes sit in the WAL, where reads are slower: without a background
-    /// checkpointer, copy them to the main file now (PASSIVE: never waits for readers).
-    pub(crate) fn after_large_write(&self, size: u64) {
-        if size >= 64 << 20 && !self.inner.has_wal_index() {
-            let _ = self.checkpoint();
-        }
-    }
 }
 
 impl std::fmt::Debug for StreamWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StreamWriter").field("path", &self.path).field("written", &self.written()).finish()
+    }
+}
+
+impl Inner {
+    /// Large writes sit in the WAL, where reads are slower: without a background
+    /// checkpointer, copy them to the main file now (PASSIVE: never waits for readers).
+    pub(crate) fn after_large_write(&self, size: u64) {
+        if size >= 64 << 20 && !self.has_wal_index() {
+            let _ = self.checkpoint();
+        }
     }
 }
