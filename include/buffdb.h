@@ -144,8 +144,9 @@ typedef struct buffdb_db buffdb_db;
 
 /**
  * An ordered, lazy cursor over (key, value) pairs from buffdb_scan, buffdb_keys or
- * buffdb_txn_scan. Single-threaded: it may move to another thread but must not be used
- * by two at once. Free with buffdb_kv_cursor_free.
+ * buffdb_txn_scan. It reads the engine's pages (one buffer each) and hands out rows
+ * from them without copying. Single-threaded: it may move to another thread but must
+ * not be used by two at once. Free with buffdb_kv_cursor_free.
  */
 typedef struct buffdb_kv_cursor buffdb_kv_cursor;
 

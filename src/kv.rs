@@ -157,7 +157,8 @@ pub struct KvPage {
 }
 
 impl KvPage {
-    fn push(&mut self, k: &[u8], v: &[u8]) {
+    /// Appends a row.
+    pub fn push(&mut self, k: &[u8], v: &[u8]) {
         let start = self.data.len();
         self.data.extend_from_slice(k);
         self.data.extend_from_slice(v);

@@ -1,7 +1,7 @@
 //! Key-value calls and the KV cursor.
 
 use super::*;
-use crate::Result;
+use crate::{KvPage, Result};
 
 /// A borrowed byte string passed in by the caller (keys of batch calls).
 #[repr(C)]
@@ -30,19 +30,54 @@ pub struct buffdb_bytes {
     pub len: usize,
 }
 
-type KvItems = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + Send>;
+/// Where a cursor's pages come from.
+pub(crate) enum KvPages {
+    Scan(crate::KvIter),
+    Keys(crate::KeyIter),
+    /// Everything is in the first page already (a transaction's scan).
+    Done,
+}
 
 /// An ordered, lazy cursor over (key, value) pairs from buffdb_scan, buffdb_keys or
-/// buffdb_txn_scan. Single-threaded: it may move to another thread but must not be used
-/// by two at once. Free with buffdb_kv_cursor_free.
+/// buffdb_txn_scan. It reads the engine's pages (one buffer each) and hands out rows
+/// from them without copying. Single-threaded: it may move to another thread but must
+/// not be used by two at once. Free with buffdb_kv_cursor_free.
 pub struct buffdb_kv_cursor {
-    items: KvItems,
-    current: Option<(Vec<u8>, Vec<u8>)>,
+    pages: KvPages,
+    page: KvPage,
+    /// Rows of `page` already handed out.
+    pos: usize,
 }
 
 impl buffdb_kv_cursor {
-    pub(crate) fn new(items: KvItems) -> buffdb_kv_cursor {
-        buffdb_kv_cursor { items, current: None }
+    pub(crate) fn new(pages: KvPages, first: KvPage) -> buffdb_kv_cursor {
+        buffdb_kv_cursor { pages, page: first, pos: 0 }
+    }
+
+    /// Moves to the next row; `false` at the end.
+    fn advance(&mut self) -> Result<bool> {
+        if self.pos < self.page.len() {
+            self.pos += 1;
+            return Ok(true);
+        }
+        let next = match &mut self.pages {
+            KvPages::Scan(it) => it.next_page(),
+            KvPages::Keys(it) => it.next_page(),
+            KvPages::Done => None,
+        };
+        match next {
+            Some(page) => {
+                self.page = page?;
+                self.pos = 1;
+                Ok(!self.page.is_empty())
+            }
+            None => {
+                self.pages = KvPages::Done;
+                self.page = KvPage::default();
+                self.pos = 0;
+                Ok(false)
+            }
+        }
     }
 }
 
@@ -342,7 +377,7 @@ pub unsafe extern "C" fn buffdb_scan(
         let sa = opt_bytes(start_after, start_after_len, "start_after")?;
         let out = Out::new(out, "out")?;
         let it = d.db.scan(prefix, sa, opt_limit(limit))?;
-        new_handle(&out, buffdb_kv_cursor::new(Box::new(it)));
+        new_handle(&out, buffdb_kv_cursor::new(KvPages::Scan(it), KvPage::default()));
         Ok(())
     })
 }
@@ -364,7 +399,7 @@ pub unsafe extern "C" fn buffdb_keys(
         let sa = opt_bytes(start_after, start_after_len, "start_after")?;
         let out = Out::new(out, "out")?;
         let it = d.db.keys(prefix, sa, opt_limit(limit))?;
-        new_handle(&out, buffdb_kv_cursor::new(Box::new(it.map(|k| k.map(|k| (k, Vec::new()))))));
+        new_handle(&out, buffdb_kv_cursor::new(KvPages::Keys(it), KvPage::default()));
         Ok(())
     })
 }
@@ -385,11 +420,8 @@ pub unsafe extern "C" fn buffdb_kv_cursor_next(
         let c = handle_mut(cursor, "cursor")?;
         let (key, key_len) = (Out::new(key, "key")?, Out::new(key_len, "key_len")?);
         let (value, value_len) = (Out::opt(value), Out::opt(value_len));
-        c.current = match c.items.next() {
-            None => None,
-            Some(r) => Some(r?),
-        };
-        match &c.current {
+        let row = if c.advance()? { c.page.get(c.pos - 1) } else { None };
+        match row {
             None => {
                 key.set(std::ptr::null());
                 key_len.set(0);

@@ -190,8 +190,11 @@ pub unsafe extern "C" fn buffdb_txn_scan(
         let prefix = bytes(prefix, prefix_len, "prefix")?;
         let sa = opt_bytes(start_after, start_after_len, "start_after")?;
         let out = Out::new(out, "out")?;
-        let rows = t.scan(prefix, sa, opt_limit(limit))?;
-        new_handle(&out, buffdb_kv_cursor::new(Box::new(rows.into_iter().map(Ok))));
+        let mut page = crate::KvPage::default();
+        for (k, v) in t.scan(prefix, sa, opt_limit(limit))? {
+            page.push(&k, &v);
+        }
+        new_handle(&out, buffdb_kv_cursor::new(KvPages::Done, page));
         Ok(())
     })
 }
