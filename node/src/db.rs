@@ -88,7 +88,10 @@ pub fn version_opt(options: &Option<Unknown>) -> buffdb::Result<Option<u64>> {
 }
 
 /// `{ data, metadata }` of blobUpdate.
-pub fn blob_update_args(update: &Unknown) -> buffdb::Result<(Option<Vec<u8>>, Option<Option<String>>)> {
+/// `blobUpdate`'s {data, metadata}: new bytes, and new metadata (`Some(None)` clears it).
+pub type BlobUpdate = (Option<Vec<u8>>, Option<Option<String>>);
+
+pub fn blob_update_args(update: &Unknown) -> buffdb::Result<BlobUpdate> {
   let u = Some(*update);
   let o = Opts::new(&u, "update", &["data", "metadata"])?;
   Ok((o.bytes("data")?.map(Bytes::into_vec), o.nullable_string("metadata")?))

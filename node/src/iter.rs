@@ -35,11 +35,29 @@ where
   Ok(out)
 }
 
-/// Items packed into one Buffer: each byte string as a u32 LE length and its
+/// Rows packed into one Buffer: each byte string as a u32 LE length and its
 /// bytes (a pair is two of them). One native object per batch instead of one
 /// per key and value; the JS layer slices views out of it. Empty = the end.
-pub trait Pack {
-  fn pack(&self, out: &mut Vec<u8>);
+/// Rows come from the engine's pages (one buffer each), so each row is copied
+/// once, from the page into the batch.
+pub trait Pages {
+  /// Whether rows carry values (scan) or not (keys).
+  const VALUES: bool;
+  fn next_page(&mut self) -> Option<buffdb::Result<buffdb::KvPage>>;
+}
+
+impl Pages for buffdb::KvIter {
+  const VALUES: bool = true;
+  fn next_page(&mut self) -> Option<buffdb::Result<buffdb::KvPage>> {
+    buffdb::KvIter::next_page(self)
+  }
+}
+
+impl Pages for buffdb::KeyIter {
+  const VALUES: bool = false;
+  fn next_page(&mut self) -> Option<buffdb::Result<buffdb::KvPage>> {
+    buffdb::KeyIter::next_page(self)
+  }
 }
 
 fn push(out: &mut Vec<u8>, b: &[u8]) {
@@ -47,28 +65,26 @@ fn push(out: &mut Vec<u8>, b: &[u8]) {
   out.extend_from_slice(b);
 }
 
-impl Pack for (Vec<u8>, Vec<u8>) {
-  fn pack(&self, out: &mut Vec<u8>) {
-    push(out, &self.0);
-    push(out, &self.1);
-  }
-}
-
-impl Pack for Vec<u8> {
-  fn pack(&self, out: &mut Vec<u8>) {
-    push(out, self);
-  }
-}
-
-fn packed<I, T>(slot: &Mutex<Option<I>>, n: u32) -> buffdb::Result<Vec<u8>>
-where
-  I: Iterator<Item = buffdb::Result<T>>,
-  T: Pack,
-{
-  let items = batch(slot, n)?;
-  let mut out = Vec::with_capacity(items.len() * 128);
-  for it in &items {
-    it.pack(&mut out);
+/// At least `n` rows (whole pages), fewer only at the end.
+fn packed<I: Pages>(slot: &Mutex<Option<I>>, n: u32) -> buffdb::Result<Vec<u8>> {
+  let mut g = slot.lock();
+  let mut out = Vec::new();
+  let mut rows = 0usize;
+  if let Some(it) = g.as_mut() {
+    while rows < n.max(1) as usize {
+      let Some(page) = it.next_page() else { break };
+      let page = page?;
+      for (k, v) in page.iter() {
+        push(&mut out, k);
+        if I::VALUES {
+          push(&mut out, v);
+        }
+      }
+      rows += page.len();
+    }
+    if rows == 0 {
+      *g = None;
+    }
   }
   Ok(out)
 }
