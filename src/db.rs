@@ -254,12 +254,17 @@ impl Inner {
     /// Runs `f` on a pooled reader connection (each statement is its own snapshot
     /// unless `f` opens a read transaction).
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.read_at(self.commit_counter(), f)
+    }
+
+    /// [`Inner::read`] for a caller that has just read the commit counter.
+    pub(crate) fn read_at<T>(&self, counter: Option<u32>, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.check_open()?;
         let mut p = match self.readers.take() {
             Some(p) => p,
             None => Pooled::new(self.connect(false)?),
         };
-        p.refresh(self.commit_counter())?;
+        p.refresh(counter)?;
         let out = f(&p.conn);
         if out.is_err() {
             p.end();

@@ -90,10 +90,7 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 }
 
 pub(crate) fn count(conn: &Connection, source: Source, prefix: &[u8]) -> Result<u64> {
-    let (table, key) = match source {
-        Source::Keys | Source::KeyValues => ("bdb_kv", "key"),
-        Source::Paths => ("bdb_streams", "path"),
-    };
+    let (table, key) = source.table();
     let end = prefix_end(prefix);
     let upper = if end.is_some() { format!("{key} < ?2") } else { "?2 IS NULL".to_string() };
     let n: i64 = conn
@@ -111,6 +108,16 @@ pub(crate) enum Source {
     Paths,
 }
 
+impl Source {
+    /// (table, ordered key column).
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            Source::Keys | Source::KeyValues => ("bdb_kv", "key"),
+            Source::Paths => ("bdb_streams", "path"),
+        }
+    }
+}
+
 /// Calls `f` with each row after `after` (or from `prefix`) in byte order, borrowed
 /// from the database pages, until `f` returns false or `limit` rows; returns the count.
 pub(crate) fn walk(
@@ -121,18 +128,15 @@ pub(crate) fn walk(
     limit: Option<usize>,
     mut f: impl FnMut(&[u8], &[u8]) -> bool,
 ) -> Result<u64> {
-    let (cols, table, key) = match source {
-        Source::Keys => ("key, x''", "bdb_kv", "key"),
-        Source::KeyValues => ("key, value", "bdb_kv", "key"),
-        Source::Paths => ("path, x''", "bdb_streams", "path"),
-    };
+    let (table, key) = source.table();
+    let value = if matches!(source, Source::KeyValues) { "value" } else { "x''" };
     let (lower, op) = match after {
         Some(a) if a >= prefix => (a, ">"),
         _ => (prefix, ">="),
     };
     let end = prefix_end(prefix);
     let upper = if end.is_some() { format!("{key} < ?2") } else { "?2 IS NULL".to_string() };
-    let sql = format!("SELECT {cols} FROM {table} WHERE {key} {op} ?1 AND {upper} ORDER BY {key} LIMIT ?3");
+    let sql = format!("SELECT {key}, {value} FROM {table} WHERE {key} {op} ?1 AND {upper} ORDER BY {key} LIMIT ?3");
     let limit = limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![lower, end, limit])?;
@@ -401,7 +405,7 @@ impl Db {
         if let Some(hit) = cache.lookup(key, version) {
             return Ok(f(hit.as_deref()));
         }
-        self.inner.read(|c| {
+        self.inner.read_at(counter, |c| {
             get_with(c, key, |v| {
                 cache.fill(key, v, version);
                 f(v)
