@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use buffdb::{Db, Error, ErrorCode, OpenOptions, StreamInfo, Value};
 use clap::{Parser, Subcommand};
+
+mod serve;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// BuffDB: an embedded database of KV records, blobs, versioned path streams and prefix search, in one file.
@@ -57,6 +59,8 @@ enum Command {
         /// Parameters for the statement's `?` placeholders (as text).
         params: Vec<String>,
     },
+    /// Serve the store over gRPC (see `buffdb run --help`).
+    Run(serve::RunArgs),
     /// Write a stream, read it back and verify it, with KV and blob round-trips:
     /// BuffDB's main job on its embedded default. Uses a temporary store unless --store is given.
     Demo {
@@ -241,6 +245,11 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
     if let Command::Demo { mib } = &cli.command {
         return demo(&cli, *mib);
     }
+    if let Command::Run(args) = &cli.command {
+        let opts = OpenOptions { durability: cli.durability.parse()?, ..OpenOptions::default() };
+        serve::run(args, &cli.store, opts)?;
+        return Ok(Outcome::Ok);
+    }
     let db = open(&cli)?;
     let mut out = io::stdout().lock();
     let outcome = match &cli.command {
@@ -412,7 +421,7 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
             }
             Outcome::Ok
         }
-        Command::Demo { .. } => unreachable!(),
+        Command::Demo { .. } | Command::Run(_) => unreachable!(),
     };
     out.flush()?;
     db.close()?;

@@ -1,0 +1,58 @@
+//! Starts the real server on a free loopback port over a temporary store.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use buffdb::{Db, OpenOptions};
+use buffdb_server::{Config, Running, Stores};
+use tonic::transport::Channel;
+
+pub struct TestServer {
+    pub running: Option<Running>,
+    pub dir: tempfile::TempDir,
+    pub stores: Stores,
+    pub channel: Channel,
+}
+
+pub fn open(path: &std::path::Path) -> Db {
+    Db::open(path, OpenOptions { busy_timeout_ms: 2000, ..OpenOptions::default() }).unwrap()
+}
+
+pub async fn start_with(config: impl FnOnce(&mut Config), split: bool) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let kv = open(&dir.path().join("kv.db"));
+    let stores = if split { Stores::split(kv, open(&dir.path().join("blob.db"))) } else { Stores::shared(kv) };
+    let mut c = Config::new(stores.clone());
+    config(&mut c);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = buffdb_server::start(c, listener).await.unwrap();
+    let channel = connect(running.local_addr()).await;
+    TestServer { running: Some(running), dir, stores, channel }
+}
+
+pub async fn start() -> TestServer {
+    start_with(|_| {}, false).await
+}
+
+pub async fn connect(addr: std::net::SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .unwrap()
+}
+
+impl TestServer {
+    pub async fn shutdown(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await.unwrap();
+        }
+    }
+}
+
+/// A request stream from a list.
+pub fn stream_of<T: Send + 'static>(items: Vec<T>) -> impl tokio_stream::Stream<Item = T> + Send + 'static {
+    tokio_stream::iter(items)
+}
