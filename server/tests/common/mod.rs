@@ -56,3 +56,36 @@ impl TestServer {
 pub fn stream_of<T: Send + 'static>(items: Vec<T>) -> impl tokio_stream::Stream<Item = T> + Send + 'static {
     tokio_stream::iter(items)
 }
+
+/// A channel whose TCP connections the test can cut, as a client that goes away does.
+pub struct Killable {
+    pub channel: Channel,
+    sockets: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Killable {
+    pub async fn connect(addr: std::net::SocketAddr) -> Killable {
+        let sockets = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = sockets.clone();
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect_with_connector(tower::service_fn(move |_: http::Uri| {
+                let kept = kept.clone();
+                async move {
+                    let std = tokio::net::TcpStream::connect(addr).await?.into_std()?;
+                    kept.lock().unwrap().push(std.try_clone()?);
+                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(tokio::net::TcpStream::from_std(std)?))
+                }
+            }))
+            .await
+            .unwrap();
+        Killable { channel, sockets }
+    }
+
+    /// Cuts every connection without ending any stream.
+    pub fn kill(&self) {
+        for s in self.sockets.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
