@@ -15,14 +15,19 @@ pub struct TestServer {
     pub channel: Channel,
 }
 
-pub fn open(path: &std::path::Path) -> Db {
-    Db::open(path, OpenOptions { busy_timeout_ms: 2000, ..OpenOptions::default() }).unwrap()
+pub fn options() -> OpenOptions {
+    OpenOptions { busy_timeout_ms: 2000, ..OpenOptions::default() }
 }
 
 pub async fn start_with(config: impl FnOnce(&mut Config), split: bool) -> TestServer {
+    start_full(config, split, options()).await
+}
+
+pub async fn start_full(config: impl FnOnce(&mut Config), split: bool, opts: OpenOptions) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let kv = open(&dir.path().join("kv.db"));
-    let stores = if split { Stores::split(kv, open(&dir.path().join("blob.db"))) } else { Stores::shared(kv) };
+    let kv = Db::open(dir.path().join("kv.db"), opts.clone()).unwrap();
+    let stores =
+        if split { Stores::split(kv, Db::open(dir.path().join("blob.db"), opts).unwrap()) } else { Stores::shared(kv) };
     let mut c = Config::new(stores.clone());
     config(&mut c);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
