@@ -8,6 +8,7 @@ use std::time::Instant;
 use buffdb::{Db, Error, ErrorCode, OpenOptions, StreamInfo, Value};
 use clap::{Parser, Subcommand};
 
+mod remote;
 mod serve;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -24,6 +25,11 @@ struct Cli {
     /// fsync policy for this session's writes: full, normal or none.
     #[arg(long, global = true, default_value = "normal")]
     durability: String,
+    /// Run kv, blob, stream, search and query commands against a `buffdb run` server at
+    /// ADDR (host:port or http(s)://...) instead of a local file; the token, if the server
+    /// needs one, comes from BUFFDB_TOKEN.
+    #[arg(long, global = true, value_name = "ADDR")]
+    remote: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -244,6 +250,9 @@ fn yes_no(v: bool) -> Outcome {
 fn run(cli: Cli) -> Result<Outcome, Error> {
     if let Command::Demo { mib } = &cli.command {
         return demo(&cli, *mib);
+    }
+    if let Some(addr) = &cli.remote {
+        return remote::run(&cli, addr);
     }
     if let Command::Run(args) = &cli.command {
         let opts = OpenOptions { durability: cli.durability.parse()?, ..OpenOptions::default() };

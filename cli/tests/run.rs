@@ -97,3 +97,51 @@ fn a_bad_address_is_a_usage_error() {
     let out = Command::new(env!("CARGO_BIN_EXE_buffdb")).args(["run", "not-an-address"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn remote(addr: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_buffdb")).arg("--remote").arg(addr).args(args).output().unwrap()
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    assert!(o.status.success(), "{:?}: {}", o.status, String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+#[tokio::test]
+async fn remote_commands_reach_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let (mut child, addr) = spawn(&["-s", store.to_str().unwrap(), "run", "127.0.0.1:0"]);
+
+    stdout(&remote(&addr, &["kv", "set", "user:1", "ada"]));
+    assert_eq!(stdout(&remote(&addr, &["kv", "get", "user:1"])), "ada\n");
+    assert_eq!(remote(&addr, &["kv", "get", "nobody"]).status.code(), Some(1));
+    stdout(&remote(&addr, &["kv", "set", "user:2", "ada"]));
+    assert_eq!(stdout(&remote(&addr, &["kv", "eq", "user:1", "user:2"])), "true\n");
+    assert_eq!(stdout(&remote(&addr, &["kv", "scan", "user:"])), "user:1\tada\nuser:2\tada\n");
+
+    let file = dir.path().join("doc.bin");
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    let info = stdout(&remote(&addr, &["stream", "put", "/docs/a", file.to_str().unwrap()]));
+    assert!(info.contains("size: 3000000"), "{info}");
+    let back = dir.path().join("back.bin");
+    stdout(&remote(&addr, &["stream", "get", "/docs/a", "-o", back.to_str().unwrap()]));
+    assert!(std::fs::read(&back).unwrap() == data);
+    assert_eq!(stdout(&remote(&addr, &["search", "/docs/"])), "/docs/a\n");
+    assert_eq!(remote(&addr, &["stream", "stat", "/nope"]).status.code(), Some(1));
+
+    let id = stdout(&remote(&addr, &["blob", "store", file.to_str().unwrap(), "a doc"]));
+    assert_eq!(id, "1\n");
+    assert!(remote(&addr, &["blob", "get", "1"]).stdout == data);
+    assert_eq!(remote(&addr, &["blob", "get", "9"]).status.code(), Some(1));
+
+    let q = stdout(&remote(&addr, &["query", "SELECT key_text, value_text FROM kv WHERE key_text = ?", "user:1"]));
+    assert_eq!(q, "key_text\tvalue_text\nuser:1\tada\n");
+
+    assert!(terminate(&mut child).await.success());
+    // Everything went to the served file.
+    let db = Db::open(&store, OpenOptions::default()).unwrap();
+    assert_eq!(db.get(b"user:1").unwrap(), Some(b"ada".to_vec()));
+    assert_eq!(db.stream_read("/docs/a").unwrap(), data);
+}
