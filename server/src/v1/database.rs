@@ -56,10 +56,10 @@ impl Database for DatabaseV1 {
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
-    async fn stats(&self, _request: Request<StatsRequest>) -> Result<Response<Stats>, Status> {
+    async fn stats(&self, _request: Request<StatsRequest>) -> Result<Response<DatabaseStats>, Status> {
         let db = self.state.stores.kv.clone();
         let s = blocking(move || db.stats().or_status()).await?;
-        Ok(Response::new(Stats {
+        Ok(Response::new(DatabaseStats {
             kv_count: s.kv_count,
             blob_count: s.blob_count,
             stream_count: s.stream_count,
