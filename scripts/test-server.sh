@@ -83,7 +83,7 @@ OLD="$ROOT/target/tools/bin/buffdb"
 if [ -x "$OLD" ]; then
     PORT="$(free_port)"
     echo "==> the earlier server ($OLD) on 127.0.0.1:$PORT: what differs"
-    (cd "$WORK" && "$OLD" run --addr "127.0.0.1:$PORT" --kv-store "$WORK/old-kv.db" --blob-store "$WORK/old-blob.db" \
+    (cd "$WORK" && "$OLD" run "127.0.0.1:$PORT" --kv-store "$WORK/old-kv.db" --blob-store "$WORK/old-blob.db" \
         > "$WORK/old.log" 2>&1) &
     PID=$!
     wait_port "$PORT"
