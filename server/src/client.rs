@@ -82,12 +82,16 @@ fn info(i: v1::StreamInfo) -> StreamInfo {
 /// Bytes per piece a client uploads.
 pub const UPLOAD_PIECE: usize = 1 << 20;
 
-/// A reader's bytes as a lazy stream of pieces (read on a blocking thread).
+/// A reader's bytes as a lazy stream of pieces (read on a blocking thread), and the
+/// read error if one happens. On an error the stream is never ended (an ended stream
+/// would publish a truncated document): the caller gets the error and drops the call,
+/// which cancels it on the server.
 fn pieces<M: Send + 'static>(
     mut reader: impl Read + Send + 'static,
     mut make: impl FnMut(Bytes, bool) -> M + Send + 'static,
-) -> tokio_stream::wrappers::ReceiverStream<M> {
+) -> (tokio_stream::wrappers::ReceiverStream<M>, tokio::sync::oneshot::Receiver<std::io::Error>) {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let (err_tx, err_rx) = tokio::sync::oneshot::channel();
     tokio::task::spawn_blocking(move || {
         let mut first = true;
         loop {
@@ -98,9 +102,14 @@ fn pieces<M: Send + 'static>(
                     Ok(0) => break,
                     Ok(k) => n += k,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    // Ending the stream early would publish a truncated document:
-                    // drop the sender without the last piece and let the call fail.
-                    Err(_) => return,
+                    Err(e) => {
+                        let _ = err_tx.send(e);
+                        // Keep the stream open until the caller has dropped the call.
+                        while !tx.is_closed() {
+                            std::thread::sleep(std::time::Duration::from_millis(10));
+                        }
+                        return;
+                    }
                 }
             }
             buf.truncate(n);
@@ -113,7 +122,19 @@ fn pieces<M: Send + 'static>(
             }
         }
     });
-    tokio_stream::wrappers::ReceiverStream::new(rx)
+    (tokio_stream::wrappers::ReceiverStream::new(rx), err_rx)
+}
+
+/// Runs an upload call, cancelling it if reading the input fails.
+async fn upload<T>(
+    call: impl std::future::Future<Output = Result<tonic::Response<T>, Status>>,
+    read_error: tokio::sync::oneshot::Receiver<std::io::Error>,
+) -> Result<T, Error> {
+    tokio::pin!(call);
+    tokio::select! {
+        r = &mut call => Ok(r.map_err(error)?.into_inner()),
+        Ok(e) = read_error => Err(io(e)),
+    }
 }
 
 impl Client {
@@ -224,8 +245,8 @@ impl Client {
     /// Stores what `reader` yields as a new blob, in pieces; returns its id.
     pub async fn blob_put_from(&mut self, reader: impl Read + Send + 'static, metadata: Option<&str>) -> Result<u64, Error> {
         let mut md = metadata.map(str::to_string);
-        let s = pieces(reader, move |data, _| v1::BlobPutChunk { data, metadata: md.take() });
-        Ok(self.blobs.put(s).await.map_err(error)?.into_inner().id)
+        let (s, read_error) = pieces(reader, move |data, _| v1::BlobPutChunk { data, metadata: md.take() });
+        Ok(upload(self.blobs.put(s), read_error).await?.id)
     }
 
     /// Writes blob `id` to `out` as it arrives.
@@ -265,12 +286,12 @@ impl Client {
         compress: Option<bool>,
     ) -> Result<StreamInfo, Error> {
         let path = path.to_string();
-        let s = pieces(reader, move |data, first| v1::WriteChunk {
+        let (s, read_error) = pieces(reader, move |data, first| v1::WriteChunk {
             path: if first { path.clone() } else { String::new() },
             data,
             compress: if first { compress } else { None },
         });
-        Ok(info(self.streams.write(s).await.map_err(error)?.into_inner()))
+        Ok(info(upload(self.streams.write(s), read_error).await?))
     }
 
     /// Writes `path` (newest version, or `version`) to `out` as it arrives.
