@@ -161,7 +161,19 @@ async fn command(c: &mut Client, cmd: &Command, out: &mut impl Write) -> Result<
             let params: Vec<Value> = params.iter().map(|p| Value::Text(p.clone())).collect();
             let mut rows = Vec::new();
             let mut header = Vec::new();
-            c.query(sql, &params, |cols| Ok(header = cols.to_vec()), |row| Ok(rows.push(row))).await?;
+            c.query(
+                sql,
+                &params,
+                |cols| {
+                    header = cols.to_vec();
+                    Ok(())
+                },
+                |row| {
+                    rows.push(row);
+                    Ok(())
+                },
+            )
+            .await?;
             writeln!(out, "{}", header.join("\t"))?;
             for row in rows {
                 writeln!(out, "{}", row.into_iter().map(text).collect::<Vec<_>>().join("\t"))?;

@@ -99,10 +99,7 @@ pub fn run(args: &RunArgs, store: &Path, opts: OpenOptions) -> Result<(), Error>
             running.local_addr(),
             if args.tls_cert.is_some() { " with TLS" } else { "" }
         );
-        running
-            .run_until(stop_signal())
-            .await
-            .map_err(|e| Error::new(ErrorCode::Io, format!("the server failed: {e}")))
+        running.run_until(stop_signal()).await.map_err(|e| Error::new(ErrorCode::Io, format!("the server failed: {e}")))
     });
     let closed = stores.close();
     served?;

@@ -77,7 +77,8 @@ async fn the_earlier_command_line_with_two_files_and_sigterm() {
         .unwrap()
         .into_inner()
         .transaction_id;
-    let r: Vec<_> = k.set(tokio_stream::iter(vec![set("pending", Some(txn))])).await.unwrap().into_inner().collect().await;
+    let r: Vec<_> =
+        k.set(tokio_stream::iter(vec![set("pending", Some(txn))])).await.unwrap().into_inner().collect().await;
     assert!(r[0].is_ok());
 
     let t = std::time::Instant::now();

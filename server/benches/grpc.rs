@@ -57,7 +57,8 @@ async fn one_stream(ch: Channel, tag: &str, from: u64, to: u64, keyspace: u64, s
         }
         Ok(n)
     } else {
-        let reqs = tokio_stream::iter(from..to).map(move |i| GetRequest { key: format!("{tag}:{:09}", i % keyspace), transaction_id: None });
+        let reqs = tokio_stream::iter(from..to)
+            .map(move |i| GetRequest { key: format!("{tag}:{:09}", i % keyspace), transaction_id: None });
         let mut s = c.get(reqs).await.map_err(|e| e.message().to_string())?.into_inner();
         let mut n = 0;
         while let Some(r) = s.next().await {
@@ -103,7 +104,11 @@ async fn stream_rates(addr: SocketAddr, mib: u64) -> (f64, f64) {
     let write = (mib << 20) as f64 / t.elapsed().as_secs_f64() / 1e6;
     assert_eq!(info.size, mib << 20);
     let t = Instant::now();
-    let mut s = c.read(ReadRequest { path: "/bench/big".into(), version: None, offset: 0, length: None }).await.unwrap().into_inner();
+    let mut s = c
+        .read(ReadRequest { path: "/bench/big".into(), version: None, offset: 0, length: None })
+        .await
+        .unwrap()
+        .into_inner();
     let mut n = 0u64;
     while let Some(m) = s.next().await {
         n += m.unwrap().data.len() as u64;

@@ -185,7 +185,13 @@ impl Client {
     }
 
     pub async fn delete(&mut self, key: &[u8]) -> Result<bool, Error> {
-        Ok(self.kv.delete(v1::DeleteRequest { key: Bytes::copy_from_slice(key) }).await.map_err(error)?.into_inner().existed)
+        Ok(self
+            .kv
+            .delete(v1::DeleteRequest { key: Bytes::copy_from_slice(key) })
+            .await
+            .map_err(error)?
+            .into_inner()
+            .existed)
     }
 
     /// Every row under `prefix` after `start_after`, at most `limit`, fetched a page at a time.
@@ -243,7 +249,11 @@ impl Client {
     }
 
     /// Stores what `reader` yields as a new blob, in pieces; returns its id.
-    pub async fn blob_put_from(&mut self, reader: impl Read + Send + 'static, metadata: Option<&str>) -> Result<u64, Error> {
+    pub async fn blob_put_from(
+        &mut self,
+        reader: impl Read + Send + 'static,
+        metadata: Option<&str>,
+    ) -> Result<u64, Error> {
         let mut md = metadata.map(str::to_string);
         let (s, read_error) = pieces(reader, move |data, _| v1::BlobPutChunk { data, metadata: md.take() });
         Ok(upload(self.blobs.put(s), read_error).await?.id)
@@ -259,7 +269,12 @@ impl Client {
     }
 
     /// Replaces a blob's data and/or metadata (`metadata: Some(None)` clears it).
-    pub async fn blob_update(&mut self, id: u64, data: Option<Vec<u8>>, metadata: Option<Option<String>>) -> Result<(), Error> {
+    pub async fn blob_update(
+        &mut self,
+        id: u64,
+        data: Option<Vec<u8>>,
+        metadata: Option<Option<String>>,
+    ) -> Result<(), Error> {
         let req = cblob::UpdateRequest {
             id,
             bytes: data,
@@ -329,7 +344,11 @@ impl Client {
         limit: Option<usize>,
         mut each: impl FnMut(&str) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let req = v1::SearchRequest { prefix: prefix.into(), start_after: start_after.map(Into::into), limit: limit.map(|l| l as u64) };
+        let req = v1::SearchRequest {
+            prefix: prefix.into(),
+            start_after: start_after.map(Into::into),
+            limit: limit.map(|l| l as u64),
+        };
         let mut s = self.streams.search(req).await.map_err(error)?.into_inner();
         while let Some(page) = s.next().await {
             for p in page.map_err(error)?.paths {
@@ -348,7 +367,8 @@ impl Client {
         mut row: impl FnMut(Vec<Value>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let params = params.iter().cloned().map(crate::v1::convert::cell).collect();
-        let mut s = self.database.query(v1::QueryRequest { sql: sql.into(), params }).await.map_err(error)?.into_inner();
+        let mut s =
+            self.database.query(v1::QueryRequest { sql: sql.into(), params }).await.map_err(error)?.into_inner();
         let mut first = true;
         while let Some(m) = s.next().await {
             let m = m.map_err(error)?;

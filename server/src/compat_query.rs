@@ -86,7 +86,11 @@ impl Query for QueryService {
                     Some(Ok(q)) => q,
                     _ => return,
                 };
-                let db = if q.target == TargetStore::Blob as i32 { state.stores.blob.clone() } else { state.stores.kv.clone() };
+                let db = if q.target == TargetStore::Blob as i32 {
+                    state.stores.blob.clone()
+                } else {
+                    state.stores.kv.clone()
+                };
                 let result = blocking(move || db.query(&q.query, &[]).or_status()).await;
                 match result {
                     Ok(res) => {

@@ -83,8 +83,12 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Box
     let addr = listener.local_addr()?;
     let (down, down_rx) = watch::channel(false);
     let txns = TxnRegistry::default();
-    let state =
-        State { stores: config.stores.clone(), txns: txns.clone(), shutdown: down_rx.clone(), txn_timeout: config.txn_timeout };
+    let state = State {
+        stores: config.stores.clone(),
+        txns: txns.clone(),
+        shutdown: down_rx.clone(),
+        txn_timeout: config.txn_timeout,
+    };
     let n = config.max_message_size;
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -101,7 +105,8 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Box
         .initial_connection_window_size(Some(16 << 20))
         .http2_keepalive_interval(Some(Duration::from_secs(30)));
     if let Some(tls) = &config.tls {
-        builder = builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem)))?;
+        builder =
+            builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem)))?;
     }
     let router = builder
         .layer(tonic::service::InterceptorLayer::new(TokenCheck::new(config.token.clone())))
@@ -112,10 +117,18 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Box
         .add_service(limited!(proto::query::query_server::QueryServer::new(QueryService::new(state.clone())), n))
         .add_service(limited!(proto::v1::kv_server::KvServer::new(v1::kv::KvV1::new(state.clone())), n))
         .add_service(limited!(proto::v1::blobs_server::BlobsServer::new(v1::blobs::BlobsV1::new(state.clone())), n))
-        .add_service(limited!(proto::v1::streams_server::StreamsServer::new(v1::streams::StreamsV1::new(state.clone())), n))
-        .add_service(limited!(proto::v1::database_server::DatabaseServer::new(v1::database::DatabaseV1::new(state.clone())), n))
         .add_service(limited!(
-            proto::v1::transactions_server::TransactionsServer::new(v1::transactions::TransactionsV1::new(state.clone())),
+            proto::v1::streams_server::StreamsServer::new(v1::streams::StreamsV1::new(state.clone())),
+            n
+        ))
+        .add_service(limited!(
+            proto::v1::database_server::DatabaseServer::new(v1::database::DatabaseV1::new(state.clone())),
+            n
+        ))
+        .add_service(limited!(
+            proto::v1::transactions_server::TransactionsServer::new(v1::transactions::TransactionsV1::new(
+                state.clone()
+            )),
             n
         ));
     let mut signal = down_rx;
@@ -151,7 +164,10 @@ impl Running {
     }
 
     /// Serves until `signal` completes, then shuts down.
-    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         signal.await;
         self.shutdown().await
     }

@@ -29,7 +29,10 @@ impl Read for FailingReader {
 async fn the_client_round_trips_and_maps_errors() {
     let srv = start_with(|c| c.token = Some("t0k".into()), false).await;
     let addr = srv.running.as_ref().unwrap().local_addr().to_string();
-    assert_eq!(Client::connect(&addr, None).await.unwrap().get(b"k").await.unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert_eq!(
+        Client::connect(&addr, None).await.unwrap().get(b"k").await.unwrap_err().code(),
+        ErrorCode::InvalidArgument
+    );
     let mut c = Client::connect(&addr, Some("t0k")).await.unwrap();
 
     c.put(b"k", b"v").await.unwrap();
@@ -55,6 +58,16 @@ async fn the_client_round_trips_and_maps_errors() {
     assert_eq!(srv.stores.kv.blob_ids(None, None).unwrap(), Vec::<u64>::new());
 
     let mut rows = Vec::new();
-    c.query("SELECT key_text FROM kv", &[], |_| Ok(()), |r| Ok(rows.push(r))).await.unwrap();
+    c.query(
+        "SELECT key_text FROM kv",
+        &[],
+        |_| Ok(()),
+        |r| {
+            rows.push(r);
+            Ok(())
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(rows, vec![vec![buffdb::Value::Text("k".into())]]);
 }

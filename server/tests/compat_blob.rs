@@ -52,7 +52,11 @@ async fn store_get_update_delete() {
         transaction_id: None,
     };
     let r: Vec<_> = c
-        .update(stream_of(vec![up(1, Some(b"new"), false, None), up(2, None, true, Some("md2")), up(3, None, true, None)]))
+        .update(stream_of(vec![
+            up(1, Some(b"new"), false, None),
+            up(2, None, true, Some("md2")),
+            up(3, None, true, None),
+        ]))
         .await
         .unwrap()
         .into_inner()
@@ -64,12 +68,16 @@ async fn store_get_update_delete() {
     let g2 = get_one(&mut c, 2, None).await.unwrap();
     assert_eq!((g2.bytes, g2.metadata), (vec![1u8; 100], Some("md2".to_string())));
     assert_eq!(get_one(&mut c, 3, None).await.unwrap().metadata, None);
-    let r: Vec<_> = c.update(stream_of(vec![up(999, Some(b"x"), false, None)])).await.unwrap().into_inner().collect().await;
+    let r: Vec<_> =
+        c.update(stream_of(vec![up(999, Some(b"x"), false, None)])).await.unwrap().into_inner().collect().await;
     assert_eq!(r[0].as_ref().unwrap_err().code(), Code::NotFound);
 
     // Delete the highest id: the next store does not reuse it.
     let r: Vec<_> = c
-        .delete(stream_of(vec![DeleteRequest { id: 100, transaction_id: None }, DeleteRequest { id: 100, transaction_id: None }]))
+        .delete(stream_of(vec![
+            DeleteRequest { id: 100, transaction_id: None },
+            DeleteRequest { id: 100, transaction_id: None },
+        ]))
         .await
         .unwrap()
         .into_inner()
@@ -85,11 +93,14 @@ async fn store_get_update_delete() {
 async fn eq_data_and_not_eq_data() {
     let srv = start().await;
     let mut c = client(&srv.channel);
-    let ids: Vec<u64> = store_all(&mut c, vec![store(b"same", Some("a"), None), store(b"same", Some("b"), None), store(b"other", None, None)])
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let ids: Vec<u64> = store_all(
+        &mut c,
+        vec![store(b"same", Some("a"), None), store(b"same", Some("b"), None), store(b"other", None, None)],
+    )
+    .await
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
     let eq = |ids: &[u64]| ids.iter().map(|&id| EqDataRequest { id }).collect::<Vec<_>>();
     let neq = |ids: &[u64]| ids.iter().map(|&id| NotEqDataRequest { id }).collect::<Vec<_>>();
     assert!(c.eq_data(stream_of(eq(&ids[..2]))).await.unwrap().into_inner());
@@ -114,11 +125,13 @@ async fn blobs_and_kv_share_a_transaction_on_one_file() {
     let mut c = client(&srv.channel);
     let mut kv = KvClient::new(srv.channel.clone());
     let begin = BeginTransactionRequest { read_only: None, timeout_ms: None };
-    let id = kv.begin_transaction(begin.clone()).await.unwrap().into_inner().transaction_id;
+    let id = kv.begin_transaction(begin).await.unwrap().into_inner().transaction_id;
     let blob = store_all(&mut c, vec![store(b"in txn", None, Some(&id))]).await.remove(0).unwrap();
     assert_eq!(get_one(&mut c, blob, Some(&id)).await.unwrap().bytes, b"in txn");
     assert_eq!(srv.stores.blob.blob_get(blob).unwrap(), None);
-    assert!(kv.rollback_transaction(RollbackTransactionRequest { transaction_id: id }).await.unwrap().into_inner().success);
+    assert!(
+        kv.rollback_transaction(RollbackTransactionRequest { transaction_id: id }).await.unwrap().into_inner().success
+    );
     assert_eq!(get_one(&mut c, blob, None).await.unwrap_err().code(), Code::NotFound);
 
     let id = kv.begin_transaction(begin).await.unwrap().into_inner().transaction_id;
@@ -144,7 +157,9 @@ async fn two_files_refuse_blob_operations_in_a_transaction() {
     let blob = store_all(&mut c, vec![store(b"y", None, None)]).await.remove(0).unwrap();
     assert_eq!(srv.stores.blob.blob_get(blob).unwrap(), Some(b"y".to_vec()));
     assert_eq!(srv.stores.kv.blob_get(blob).unwrap(), None);
-    assert!(kv.rollback_transaction(RollbackTransactionRequest { transaction_id: id }).await.unwrap().into_inner().success);
+    assert!(
+        kv.rollback_transaction(RollbackTransactionRequest { transaction_id: id }).await.unwrap().into_inner().success
+    );
 }
 
 fn int64(a: &prost_types::Any) -> i64 {

@@ -17,7 +17,10 @@ fn get(key: &str, txn: Option<&str>) -> GetRequest {
     GetRequest { key: key.into(), transaction_id: txn.map(Into::into) }
 }
 
-async fn get_all(c: &mut KvClient<tonic::transport::Channel>, reqs: Vec<GetRequest>) -> (Vec<String>, Option<tonic::Status>) {
+async fn get_all(
+    c: &mut KvClient<tonic::transport::Channel>,
+    reqs: Vec<GetRequest>,
+) -> (Vec<String>, Option<tonic::Status>) {
     let mut s = c.get(stream_of(reqs)).await.unwrap().into_inner();
     let mut out = Vec::new();
     while let Some(r) = s.next().await {
@@ -67,7 +70,8 @@ async fn missing_keys_are_not_found_after_the_answers_before_them() {
     assert_eq!(r[0].as_ref().unwrap_err().code(), Code::NotFound);
 
     // An empty key is a bad argument, and stops the batch after the good Set.
-    let r: Vec<_> = c.set(stream_of(vec![set("b", "2", None), set("", "x", None)])).await.unwrap().into_inner().collect().await;
+    let r: Vec<_> =
+        c.set(stream_of(vec![set("b", "2", None), set("", "x", None)])).await.unwrap().into_inner().collect().await;
     assert_eq!(r[0].as_ref().unwrap().key, "b");
     assert_eq!(r[1].as_ref().unwrap_err().code(), Code::InvalidArgument);
     assert_eq!(srv.stores.kv.get(b"b").unwrap(), Some(b"2".to_vec()));
@@ -100,8 +104,13 @@ async fn a_transaction_commits_all_its_writes_at_once() {
     let srv = start().await;
     let mut c = KvClient::new(srv.channel.clone());
     let id = begin(&mut c, false, None).await;
-    let r: Vec<_> =
-        c.set(stream_of(vec![set("t1", "a", Some(&id)), set("t2", "b", Some(&id))])).await.unwrap().into_inner().collect().await;
+    let r: Vec<_> = c
+        .set(stream_of(vec![set("t1", "a", Some(&id)), set("t2", "b", Some(&id))]))
+        .await
+        .unwrap()
+        .into_inner()
+        .collect()
+        .await;
     assert!(r.iter().all(|r| r.is_ok()));
     // Inside the transaction its writes are visible; outside, not yet.
     let (v, err) = get_all(&mut c, vec![get("t1", Some(&id))]).await;
@@ -110,11 +119,13 @@ async fn a_transaction_commits_all_its_writes_at_once() {
     let (_, err) = get_all(&mut c, vec![get("t1", None)]).await;
     assert_eq!(err.unwrap().code(), Code::NotFound);
 
-    let done = c.commit_transaction(CommitTransactionRequest { transaction_id: id.clone() }).await.unwrap().into_inner();
+    let done =
+        c.commit_transaction(CommitTransactionRequest { transaction_id: id.clone() }).await.unwrap().into_inner();
     assert!(done.success, "{:?}", done.error_message);
     assert_eq!(srv.stores.kv.get(b"t2").unwrap(), Some(b"b".to_vec()));
     // The id is finished now.
-    let again = c.commit_transaction(CommitTransactionRequest { transaction_id: id.clone() }).await.unwrap().into_inner();
+    let again =
+        c.commit_transaction(CommitTransactionRequest { transaction_id: id.clone() }).await.unwrap().into_inner();
     assert!(!again.success);
     let (_, err) = get_all(&mut c, vec![get("t1", Some(&id))]).await;
     assert_eq!(err.unwrap().code(), Code::FailedPrecondition);
@@ -175,10 +186,11 @@ async fn an_idle_transaction_rolls_back_after_its_timeout() {
     // Nothing holds the writer: a plain Set goes through at once.
     let r: Vec<_> = c.set(stream_of(vec![set("idle", "y", None)])).await.unwrap().into_inner().collect().await;
     assert!(r[0].is_ok());
-    assert!(c
-        .begin_transaction(BeginTransactionRequest { read_only: None, timeout_ms: Some(-1) })
-        .await
-        .unwrap_err()
-        .code()
-        == Code::InvalidArgument);
+    assert!(
+        c.begin_transaction(BeginTransactionRequest { read_only: None, timeout_ms: Some(-1) })
+            .await
+            .unwrap_err()
+            .code()
+            == Code::InvalidArgument
+    );
 }

@@ -77,7 +77,8 @@ async fn a_large_stream_round_trips_with_flat_memory() {
     assert_eq!((info.size, info.crc32), (size, want));
 
     let t = std::time::Instant::now();
-    let mut s = c.read(ReadRequest { path: "/big".into(), version: None, offset: 0, length: None }).await.unwrap().into_inner();
+    let mut s =
+        c.read(ReadRequest { path: "/big".into(), version: None, offset: 0, length: None }).await.unwrap().into_inner();
     let mut got = crc32fast::Hasher::new();
     let mut n = 0u64;
     while let Some(m) = s.next().await {

@@ -38,7 +38,15 @@ async fn every_call_needs_the_token() {
     assert_eq!(r[0].as_ref().unwrap().key, "k");
     let got = ok.get(stream_of(vec![GetRequest { key: "k".into(), transaction_id: None }])).await.unwrap();
     assert_eq!(got.into_inner().next().await.unwrap().unwrap().value, "v");
-    assert_eq!(DatabaseClient::with_interceptor(ch, bearer("s3cret")).stats(StatsRequest {}).await.unwrap().into_inner().kv_count, 1);
+    assert_eq!(
+        DatabaseClient::with_interceptor(ch, bearer("s3cret"))
+            .stats(StatsRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .kv_count,
+        1
+    );
 }
 
 #[tokio::test]

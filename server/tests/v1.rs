@@ -27,13 +27,17 @@ async fn kv_with_byte_keys_batches_and_paged_scans() {
     let mut c = KvClient::new(srv.channel.clone());
     let key = Bytes::from_static(&[0, 255, 7]);
     c.put(PutRequest { key: key.clone(), value: Bytes::from_static(&[1, 2, 3]) }).await.unwrap();
-    assert_eq!(c.get(GetRequest { key: key.clone() }).await.unwrap().into_inner().value, Bytes::from_static(&[1, 2, 3]));
+    assert_eq!(
+        c.get(GetRequest { key: key.clone() }).await.unwrap().into_inner().value,
+        Bytes::from_static(&[1, 2, 3])
+    );
     assert_eq!(c.get(GetRequest { key: b("missing") }).await.unwrap_err().code(), Code::NotFound);
     assert_eq!(c.put(PutRequest { key: Bytes::new(), value: b("x") }).await.unwrap_err().code(), Code::InvalidArgument);
     assert!(c.delete(DeleteRequest { key: key.clone() }).await.unwrap().into_inner().existed);
     assert!(!c.delete(DeleteRequest { key }).await.unwrap().into_inner().existed);
 
-    let pairs: Vec<KvPair> = (0..2500).map(|i| KvPair { key: b(&format!("p/{i:05}")), value: b(&i.to_string()) }).collect();
+    let pairs: Vec<KvPair> =
+        (0..2500).map(|i| KvPair { key: b(&format!("p/{i:05}")), value: b(&i.to_string()) }).collect();
     c.put_many(PutManyRequest { pairs }).await.unwrap();
     let got = c.get_many(GetManyRequest { keys: vec![b("p/00007"), b("nope")] }).await.unwrap().into_inner().values;
     assert_eq!(got[0].value.as_deref(), Some(&b"7"[..]));
@@ -111,7 +115,10 @@ async fn write_stream(c: &mut StreamsClient<tonic::transport::Channel>, path: &s
     c.write(stream_of(pieces)).await.unwrap().into_inner()
 }
 
-async fn read_stream(c: &mut StreamsClient<tonic::transport::Channel>, req: ReadRequest) -> Result<Vec<u8>, tonic::Status> {
+async fn read_stream(
+    c: &mut StreamsClient<tonic::transport::Channel>,
+    req: ReadRequest,
+) -> Result<Vec<u8>, tonic::Status> {
     let mut s = c.read(req).await?.into_inner();
     let mut out = Vec::new();
     while let Some(m) = s.next().await {
@@ -185,7 +192,9 @@ async fn a_cancelled_stream_write_leaves_nothing() {
     let mut c = StreamsClient::new(conn.channel.clone());
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     for _ in 0..3 {
-        tx.send(WriteChunk { path: "/half".into(), data: Bytes::from(vec![1u8; 1 << 20]), compress: None }).await.unwrap();
+        tx.send(WriteChunk { path: "/half".into(), data: Bytes::from(vec![1u8; 1 << 20]), compress: None })
+            .await
+            .unwrap();
     }
     let call = tokio::spawn(async move { c.write(tokio_stream::wrappers::ReceiverStream::new(rx)).await });
     // Wait until the server has the pieces in its writer, then cut the connection.

@@ -123,7 +123,9 @@ impl Streams for StreamsV1 {
                         return;
                     }
                 }
-                if page.len() == SEARCH_PAGE && tx.blocking_send(Ok(SearchPage { paths: std::mem::take(&mut page) })).is_err() {
+                if page.len() == SEARCH_PAGE
+                    && tx.blocking_send(Ok(SearchPage { paths: std::mem::take(&mut page) })).is_err()
+                {
                     return;
                 }
             }

@@ -13,9 +13,9 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::batch::{shutdown_begun, shutting_down};
 use crate::error::{not_found, IntoStatus};
+use crate::proto::v1::transactions_server::Transactions;
 use crate::proto::v1::txn_request::Op;
 use crate::proto::v1::txn_response::Result as R;
-use crate::proto::v1::transactions_server::Transactions;
 use crate::proto::v1::*;
 use crate::state::State;
 use crate::stores::Stores;
@@ -86,7 +86,9 @@ async fn apply(worker: &TxnWorker, stores: &Stores, op: Op) -> Result<R, Status>
                     let data = t.stream_read(&r.path).or_status()?;
                     R::StreamRead(ReadChunk { data: Bytes::from(data), info: Some(stream_info(info)) })
                 }
-                Op::StreamDelete(r) => R::StreamDelete(DeleteResponse { existed: t.stream_delete(&r.path).or_status()? }),
+                Op::StreamDelete(r) => {
+                    R::StreamDelete(DeleteResponse { existed: t.stream_delete(&r.path).or_status()? })
+                }
                 Op::Commit(_) | Op::Rollback(_) => unreachable!("handled by the stream"),
             })
         })
@@ -121,7 +123,9 @@ impl Transactions for TransactionsV1 {
                     // The client went away: roll back.
                     Some(Err(_)) => return,
                     Some(Ok(TxnRequest { op: None })) => {
-                        let _ = tx.send(Err(Status::invalid_argument("INVALID_ARGUMENT: a request without an operation"))).await;
+                        let _ = tx
+                            .send(Err(Status::invalid_argument("INVALID_ARGUMENT: a request without an operation")))
+                            .await;
                         return;
                     }
                     Some(Ok(TxnRequest { op: Some(op) })) => Some(op),
@@ -132,7 +136,11 @@ impl Transactions for TransactionsV1 {
                     None => {
                         if matches!(op, None | Some(Op::Commit(_)) | Some(Op::Rollback(_))) {
                             // Nothing was done: nothing to begin.
-                            let r = if matches!(op, Some(Op::Rollback(_))) { R::RolledBack(Rollback {}) } else { R::Committed(Commit {}) };
+                            let r = if matches!(op, Some(Op::Rollback(_))) {
+                                R::RolledBack(Rollback {})
+                            } else {
+                                R::Committed(Commit {})
+                            };
                             let _ = tx.send(Ok(answer(r))).await;
                             return;
                         }
