@@ -13,7 +13,8 @@ use crate::cache::{Change, ReadCache};
 use crate::content;
 use crate::error::{catch_panic, Error, ErrorCode, Result};
 use crate::options::{Durability, OpenOptions};
-use crate::owner::OwnerLock;
+use crate::gate::Gate;
+use crate::owner::{lock_path, OwnerLock};
 use crate::pool::{Pooled, ReaderPool, SNAPSHOT_MAX_AGE};
 use crate::schema::{self, FileKind};
 use crate::wal::WalIndex;
@@ -60,6 +61,8 @@ pub(crate) struct Inner {
     draining: AtomicBool,
     /// The disk-space reserve was given up after a full disk; taken again when there is room.
     reserve_released: AtomicBool,
+    /// Shared with every handle on the file: closed while a writer resets the WAL.
+    gate: Option<Gate>,
 }
 
 static MEMORY_DBS: AtomicU64 = AtomicU64::new(0);
@@ -129,9 +132,11 @@ impl Db {
             immutable: false,
             draining: AtomicBool::new(false),
             reserve_released: AtomicBool::new(false),
+            gate: None,
         };
         if !inner.opts.read_only {
             let owner = OwnerLock::acquire(&inner.target)?;
+            inner.gate = Gate::open(&lock_path(&inner.target), true);
             inner.reserve_released = AtomicBool::new(!owner.reserve());
             inner.owner = Some(owner);
             let conn = inner.connect(true)?;
@@ -175,6 +180,7 @@ impl Db {
                 Err(e) => return Err(e),
             };
             inner.readers.give(Pooled::new(conn));
+            inner.gate = Gate::open(&lock_path(&inner.target), false);
         }
         Ok(Db { inner: Arc::new(inner) })
     }
@@ -323,6 +329,9 @@ impl Inner {
             Some(p) => p,
             None => Pooled::new(self.connect(false)?),
         };
+        if let Some(g) = &self.gate {
+            p.end_if_closed(g); // a writer (in any process) is resetting the WAL
+        }
         let draining = self.draining.load(Ordering::Relaxed);
         p.refresh(if draining { None } else { counter })?;
         let out = f(&p.conn);
@@ -400,7 +409,15 @@ impl Inner {
         let conn = guard.as_ref().ok_or_else(Error::closed)?;
         let deadline = std::time::Instant::now() + self.busy_timeout();
         self.draining.store(true, Ordering::SeqCst);
-        let _drained = scopeguard(|| self.draining.store(false, Ordering::SeqCst));
+        if let Some(g) = &self.gate {
+            g.close_until(now_ms() as u64 + self.opts.busy_timeout_ms);
+        }
+        let _drained = scopeguard(|| {
+            self.draining.store(false, Ordering::SeqCst);
+            if let Some(g) = &self.gate {
+                g.open_now();
+            }
+        });
         self.readers.release_stale(None);
         loop {
             // (busy, frames in the WAL, frames copied); busy: a reader or another

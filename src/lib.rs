@@ -22,6 +22,7 @@ mod cache;
 mod content;
 mod db;
 mod error;
+mod gate;
 mod kv;
 mod maintenance;
 mod options;

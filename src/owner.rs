@@ -24,10 +24,12 @@ use crate::error::{Error, ErrorCode, Result};
 /// Slots tried before giving up (each live writable handle holds one).
 const SLOTS: u64 = 4096;
 const SLOT_BYTES: u64 = 8;
+/// Slots start after the first page, which holds the checkpoint gate ([`crate::gate`]).
+const SLOTS_AT: u64 = crate::gate::GATE_BYTES;
 const TOKEN_BITS: u32 = 40;
 /// Disk space held back for recovery from a full disk.
 pub const RESERVE_BYTES: u64 = 4 << 20;
-const RESERVE_AT: u64 = SLOTS * SLOT_BYTES;
+const RESERVE_AT: u64 = SLOTS_AT + SLOTS * SLOT_BYTES;
 
 /// This handle's slot in the lock file, held until it is dropped.
 pub(crate) struct OwnerLock {
@@ -48,8 +50,8 @@ impl OwnerLock {
             .map_err(|e| Error::new(ErrorCode::Io, format!("cannot open the lock file {}: {e}", path.display())))?;
         let token = random_token();
         for slot in 0..SLOTS {
-            if sys::try_lock(&file, slot * SLOT_BYTES, SLOT_BYTES)? {
-                sys::write_at(&file, slot * SLOT_BYTES, &token.to_le_bytes())?;
+            if sys::try_lock(&file, SLOTS_AT + slot * SLOT_BYTES, SLOT_BYTES)? {
+                sys::write_at(&file, SLOTS_AT + slot * SLOT_BYTES, &token.to_le_bytes())?;
                 return Ok(OwnerLock { file, id: (((slot + 1) as i64) << TOKEN_BITS) | token as i64 });
             }
         }
@@ -100,11 +102,11 @@ impl OwnerLock {
         if slot >= SLOTS {
             return true;
         }
-        match sys::is_locked(&self.file, slot * SLOT_BYTES, SLOT_BYTES) {
+        match sys::is_locked(&self.file, SLOTS_AT + slot * SLOT_BYTES, SLOT_BYTES) {
             Ok(false) => false,
             Ok(true) => {
                 let mut b = [0u8; 8];
-                match sys::read_at(&self.file, slot * SLOT_BYTES, &mut b) {
+                match sys::read_at(&self.file, SLOTS_AT + slot * SLOT_BYTES, &mut b) {
                     // A new owner that has not written its token yet shows the old one: alive.
                     Ok(()) => u64::from_le_bytes(b) == token || u64::from_le_bytes(b) == 0,
                     Err(_) => true,

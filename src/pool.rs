@@ -48,6 +48,14 @@ impl Pooled {
         Ok(())
     }
 
+    /// At a closed checkpoint gate: ends the kept snapshot and waits for the gate.
+    pub fn end_if_closed(&mut self, gate: &crate::gate::Gate) {
+        if gate.is_closed() {
+            self.end();
+            gate.pass();
+        }
+    }
+
     /// Ends the read transaction, if one is open.
     pub fn end(&mut self) {
         if self.snapshot.take().is_some() {

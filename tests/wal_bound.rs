@@ -127,6 +127,34 @@ fn wal_reader_child() {
     println!("reads {reads}");
 }
 
+/// The WAL index's checkpoint info and who holds its read locks, for a failure message.
+fn shm_state(path: &std::path::Path) -> String {
+    use std::os::unix::io::AsRawFd;
+    let shm = format!("{}-shm", path.display());
+    let Ok(bytes) = std::fs::read(&shm) else { return "no -shm".into() };
+    let word = |i: usize| u32::from_ne_bytes(bytes[i..i + 4].try_into().unwrap());
+    let mut out = format!(
+        "mxFrame {} nBackfill {} readMarks {:?}",
+        word(16),
+        word(96),
+        (0..5).map(|i| word(100 + 4 * i)).collect::<Vec<_>>()
+    );
+    let f = std::fs::OpenOptions::new().read(true).write(true).open(&shm).unwrap();
+    for (name, at) in [("write", 120), ("ckpt", 121), ("recover", 122), ("r0", 123), ("r1", 124), ("r2", 125), ("r3", 126), ("r4", 127)] {
+        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+        fl.l_type = libc::F_WRLCK as _;
+        fl.l_whence = libc::SEEK_SET as _;
+        fl.l_start = at;
+        fl.l_len = 1;
+        unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETLK, &mut fl) };
+        if fl.l_type as i32 != libc::F_UNLCK {
+            out += &format!(" {name}:pid{}{}", fl.l_pid, if fl.l_type as i32 == libc::F_WRLCK { "x" } else { "s" });
+        }
+    }
+    std::mem::forget(f); // closing it would drop this process's own POSIX locks on the -shm
+    out
+}
+
 #[test]
 fn the_wal_stays_bounded_with_readers_in_other_processes() {
     if std::env::var(CHILD_ENV).is_ok() {
@@ -159,6 +187,7 @@ fn the_wal_stays_bounded_with_readers_in_other_processes() {
     let mut most = 0;
     for i in 1..=40 {
         if let Err(e) = db.stream_write("/doc", &doc(i)) {
+            eprintln!("{}", shm_state(&path));
             for (c, _) in children.iter_mut() {
                 let _ = c.kill();
             }
