@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use crate::cache::Change;
 use crate::db::{Db, Inner};
 use crate::error::{Error, Result};
 use crate::options::{check_key, check_value, show_key};
+use crate::schema::{kv_crc, RowCrc};
 
 /// Rows fetched per page by lazy iterators: each page is its own short read.
 const PAGE: usize = 1000;
@@ -15,24 +16,42 @@ const PAGE: usize = 1000;
 // Operations on a connection, shared by `Db` (one transaction each) and `Txn`.
 
 pub(crate) fn get(conn: &Connection, key: &[u8]) -> Result<Option<Vec<u8>>> {
-    check_key(key)?;
-    Ok(conn.prepare_cached("SELECT value FROM bdb_kv WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+    get_with(conn, key, |v| v.map(<[u8]>::to_vec))
 }
 
+/// Calls `f` with the value of `key`, borrowed, once its record checksum is checked.
 pub(crate) fn get_with<R>(conn: &Connection, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R> {
     check_key(key)?;
-    let mut stmt = conn.prepare_cached("SELECT value FROM bdb_kv WHERE key = ?1")?;
+    let mut stmt = conn.prepare_cached("SELECT value, row_crc FROM bdb_kv WHERE key = ?1")?;
     let mut rows = stmt.query([key])?;
     match rows.next()? {
-        Some(row) => Ok(f(Some(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?))),
+        Some(row) => {
+            let value = blob(row, 0)?;
+            verify_kv(key, value, row.get(1)?)?;
+            Ok(f(Some(value)))
+        }
         None => Ok(f(None)),
+    }
+}
+
+/// Column `i` of a row as bytes: a value of another type is damage.
+fn blob<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r [u8]> {
+    Ok(row.get_ref(i)?.as_blob().map_err(rusqlite::Error::from)?)
+}
+
+fn verify_kv(key: &[u8], value: &[u8], stored: i64) -> Result<()> {
+    if kv_crc(key, value) == stored {
+        Ok(())
+    } else {
+        Err(Error::corrupt(format!("KV record {}: record checksum mismatch", show_key(key))))
     }
 }
 
 pub(crate) fn put(conn: &Connection, key: &[u8], value: &[u8]) -> Result<()> {
     check_key(key)?;
     check_value(key, value)?;
-    conn.prepare_cached("INSERT OR REPLACE INTO bdb_kv(key, value) VALUES (?1, ?2)")?.execute(params![key, value])?;
+    conn.prepare_cached("INSERT OR REPLACE INTO bdb_kv(key, row_crc, value) VALUES (?1, ?2, ?3)")?
+        .execute(params![key, kv_crc(key, value), value])?;
     Ok(())
 }
 
@@ -42,8 +61,7 @@ pub(crate) fn delete(conn: &Connection, key: &[u8]) -> Result<bool> {
 }
 
 pub(crate) fn contains(conn: &Connection, key: &[u8]) -> Result<bool> {
-    check_key(key)?;
-    Ok(conn.prepare_cached("SELECT 1 FROM bdb_kv WHERE key = ?1")?.exists([key])?)
+    get_with(conn, key, |v| v.is_some())
 }
 
 pub(crate) fn put_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(conn: &Connection, pairs: &[(K, V)]) -> Result<()> {
@@ -57,19 +75,22 @@ pub(crate) fn put_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(conn: &Connection, pairs:
     // Many rows per statement: one step per group instead of one per row.
     let mut groups = order.chunks_exact(PUT_GROUP);
     if groups.len() > 0 {
-        let rows = vec!["(?, ?)"; PUT_GROUP].join(", ");
-        let mut stmt = conn.prepare_cached(&format!("INSERT OR REPLACE INTO bdb_kv(key, value) VALUES {rows}"))?;
+        let rows = vec!["(?, ?, ?)"; PUT_GROUP].join(", ");
+        let mut stmt =
+            conn.prepare_cached(&format!("INSERT OR REPLACE INTO bdb_kv(key, row_crc, value) VALUES {rows}"))?;
         for group in groups.by_ref() {
             for (i, (k, v)) in group.iter().enumerate() {
-                stmt.raw_bind_parameter(2 * i + 1, k.as_ref())?;
-                stmt.raw_bind_parameter(2 * i + 2, v.as_ref())?;
+                stmt.raw_bind_parameter(3 * i + 1, k.as_ref())?;
+                stmt.raw_bind_parameter(3 * i + 2, kv_crc(k.as_ref(), v.as_ref()))?;
+                stmt.raw_bind_parameter(3 * i + 3, v.as_ref())?;
             }
             stmt.raw_execute()?;
         }
     }
-    let mut stmt = conn.prepare_cached("INSERT OR REPLACE INTO bdb_kv(key, value) VALUES (?1, ?2)")?;
+    let mut stmt = conn.prepare_cached("INSERT OR REPLACE INTO bdb_kv(key, row_crc, value) VALUES (?1, ?2, ?3)")?;
     for (k, v) in groups.remainder() {
-        stmt.execute(params![k.as_ref(), v.as_ref()])?;
+        let (k, v) = (k.as_ref(), v.as_ref());
+        stmt.execute(params![k, kv_crc(k, v), v])?;
     }
     Ok(())
 }
@@ -119,7 +140,8 @@ impl Source {
 }
 
 /// Calls `f` with each row after `after` (or from `prefix`) in byte order, borrowed
-/// from the database pages, until `f` returns false or `limit` rows; returns the count.
+/// from the database pages and checked against its record checksum, until `f`
+/// returns false or `limit` rows; returns the count.
 pub(crate) fn walk(
     conn: &Connection,
     source: Source,
@@ -129,22 +151,41 @@ pub(crate) fn walk(
     mut f: impl FnMut(&[u8], &[u8]) -> bool,
 ) -> Result<u64> {
     let (table, key) = source.table();
-    let value = if matches!(source, Source::KeyValues) { "value" } else { "x''" };
+    // Key listings read the values too: the checksum covers both.
+    let columns = if matches!(source, Source::Paths) { "latest, next_version" } else { "value, NULL" };
     let (lower, op) = match after {
         Some(a) if a >= prefix => (a, ">"),
         _ => (prefix, ">="),
     };
     let end = prefix_end(prefix);
     let upper = if end.is_some() { format!("{key} < ?2") } else { "?2 IS NULL".to_string() };
-    let sql = format!("SELECT {key}, {value} FROM {table} WHERE {key} {op} ?1 AND {upper} ORDER BY {key} LIMIT ?3");
+    let sql = format!(
+        "SELECT {key}, row_crc, {columns} FROM {table} WHERE {key} {op} ?1 AND {upper} ORDER BY {key} LIMIT ?3"
+    );
     let limit = limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![lower, end, limit])?;
     let mut seen = 0;
     while let Some(row) = rows.next()? {
         seen += 1;
-        let k = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-        let v = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        let k = blob(row, 0)?;
+        let stored: i64 = row.get(1)?;
+        let v = match source {
+            Source::Paths => {
+                let crc = RowCrc::new().bytes(k).int(row.get(2)?).int(row.get(3)?);
+                crc.verify(stored, || format!("stream path {}", show_key(k)))?;
+                &[][..]
+            }
+            Source::Keys | Source::KeyValues => {
+                let v = blob(row, 2)?;
+                verify_kv(k, v, stored)?;
+                if matches!(source, Source::Keys) {
+                    &[][..]
+                } else {
+                    v
+                }
+            }
+        };
         if !f(k, v) {
             break;
         }
