@@ -120,7 +120,8 @@ fn count(conn: &Connection, sql: &str) -> Result<u64> {
 fn finding<T>(r: Result<T>) -> Result<std::result::Result<T, String>> {
     match r {
         Ok(v) => Ok(Ok(v)),
-        Err(e) if matches!(e.code(), ErrorCode::Corrupt | ErrorCode::NotADatabase | ErrorCode::Internal) => {
+        // The check's own statements failing to compile means a damaged schema too.
+        Err(e) if !matches!(e.code(), ErrorCode::Closed | ErrorCode::Busy | ErrorCode::Io | ErrorCode::Full) => {
             Ok(Err(e.message().to_string()))
         }
         Err(e) => Err(e),
@@ -169,6 +170,9 @@ impl Db {
             match finding(lines(c, "PRAGMA integrity_check"))? {
                 Ok(found) => report.sqlite_errors.extend(found.into_iter().filter(|l| l != "ok")),
                 Err(e) => report.sqlite_errors.push(e),
+            }
+            if let Err(e) = finding(schema::check_schema(c))? {
+                report.sqlite_errors.push(e);
             }
             for e in report.sqlite_errors.clone() {
                 report.problems.push(format!("sqlite: {e}"));

@@ -9,7 +9,7 @@
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::ValueRef;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::{Error, ErrorCode, Result};
 
@@ -201,10 +201,12 @@ pub fn create(conn: &Connection, page_size: u32) -> Result<()> {
          {SCHEMA}
          {DELETED_STREAMS}
          INSERT INTO bdb_meta(key, value) VALUES ('format_version', '{FORMAT_VERSION}'),
-           ('created_by', 'buffdb {}');
-         COMMIT;",
+           ('created_by', 'buffdb {}');",
         env!("CARGO_PKG_VERSION")
     ))?;
+    let sealed = seal_schema(conn);
+    conn.execute_batch(if sealed.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+    sealed?;
     {
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -256,7 +258,7 @@ fn migrate(conn: &Connection) -> Result<()> {
              UPDATE bdb_meta SET value = '{FORMAT_VERSION}' WHERE key = 'format_version';"
         );
         conn.execute_batch(&sql)?;
-        Ok(())
+        seal_schema(conn)
     })();
     match out {
         Ok(()) => Ok(conn.execute_batch("COMMIT")?),
@@ -271,11 +273,11 @@ fn migrate(conn: &Connection) -> Result<()> {
 /// through temporary views (they shadow the tables) that add the record checksums
 /// the file lacks, computed from the records as they are: no record checks.
 pub(crate) fn prepare_connection(conn: &Connection) -> Result<()> {
-    if !conn.is_readonly(rusqlite::MAIN_DB)? {
-        return Ok(());
-    }
     let version = header(conn)?.1;
-    if !(OLDEST_FORMAT..FORMAT_VERSION).contains(&version) {
+    if version == FORMAT_VERSION {
+        return check_schema(conn);
+    }
+    if !(OLDEST_FORMAT..FORMAT_VERSION).contains(&version) || !conn.is_readonly(rusqlite::MAIN_DB)? {
         return Ok(());
     }
     register_row_crc(conn)?;
@@ -299,3 +301,42 @@ pub(crate) const CHECKED_RECORDS: [(&str, &str, &str); 7] = [
     ("bdb_versions", ROW_CRC_COLUMNS[5].1, "'stream ' || quote(CAST(path AS TEXT)) || ' version ' || quote(version)"),
     ("bdb_deleted_streams", "path, next_version", "'deleted stream ' || quote(CAST(path AS TEXT))"),
 ];
+
+/// CRC32 of BuffDB's own schema entries (their names and SQL text; not their root
+/// pages, which a VACUUM may move): a damaged schema is `CORRUPT` at open instead
+/// of statements that fail to compile.
+fn schema_crc(conn: &Connection) -> Result<i64> {
+    let mut stmt = conn.prepare(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master
+         WHERE name LIKE 'bdb!_%' ESCAPE '!' OR name IN ('kv', 'blobs', 'streams', 'sqlite_sequence') ORDER BY name",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut crc = RowCrc::new();
+    while let Some(r) = rows.next()? {
+        for i in 0..4 {
+            crc = crc.value(r.get_ref(i)?);
+        }
+    }
+    Ok(crc.finish())
+}
+
+/// Records the schema's CRC (inside the transaction that made the schema).
+fn seal_schema(conn: &Connection) -> Result<()> {
+    let crc = schema_crc(conn)?;
+    conn.execute("INSERT OR REPLACE INTO bdb_meta(key, value) VALUES ('schema_crc', ?1)", [crc.to_string()])?;
+    Ok(())
+}
+
+/// `CORRUPT` unless the schema is the one recorded when it was made.
+pub(crate) fn check_schema(conn: &Connection) -> Result<()> {
+    if header(conn)?.1 < FORMAT_VERSION {
+        return Ok(()); // format 1 recorded none
+    }
+    let stored: Option<String> = conn
+        .query_row("SELECT value FROM bdb_meta WHERE key = 'schema_crc'", [], |r| r.get(0))
+        .optional()?;
+    if stored.as_deref() != Some(schema_crc(conn)?.to_string().as_str()) {
+        return Err(Error::corrupt("the database schema is damaged (its checksum does not match)"));
+    }
+    Ok(())
+}
