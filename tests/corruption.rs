@@ -334,3 +334,291 @@ fn every_flipped_bit_is_harmless_or_reported() {
     assert!(tally.other_errors.is_empty(), "damage reported with another code than CORRUPT: {:#?}", tally.other_errors);
     assert_eq!(tally.harmless + tally.detected_on_read + tally.detected_by_check, tally.cases);
 }
+
+/// A value in a record checksum, as the format defines it (see `schema::RowCrc`):
+/// a type tag, then the value (integers as 8 bytes little-endian, bytes with their
+/// length first). Written out here so the test pins the on-disk format.
+enum V<'a> {
+    I(i64),
+    B(&'a [u8]),
+}
+
+fn row_crc(values: &[V<'_>]) -> i64 {
+    let mut h = crc32fast::Hasher::new();
+    for v in values {
+        match v {
+            V::I(i) => {
+                h.update(&[1]);
+                h.update(&i.to_le_bytes());
+            }
+            V::B(b) => {
+                h.update(&[2]);
+                h.update(&(b.len() as u64).to_le_bytes());
+                h.update(b);
+            }
+        }
+    }
+    h.finalize() as i64
+}
+
+fn sql(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap()
+}
+
+/// Rewrites content `id`'s header with `f` applied to (size, crc32, chunk_size,
+/// chunk_count, stored_size), with a matching record checksum: only the values
+/// are impossible.
+fn craft_content(path: &Path, id: i64, f: impl FnOnce(&mut [i64; 5])) {
+    let conn = sql(path);
+    let mut v: [i64; 5] = conn
+        .query_row("SELECT size, crc32, chunk_size, chunk_count, stored_size FROM bdb_contents WHERE id = ?1", [id], |r| {
+            Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
+        })
+        .unwrap();
+    f(&mut v);
+    let crc = row_crc(&[V::I(id), V::I(v[0]), V::I(v[1]), V::I(v[2]), V::I(v[3]), V::I(v[4]), V::I(0)]);
+    conn.execute(
+        "UPDATE bdb_contents SET size = ?2, crc32 = ?3, chunk_size = ?4, chunk_count = ?5, stored_size = ?6, row_crc = ?7
+         WHERE id = ?1",
+        rusqlite::params![id, v[0], v[1], v[2], v[3], v[4], crc],
+    )
+    .unwrap();
+}
+
+/// Rewrites chunk `seq` of content `id` with `f` applied to (raw_len, crc32, codec),
+/// with a matching record checksum.
+fn craft_chunk(path: &Path, id: i64, seq: i64, f: impl FnOnce(&mut [i64; 3])) {
+    let conn = sql(path);
+    let (mut v, len): ([i64; 3], i64) = conn
+        .query_row(
+            "SELECT raw_len, crc32, codec, length(data) FROM bdb_chunks WHERE content = ?1 AND seq = ?2",
+            [id, seq],
+            |r| Ok(([r.get(0)?, r.get(1)?, r.get(2)?], r.get(3)?)),
+        )
+        .unwrap();
+    f(&mut v);
+    let crc = row_crc(&[V::I(id), V::I(seq), V::I(v[0]), V::I(v[1]), V::I(v[2]), V::I(len)]);
+    conn.execute(
+        "UPDATE bdb_chunks SET raw_len = ?3, crc32 = ?4, codec = ?5, row_crc = ?6 WHERE content = ?1 AND seq = ?2",
+        rusqlite::params![id, seq, v[0], v[1], v[2], crc],
+    )
+    .unwrap();
+}
+
+fn stream_content(path: &Path, stream: &str) -> i64 {
+    sql(path)
+        .query_row(
+            "SELECT content FROM bdb_versions WHERE path = ?1 ORDER BY version DESC LIMIT 1",
+            [stream.as_bytes()],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// Every way to read the stream gives CORRUPT (and no panic), and check finds it.
+fn assert_stream_corrupt(path: &Path, stream: &str, case: &str) {
+    let db = Db::open(path, OpenOptions::default()).unwrap();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assert_eq!(code(db.stream_read(stream)), ErrorCode::Corrupt, "{case}: stream_read");
+        assert_eq!(code(read_to_end(&db, Some(stream), None, None)), ErrorCode::Corrupt, "{case}: reader");
+        assert_eq!(code(db.stream_read_range(stream, 4096, 10)), ErrorCode::Corrupt, "{case}: range");
+        assert!(!db.check().unwrap().ok, "{case}: check");
+    }));
+    assert!(outcome.is_ok(), "{case}: panicked");
+}
+
+#[test]
+fn impossible_stored_values_are_corrupt_never_a_panic() {
+    let (dir, path) = temp();
+    {
+        let db = Db::open(&path, OpenOptions::default().chunk_size(4096)).unwrap();
+        db.stream_write("/s", &pattern(10_000, 1)).unwrap();
+        db.close().unwrap();
+    }
+    let original = std::fs::read(&path).unwrap();
+    let id = stream_content(&path, "/s");
+    type Craft = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Craft)> = vec![
+        ("chunk_size 0", Box::new(move |p: &Path| craft_content(p, id, |v| v[2] = 0))),
+        ("negative chunk_size", Box::new(move |p: &Path| craft_content(p, id, |v| v[2] = -4096))),
+        ("chunk_count too high", Box::new(move |p: &Path| craft_content(p, id, |v| v[3] = 7))),
+        ("chunk_count 0", Box::new(move |p: &Path| craft_content(p, id, |v| v[3] = 0))),
+        ("negative size", Box::new(move |p: &Path| craft_content(p, id, |v| v[0] = -5))),
+        ("size past the chunks", Box::new(move |p: &Path| craft_content(p, id, |v| v[0] = 12_000))),
+        ("checksum out of range", Box::new(move |p: &Path| craft_content(p, id, |v| v[1] = -1))),
+        ("chunk longer than chunk_size", Box::new(move |p: &Path| craft_chunk(p, id, 1, |v| v[0] = 99_999))),
+        ("chunk length negative", Box::new(move |p: &Path| craft_chunk(p, id, 1, |v| v[0] = -1))),
+        ("unknown codec", Box::new(move |p: &Path| craft_chunk(p, id, 1, |v| v[2] = 9))),
+        ("raw chunk marked snappy", Box::new(move |p: &Path| craft_chunk(p, id, 1, |v| v[2] = 1))),
+    ];
+    // A whole-document CRC that does not match its (intact) chunks: whole reads
+    // see it, a range read does not need it.
+    craft_content(&path, id, |v| v[1] ^= 1);
+    let db = Db::open(&path, OpenOptions::default()).unwrap();
+    assert_eq!(code(db.stream_read("/s")), ErrorCode::Corrupt);
+    assert_eq!(code(read_to_end(&db, Some("/s"), None, None)), ErrorCode::Corrupt);
+    assert_eq!(db.stream_read_range("/s", 4096, 10).unwrap(), pattern(10_000, 1)[4096..4106]);
+    assert!(db.check().unwrap().problems.iter().any(|p| p.contains("whole-document checksum")));
+    db.close().unwrap();
+    for (case, craft) in cases {
+        std::fs::write(&path, &original).unwrap();
+        for ext in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.path().join(format!("test.db{ext}")));
+        }
+        craft(&path);
+        assert_stream_corrupt(&path, "/s", case);
+    }
+}
+
+#[test]
+fn damage_is_corrupt_and_a_removal_by_another_handle_is_conflict() {
+    let (_dir, path) = temp();
+    {
+        let db = Db::open(&path, OpenOptions::default().chunk_size(4096)).unwrap();
+        db.put(b"k1", b"value one").unwrap();
+        db.put(b"k2", b"value two").unwrap();
+        db.stream_write("/s", &pattern(40_000, 1)).unwrap();
+        db.stream_write("/t", &pattern(40_000, 2)).unwrap();
+        db.close().unwrap();
+    }
+    let conn = sql(&path);
+    let stored: i64 = conn.query_row("SELECT row_crc FROM bdb_kv WHERE key = x'6b32'", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, row_crc(&[V::B(b"k2"), V::B(b"value two")]), "the KV record checksum format");
+    // A KV value changed under its record checksum.
+    conn.execute("UPDATE bdb_kv SET value = x'76616c7565206f6e66' WHERE key = x'6b31'", []).unwrap();
+    // A chunk row of a live stream gone, another's bytes turned into an integer.
+    let s = stream_content(&path, "/s");
+    conn.execute("DELETE FROM bdb_chunks WHERE content = ?1 AND seq = 9", [s]).unwrap();
+    let t = stream_content(&path, "/t");
+    conn.execute("UPDATE bdb_chunks SET data = 5 WHERE content = ?1 AND seq = 2", [t]).unwrap();
+    drop(conn);
+
+    let db = Db::open(&path, OpenOptions::default().chunk_size(4096)).unwrap();
+    assert_eq!(code(db.get(b"k1")), ErrorCode::Corrupt);
+    assert_eq!(db.get(b"k2").unwrap().unwrap(), b"value two");
+    assert_eq!(code(db.get_many(&[b"k2", b"k1"])), ErrorCode::Corrupt);
+    assert_eq!(code(db.contains(b"k1")), ErrorCode::Corrupt);
+    assert_eq!(code(db.scan(b"", None, None).unwrap().collect::<buffdb::Result<Vec<_>>>()), ErrorCode::Corrupt);
+    assert_eq!(code(db.keys(b"", None, None).unwrap().collect::<buffdb::Result<Vec<_>>>()), ErrorCode::Corrupt);
+    assert_eq!(code(db.transaction(|t| t.get(b"k1"))), ErrorCode::Corrupt);
+    assert_eq!(code(db.transaction(|t| t.scan(b"k", None, None))), ErrorCode::Corrupt);
+    for stream in ["/s", "/t"] {
+        assert_eq!(code(db.stream_read(stream)), ErrorCode::Corrupt, "{stream}");
+        // The damage is found when the reader opens (chunk rows) or reads (chunk bytes).
+        let mut buf = vec![0u8; 40_000];
+        let e = db.stream_open(stream, None).and_then(|mut r| r.read_into(&mut buf)).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Corrupt, "{stream}: {e}");
+    }
+    let report = db.check().unwrap();
+    assert!(!report.ok);
+    assert!(report.damaged_records.iter().any(|l| l.contains("KV key X'6B31'")), "{report:#?}");
+    assert!(report.reference_problems.iter().any(|l| l.contains("chunks missing")), "{report:#?}");
+    assert_eq!(report.damaged_streams, ["/s", "/t"], "{report:#?}");
+    db.close().unwrap();
+
+    // A version removed by another handle (no pin there) while a reader reads it.
+    let (_dir2, path) = temp();
+    let opts = OpenOptions::default().chunk_size(4096).versions_to_keep(1);
+    let reader_db = Db::open(&path, opts.clone()).unwrap();
+    reader_db.stream_write("/a", &pattern(200_000, 3)).unwrap();
+    let mut r = reader_db.stream_open("/a", None).unwrap();
+    let mut buf = vec![0u8; 4096];
+    r.read_into(&mut buf).unwrap();
+    let other = Db::open(&path, opts).unwrap();
+    other.stream_write("/a", b"second").unwrap(); // releases the first version
+    other.stream_write("/b", b"x").unwrap(); // collects it: the other handle holds no pin
+    let mut rest = vec![0u8; 200_000];
+    assert_eq!(code(r.read_into(&mut rest)), ErrorCode::Conflict);
+    assert_eq!(reader_db.stream_read("/a").unwrap(), b"second");
+}
+
+#[test]
+fn version_numbers_never_repeat() {
+    let (_d, path) = temp();
+    let db = open(&path);
+    let version = |info: buffdb::StreamInfo| info.version;
+    assert_eq!(version(db.stream_write("/p", b"1").unwrap()), 1);
+    assert_eq!(version(db.stream_write("/p", b"2").unwrap()), 2);
+    assert!(db.stream_delete("/p").unwrap());
+    assert!(!db.stream_exists("/p").unwrap());
+    assert_eq!(db.search("/", None, None).unwrap().count(), 0);
+    assert_eq!(db.search_count("/").unwrap(), 0);
+    assert_eq!(code(db.stream_read("/p")), ErrorCode::NotFound);
+    assert_eq!(version(db.stream_write("/p", b"3").unwrap()), 3);
+    assert_eq!(db.stream_versions("/p").unwrap().iter().map(|i| i.version).collect::<Vec<_>>(), [3]);
+    // In a transaction, and across a reopen.
+    db.transaction(|t| {
+        t.stream_delete("/p")?;
+        assert_eq!(t.stream_write("/p", b"4")?.version, 4);
+        Ok(())
+    })
+    .unwrap();
+    assert!(db.stream_delete("/p").unwrap());
+    assert!(!db.stream_delete("/p").unwrap());
+    db.close().unwrap();
+    let db = open(&path);
+    assert_eq!(version(db.stream_write("/p", b"5").unwrap()), 5);
+    assert_eq!(db.stream_read("/p").unwrap(), b"5");
+    assert_eq!(version(db.stream_write("/other", b"x").unwrap()), 1);
+    assert_eq!(db.search("/", None, None).unwrap().collect::<buffdb::Result<Vec<_>>>().unwrap(), ["/other", "/p"]);
+    assert!(db.check().unwrap().ok);
+}
+
+#[test]
+fn format_1_files_are_migrated_by_a_writer_and_read_as_they_are_read_only() {
+    let (_d, path) = temp();
+    let data = pattern(30_000, 5);
+    {
+        let db = Db::open(&path, OpenOptions::default().chunk_size(4096).compression(true)).unwrap();
+        db.put(b"a", b"1").unwrap();
+        db.put(b"b", &pattern(6000, 2)).unwrap();
+        db.blob_put(&text(9000, 1), Some("m")).unwrap();
+        db.stream_write("/s", b"old").unwrap();
+        db.stream_write("/s", &data).unwrap();
+        db.close().unwrap();
+    }
+    // Turn it into a format 1 file: no record checksums, no deleted-streams table.
+    let conn = sql(&path);
+    for table in ["bdb_kv", "bdb_contents", "bdb_chunks", "bdb_blobs", "bdb_streams", "bdb_versions"] {
+        conn.execute_batch(&format!("ALTER TABLE {table} DROP COLUMN row_crc")).unwrap();
+    }
+    conn.execute_batch(
+        "DROP TABLE bdb_deleted_streams; DELETE FROM bdb_meta WHERE key = 'schema_crc';
+         UPDATE bdb_meta SET value = '1' WHERE key = 'format_version'; PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let before = std::fs::read(&path).unwrap();
+
+    let read_back = |db: &Db| {
+        assert_eq!(db.get(b"a").unwrap().unwrap(), b"1");
+        assert_eq!(db.scan(b"", None, None).unwrap().count(), 2);
+        assert_eq!(db.get(b"b").unwrap().unwrap(), pattern(6000, 2));
+        assert_eq!(db.blob_get(1).unwrap().unwrap(), text(9000, 1));
+        assert_eq!(db.blob_metadata(1).unwrap().as_deref(), Some("m"));
+        assert_eq!(db.stream_read("/s").unwrap(), data);
+        assert_eq!(read_to_end(db, Some("/s"), Some(1), None).unwrap(), b"old");
+        assert_eq!(db.stream_versions("/s").unwrap().len(), 2);
+        assert_eq!(db.search("/", None, None).unwrap().count(), 1);
+        let report = db.check().unwrap();
+        assert!(report.ok, "{report:#?}");
+    };
+    let ro = Db::open(&path, OpenOptions::default().read_only(true)).unwrap();
+    assert_eq!(ro.stats().unwrap().format_version, 1);
+    read_back(&ro);
+    ro.close().unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), before, "a read-only handle changed the file");
+
+    let db = open(&path);
+    assert_eq!(db.stats().unwrap().format_version, 2);
+    read_back(&db);
+    assert_eq!(db.stream_write("/s", b"new").unwrap().version, 3);
+    db.put(b"c", b"3").unwrap();
+    db.close().unwrap();
+    // The migrated records carry checksums now: damage is caught.
+    sql(&path).execute("UPDATE bdb_kv SET value = x'32' WHERE key = x'61'", []).unwrap();
+    let db = open(&path);
+    assert_eq!(code(db.get(b"a")), ErrorCode::Corrupt);
+    assert_eq!(db.get(b"c").unwrap().unwrap(), b"3");
+    assert!(!db.check().unwrap().ok);
+}
