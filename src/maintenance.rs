@@ -178,8 +178,8 @@ impl Db {
                 report.problems.push(format!("sqlite: {e}"));
             }
             schema::register_row_crc(c)?;
-            for (table, columns, name) in schema::CHECKED_RECORDS {
-                let sql = format!("SELECT {name}, row_crc IS bdb_row_crc({columns}) FROM {table}");
+            for (table, holds, name) in schema::checked_records() {
+                let sql = format!("SELECT {name}, {holds} FROM {table}");
                 let walked = finding((|| {
                     let mut stmt = c.prepare(&sql)?;
                     let mut rows = stmt.query([])?;

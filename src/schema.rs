@@ -26,7 +26,8 @@ const OLDEST_FORMAT: i32 = 1;
 // `row_crc` comes before the large columns so reading it never walks overflow pages.
 const SCHEMA: &str = "
 CREATE TABLE bdb_meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
-CREATE TABLE bdb_kv(key BLOB PRIMARY KEY, row_crc INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;
+-- `value`: the value, then its record checksum (4 bytes, little-endian; see `seal_kv`).
+CREATE TABLE bdb_kv(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE bdb_contents(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   size INTEGER NOT NULL, crc32 INTEGER NOT NULL, chunk_size INTEGER NOT NULL,
@@ -47,13 +48,17 @@ CREATE TABLE bdb_streams(path BLOB PRIMARY KEY, latest INTEGER NOT NULL, next_ve
 CREATE TABLE bdb_versions(
   path BLOB NOT NULL, version INTEGER NOT NULL, content INTEGER NOT NULL, created_ms INTEGER NOT NULL,
   row_crc INTEGER NOT NULL, PRIMARY KEY(path, version)) WITHOUT ROWID;
-CREATE VIEW kv AS SELECT key, value, CAST(key AS TEXT) AS key_text, CAST(value AS TEXT) AS value_text FROM bdb_kv;
+ {KV_VIEW}
 CREATE VIEW blobs AS SELECT b.id AS id, b.metadata AS metadata, c.size AS size, c.crc32 AS crc32, b.created_ms AS created
   FROM bdb_blobs b JOIN bdb_contents c ON c.id = b.content;
 CREATE VIEW streams AS SELECT CAST(v.path AS TEXT) AS path, v.version AS version, c.size AS size, c.crc32 AS crc32,
   c.chunk_count AS chunk_count, c.stored_size AS stored_size, v.created_ms AS created
   FROM bdb_versions v JOIN bdb_contents c ON c.id = v.content;
 ";
+
+/// The `kv` view shows values without their checksum.
+const KV_VIEW: &str = "CREATE VIEW kv AS SELECT key, substr(value, 1, length(value) - 4) AS value,
+  CAST(key AS TEXT) AS key_text, CAST(substr(value, 1, length(value) - 4) AS TEXT) AS value_text FROM bdb_kv;";
 
 /// Added by format 2: the next version number of deleted stream paths, so a path
 /// deleted and written again never reuses a version number.
@@ -64,8 +69,7 @@ CREATE TABLE bdb_deleted_streams(path BLOB PRIMARY KEY, next_version INTEGER NOT
 
 /// The columns each record checksum covers, in order (the SQL twin of the Rust
 /// code that writes them; also used to migrate format 1 and to read it).
-pub(crate) const ROW_CRC_COLUMNS: [(&str, &str); 6] = [
-    ("bdb_kv", "key, value"),
+pub(crate) const ROW_CRC_COLUMNS: [(&str, &str); 5] = [
     ("bdb_contents", "id, size, crc32, chunk_size, chunk_count, stored_size, state"),
     ("bdb_chunks", "content, seq, raw_len, crc32, codec, length(data)"),
     ("bdb_blobs", "id, metadata, content, created_ms"),
@@ -127,7 +131,7 @@ impl RowCrc {
 /// The KV record checksum, `RowCrc::new().bytes(key).bytes(value)`: on the path of
 /// every get and scanned row, so a short row is hashed as one buffer (crc32fast
 /// runs its fast path on 128 bytes and more; four small updates cost half again).
-pub(crate) fn kv_crc(key: &[u8], value: &[u8]) -> i64 {
+pub(crate) fn kv_crc(key: &[u8], value: &[u8]) -> u32 {
     thread_local! {
         static ROW: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(SHORT_ROW + 18));
     }
@@ -145,7 +149,7 @@ pub(crate) fn kv_crc(key: &[u8], value: &[u8]) -> i64 {
             row.extend_from_slice(key);
             row.extend_from_slice(&head(value.len()));
             row.extend_from_slice(value);
-            crc32fast::hash(&row) as i64
+            crc32fast::hash(&row)
         });
     }
     let mut h = crc32fast::Hasher::new();
@@ -153,7 +157,28 @@ pub(crate) fn kv_crc(key: &[u8], value: &[u8]) -> i64 {
     h.update(key);
     h.update(&head(value.len()));
     h.update(value);
-    h.finalize() as i64
+    h.finalize()
+}
+
+/// Appends what `bdb_kv.value` stores for `value`: the value, then its record
+/// checksum. Kept in the value column (not a column of its own) because a scan
+/// reading one more column per row costs about a third more.
+pub(crate) fn seal_kv(key: &[u8], value: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(value);
+    out.extend_from_slice(&kv_crc(key, value).to_le_bytes());
+}
+
+/// The value inside a stored `bdb_kv.value`, once its checksum is checked.
+pub(crate) fn open_kv<'v>(key: &[u8], stored: &'v [u8]) -> Result<&'v [u8]> {
+    let ok = stored.len() >= 4 && {
+        let (value, crc) = stored.split_at(stored.len() - 4);
+        kv_crc(key, value).to_le_bytes() == crc
+    };
+    if ok {
+        Ok(&stored[..stored.len() - 4])
+    } else {
+        Err(Error::corrupt(format!("KV record {}: record checksum mismatch", crate::options::show_key(key))))
+    }
 }
 
 #[cfg(test)]
@@ -164,13 +189,30 @@ mod tests {
     fn kv_crc_is_the_row_crc_of_key_and_value() {
         for (k, v) in [(1usize, 0usize), (16, 100), (4096, 0), (10, 1014), (10, 1015), (100, 100_000)] {
             let (key, value) = (vec![7u8; k], vec![9u8; v]);
-            assert_eq!(kv_crc(&key, &value), RowCrc::new().bytes(&key).bytes(&value).finish(), "{k} {v}");
+            assert_eq!(kv_crc(&key, &value) as i64, RowCrc::new().bytes(&key).bytes(&value).finish(), "{k} {v}");
+            let mut stored = Vec::new();
+            seal_kv(&key, &value, &mut stored);
+            assert_eq!(open_kv(&key, &stored).unwrap(), value);
+            stored[0] ^= 1;
+            assert!(open_kv(&key, &stored).is_err() || value.is_empty());
         }
     }
 }
 
 /// `bdb_row_crc(...)`: [`RowCrc`] over its arguments, for SQL.
 pub(crate) fn register_row_crc(conn: &Connection) -> Result<()> {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    // `bdb_kv_seal(key, value)`: what format 2 stores for a format 1 value.
+    conn.create_scalar_function("bdb_kv_seal", 2, flags, |ctx| {
+        let mut out = Vec::new();
+        seal_kv(ctx.get_raw(0).as_bytes().unwrap_or_default(), ctx.get_raw(1).as_bytes().unwrap_or_default(), &mut out);
+        Ok(out)
+    })?;
+    // `bdb_kv_ok(key, value)`: whether a stored value's checksum holds.
+    conn.create_scalar_function("bdb_kv_ok", 2, flags, |ctx| {
+        let (key, stored) = (ctx.get_raw(0), ctx.get_raw(1));
+        Ok(matches!((key, stored), (ValueRef::Blob(k), ValueRef::Blob(v)) if open_kv(k, v).is_ok()))
+    })?;
     conn.create_scalar_function("bdb_row_crc", -1, FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
         let mut crc = RowCrc::new();
         for i in 0..ctx.len() {
@@ -234,11 +276,12 @@ fn check_version(version: i32) -> Result<()> {
 /// header (application id, format version) is in the main file from the start.
 pub fn create(conn: &Connection, page_size: u32) -> Result<()> {
     conn.pragma_update(None, "page_size", page_size)?;
+    let schema = SCHEMA.replace("{KV_VIEW}", KV_VIEW);
     conn.execute_batch(&format!(
         "BEGIN IMMEDIATE;
          PRAGMA application_id = {APPLICATION_ID};
          PRAGMA user_version = {FORMAT_VERSION};
-         {SCHEMA}
+         {schema}
          {DELETED_STREAMS}
          INSERT INTO bdb_meta(key, value) VALUES ('format_version', '{FORMAT_VERSION}'),
            ('created_by', 'buffdb {}');",
@@ -292,6 +335,7 @@ fn migrate(conn: &Connection) -> Result<()> {
                  UPDATE {table} SET row_crc = bdb_row_crc({cols});"
             );
         }
+        sql += &format!("UPDATE bdb_kv SET value = bdb_kv_seal(key, value); DROP VIEW kv; {KV_VIEW}");
         sql += DELETED_STREAMS;
         sql += &format!(
             "PRAGMA user_version = {FORMAT_VERSION};
@@ -325,22 +369,33 @@ pub(crate) fn prepare_connection(conn: &Connection) -> Result<()> {
     for (table, cols) in ROW_CRC_COLUMNS {
         sql += &format!("CREATE TEMP VIEW {table} AS SELECT *, bdb_row_crc({cols}) AS row_crc FROM main.{table};");
     }
+    sql += "CREATE TEMP VIEW bdb_kv AS SELECT key, bdb_kv_seal(key, value) AS value FROM main.bdb_kv;";
     sql += "CREATE TEMP VIEW bdb_deleted_streams AS SELECT x'' AS path, 0 AS next_version, 0 AS row_crc WHERE 0;";
     conn.execute_batch(&sql)?;
     Ok(())
 }
 
-/// Every checksummed table, with the columns its `row_crc` covers and an SQL
-/// expression naming a record (for `check`).
-pub(crate) const CHECKED_RECORDS: [(&str, &str, &str); 7] = [
-    ("bdb_kv", ROW_CRC_COLUMNS[0].1, "'KV key ' || quote(key)"),
-    ("bdb_contents", ROW_CRC_COLUMNS[1].1, "'content ' || quote(id)"),
-    ("bdb_chunks", ROW_CRC_COLUMNS[2].1, "'chunk row ' || quote(id) || ' (content ' || quote(content) || ', seq ' || quote(seq) || ')'"),
-    ("bdb_blobs", ROW_CRC_COLUMNS[3].1, "'blob ' || quote(id)"),
-    ("bdb_streams", ROW_CRC_COLUMNS[4].1, "'stream ' || quote(CAST(path AS TEXT))"),
-    ("bdb_versions", ROW_CRC_COLUMNS[5].1, "'stream ' || quote(CAST(path AS TEXT)) || ' version ' || quote(version)"),
-    ("bdb_deleted_streams", "path, next_version", "'deleted stream ' || quote(CAST(path AS TEXT))"),
-];
+/// Every checksummed table, with an SQL expression true when a record's checksum
+/// holds and one naming the record (for `check`).
+pub(crate) fn checked_records() -> Vec<(&'static str, String, &'static str)> {
+    let names = [
+        "'content ' || quote(id)",
+        "'chunk row ' || quote(id) || ' (content ' || quote(content) || ', seq ' || quote(seq) || ')'",
+        "'blob ' || quote(id)",
+        "'stream ' || quote(CAST(path AS TEXT))",
+        "'stream ' || quote(CAST(path AS TEXT)) || ' version ' || quote(version)",
+    ];
+    let mut out = vec![("bdb_kv", "bdb_kv_ok(key, value)".to_string(), "'KV key ' || quote(key)")];
+    for ((table, cols), name) in ROW_CRC_COLUMNS.into_iter().zip(names) {
+        out.push((table, format!("row_crc IS bdb_row_crc({cols})"), name));
+    }
+    out.push((
+        "bdb_deleted_streams",
+        "row_crc IS bdb_row_crc(path, next_version)".into(),
+        "'deleted stream ' || quote(CAST(path AS TEXT))",
+    ));
+    out
+}
 
 /// CRC32 of BuffDB's own schema entries (their names and SQL text; not their root
 /// pages, which a VACUUM may move): a damaged schema is `CORRUPT` at open instead

@@ -482,8 +482,13 @@ fn damage_is_corrupt_and_a_removal_by_another_handle_is_conflict() {
         db.close().unwrap();
     }
     let conn = sql(&path);
-    let stored: i64 = conn.query_row("SELECT row_crc FROM bdb_kv WHERE key = x'6b32'", [], |r| r.get(0)).unwrap();
-    assert_eq!(stored, row_crc(&[V::B(b"k2"), V::B(b"value two")]), "the KV record checksum format");
+    // A KV row stores the value, then its record checksum (4 bytes, little-endian).
+    let stored: Vec<u8> = conn.query_row("SELECT value FROM bdb_kv WHERE key = x'6b32'", [], |r| r.get(0)).unwrap();
+    let mut want = b"value two".to_vec();
+    want.extend_from_slice(&(row_crc(&[V::B(b"k2"), V::B(b"value two")]) as u32).to_le_bytes());
+    assert_eq!(stored, want, "the KV record format");
+    let shown: Vec<u8> = conn.query_row("SELECT value FROM kv WHERE key = x'6b32'", [], |r| r.get(0)).unwrap();
+    assert_eq!(shown, b"value two", "the kv view shows the value alone");
     // A KV value changed under its record checksum.
     conn.execute("UPDATE bdb_kv SET value = x'76616c7565206f6e66' WHERE key = x'6b31'", []).unwrap();
     // A chunk row of a live stream gone, another's bytes turned into an integer.
@@ -579,11 +584,13 @@ fn format_1_files_are_migrated_by_a_writer_and_read_as_they_are_read_only() {
     }
     // Turn it into a format 1 file: no record checksums, no deleted-streams table.
     let conn = sql(&path);
-    for table in ["bdb_kv", "bdb_contents", "bdb_chunks", "bdb_blobs", "bdb_streams", "bdb_versions"] {
+    for table in ["bdb_contents", "bdb_chunks", "bdb_blobs", "bdb_streams", "bdb_versions"] {
         conn.execute_batch(&format!("ALTER TABLE {table} DROP COLUMN row_crc")).unwrap();
     }
     conn.execute_batch(
-        "DROP TABLE bdb_deleted_streams; DELETE FROM bdb_meta WHERE key = 'schema_crc';
+        "UPDATE bdb_kv SET value = substr(value, 1, length(value) - 4); DROP VIEW kv;
+         CREATE VIEW kv AS SELECT key, value, CAST(key AS TEXT) AS key_text, CAST(value AS TEXT) AS value_text FROM bdb_kv;
+         DROP TABLE bdb_deleted_streams; DELETE FROM bdb_meta WHERE key = 'schema_crc';
          UPDATE bdb_meta SET value = '1' WHERE key = 'format_version'; PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -600,6 +607,8 @@ fn format_1_files_are_migrated_by_a_writer_and_read_as_they_are_read_only() {
         assert_eq!(read_to_end(db, Some("/s"), Some(1), None).unwrap(), b"old");
         assert_eq!(db.stream_versions("/s").unwrap().len(), 2);
         assert_eq!(db.search("/", None, None).unwrap().count(), 1);
+        let q = db.query("SELECT value FROM kv WHERE key = x'61'", &[]).unwrap();
+        assert_eq!(q.rows, [[buffdb::Value::Blob(b"1".to_vec())]]);
         let report = db.check().unwrap();
         assert!(report.ok, "{report:#?}");
     };
