@@ -510,7 +510,7 @@ impl Db {
         Ok(KeyIter { pager: Pager::new(&self.inner, Source::Keys, prefix, start_after, limit)? })
     }
 
-    /// Number of keys starting with `prefix`.
+    /// Number of keys starting with `prefix` (each row is read and checked).
     pub fn count(&self, prefix: &[u8]) -> Result<u64> {
         self.inner.read(|c| count(c, Source::Keys, prefix))
     }
