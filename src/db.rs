@@ -295,6 +295,7 @@ impl Inner {
         conn.busy_timeout(self.busy_timeout())?;
         conn.pragma_update(None, "cache_size", -((self.opts.cache_size / 1024).max(64) as i64))?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        schema::prepare_connection(&conn)?;
         if writer {
             let sync = match self.opts.durability {
                 _ if self.scratch_dir.is_some() => "OFF",

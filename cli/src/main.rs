@@ -377,12 +377,10 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
         }
         Command::Check => {
             let r = db.check()?;
-            println!("chunks checked: {}", r.chunks_checked);
+            println!("records checked: {}\nchunks checked: {}", r.records_checked, r.chunks_checked);
+            // Each line says what is wrong and where (SQLite's findings start with "sqlite:").
             for p in &r.problems {
-                println!("damaged {p}");
-            }
-            for e in &r.sqlite_errors {
-                println!("sqlite: {e}");
+                println!("{p}");
             }
             if r.ok {
                 println!("ok");
