@@ -8,6 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::db::Inner;
 use crate::error::{Error, Result};
+use crate::owner::OwnerLock;
 
 pub(crate) const CODEC_RAW: i64 = 0;
 pub(crate) const CODEC_SNAPPY: i64 = 1;
@@ -64,12 +65,14 @@ impl ContentBuilder {
     /// Starts a content. `state` is `STATE_LIVE` inside one transaction, or
     /// `STATE_WRITING` for a writer whose chunks are committed before it is.
     pub fn start(conn: &Connection, inner: &Inner, compress: bool, state: i64) -> Result<ContentBuilder> {
+        // Space freed by deletes is taken back before new chunks need it (a full disk).
+        collect_unowned(conn, inner)?;
         let chunk_size = inner.opts.chunk_size;
         conn.prepare_cached(
             "INSERT INTO bdb_contents(size, crc32, chunk_size, chunk_count, stored_size, state, writer)
              VALUES (0, 0, ?1, 0, 0, ?2, ?3)",
         )?
-        .execute(params![chunk_size as i64, state, std::process::id() as i64])?;
+        .execute(params![chunk_size as i64, state, inner.owner_id()])?;
         Ok(ContentBuilder {
             id: conn.last_insert_rowid(),
             chunk_size,
@@ -229,9 +232,10 @@ pub(crate) fn collect_unowned(conn: &Connection, inner: &Inner) -> Result<()> {
     Ok(())
 }
 
-/// At open: drops contents left by stream writers whose process is gone (a crash
-/// mid-write) and unowned contents (their readers went with their process).
-pub(crate) fn collect_abandoned(conn: &Connection) -> Result<()> {
+/// At open: drops contents left by stream writers whose owner is gone (a crash
+/// mid-write; see [`crate::owner`]) and unowned contents (their readers went with
+/// their process).
+pub(crate) fn collect_abandoned(conn: &Connection, owner: &OwnerLock) -> Result<()> {
     let rows: Vec<(i64, i64, Option<i64>)> = conn
         .prepare("SELECT id, state, writer FROM bdb_contents WHERE state != 0")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
@@ -244,7 +248,7 @@ pub(crate) fn collect_abandoned(conn: &Connection) -> Result<()> {
         for (id, state, writer) in rows {
             let abandoned = match (state, writer) {
                 (STATE_UNOWNED, _) => true,
-                (STATE_WRITING, Some(pid)) => !process_alive(pid),
+                (STATE_WRITING, Some(id)) => !owner.is_alive(id),
                 _ => false,
             };
             if abandoned {
@@ -261,17 +265,6 @@ pub(crate) fn collect_abandoned(conn: &Connection) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn process_alive(pid: i64) -> bool {
-    if pid == std::process::id() as i64 {
-        return true;
-    }
-    if cfg!(target_os = "linux") {
-        std::path::Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        true // cannot tell: keep it
-    }
 }
 
 /// One chunk's row, as a reader needs it.
