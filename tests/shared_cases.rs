@@ -258,6 +258,8 @@ fn run_op(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) -> buffdb::Re
             } else {
                 tx.rollback()?;
             }
+            // Steps `after` use the finished transaction: commit and rollback take the
+            // Txn by value, so Rust rules them out at compile time.
             J::Null
         }
         other => panic!("unknown op {other}"),

@@ -100,7 +100,7 @@ async function run(c, txn, step, vars, mode) {
     return x
   }
   const s = {}
-  for (const [k, v] of Object.entries(step)) s[k] = k === 'steps' ? v : sub(v)
+  for (const [k, v] of Object.entries(step)) s[k] = k === 'steps' || k === 'after' ? v : sub(v)
   if (fileOps.has(s.op)) return fileOp(c, s, mode)
   const target = txn || db
   const call = async (name, ...args) => {
@@ -171,6 +171,7 @@ async function run(c, txn, step, vars, mode) {
         else await t.commitAsync()
       } else if (mode === 'sync') t.rollback()
       else await t.rollbackAsync()
+      for (const inner of s.after || []) await step_(c, t, inner, vars, mode) // on the finished transaction
       return undefined
     }
     default:

@@ -158,6 +158,8 @@ def run_op(t, step, variables, is_txn):
             tx.commit()
         else:
             tx.rollback()
+        for inner in step.get("after", []):  # on the finished transaction
+            check_step(tx, inner, variables, True)
         return None
     raise AssertionError(f"unknown op {op}")
 

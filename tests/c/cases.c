@@ -253,8 +253,8 @@ typedef struct step {
     size_t nargs;
     char **names;
     val **vals;
-    struct step *sub;
-    size_t nsub;
+    struct step *sub; /* a txn's steps, then its `after` steps */
+    size_t nsub, nafter;
 } step;
 
 typedef struct tcase {
@@ -273,14 +273,17 @@ static void parse_step(step *s) {
     s->names = xmalloc(sizeof(char *) * (s->nargs ? s->nargs : 1));
     s->vals = xmalloc(sizeof(val *) * (s->nargs ? s->nargs : 1));
     s->sub = NULL;
-    s->nsub = 0;
+    s->nsub = s->nafter = 0;
     for (j = 0; j < s->nargs; j++) {
         s->names[j] = tok();
         s->vals[j] = parse_val();
     }
     if (strcmp(s->op, "txn") == 0) {
-        for (j = 0; j < s->nargs; j++)
-            if (strcmp(s->names[j], "steps") == 0) s->nsub = (size_t)s->vals[j]->i;
+        for (j = 0; j < s->nargs; j++) {
+            if (strcmp(s->names[j], "steps") == 0) s->nsub += (size_t)s->vals[j]->i;
+            if (strcmp(s->names[j], "after") == 0) s->nafter = (size_t)s->vals[j]->i;
+        }
+        s->nsub += s->nafter;
         s->sub = xmalloc(sizeof(step) * (s->nsub ? s->nsub : 1));
         for (j = 0; j < s->nsub; j++) {
             char *t = tok(); /* STEP */
@@ -1028,8 +1031,10 @@ static int run_step(ctx *c, step *s, buffdb_txn *t, size_t idx, const char *wher
         val *commit = arg(c, s, "commit");
         st = note(c, buffdb_begin(c->db, &tx));
         if (!st) {
-            ok = run_steps(c, s->sub, s->nsub, tx, where);
+            ok = run_steps(c, s->sub, s->nsub - s->nafter, tx, where);
             st = note(c, commit && commit->k == V_BOOL && commit->b ? buffdb_txn_commit(tx) : buffdb_txn_rollback(tx));
+            /* the finished transaction's handle, not yet freed */
+            if (ok) ok = run_steps(c, s->sub + (s->nsub - s->nafter), s->nafter, tx, where);
             buffdb_txn_free(tx);
             if (!ok) return 0;
         }

@@ -5,7 +5,8 @@ stream that tests/c/test_capi.c reads, so the C test needs no JSON parser.
 Grammar (one case per CASE line, one step per STEP line; lines are cosmetic):
   CASE <name-hex> <n-options> (<option-name> <value>)*
   STEP <op> <n-args> (<arg-name> <value>)*          -- "expect", "error", "save" are args too
-  for op "txn" the args include "steps" I<n>, followed by n nested STEP lines
+  for op "txn" the args include "steps" I<n> and "after" I<m>, followed by n nested STEP
+  lines (the transaction's steps) and m more (run on the finished transaction)
   END                                                -- end of the case
 Values, in prefix notation:
   N  null        T / F  booleans      I<int>  integer       D<float>  real
@@ -68,7 +69,7 @@ def value(v, saved):
 def step(s, saved, out, depth=0):
     if s["op"] == "comment" or s.get("wrong_type"):
         return
-    args = {k: v for k, v in s.items() if k not in ("op", "steps")}
+    args = {k: v for k, v in s.items() if k not in ("op", "steps", "after")}
     toks = ["STEP", s["op"]]
     body = []
     n = 0
@@ -81,14 +82,15 @@ def step(s, saved, out, depth=0):
             body += [k] + value(v, saved)
         n += 1
     if s["op"] == "txn":
-        kept = [x for x in s.get("steps", []) if x["op"] != "comment" and not x.get("wrong_type")]
-        body += ["steps", f"I{len(kept)}"]
-        n += 1
+        for part in ("steps", "after"):
+            kept = [x for x in s.get(part, []) if x["op"] != "comment" and not x.get("wrong_type")]
+            body += [part, f"I{len(kept)}"]
+            n += 1
     out.append(" ".join(toks + [str(n)] + body))
     if "save" in s:
         saved.add(s["save"])
     if s["op"] == "txn":
-        for inner in s.get("steps", []):
+        for inner in s.get("steps", []) + s.get("after", []):
             step(inner, saved, out, depth + 1)  # drops the same steps as counted above
 
 
