@@ -5,7 +5,7 @@
 //! raise `InvalidArgumentError`, as in the other bindings.
 
 use buffdb as engine;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyUnicodeError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString, PyTuple};
@@ -107,6 +107,9 @@ pub(crate) fn db_path_arg(obj: &Bound<'_, PyAny>) -> PyResult<std::path::PathBuf
     let encoded = py.import(intern!(py, "os"))?.call_method1(intern!(py, "fsencode"), (obj,)).map_err(|e| {
         if e.is_instance_of::<PyTypeError>(py) {
             PyTypeError::new_err(format!("path must be str, bytes or os.PathLike, not {}", type_name(obj)))
+        } else if e.is_instance_of::<PyUnicodeError>(py) {
+            // e.g. a lone surrogate outside surrogateescape's range: no file name has it.
+            invalid_arg(format!("path cannot be passed to the file system exactly ({e})"))
         } else {
             e
         }

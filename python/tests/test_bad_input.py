@@ -143,6 +143,15 @@ def test_non_utf8_name_is_opened_exactly(tmp_path):
     assert names == [b"caf\xe9.buffdb"]
 
 
+def test_path_that_no_file_name_holds_is_invalid(tmp_path):
+    # A lone high surrogate is outside surrogateescape's range: os.fsencode cannot pass it.
+    with pytest.raises(buffdb.InvalidArgumentError, match="path"):
+        buffdb.open(str(tmp_path / "bad\ud800.db"))
+    with pytest.raises(buffdb.InvalidArgumentError):
+        buffdb.open(str(tmp_path / "nul\0.db"))
+    assert os.listdir(tmp_path) == []
+
+
 @pytest.mark.parametrize("bad", [5, 1.5, None, ["a.db"], object()])
 def test_path_of_the_wrong_type_is_a_type_error(bad, tmp_path):
     with pytest.raises(TypeError, match="path must be str, bytes or os.PathLike"):
