@@ -12,7 +12,8 @@
  *  - buffdb_db is thread-safe; readers, writers, cursors and transactions are used by
  *    one thread at a time (they may move between threads).
  *  - Keys, values and data are (pointer, length); NULL is allowed only with length 0.
- *    Paths, metadata and SQL are NUL-terminated UTF-8.
+ *    Stream paths, metadata and SQL are NUL-terminated UTF-8; the file name given to
+ *    buffdb_open is the operating system's bytes, taken exactly.
  *
  * SPDX-License-Identifier: MIT OR Apache-2.0
  */
