@@ -87,6 +87,9 @@ impl Db {
         if path.as_os_str().is_empty() {
             return Err(Error::invalid("the database path is empty"));
         }
+        if path.as_os_str().as_encoded_bytes().contains(&0) {
+            return Err(Error::invalid(format!("the database path {path:?} contains a NUL byte")));
+        }
         let shown = path.to_string_lossy().into_owned();
         let memory = path.as_os_str() == ":memory:";
         let mut scratch_dir = None;

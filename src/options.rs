@@ -182,6 +182,14 @@ impl OpenOptions {
         if self.max_document_size == 0 {
             return Err(Error::invalid("max_document_size must be at least 1"));
         }
+        // SQLite takes the busy timeout as a C int of milliseconds (about 24.8 days).
+        const MAX_BUSY_TIMEOUT_MS: u64 = i32::MAX as u64;
+        if self.busy_timeout_ms > MAX_BUSY_TIMEOUT_MS {
+            return Err(Error::invalid(format!(
+                "busy_timeout_ms must be at most {MAX_BUSY_TIMEOUT_MS} (2^31 - 1), not {}",
+                self.busy_timeout_ms
+            )));
+        }
         Ok(())
     }
 }
