@@ -70,7 +70,8 @@ pub struct OpenOptions {
     pub cache_size: usize,
     /// Largest stream or blob accepted, in bytes (default: no limit).
     pub max_document_size: u64,
-    /// How long a writer waits for another writer before `BUSY` (default 5000 ms).
+    /// How long a writer waits for another writer before `BUSY` (default 5000 ms,
+    /// at most 2^31 - 1).
     pub busy_timeout_ms: u64,
     /// SQLite page size of a new database file, a power of two in 4096 ..= 65536
     /// (default 16384). 65536 writes streams about 1.5x faster and halves the rate of
@@ -233,6 +234,8 @@ pub(crate) fn check_metadata(metadata: Option<&str>) -> Result<()> {
         Some(m) if m.len() > MAX_METADATA_SIZE => {
             Err(Error::too_large(format!("metadata of {} bytes is over the {MAX_METADATA_SIZE}-byte limit", m.len())))
         }
+        // C hands metadata out as a NUL-terminated string: one inside would cut it short.
+        Some(m) if m.contains('\0') => Err(Error::invalid("metadata contains a NUL byte")),
         _ => Ok(()),
     }
 }
