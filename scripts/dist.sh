@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Builds every release artifact for x86_64 Linux from a checkout into dist/:
+#
+#   buffdb-VERSION-cp39-abi3-manylinux*_x86_64.whl   Python, abi3 (3.9+), glibc >= 2.17 (zig)
+#   buffdb-VERSION.tar.gz                            Python sdist (builds from source with Rust)
+#   buffdb-VERSION.tgz                               npm main package: JS, ESM+CJS, types, no binary
+#   buffdb-linux-x64-gnu-VERSION.tgz                 npm platform package: the stripped .node
+#   buffdb-VERSION-x86_64-linux-gnu.tar.gz           C: include/, lib/libbuffdb.so*, .a, pkgconfig
+#   buffdb-VERSION.crate                             `cargo package -p buffdb` (verified build)
+#   buffdb                                           the release command line (`cargo install --path cli`)
+#
+#   scripts/dist.sh                 everything
+#   scripts/dist.sh python node     only some (python, node, c, rust)
+#
+# Needs Rust, a C compiler, Python 3 and Node/npm; the build tools (maturin, ziglang,
+# auditwheel from PyPI; @napi-rs/cli from the npm lockfile) are installed here.
+# Environment: CARGO_TARGET_DIR (default ./target, shared by every build so the
+# dependencies compile once per profile), BUFFDB_DIST_DIR (default ./dist),
+# BUFFDB_DIST_AARCH64=1 also cross-builds the aarch64 manylinux wheel with zig
+# (needs `rustup target add aarch64-unknown-linux-gnu`).
+# The other platforms (macOS, Windows, musl, arm64 npm packages) are built by
+# .github/workflows/release.yml.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+DIST=${BUFFDB_DIST_DIR:-$ROOT/dist}
+VERSION=$(awk -F'"' '/^version *=/ {print $2; exit}' "$ROOT/Cargo.toml")
+WORK=$CARGO_TARGET_DIR/dist-work
+TOOLS=$CARGO_TARGET_DIR/dist-venv
+PYTHON=${PYTHON:-python3}
+# glibc 2.17 = manylinux2014: zig links against that glibc's symbols, whatever this machine has.
+MANYLINUX=manylinux2014
+
+log() { echo "dist: $*" >&2; }
+timed() { # name command...: runs it and logs how long it took
+    local name=$1 start=$SECONDS; shift
+    "$@"
+    log "$name: $((SECONDS - start)) s"
+}
+
+tools() {
+    if [ ! -x "$TOOLS/bin/maturin" ] || [ ! -x "$TOOLS/bin/auditwheel" ] || ! "$TOOLS/bin/python" -c 'import ziglang' 2>/dev/null; then
+        log "installing maturin, ziglang, auditwheel into $TOOLS"
+        "$PYTHON" -m venv "$TOOLS"
+        "$TOOLS/bin/python" -m pip install --quiet --disable-pip-version-check \
+            "maturin>=1.9,<2" "ziglang>=0.13" "auditwheel>=6"
+    fi
+}
+
+python_dist() {
+    tools
+    # maturin finds zig as `python -m ziglang` of the venv on PATH.
+    local path=$TOOLS/bin:$PATH
+    PATH=$path "$TOOLS/bin/maturin" build --release --strip --zig --compatibility "$MANYLINUX" \
+        --target x86_64-unknown-linux-gnu --manifest-path "$ROOT/python/Cargo.toml" --out "$DIST"
+    if [ "${BUFFDB_DIST_AARCH64:-0}" = 1 ]; then
+        PATH=$path "$TOOLS/bin/maturin" build --release --strip --zig --compatibility "$MANYLINUX" \
+            --target aarch64-unknown-linux-gnu --manifest-path "$ROOT/python/Cargo.toml" --out "$DIST"
+    fi
+    PATH=$path "$TOOLS/bin/maturin" sdist --manifest-path "$ROOT/python/Cargo.toml" --out "$DIST"
+    # The index accepts only wheels whose tag matches what they link against.
+    local whl
+    for whl in "$DIST"/buffdb-"$VERSION"-*manylinux*.whl; do
+        "$TOOLS/bin/auditwheel" show "$whl" | tee "$WORK/auditwheel.txt" >&2
+        grep -q 'manylinux_2_17_' "$WORK/auditwheel.txt" || { log "auditwheel does not accept $whl as manylinux_2_17"; return 1; }
+    done
+}
+
+node_dist() {
+    (
+        cd "$ROOT/node"
+        # The build tool is a devDependency pinned by the committed lockfile.
+        npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+        rm -rf "$WORK/node"
+        # Release profile (thin LTO); the committed loader (index.js) and typings
+        # are left as they are. Stripped afterwards: napi's --strip sets RUSTFLAGS,
+        # which would compile every dependency again instead of sharing the CLI's.
+        npx napi build --platform --release --output-dir "$WORK/node" \
+            --no-js --dts "$WORK/node/index.d.ts"
+        strip "$WORK"/node/*.node
+        node scripts/pack-dist.cjs "$WORK/node" "$DIST"
+    )
+}
+
+c_dist() {
+    local name=buffdb-$VERSION-x86_64-linux-gnu
+    local stage=$WORK/c/$name
+    rm -rf "$WORK/c"
+    "$ROOT/scripts/build-c.sh" install "$stage"
+    # Relocatable: pkg-config derives the prefix from where buffdb.pc lies.
+    sed -i 's|^prefix=.*|prefix=${pcfiledir}/../..|' "$stage/lib/pkgconfig/buffdb.pc"
+    cp "$ROOT/README.md" "$stage/"
+    tar -C "$WORK/c" --owner=0 --group=0 --numeric-owner -czf "$DIST/$name.tar.gz" "$name"
+}
+
+rust_dist() {
+    # The library crate as crates.io would take it (builds the packaged sources).
+    # buffdb-cli depends on buffdb by version too, so it can only be packaged once
+    # that version of buffdb is on crates.io; `cargo install --path cli` works now.
+    (cd "$ROOT" && cargo package --locked --allow-dirty -p buffdb)
+    cp "$CARGO_TARGET_DIR/package/buffdb-$VERSION.crate" "$DIST/"
+    rm -rf "$WORK/cli"
+    cargo install --locked --path "$ROOT/cli" --root "$WORK/cli"
+    install -m 0755 "$WORK/cli/bin/buffdb" "$DIST/buffdb"
+    strip "$DIST/buffdb"
+}
+
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(python node c rust)
+if [ $# -eq 0 ]; then rm -rf "$DIST"; fi
+mkdir -p "$DIST" "$WORK"
+for part in "${parts[@]}"; do
+    case "$part" in
+        python|node|c|rust) timed "$part" "${part}_dist" ;;
+        *) echo "usage: $0 [python|node|c|rust]..." >&2; exit 2 ;;
+    esac
+done
+log "artifacts in $DIST:"
+ls -l "$DIST" >&2
