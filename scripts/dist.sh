@@ -101,7 +101,8 @@ rust_dist() {
     (cd "$ROOT" && cargo package --locked --allow-dirty -p buffdb)
     cp "$CARGO_TARGET_DIR/package/buffdb-$VERSION.crate" "$DIST/"
     rm -rf "$WORK/cli"
-    cargo install --locked --path "$ROOT/cli" --root "$WORK/cli"
+    # --target like `napi build`, so the CLI reuses the dependencies the addon compiled.
+    cargo install --locked --path "$ROOT/cli" --root "$WORK/cli" --target x86_64-unknown-linux-gnu
     install -m 0755 "$WORK/cli/bin/buffdb" "$DIST/buffdb"
     strip "$DIST/buffdb"
 }

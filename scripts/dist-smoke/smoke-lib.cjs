@@ -18,7 +18,7 @@ module.exports = function smoke(buffdb, label) {
     let db = buffdb.open(file)
     db.put('user:1', 'ada')
     assert.equal(db.get('user:1').toString(), 'ada')
-    assert.equal(db.get('user:9'), null)
+    assert.equal(db.get('user:9'), undefined)
 
     const data = crypto.randomBytes(STREAM)
     const w = db.streamWriter('/models/resnet/weights.bin')
