@@ -39,12 +39,13 @@ timed() { # name command...: runs it and logs how long it took
     log "$name: $((SECONDS - start)) s"
 }
 
+# Pinned: the versions these scripts were tested with.
 tools() {
     if [ ! -x "$TOOLS/bin/maturin" ] || [ ! -x "$TOOLS/bin/auditwheel" ] || ! "$TOOLS/bin/python" -c 'import ziglang' 2>/dev/null; then
         log "installing maturin, ziglang, auditwheel into $TOOLS"
         "$PYTHON" -m venv "$TOOLS"
         "$TOOLS/bin/python" -m pip install --quiet --disable-pip-version-check \
-            "maturin>=1.9,<2" "ziglang>=0.13" "auditwheel>=6"
+            "maturin==1.16.0" "ziglang==0.17.1" "auditwheel==6.8.2"
     fi
 }
 
@@ -67,8 +68,32 @@ python_dist() {
     done
 }
 
+# zig (from the ziglang wheel, driven by maturin's `zig cc` wrapper, as `maturin --zig`
+# does) as the C compiler and linker of x86_64-unknown-linux-gnu builds: the addon and
+# the CLI then need glibc >= 2.17 like the wheel, whatever glibc this machine has.
+use_zig() {
+    tools
+    local dir=$WORK/zig tool
+    mkdir -p "$dir"
+    for tool in cc c++; do
+        cat >"$dir/zig$tool" <<SH
+#!/bin/sh
+export CARGO_ZIGBUILD_ZIG_COMMAND="$TOOLS/bin/python3" CARGO_ZIGBUILD_ZIG_COMMAND_ARGS="-m ziglang"
+exec "$TOOLS/bin/maturin" zig $tool -- -target x86_64-linux-gnu.2.17 "\$@"
+SH
+        chmod +x "$dir/zig$tool"
+    done
+    export CC_x86_64_unknown_linux_gnu=$dir/zigcc CXX_x86_64_unknown_linux_gnu=$dir/zigc++
+    export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER=$dir/zigcc
+}
+
+glibc_floor() { # the newest glibc symbol version a binary needs
+    objdump -T "$1" | grep -oE 'GLIBC_[0-9.]+' | sort -Vu | tail -1
+}
+
 node_dist() {
     (
+        use_zig
         cd "$ROOT/node"
         # The build tool is a devDependency pinned by the committed lockfile.
         npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
@@ -79,6 +104,7 @@ node_dist() {
         npx napi build --platform --release --output-dir "$WORK/node" \
             --no-js --dts "$WORK/node/index.d.ts"
         strip "$WORK"/node/*.node
+        log "$(basename "$WORK"/node/*.node) needs $(glibc_floor "$WORK"/node/*.node)"
         node scripts/pack-dist.cjs "$WORK/node" "$DIST"
     )
 }
@@ -101,10 +127,11 @@ rust_dist() {
     (cd "$ROOT" && cargo package --locked --allow-dirty -p buffdb)
     cp "$CARGO_TARGET_DIR/package/buffdb-$VERSION.crate" "$DIST/"
     rm -rf "$WORK/cli"
-    # --target like `napi build`, so the CLI reuses the dependencies the addon compiled.
-    cargo install --locked --path "$ROOT/cli" --root "$WORK/cli" --target x86_64-unknown-linux-gnu
+    # --target and zig like the addon, so the CLI reuses the dependencies it compiled.
+    (use_zig && cargo install --locked --path "$ROOT/cli" --root "$WORK/cli" --target x86_64-unknown-linux-gnu)
     install -m 0755 "$WORK/cli/bin/buffdb" "$DIST/buffdb"
     strip "$DIST/buffdb"
+    log "buffdb (CLI) needs $(glibc_floor "$DIST/buffdb")"
 }
 
 parts=("$@")

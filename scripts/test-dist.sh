@@ -87,6 +87,18 @@ no_debug_info "the wheel's extension module" "$(one "$WORK"/wheel/buffdb/_buffdb
 tar -xzf "$NPM_LINUX" -C "$WORK/npm-linux"
 no_debug_info "the .node addon" "$(one "$WORK"/npm-linux/package/buffdb.linux-x64-gnu.node)"
 no_debug_info "the buffdb command line" "$CLI"
+glibc_floor() { objdump -T "$1" | grep -oE 'GLIBC_[0-9.]+' | sort -Vu | tail -1; }
+max_glibc() { # name file max-version: the binary runs on every glibc from max-version on
+    local need
+    need=$(glibc_floor "$2")
+    if [ "$(printf '%s\n%s\n' "${need#GLIBC_}" "$3" | sort -V | tail -1)" = "$3" ]; then
+        pass "$1 needs glibc $3 at most (newest symbol: $need)"
+    else
+        fail "$1 needs glibc $3 at most (newest symbol: $need)"
+    fi
+}
+max_glibc "the .node addon" "$(one "$WORK"/npm-linux/package/buffdb.linux-x64-gnu.node)" 2.17
+max_glibc "the buffdb command line" "$CLI" 2.17
 if [ -x "$CARGO_TARGET_DIR/dist-venv/bin/auditwheel" ]; then
     run "auditwheel show: the wheel is manylinux_2_17_x86_64" "$WORK/auditwheel.log" \
         sh -c '"$1" show "$2" && "$1" show "$2" | tr -d "\n" | grep -q "consistent with the following platform tag: *\"manylinux_2_17_x86_64\""' _ \
@@ -163,6 +175,7 @@ if readelf -d "$CPREFIX/lib/libbuffdb.so" 2>/dev/null | grep -q 'SONAME.*\[libbu
     && [ -L "$CPREFIX/lib/libbuffdb.so" ] && [ -e "$CPREFIX/lib/libbuffdb.so.0" ] && [ -f "$CPREFIX/lib/libbuffdb.a" ] \
     && [ -f "$CPREFIX/include/buffdb.h" ]; then
     pass "C tarball: include/buffdb.h, lib/libbuffdb.so -> .so.0 (SONAME libbuffdb.so.0), lib/libbuffdb.a"
+    echo "     libbuffdb.so needs $(glibc_floor "$CPREFIX/lib/libbuffdb.so") (built with this machine's C toolchain)"
 else
     ls -lR "$CPREFIX" >"$WORK/c-ls.log" 2>&1; fail "C tarball layout" "$WORK/c-ls.log"
 fi
