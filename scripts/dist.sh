@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds every release artifact for x86_64 Linux from a checkout into dist/:
 #
-#   buffdb-VERSION-cp39-abi3-manylinux*_x86_64.whl   Python, abi3 (3.9+), glibc >= 2.17 (zig)
+#   buffdb-VERSION-cp39-abi3-manylinux*_x86_64.whl   Python, abi3 (3.9+), manylinux_2_17 (zig)
 #   buffdb-VERSION.tar.gz                            Python sdist (builds from source with Rust)
 #   buffdb-VERSION.tgz                               npm main package: JS, ESM+CJS, types, no binary
-#   buffdb-linux-x64-gnu-VERSION.tgz                 npm platform package: the stripped .node
+#   buffdb-linux-x64-gnu-VERSION.tgz                 npm platform package: the stripped .node (glibc 2.17, zig)
 #   buffdb-VERSION-x86_64-linux-gnu.tar.gz           C: include/, lib/libbuffdb.so*, .a, pkgconfig
 #   buffdb-VERSION.crate                             `cargo package -p buffdb` (verified build)
-#   buffdb                                           the release command line (`cargo install --path cli`)
+#   buffdb                                           the release command line (`cargo install --path cli`; glibc 2.17, zig)
 #
 #   scripts/dist.sh                 everything
 #   scripts/dist.sh python node     only some (python, node, c, rust)
@@ -15,11 +15,10 @@
 # Needs Rust, a C compiler, Python 3 and Node/npm; the build tools (maturin, ziglang,
 # auditwheel from PyPI; @napi-rs/cli from the npm lockfile) are installed here.
 # Environment: CARGO_TARGET_DIR (default ./target, shared by every build so the
-# dependencies compile once per profile), BUFFDB_DIST_DIR (default ./dist),
-# BUFFDB_DIST_AARCH64=1 also cross-builds the aarch64 manylinux wheel with zig
-# (needs `rustup target add aarch64-unknown-linux-gnu`).
-# The other platforms (macOS, Windows, musl, arm64 npm packages) are built by
-# .github/workflows/release.yml.
+# dependencies compile once per profile), BUFFDB_DIST_DIR (default ./dist).
+# Each part logs how long it took ("dist: node: 120 s").
+# The other platforms (aarch64, musl, macOS, Windows) are built by
+# .github/workflows/release.yml (this machine has no Rust standard library for them).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -55,10 +54,6 @@ python_dist() {
     local path=$TOOLS/bin:$PATH
     PATH=$path "$TOOLS/bin/maturin" build --release --strip --zig --compatibility "$MANYLINUX" \
         --target x86_64-unknown-linux-gnu --manifest-path "$ROOT/python/Cargo.toml" --out "$DIST"
-    if [ "${BUFFDB_DIST_AARCH64:-0}" = 1 ]; then
-        PATH=$path "$TOOLS/bin/maturin" build --release --strip --zig --compatibility "$MANYLINUX" \
-            --target aarch64-unknown-linux-gnu --manifest-path "$ROOT/python/Cargo.toml" --out "$DIST"
-    fi
     PATH=$path "$TOOLS/bin/maturin" sdist --manifest-path "$ROOT/python/Cargo.toml" --out "$DIST"
     # The index accepts only wheels whose tag matches what they link against.
     local whl
