@@ -427,10 +427,18 @@ pub(crate) fn check_schema(conn: &Connection) -> Result<()> {
     if header(conn)?.1 < FORMAT_VERSION {
         return Ok(()); // format 1 recorded none
     }
+    // These statements are BuffDB's own: failing to compile means a damaged schema.
+    let damaged = |e: Error| match e.code() {
+        ErrorCode::InvalidArgument | ErrorCode::Internal => {
+            Error::corrupt(format!("the database schema is damaged ({})", e.message()))
+        }
+        _ => e,
+    };
     let stored: Option<String> = conn
         .query_row("SELECT value FROM bdb_meta WHERE key = 'schema_crc'", [], |r| r.get(0))
-        .optional()?;
-    if stored.as_deref() != Some(schema_crc(conn)?.to_string().as_str()) {
+        .optional()
+        .map_err(|e| damaged(e.into()))?;
+    if stored.as_deref() != Some(schema_crc(conn).map_err(damaged)?.to_string().as_str()) {
         return Err(Error::corrupt("the database schema is damaged (its checksum does not match)"));
     }
     Ok(())
