@@ -213,13 +213,18 @@ pub(crate) fn register_row_crc(conn: &Connection) -> Result<()> {
         let (key, stored) = (ctx.get_raw(0), ctx.get_raw(1));
         Ok(matches!((key, stored), (ValueRef::Blob(k), ValueRef::Blob(v)) if open_kv(k, v).is_ok()))
     })?;
-    conn.create_scalar_function("bdb_row_crc", -1, FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
-        let mut crc = RowCrc::new();
-        for i in 0..ctx.len() {
-            crc = crc.value(ctx.get_raw(i));
-        }
-        Ok(crc.finish())
-    })?;
+    conn.create_scalar_function(
+        "bdb_row_crc",
+        -1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let mut crc = RowCrc::new();
+            for i in 0..ctx.len() {
+                crc = crc.value(ctx.get_raw(i));
+            }
+            Ok(crc.finish())
+        },
+    )?;
     Ok(())
 }
 

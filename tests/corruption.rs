@@ -174,9 +174,7 @@ fn read_all(db: &Db, m: &Model, seen: &mut Seen) {
     }
     let keys: Vec<Vec<u8>> = m.kv.keys().cloned().collect();
     let values: Vec<Option<Vec<u8>>> = m.kv.values().cloned().map(Some).collect();
-    seen.judge("get_many", db.get_many(&keys), &values, |g, w| {
-        g.iter().zip(w).all(|(g, w)| g.is_none() || g == w)
-    });
+    seen.judge("get_many", db.get_many(&keys), &values, |g, w| g.iter().zip(w).all(|(g, w)| g.is_none() || g == w));
     let pairs: Vec<(Vec<u8>, Vec<u8>)> = m.kv.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     seen.judge("scan", db.scan(b"", None, None).and_then(|it| it.collect::<buffdb::Result<Vec<_>>>()), &pairs, subset);
     seen.judge("keys", db.keys(b"", None, None).and_then(|it| it.collect::<buffdb::Result<Vec<_>>>()), &keys, subset);
@@ -201,7 +199,12 @@ fn read_all(db: &Db, m: &Model, seen: &mut Seen) {
     }
 
     let paths: Vec<String> = m.streams.keys().cloned().collect();
-    seen.judge("search", db.search("/", None, None).and_then(|it| it.collect::<buffdb::Result<Vec<_>>>()), &paths, subset);
+    seen.judge(
+        "search",
+        db.search("/", None, None).and_then(|it| it.collect::<buffdb::Result<Vec<_>>>()),
+        &paths,
+        subset,
+    );
     seen.judge("search_count", db.search_count("/"), &(paths.len() as u64), |g, w| g < w);
     for (path, kept) in &m.streams {
         let (latest, data) = kept.last().unwrap();
@@ -300,7 +303,10 @@ fn every_flipped_bit_is_harmless_or_reported() {
     let (dir, path) = temp();
     let m = build(&path);
     let original = std::fs::read(&path).unwrap();
-    assert!(!dir.path().join("test.db-wal").exists() || std::fs::metadata(dir.path().join("test.db-wal")).unwrap().len() == 0);
+    assert!(
+        !dir.path().join("test.db-wal").exists()
+            || std::fs::metadata(dir.path().join("test.db-wal")).unwrap().len() == 0
+    );
     assert_eq!(original.len() % PAGE, 0);
     let pages = original.len() / PAGE;
     let full = std::env::var("BUFFDB_CORRUPTION_FULL").is_ok_and(|v| v == "1");
@@ -382,9 +388,11 @@ fn sql(path: &Path) -> rusqlite::Connection {
 fn craft_content(path: &Path, id: i64, f: impl FnOnce(&mut [i64; 5])) {
     let conn = sql(path);
     let mut v: [i64; 5] = conn
-        .query_row("SELECT size, crc32, chunk_size, chunk_count, stored_size FROM bdb_contents WHERE id = ?1", [id], |r| {
-            Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
-        })
+        .query_row(
+            "SELECT size, crc32, chunk_size, chunk_count, stored_size FROM bdb_contents WHERE id = ?1",
+            [id],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
+        )
         .unwrap();
     f(&mut v);
     let crc = row_crc(&[V::I(id), V::I(v[0]), V::I(v[1]), V::I(v[2]), V::I(v[3]), V::I(v[4]), V::I(0)]);
