@@ -181,23 +181,6 @@ pub(crate) fn open_kv<'v>(key: &[u8], stored: &'v [u8]) -> Result<&'v [u8]> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kv_crc_is_the_row_crc_of_key_and_value() {
-        for (k, v) in [(1usize, 0usize), (16, 100), (4096, 0), (10, 1014), (10, 1015), (100, 100_000)] {
-            let (key, value) = (vec![7u8; k], vec![9u8; v]);
-            assert_eq!(kv_crc(&key, &value) as i64, RowCrc::new().bytes(&key).bytes(&value).finish(), "{k} {v}");
-            let mut stored = Vec::new();
-            seal_kv(&key, &value, &mut stored);
-            assert_eq!(open_kv(&key, &stored).unwrap(), value);
-            stored[0] ^= 1;
-            assert!(open_kv(&key, &stored).is_err() || value.is_empty());
-        }
-    }
-}
 
 /// `bdb_row_crc(...)`: [`RowCrc`] over its arguments, for SQL.
 pub(crate) fn register_row_crc(conn: &Connection) -> Result<()> {
@@ -447,4 +430,22 @@ pub(crate) fn check_schema(conn: &Connection) -> Result<()> {
         return Err(Error::corrupt("the database schema is damaged (its checksum does not match)"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kv_crc_is_the_row_crc_of_key_and_value() {
+        for (k, v) in [(1usize, 0usize), (16, 100), (4096, 0), (10, 1014), (10, 1015), (100, 100_000)] {
+            let (key, value) = (vec![7u8; k], vec![9u8; v]);
+            assert_eq!(kv_crc(&key, &value) as i64, RowCrc::new().bytes(&key).bytes(&value).finish(), "{k} {v}");
+            let mut stored = Vec::new();
+            seal_kv(&key, &value, &mut stored);
+            assert_eq!(open_kv(&key, &stored).unwrap(), value);
+            stored[0] ^= 1;
+            assert!(open_kv(&key, &stored).is_err(), "a flipped bit is caught");
+        }
+    }
 }
