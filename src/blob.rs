@@ -42,9 +42,8 @@ pub(crate) fn insert(conn: &Connection, meta: &ContentMeta, metadata: Option<&st
 
 /// Sets a blob row's values and checksum.
 fn write_row(conn: &Connection, id: i64, metadata: Option<&str>, content: i64, created_ms: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE bdb_blobs SET metadata = ?2, content = ?3, row_crc = ?4 WHERE id = ?1")?.execute(
-        params![id, metadata, content, blob_crc(id, metadata, content, created_ms)],
-    )?;
+    conn.prepare_cached("UPDATE bdb_blobs SET metadata = ?2, content = ?3, row_crc = ?4 WHERE id = ?1")?
+        .execute(params![id, metadata, content, blob_crc(id, metadata, content, created_ms)])?;
     Ok(())
 }
 

@@ -43,10 +43,7 @@ pub(crate) fn meta_any(conn: &Connection, id: i64) -> Result<Option<(ContentMeta
             "SELECT size, crc32, chunk_size, chunk_count, stored_size, state, row_crc FROM bdb_contents WHERE id = ?1",
         )?
         .query_row([id], |r| {
-            Ok((
-                [r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
-                r.get::<_, i64>(6)?,
-            ))
+            Ok(([r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?], r.get::<_, i64>(6)?))
         })
         .optional()?;
     let Some((v, row_crc)) = row else { return Ok(None) };
@@ -139,7 +136,8 @@ impl ContentBuilder {
         )?
         .execute(params![chunk_size as i64, state, inner.owner_id()])?;
         let id = conn.last_insert_rowid();
-        let empty = ContentMeta { id, size: 0, crc32: 0, chunk_size: chunk_size as u64, chunk_count: 0, stored_size: 0 };
+        let empty =
+            ContentMeta { id, size: 0, crc32: 0, chunk_size: chunk_size as u64, chunk_count: 0, stored_size: 0 };
         seal(conn, &empty, state)?;
         Ok(ContentBuilder {
             id,

@@ -155,9 +155,7 @@ pub(crate) fn walk(
     };
     let end = prefix_end(prefix);
     let upper = if end.is_some() { format!("{key} < ?2") } else { "?2 IS NULL".to_string() };
-    let sql = format!(
-        "SELECT {key}, {columns} FROM {table} WHERE {key} {op} ?1 AND {upper} ORDER BY {key} LIMIT ?3"
-    );
+    let sql = format!("SELECT {key}, {columns} FROM {table} WHERE {key} {op} ?1 AND {upper} ORDER BY {key} LIMIT ?3");
     let limit = limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![lower, end, limit])?;

@@ -287,7 +287,8 @@ impl Reader {
     /// content meanwhile (it is no longer live), else the error (damage).
     fn failed(&self, e: Error) -> Error {
         let id = self.content.id;
-        let live = e.code() != ErrorCode::Corrupt || self.inner.read(|c| Ok(content::still_live(c, id))).unwrap_or(true);
+        let live =
+            e.code() != ErrorCode::Corrupt || self.inner.read(|c| Ok(content::still_live(c, id))).unwrap_or(true);
         if live {
             Error::new(e.code(), format!("{}: {}", self.what, e.message()))
         } else {

@@ -163,7 +163,13 @@ pub(crate) fn commit_version(conn: &Connection, inner: &Inner, path: &str, meta:
     conn.prepare_cached(
         "INSERT INTO bdb_versions(path, version, content, created_ms, row_crc) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![key, version, meta.id, created_ms, version_crc(key, version, meta.id, created_ms).finish()])?;
+    .execute(params![
+        key,
+        version,
+        meta.id,
+        created_ms,
+        version_crc(key, version, meta.id, created_ms).finish()
+    ])?;
     let keep = inner.opts.versions_to_keep as usize;
     let rows = all_version_rows(conn, path)?;
     if rows.len() > keep {
