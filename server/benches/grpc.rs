@@ -98,6 +98,7 @@ async fn stream_rates(addr: SocketAddr, mib: u64) -> (f64, f64) {
         path: if i == 0 { "/bench/big".into() } else { String::new() },
         data: p.clone(),
         compress: None,
+        abort: false,
     });
     let t = Instant::now();
     let info = c.write(reqs).await.unwrap().into_inner();

@@ -83,12 +83,11 @@ fn info(i: v1::StreamInfo) -> StreamInfo {
 pub const UPLOAD_PIECE: usize = 1 << 20;
 
 /// A reader's bytes as a lazy stream of pieces (read on a blocking thread), and the
-/// read error if one happens. On an error the stream is never ended (an ended stream
-/// would publish a truncated document): the caller gets the error and drops the call,
-/// which cancels it on the server.
+/// read error if one happens; after an error the stream's last message is `abort`.
 fn pieces<M: Send + 'static>(
     mut reader: impl Read + Send + 'static,
     mut make: impl FnMut(Bytes, bool) -> M + Send + 'static,
+    abort: M,
 ) -> (tokio_stream::wrappers::ReceiverStream<M>, tokio::sync::oneshot::Receiver<std::io::Error>) {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let (err_tx, err_rx) = tokio::sync::oneshot::channel();
@@ -104,10 +103,9 @@ fn pieces<M: Send + 'static>(
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(e) => {
                         let _ = err_tx.send(e);
-                        // Keep the stream open until the caller has dropped the call.
-                        while !tx.is_closed() {
-                            std::thread::sleep(std::time::Duration::from_millis(10));
-                        }
+                        // Tell the server to store nothing (ending the stream would publish
+                        // a truncated document).
+                        let _ = tx.blocking_send(abort);
                         return;
                     }
                 }
@@ -125,16 +123,16 @@ fn pieces<M: Send + 'static>(
     (tokio_stream::wrappers::ReceiverStream::new(rx), err_rx)
 }
 
-/// Runs an upload call, cancelling it if reading the input fails.
+/// Runs an upload call; a failure to read the input is the error to report.
 async fn upload<T>(
     call: impl std::future::Future<Output = Result<tonic::Response<T>, Status>>,
     read_error: tokio::sync::oneshot::Receiver<std::io::Error>,
 ) -> Result<T, Error> {
-    tokio::pin!(call);
-    tokio::select! {
-        r = &mut call => Ok(r.map_err(error)?.into_inner()),
-        Ok(e) = read_error => Err(io(e)),
+    let r = call.await;
+    if let Ok(e) = read_error.await {
+        return Err(io(e));
     }
+    Ok(r.map_err(error)?.into_inner())
 }
 
 impl Client {
@@ -255,7 +253,9 @@ impl Client {
         metadata: Option<&str>,
     ) -> Result<u64, Error> {
         let mut md = metadata.map(str::to_string);
-        let (s, read_error) = pieces(reader, move |data, _| v1::BlobPutChunk { data, metadata: md.take() });
+        let abort = v1::BlobPutChunk { abort: true, ..Default::default() };
+        let (s, read_error) =
+            pieces(reader, move |data, _| v1::BlobPutChunk { data, metadata: md.take(), abort: false }, abort);
         Ok(upload(self.blobs.put(s), read_error).await?.id)
     }
 
@@ -301,11 +301,14 @@ impl Client {
         compress: Option<bool>,
     ) -> Result<StreamInfo, Error> {
         let path = path.to_string();
-        let (s, read_error) = pieces(reader, move |data, first| v1::WriteChunk {
+        let abort = v1::WriteChunk { abort: true, ..Default::default() };
+        let make = move |data, first| v1::WriteChunk {
             path: if first { path.clone() } else { String::new() },
             data,
             compress: if first { compress } else { None },
-        });
+            abort: false,
+        };
+        let (s, read_error) = pieces(reader, make, abort);
         Ok(info(upload(self.streams.write(s), read_error).await?))
     }
 

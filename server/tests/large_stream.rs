@@ -70,6 +70,7 @@ async fn a_large_stream_round_trips_with_flat_memory() {
         path: if i == 0 { "/big".into() } else { String::new() },
         data: p.clone(),
         compress: None,
+        abort: false,
     });
     let t = std::time::Instant::now();
     let info = c.write(upload).await.unwrap().into_inner();

@@ -72,7 +72,11 @@ async fn a_64_mib_blob_in_chunks() {
     let pieces: Vec<BlobPutChunk> = data
         .chunks(1 << 20)
         .enumerate()
-        .map(|(i, d)| BlobPutChunk { data: Bytes::copy_from_slice(d), metadata: (i == 0).then(|| "weights".into()) })
+        .map(|(i, d)| BlobPutChunk {
+            data: Bytes::copy_from_slice(d),
+            metadata: (i == 0).then(|| "weights".into()),
+            abort: false,
+        })
         .collect();
     let id = c.put(stream_of(pieces)).await.unwrap().into_inner().id;
     let mut s = c.get(BlobId { id }).await.unwrap().into_inner();
@@ -107,10 +111,11 @@ async fn write_stream(c: &mut StreamsClient<tonic::transport::Channel>, path: &s
             path: if i == 0 { path.into() } else { String::new() },
             data: Bytes::copy_from_slice(d),
             compress: None,
+            abort: false,
         })
         .collect();
     if pieces.is_empty() {
-        pieces.push(WriteChunk { path: path.into(), data: Bytes::new(), compress: None });
+        pieces.push(WriteChunk { path: path.into(), data: Bytes::new(), compress: None, abort: false });
     }
     c.write(stream_of(pieces)).await.unwrap().into_inner()
 }
@@ -192,9 +197,14 @@ async fn a_cancelled_stream_write_leaves_nothing() {
     let mut c = StreamsClient::new(conn.channel.clone());
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     for _ in 0..3 {
-        tx.send(WriteChunk { path: "/half".into(), data: Bytes::from(vec![1u8; 1 << 20]), compress: None })
-            .await
-            .unwrap();
+        tx.send(WriteChunk {
+            path: "/half".into(),
+            data: Bytes::from(vec![1u8; 1 << 20]),
+            compress: None,
+            abort: false,
+        })
+        .await
+        .unwrap();
     }
     let call = tokio::spawn(async move { c.write(tokio_stream::wrappers::ReceiverStream::new(rx)).await });
     // Wait until the server has the pieces in its writer, then cut the connection.
@@ -262,8 +272,8 @@ async fn a_transaction_stream_commits_at_its_end() {
     let reqs = vec![
         op(Op::Put(PutRequest { key: b("t"), value: b("1") })),
         op(Op::Get(GetRequest { key: b("t") })),
-        op(Op::BlobPut(BlobPutChunk { data: b("blob"), metadata: None })),
-        op(Op::StreamWrite(WriteChunk { path: "/t".into(), data: b("doc"), compress: None })),
+        op(Op::BlobPut(BlobPutChunk { data: b("blob"), metadata: None, abort: false })),
+        op(Op::StreamWrite(WriteChunk { path: "/t".into(), data: b("doc"), compress: None, abort: false })),
         op(Op::StreamRead(PathRequest { path: "/t".into() })),
     ];
     let answers: Vec<R> =
@@ -314,4 +324,19 @@ async fn a_transaction_stream_rolls_back_on_rollback_error_or_client_gone() {
     kv.put(PutRequest { key: b("after"), value: b("1") }).await.unwrap();
     assert_eq!(srv.stores.kv.get(b"r4").unwrap(), None);
     drop(tx);
+}
+
+#[tokio::test]
+async fn an_aborted_upload_stores_nothing() {
+    let srv = start().await;
+    let mut s = StreamsClient::new(srv.channel.clone());
+    let chunk = |path: &str, abort| WriteChunk { path: path.into(), data: b("part"), compress: None, abort };
+    let err = s.write(stream_of(vec![chunk("/ab", false), chunk("", false), chunk("", true)])).await.unwrap_err();
+    assert_eq!(err.code(), Code::Cancelled);
+    assert!(!srv.stores.kv.stream_exists("/ab").unwrap());
+    let mut blobs = BlobsClient::new(srv.channel.clone());
+    let piece = |abort| BlobPutChunk { data: b("part"), metadata: None, abort };
+    assert_eq!(blobs.put(stream_of(vec![piece(false), piece(true)])).await.unwrap_err().code(), Code::Cancelled);
+    assert_eq!(blobs.put(stream_of(vec![piece(true)])).await.unwrap_err().code(), Code::Cancelled);
+    assert_eq!(srv.stores.kv.blob_ids(None, None).unwrap(), Vec::<u64>::new());
 }

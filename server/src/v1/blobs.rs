@@ -11,7 +11,7 @@ use crate::error::{blocking, not_found, IntoStatus};
 use crate::proto::v1::blobs_server::Blobs;
 use crate::proto::v1::*;
 use crate::state::State;
-use crate::v1::chunks::{forward_pieces, send_reader, ChannelReader, IN_FLIGHT};
+use crate::v1::chunks::{aborted, forward_pieces, send_reader, ChannelReader, IN_FLIGHT};
 use crate::v1::convert::blob_info;
 use crate::v1::kv::DEFAULT_PAGE;
 
@@ -37,14 +37,21 @@ impl Blobs for BlobsV1 {
             Some(r) => r?,
             None => BlobPutChunk::default(),
         };
+        if first.abort {
+            return Err(aborted());
+        }
         let (tx, rx) = mpsc::channel(IN_FLIGHT);
         let db = self.state.stores.blob.clone();
         let metadata = first.metadata;
         let reader = ChannelReader::new(rx, first.data);
         let store = tokio::task::spawn_blocking(move || db.blob_put_from(reader, metadata.as_deref()));
-        forward_pieces(input, tx, self.state.shutdown.clone(), |r| r.data).await;
+        forward_pieces(input, tx, self.state.shutdown.clone(), |r| if r.abort { Err(aborted()) } else { Ok(r.data) })
+            .await;
         match store.await {
             Ok(Ok(id)) => Ok(Response::new(BlobId { id })),
+            Ok(Err(e)) if e.code() == buffdb::ErrorCode::Io && e.message().contains("aborted the upload") => {
+                Err(aborted())
+            }
             Ok(Err(e)) => Err(crate::error::status(e)),
             Err(e) => Err(Status::internal(format!("INTERNAL: {e}"))),
         }

@@ -61,6 +61,18 @@ pub fn send_reader<M: Send + 'static>(
     }
 }
 
+/// Why an upload stopped, carried through `std::io::Error` to the engine and back.
+#[derive(Debug)]
+pub struct UploadFailed(pub Status);
+
+impl std::fmt::Display for UploadFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the upload failed: {}", self.0.message())
+    }
+}
+
+impl std::error::Error for UploadFailed {}
+
 /// The receiving end of a client's pieces, as `std::io::Read` for the engine. An
 /// `Err` piece (the client failed or went away, or the server is shutting down)
 /// makes the read fail, so the engine stores nothing.
@@ -84,7 +96,7 @@ impl ChannelReader {
                 None => return Ok(None),
                 Some(Ok(b)) if b.is_empty() => continue,
                 Some(Ok(b)) => return Ok(Some(b)),
-                Some(Err(s)) => return Err(std::io::Error::other(format!("the upload failed: {}", s.message()))),
+                Some(Err(s)) => return Err(std::io::Error::other(UploadFailed(s))),
             }
         }
     }
@@ -111,7 +123,7 @@ pub async fn forward_pieces<Req>(
     mut input: tonic::Streaming<Req>,
     tx: mpsc::Sender<Result<Bytes, Status>>,
     mut shutdown: watch::Receiver<bool>,
-    data: fn(Req) -> Bytes,
+    data: fn(Req) -> Result<Bytes, Status>,
 ) {
     use tokio_stream::StreamExt;
     loop {
@@ -123,8 +135,10 @@ pub async fn forward_pieces<Req>(
         match m {
             None => return,
             Some(Ok(r)) => {
-                if tx.send(Ok(data(r))).await.is_err() {
-                    return; // the engine stopped (an error it reports itself)
+                let piece = data(r);
+                let stop = piece.is_err();
+                if tx.send(piece).await.is_err() || stop {
+                    return; // the engine stopped (an error it reports itself), or the client aborted
                 }
             }
             Some(Err(e)) => {
@@ -135,6 +149,14 @@ pub async fn forward_pieces<Req>(
     }
 }
 
+/// The status of an upload the client abandoned with `abort`.
+pub fn aborted() -> Status {
+    Status::cancelled("the client aborted the upload: nothing was stored")
+}
+
 pub fn io_status(e: std::io::Error) -> Status {
-    Status::cancelled(format!("nothing was stored: {e}"))
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<UploadFailed>()) {
+        Some(UploadFailed(s)) => s.clone(),
+        None => Status::cancelled(format!("nothing was stored: {e}")),
+    }
 }

@@ -12,7 +12,7 @@ use crate::error::{blocking, not_found, status, IntoStatus};
 use crate::proto::v1::streams_server::Streams;
 use crate::proto::v1::*;
 use crate::state::State;
-use crate::v1::chunks::{forward_pieces, io_status, send_reader, ChannelReader, IN_FLIGHT};
+use crate::v1::chunks::{aborted, forward_pieces, io_status, send_reader, ChannelReader, IN_FLIGHT};
 use crate::v1::convert::stream_info;
 
 /// Paths per search page.
@@ -41,6 +41,9 @@ impl Streams for StreamsV1 {
             Some(r) => r?,
             None => return Err(Status::invalid_argument("INVALID_ARGUMENT: the stream named no path")),
         };
+        if first.abort {
+            return Err(aborted());
+        }
         let (tx, rx) = mpsc::channel(IN_FLIGHT);
         let db = self.state.stores.kv.clone();
         let mut reader = ChannelReader::new(rx, first.data);
@@ -53,7 +56,8 @@ impl Streams for StreamsV1 {
             }
             w.commit().or_status()
         });
-        forward_pieces(input, tx, self.state.shutdown.clone(), |r| r.data).await;
+        forward_pieces(input, tx, self.state.shutdown.clone(), |r| if r.abort { Err(aborted()) } else { Ok(r.data) })
+            .await;
         match write.await {
             Ok(r) => Ok(Response::new(stream_info(r?))),
             Err(e) => Err(Status::internal(format!("INTERNAL: {e}"))),
