@@ -130,11 +130,11 @@ fn run(conn: &Connection, sql: &str, params: &[Value], opts: &QueryOptions) -> R
 /// the authorizer running is thrown away and compiled again with the hooks in place.
 fn prepare<'c>(conn: &'c Connection, sql: &str) -> Result<Statement<'c>> {
     let first = conn.prepare(sql);
-    let guarded = with_call(|c| c.is_some_and(|c| c.authorizer_ran.get()));
+    let guarded = limits::authorizer_ran();
     match first {
         Ok(stmt) if !guarded => {
             drop(stmt);
-            conn.authorizer(Some(authorizer::authorize));
+            authorizer::install(conn);
             conn.progress_handler(limits::PROGRESS_OPS, Some(limits::progress));
             conn.prepare(sql).map_err(stopped)
         }

@@ -31,7 +31,15 @@ fn seeded() -> (tempfile::TempDir, std::path::PathBuf, Db) {
 
 /// Everything the database holds, through the public API and a plain SQLite look at
 /// its schema, to show a refused statement changed nothing.
-fn snapshot(db: &Db, path: &std::path::Path) -> (Vec<(Vec<u8>, Vec<u8>)>, Option<Vec<u8>>, Vec<u8>, Vec<String>) {
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    kv: Vec<(Vec<u8>, Vec<u8>)>,
+    blob: Option<Vec<u8>>,
+    stream: Vec<u8>,
+    schema: Vec<String>,
+}
+
+fn snapshot(db: &Db, path: &std::path::Path) -> Snapshot {
     let kv: Vec<_> = db.scan(b"", None, None).unwrap().map(|r| r.unwrap()).collect();
     let blob = db.blob_get(1).unwrap();
     let stream = db.stream_read("/q/doc").unwrap();
@@ -39,7 +47,7 @@ fn snapshot(db: &Db, path: &std::path::Path) -> (Vec<(Vec<u8>, Vec<u8>)>, Option
     let mut stmt =
         conn.prepare("SELECT type || ' ' || name || ' ' || ifnull(sql, '') FROM sqlite_schema ORDER BY name").unwrap();
     let schema = stmt.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
-    (kv, blob, stream, schema)
+    Snapshot { kv, blob, stream, schema }
 }
 
 fn assert_usable(db: &Db) {

@@ -133,12 +133,21 @@ pub(super) struct Call {
     stop: Cell<Option<Stop>>,
     /// The first action the authorizer refused, as the error to report.
     pub refusal: RefCell<Option<Error>>,
-    /// Whether the authorizer ran (proof that this connection has the hooks).
-    pub authorizer_ran: Cell<bool>,
 }
 
 thread_local! {
     static CURRENT: RefCell<Option<Call>> = const { RefCell::new(None) };
+    /// Whether the authorizer ran since the query began (proof that the connection has
+    /// the hooks); apart from `CURRENT` so the authorizer's common case stays cheap.
+    static AUTHORIZER_RAN: Cell<bool> = const { Cell::new(false) };
+}
+
+pub(super) fn mark_authorizer_ran() {
+    AUTHORIZER_RAN.with(|r| r.set(true));
+}
+
+pub(super) fn authorizer_ran() -> bool {
+    AUTHORIZER_RAN.with(Cell::get)
 }
 
 /// Runs `f` on this thread's running query, if there is one.
@@ -162,9 +171,9 @@ impl Running {
             cancel: opts.cancel.clone(),
             stop: Cell::new(None),
             refusal: RefCell::new(None),
-            authorizer_ran: Cell::new(false),
         };
         CURRENT.with(|c| *c.borrow_mut() = Some(call));
+        AUTHORIZER_RAN.with(|r| r.set(false));
         Running(())
     }
 }
