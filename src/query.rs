@@ -112,7 +112,7 @@ fn run(conn: &Connection, sql: &str, params: &[Value], opts: &QueryOptions) -> R
     while let Some(row) = rows.next().map_err(stopped)? {
         if out.len() >= opts.max_rows {
             return Err(Error::too_large(format!(
-                "the query returned more than {} rows (raise QueryOptions::max_rows, or add a LIMIT)",
+                "the query returned more than {} rows (add a LIMIT, or raise max_rows)",
                 opts.max_rows
             )));
         }
@@ -169,9 +169,10 @@ fn row_bytes(values: &[Value]) -> u64 {
     (heap + std::mem::size_of_val(values) + std::mem::size_of::<Vec<Value>>()) as u64
 }
 
-/// Caps the longest string or blob SQLite makes or reads for the query (one
-/// `randomblob()` or `printf()` call would otherwise allocate up to 1 GB in one go);
-/// restores the connection's limit afterwards, for the engine's own reads.
+/// Caps the longest string or blob SQLite makes or reads for the query at a quarter of
+/// its memory limit (64 MiB by default: the largest KV value). One `randomblob()` or
+/// `s || s` would otherwise allocate up to 1 GB between two checks of the memory limit.
+/// Restores the connection's limit afterwards, for the engine's own reads.
 struct LengthLimit<'c> {
     conn: &'c Connection,
     before: i32,
@@ -179,7 +180,7 @@ struct LengthLimit<'c> {
 
 impl<'c> LengthLimit<'c> {
     fn set(conn: &'c Connection, max_memory: usize) -> Result<LengthLimit<'c>> {
-        let cap = max_memory.min(i32::MAX as usize) as i32;
+        let cap = (max_memory / 4).min(i32::MAX as usize) as i32;
         let before = conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, cap)?;
         Ok(LengthLimit { conn, before })
     }

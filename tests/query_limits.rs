@@ -434,19 +434,28 @@ fn the_limits_are_configurable() {
     assert_eq!(e.code(), ErrorCode::TooLarge);
     assert!(e.message().contains("49 rows"), "{e}");
 
-    // Memory counts the rows collected: four 1 MiB values.
+    // Memory counts the rows collected: eight 1 MiB values against 6 MiB.
     let big = vec![7u8; 1 << 20];
-    for i in 0..4u8 {
+    for i in 0..8u8 {
         db.put(&[b'b', i], &big).unwrap();
     }
     let sql = "SELECT value FROM kv WHERE key > x'62' AND key < x'63' ORDER BY key";
-    assert_eq!(db.query(sql, &[]).unwrap().rows.len(), 4);
-    let e = db.query_with(sql, &[], &opts().max_memory(3 << 20)).unwrap_err();
+    assert_eq!(db.query(sql, &[]).unwrap().rows.len(), 8);
+    assert_eq!(db.query_with(&format!("{sql} LIMIT 4"), &[], &opts().max_memory(6 << 20)).unwrap().rows.len(), 4);
+    let e = db.query_with(sql, &[], &opts().max_memory(6 << 20)).unwrap_err();
     assert_eq!(e.code(), ErrorCode::TooLarge, "{e}");
-    // The tight limit was for that call only: the same pooled connection reads a
+    assert!(e.message().contains("memory limit"), "{e}");
+    // A quarter of the memory limit caps one value.
+    let one = "SELECT value FROM kv WHERE key = x'6200'";
+    assert_eq!(
+        db.query_with(one, &[], &opts().max_memory(4 << 20)).unwrap().rows,
+        vec![vec![Value::Blob(big.clone())]]
+    );
+    assert_eq!(db.query_with(one, &[], &opts().max_memory(3 << 20)).unwrap_err().code(), ErrorCode::TooLarge);
+    // The tight limits were for those calls only: the same pooled connection reads a
     // 1 MiB value for the engine and for a default query afterwards.
     assert_eq!(db.get(&[b'b', 0]).unwrap().unwrap(), big);
-    assert_eq!(db.query(sql, &[]).unwrap().rows.len(), 4);
+    assert_eq!(db.query(sql, &[]).unwrap().rows.len(), 8);
 
     // Unlimited is allowed; nonsense is not.
     let unlimited = QueryOptions { max_rows: usize::MAX, timeout: Duration::MAX, max_memory: usize::MAX, cancel: None };

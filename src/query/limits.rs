@@ -39,7 +39,7 @@ pub struct QueryOptions {
     pub timeout: Duration,
     /// Most memory the call may use, in bytes (at least 1 MiB): growth of SQLite's heap
     /// (process-wide, so concurrent SQLite work in this process counts too) plus the
-    /// collected rows. Also the largest single string or blob. `usize::MAX`: no limit.
+    /// collected rows. A quarter of it is the longest string or blob. `usize::MAX`: no limit.
     pub max_memory: usize,
     /// Stops the call from another thread with `INTERRUPTED`.
     pub cancel: Option<CancelToken>,
@@ -226,7 +226,7 @@ impl Call {
             Stop::Timeout => Error::new(
                 ErrorCode::Interrupted,
                 format!(
-                    "the query ran past its time limit of {:?} (stopped after {:?}; raise QueryOptions::timeout)",
+                    "the query ran past its time limit of {:?} (stopped after {:?}; raise the timeout)",
                     self.timeout,
                     self.started.elapsed()
                 ),
@@ -234,7 +234,7 @@ impl Call {
             Stop::Cancelled => Error::new(ErrorCode::Interrupted, "the query was cancelled"),
             Stop::Memory { sqlite, rows } => Error::too_large(format!(
                 "the query needed more than its memory limit of {} bytes ({sqlite} bytes of SQLite working memory, \
-                 {rows} bytes of rows; raise QueryOptions::max_memory or return less)",
+                 {rows} bytes of rows; raise max_memory or return less)",
                 self.max_memory
             )),
         }
