@@ -13,6 +13,14 @@ use buffdb::{CancelToken, Db, ErrorCode, QueryOptions, Value};
 /// Counts without end; nothing in it grows.
 const ENDLESS: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)";
 
+/// The memory limit counts SQLite's process-wide heap growth: a test that grows it a
+/// lot and a test that expects success under a tight limit do not run at once.
+static MEMORY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn memory_lock() -> std::sync::MutexGuard<'static, ()> {
+    MEMORY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn opts() -> QueryOptions {
     QueryOptions::default()
 }
@@ -60,6 +68,7 @@ fn assert_usable(db: &Db) {
 
 #[test]
 fn endless_recursive_ctes_stop_with_the_documented_error() {
+    let _memory = memory_lock();
     let (_d, _p, db) = seeded();
 
     // Rows: the default row limit stops it.
@@ -427,6 +436,7 @@ fn queries_over_the_views_work() {
 
 #[test]
 fn the_limits_are_configurable() {
+    let _memory = memory_lock();
     let (_d, _p, db) = seeded();
     let sql = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) SELECT i FROM n";
     assert_eq!(db.query_with(sql, &[], &opts().max_rows(50)).unwrap().rows.len(), 50);
@@ -488,4 +498,21 @@ fn engine_reads_are_unaffected_by_the_query_guard() {
         db.put(format!("round:{round}").as_bytes(), b"x").unwrap();
     }
     assert_eq!(db.count(b"round:").unwrap(), 50);
+}
+
+#[test]
+fn a_read_only_handle_is_guarded_the_same_way() {
+    let (_d, path, db) = seeded();
+    db.close().unwrap();
+    let ro = Db::open(&path, buffdb::OpenOptions::default().read_only(true)).unwrap();
+    let r = ro.query("SELECT json_extract(value_text, '$.level') FROM kv WHERE key_text = 'cfg:b'", &[]).unwrap();
+    assert_eq!(r.rows, vec![vec![Value::Integer(7)]]);
+    assert_eq!(ro.query("ATTACH ':memory:' AS m", &[]).unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert_eq!(ro.query("PRAGMA query_only = 0", &[]).unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert_eq!(ro.query("DELETE FROM kv", &[]).unwrap_err().code(), ErrorCode::ReadOnly);
+    let e = ro
+        .query_with(&format!("{ENDLESS} SELECT count(*) FROM c"), &[], &opts().timeout(Duration::from_millis(50)))
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Interrupted);
+    assert!(ro.get(b"cfg:a").unwrap().is_some());
 }
