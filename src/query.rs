@@ -9,7 +9,7 @@ use rusqlite::{Connection, Statement, ToSql};
 
 use crate::db::Db;
 use crate::error::{Error, ErrorCode, Result};
-use limits::{with_call, Call, Running};
+use limits::{with_call, Running};
 pub use limits::{CancelToken, QueryOptions};
 
 /// An SQL value, as a parameter or in a result row.
@@ -89,10 +89,10 @@ fn sql_error(e: Error) -> Error {
 }
 
 fn run(conn: &Connection, sql: &str, params: &[Value], opts: &QueryOptions) -> Result<QueryResult> {
-    let _running = Running::start(opts);
     if opts.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
-        return Err(with_call(|c| c.map(Call::interrupted)).unwrap_or_else(|| Error::invalid("no query")));
+        return Err(limits::cancelled());
     }
+    let _running = Running::start(opts);
     let _length = LengthLimit::set(conn, opts.max_memory)?;
     let mut stmt = prepare(conn, sql)?;
     if !stmt.readonly() {

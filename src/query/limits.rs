@@ -231,7 +231,7 @@ impl Call {
                     self.started.elapsed()
                 ),
             ),
-            Stop::Cancelled => Error::new(ErrorCode::Interrupted, "the query was cancelled"),
+            Stop::Cancelled => cancelled(),
             Stop::Memory { sqlite, rows } => Error::too_large(format!(
                 "the query needed more than its memory limit of {} bytes ({sqlite} bytes of SQLite working memory, \
                  {rows} bytes of rows; raise max_memory or return less)",
@@ -239,6 +239,11 @@ impl Call {
             )),
         }
     }
+}
+
+/// The error for a query stopped through its [`CancelToken`].
+pub(super) fn cancelled() -> Error {
+    Error::new(ErrorCode::Interrupted, "the query was cancelled")
 }
 
 /// The progress handler: `true` stops the statement (SQLite then reports SQLITE_INTERRUPT).
