@@ -1,8 +1,9 @@
 //! What a `query` statement may do, decided by SQLite's authorizer while it compiles
 //! the statement (and while a `pragma_*` table compiles its PRAGMA during a step).
 //!
-//! Allowed: SELECT (recursive too) over the views `kv`, `blobs`, `streams` (their reads
-//! of the internal `bdb_*` tables are allowed only through the views), `json_each`,
+//! Allowed: SELECT (recursive too) over the views `kv`, `blobs`, `streams` (values of
+//! the internal `bdb_*` tables are read only through the views; naming a table without
+//! reading a column, as `count(*)` does, is allowed everywhere), `json_each`,
 //! `json_tree`, `sqlite_schema`, read-only PRAGMAs from a short list, and every SQL
 //! function but a few dangerous ones. Refused: every write (`READ_ONLY`), ATTACH,
 //! DETACH, transactions, other PRAGMAs, other tables and those functions
