@@ -176,8 +176,8 @@ fn an_endless_sort_stays_within_its_memory_limit() {
             .unwrap_or_else(|| panic!("no {name} in the probe's output: {stdout}"))
     };
     let (before, peak) = (figure("rss_before_kib="), figure("peak_rss_kib="));
-    // SQLite's own account stays at the 64 MiB limit; resident memory can briefly be
-    // about twice that while the sorter copies its buffer to grow it.
+    // SQLite's own account stays at the 64 MiB limit; resident memory peaks at about
+    // twice that (glibc keeps freed blocks, the sorter's buffer grows by copying).
     assert!(
         peak - before < 160 * 1024,
         "peak resident memory {peak} KiB (from {before} KiB) with a 64 MiB query limit"
