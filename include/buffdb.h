@@ -12,7 +12,8 @@
  *  - buffdb_db is thread-safe; readers, writers, cursors and transactions are used by
  *    one thread at a time (they may move between threads).
  *  - Keys, values and data are (pointer, length); NULL is allowed only with length 0.
- *    Paths, metadata and SQL are NUL-terminated UTF-8.
+ *    Stream paths, metadata and SQL are NUL-terminated UTF-8; the file name given to
+ *    buffdb_open is the operating system's bytes, taken exactly.
  *
  * SPDX-License-Identifier: MIT OR Apache-2.0
  */
@@ -510,7 +511,8 @@ enum buffdb_status buffdb_options_set_max_document_size(struct buffdb_options *o
                                                         uint64_t value);
 
 /**
- * How long a writer waits for another before BUFFDB_BUSY, in ms (default 5000).
+ * How long a writer waits for another before BUFFDB_BUSY, in ms (default 5000; at most
+ * 2147483647, i.e. 2^31 - 1: more gives BUFFDB_INVALID_ARGUMENT from buffdb_open).
  */
 enum buffdb_status buffdb_options_set_busy_timeout_ms(struct buffdb_options *opts, uint64_t value);
 
@@ -528,8 +530,9 @@ enum buffdb_status buffdb_options_set_durability(struct buffdb_options *opts,
                                                  const char *durability);
 
 /**
- * Opens (or creates) the database file at `path` (UTF-8, NUL-terminated; ":memory:"
- * opens a private in-memory database). `opts` may be NULL for the defaults.
+ * Opens (or creates) the database file at `path`: a NUL-terminated file name, taken as
+ * the operating system's bytes exactly (it need not be UTF-8); ":memory:" opens a private
+ * in-memory database. `opts` may be NULL for the defaults.
  * On success `*out` is a new handle to release with buffdb_close.
  * A file that is not a BuffDB database gives BUFFDB_NOT_A_DATABASE and is left untouched.
  */

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::kv::{all_distinct, all_equal};
 use crate::options::check_metadata;
 use crate::reader::Reader;
+use crate::schema::RowCrc;
 
 /// What is known about a blob without reading its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,10 +27,25 @@ fn blob_id(id: u64) -> Result<i64> {
     i64::try_from(id).map_err(|_| Error::invalid(format!("blob id {id} is out of range")))
 }
 
+fn blob_crc(id: i64, metadata: Option<&str>, content: i64, created_ms: i64) -> i64 {
+    RowCrc::new().int(id).opt_bytes(metadata.map(str::as_bytes)).int(content).int(created_ms).finish()
+}
+
 pub(crate) fn insert(conn: &Connection, meta: &ContentMeta, metadata: Option<&str>) -> Result<u64> {
-    conn.prepare_cached("INSERT INTO bdb_blobs(metadata, content, created_ms) VALUES (?1, ?2, ?3)")?
-        .execute(params![metadata, meta.id, now_ms()])?;
-    Ok(conn.last_insert_rowid() as u64)
+    let created_ms = now_ms();
+    conn.prepare_cached("INSERT INTO bdb_blobs(metadata, content, created_ms, row_crc) VALUES (?1, ?2, ?3, 0)")?
+        .execute(params![metadata, meta.id, created_ms])?;
+    let id = conn.last_insert_rowid();
+    write_row(conn, id, metadata, meta.id, created_ms)?;
+    Ok(id as u64)
+}
+
+/// Sets a blob row's values and checksum.
+fn write_row(conn: &Connection, id: i64, metadata: Option<&str>, content: i64, created_ms: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE bdb_blobs SET metadata = ?2, content = ?3, row_crc = ?4 WHERE id = ?1")?.execute(
+        params![id, metadata, content, blob_crc(id, metadata, content, created_ms)],
+    )?;
+    Ok(())
 }
 
 pub(crate) fn put(conn: &Connection, inner: &Inner, data: &[u8], metadata: Option<&str>) -> Result<u64> {
@@ -44,19 +60,29 @@ pub(crate) fn put_from(conn: &Connection, inner: &Inner, reader: impl Read, meta
     insert(conn, &meta, metadata)
 }
 
-/// (content id, metadata, created) of a blob.
+/// (content id, metadata, created) of a blob, checked.
 fn row(conn: &Connection, id: u64) -> Result<Option<(i64, Option<String>, i64)>> {
     let id = blob_id(id)?;
-    Ok(conn
-        .prepare_cached("SELECT content, metadata, created_ms FROM bdb_blobs WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?)
+    let row = conn
+        .prepare_cached("SELECT content, metadata, created_ms, row_crc FROM bdb_blobs WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?, r.get(2)?, r.get::<_, i64>(3)?)))
+        .optional()?;
+    let Some((content, metadata, created, crc)) = row else { return Ok(None) };
+    if blob_crc(id, metadata.as_deref(), content, created) != crc {
+        return Err(Error::corrupt(format!("blob {id}: record checksum mismatch")));
+    }
+    Ok(Some((content, metadata, created)))
+}
+
+/// Whether blob `id` still holds content `content`.
+fn holds(conn: &Connection, id: u64, content: i64) -> Result<bool> {
+    Ok(row(conn, id)?.is_some_and(|r| r.0 == content))
 }
 
 pub(crate) fn info(conn: &Connection, id: u64) -> Result<Option<BlobInfo>> {
     let Some((content_id, metadata, created_ms)) = row(conn, id)? else { return Ok(None) };
     let meta =
-        content::meta(conn, content_id)?.ok_or_else(|| Error::corrupt(format!("blob {id} has no content row")))?;
+        content::meta(conn, content_id)?.ok_or_else(|| Error::corrupt(format!("blob {id}: its content is missing")))?;
     Ok(Some(BlobInfo { id, size: meta.size, metadata, crc32: meta.crc32, chunk_count: meta.chunk_count, created_ms }))
 }
 
@@ -64,27 +90,39 @@ pub(crate) fn info(conn: &Connection, id: u64) -> Result<Option<BlobInfo>> {
 pub(crate) fn get(conn: &Connection, inner: &Inner, id: u64) -> Result<Option<Vec<u8>>> {
     let Some((content_id, _, _)) = row(conn, id)? else { return Ok(None) };
     let meta =
-        content::meta(conn, content_id)?.ok_or_else(|| Error::corrupt(format!("blob {id} has no content row")))?;
+        content::meta(conn, content_id)?.ok_or_else(|| Error::corrupt(format!("blob {id}: its content is missing")))?;
     read_content(conn, inner, &meta, &format!("blob {id}")).map(Some)
 }
 
-/// Reads a whole content on one connection (one snapshot).
+/// Reads a whole content on one connection (one snapshot), checking every chunk
+/// and the whole document's CRC (unless `verify_checksums` is off).
 pub(crate) fn read_content(conn: &Connection, inner: &Inner, meta: &ContentMeta, what: &str) -> Result<Vec<u8>> {
     let size = usize::try_from(meta.size).map_err(|_| Error::too_large(format!("{what} is too large for memory")))?;
+    let verify = inner.opts.verify_checksums;
+    let context = |e: Error| Error::new(e.code(), format!("{what}: {}", e.message()));
+    let chunks = content::chunk_refs(conn, meta.id).map_err(context)?;
+    if chunks.len() as u64 != meta.chunk_count {
+        return Err(Error::corrupt(format!("{what}: {} chunks stored, {} expected", chunks.len(), meta.chunk_count)));
+    }
     let mut out = vec![0u8; size];
     let mut scratch = Vec::new();
     let mut at = 0usize;
-    for c in content::chunk_refs(conn, meta.id)? {
+    let mut doc = crc32fast::Hasher::new();
+    for c in chunks {
         let end = at + c.raw_len as usize;
         if end > out.len() {
             return Err(Error::corrupt(format!("{what}: chunks add up to more than its size")));
         }
-        content::load_chunk(conn, &c, &mut out[at..end], &mut scratch, inner.opts.verify_checksums)
-            .map_err(|e| Error::new(e.code(), format!("{what}: {}", e.message())))?;
+        content::load_chunk(conn, &c, &mut out[at..end], &mut scratch, verify).map_err(context)?;
+        // The chunk's CRC was checked against its bytes: combining them gives the document's.
+        doc.combine(&crc32fast::Hasher::new_with_initial_len(c.crc32, c.raw_len as u64));
         at = end;
     }
     if at != out.len() {
         return Err(Error::corrupt(format!("{what}: chunks add up to less than its size")));
+    }
+    if verify && doc.finalize() != meta.crc32 {
+        return Err(Error::corrupt(format!("{what}: whole-document checksum mismatch")));
     }
     Ok(out)
 }
@@ -103,18 +141,21 @@ pub(crate) fn update(
     data: Option<&[u8]>,
     metadata: Option<Option<&str>>,
 ) -> Result<()> {
-    let Some((old_content, _, _)) = row(conn, id)? else {
+    let Some((old_content, old_metadata, created_ms)) = row(conn, id)? else {
         return Err(Error::not_found(format!("blob {id}")));
     };
     let rid = blob_id(id)?;
     if let Some(m) = metadata {
         check_metadata(m)?;
-        conn.prepare_cached("UPDATE bdb_blobs SET metadata = ?2 WHERE id = ?1")?.execute(params![rid, m])?;
     }
+    let metadata = metadata.unwrap_or(old_metadata.as_deref());
+    let mut content = old_content;
     if let Some(d) = data {
-        let meta = content::write_bytes(conn, inner, inner.opts.compression, d)?;
+        content = content::write_bytes(conn, inner, inner.opts.compression, d)?.id;
         content::collect_unowned(conn, inner)?;
-        conn.prepare_cached("UPDATE bdb_blobs SET content = ?2 WHERE id = ?1")?.execute(params![rid, meta.id])?;
+    }
+    write_row(conn, rid, metadata, content, created_ms)?;
+    if content != old_content {
         content::release(conn, old_content)?;
     }
     Ok(())
@@ -150,7 +191,7 @@ impl Db {
 
     /// The blob's metadata (`None` when it has none); `NOT_FOUND` when the blob is missing.
     pub fn blob_metadata(&self, id: u64) -> Result<Option<String>> {
-        self.inner.read(|c| metadata(c, id))
+        self.inner.read_snapshot(|c| metadata(c, id))
     }
 
     pub fn blob_info(&self, id: u64) -> Result<Option<BlobInfo>> {
@@ -174,7 +215,8 @@ impl Db {
         loop {
             let (content_id, _, _) =
                 self.inner.read(|c| row(c, id))?.ok_or_else(|| Error::not_found(format!("blob {id}")))?;
-            match Reader::open(self.inner.clone(), format!("blob {id}"), content_id, None) {
+            let owned = |c: &Connection| holds(c, id, content_id);
+            match Reader::open(self.inner.clone(), format!("blob {id}"), content_id, None, owned) {
                 Err(e) if e.code() == crate::ErrorCode::Conflict && tries < 3 => tries += 1,
                 other => return other,
             }
@@ -196,10 +238,20 @@ impl Db {
         let after = start_after.map(blob_id).transpose()?.unwrap_or(0);
         let limit = limit.map(|l| l.min(i64::MAX as usize) as i64).unwrap_or(-1);
         self.inner.read(|c| {
-            Ok(c.prepare_cached("SELECT id FROM bdb_blobs WHERE id > ?1 ORDER BY id LIMIT ?2")?
-                .query_map(params![after, limit], |r| r.get::<_, i64>(0))?
-                .map(|r| r.map(|v| v as u64))
-                .collect::<rusqlite::Result<_>>()?)
+            let mut stmt = c.prepare_cached(
+                "SELECT id, metadata, content, created_ms, row_crc FROM bdb_blobs WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let mut rows = stmt.query(params![after, limit])?;
+            let mut ids = Vec::new();
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                let metadata: Option<String> = r.get(1)?;
+                if blob_crc(id, metadata.as_deref(), r.get(2)?, r.get(3)?) != r.get::<_, i64>(4)? {
+                    return Err(Error::corrupt(format!("blob {id}: record checksum mismatch")));
+                }
+                ids.push(id as u64);
+            }
+            Ok(ids)
         })
     }
 }

@@ -8,6 +8,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::db::Inner;
 use crate::error::{Error, Result};
+use crate::options::MAX_CHUNK_SIZE;
+use crate::owner::OwnerLock;
+use crate::schema::RowCrc;
 
 pub(crate) const CODEC_RAW: i64 = 0;
 pub(crate) const CODEC_SNAPPY: i64 = 1;
@@ -27,22 +30,85 @@ pub(crate) struct ContentMeta {
     pub stored_size: u64,
 }
 
+/// A live content's header row, checked (`None` when missing or not live).
 pub(crate) fn meta(conn: &Connection, id: i64) -> Result<Option<ContentMeta>> {
-    Ok(conn
+    Ok(meta_any(conn, id)?.and_then(|(m, state)| (state == STATE_LIVE).then_some(m)))
+}
+
+/// A content's header row in any state, with its state; `CORRUPT` when the row's
+/// checksum fails or its values are impossible.
+pub(crate) fn meta_any(conn: &Connection, id: i64) -> Result<Option<(ContentMeta, i64)>> {
+    let row = conn
         .prepare_cached(
-            "SELECT size, crc32, chunk_size, chunk_count, stored_size FROM bdb_contents WHERE id = ?1 AND state = 0",
+            "SELECT size, crc32, chunk_size, chunk_count, stored_size, state, row_crc FROM bdb_contents WHERE id = ?1",
         )?
         .query_row([id], |r| {
-            Ok(ContentMeta {
-                id,
-                size: r.get::<_, i64>(0)? as u64,
-                crc32: r.get::<_, i64>(1)? as u32,
-                chunk_size: r.get::<_, i64>(2)? as u64,
-                chunk_count: r.get::<_, i64>(3)? as u64,
-                stored_size: r.get::<_, i64>(4)? as u64,
-            })
+            Ok((
+                [r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+                r.get::<_, i64>(6)?,
+            ))
         })
-        .optional()?)
+        .optional()?;
+    let Some((v, row_crc)) = row else { return Ok(None) };
+    let [size, crc32, chunk_size, chunk_count, stored_size, state] = v;
+    content_crc(id, size, crc32, chunk_size, chunk_count, stored_size, state)
+        .verify(row_crc, || format!("content {id}"))?;
+    let impossible = |why: &str| Err(Error::corrupt(format!("content {id}: {why}")));
+    if size < 0 || stored_size < 0 || !(0..=u32::MAX as i64).contains(&crc32) {
+        return impossible("negative size or checksum out of range");
+    }
+    if !(1..=MAX_CHUNK_SIZE as i64).contains(&chunk_size) {
+        return impossible(&format!("impossible chunk size {chunk_size}"));
+    }
+    if chunk_count != (size as u64).div_ceil(chunk_size as u64) as i64 {
+        return impossible(&format!("{chunk_count} chunks cannot hold {size} bytes in chunks of {chunk_size}"));
+    }
+    if !(STATE_LIVE..=STATE_UNOWNED).contains(&state) {
+        return impossible(&format!("unknown state {state}"));
+    }
+    let meta = ContentMeta {
+        id,
+        size: size as u64,
+        crc32: crc32 as u32,
+        chunk_size: chunk_size as u64,
+        chunk_count: chunk_count as u64,
+        stored_size: stored_size as u64,
+    };
+    Ok(Some((meta, state)))
+}
+
+/// The record checksum of a content header row.
+fn content_crc(
+    id: i64,
+    size: i64,
+    crc32: i64,
+    chunk_size: i64,
+    chunk_count: i64,
+    stored_size: i64,
+    state: i64,
+) -> RowCrc {
+    RowCrc::new().int(id).int(size).int(crc32).int(chunk_size).int(chunk_count).int(stored_size).int(state)
+}
+
+/// Writes a content header row's checksum after its values changed.
+fn seal(conn: &Connection, m: &ContentMeta, state: i64) -> Result<()> {
+    let crc = content_crc(
+        m.id,
+        m.size as i64,
+        m.crc32 as i64,
+        m.chunk_size as i64,
+        m.chunk_count as i64,
+        m.stored_size as i64,
+        state,
+    );
+    conn.prepare_cached("UPDATE bdb_contents SET row_crc = ?2 WHERE id = ?1")?.execute(params![m.id, crc.finish()])?;
+    Ok(())
+}
+
+/// The record checksum of a chunk row: it names the content and position the chunk
+/// belongs to, so a row reached through a damaged index is never taken for another.
+fn chunk_crc(content: i64, seq: i64, raw_len: i64, crc32: i64, codec: i64, stored_len: i64) -> RowCrc {
+    RowCrc::new().int(content).int(seq).int(raw_len).int(crc32).int(codec).int(stored_len)
 }
 
 /// Builds one content chunk by chunk. The connection is passed to every call so a
@@ -64,14 +130,19 @@ impl ContentBuilder {
     /// Starts a content. `state` is `STATE_LIVE` inside one transaction, or
     /// `STATE_WRITING` for a writer whose chunks are committed before it is.
     pub fn start(conn: &Connection, inner: &Inner, compress: bool, state: i64) -> Result<ContentBuilder> {
+        // Space freed by deletes is taken back before new chunks need it (a full disk).
+        collect_unowned(conn, inner)?;
         let chunk_size = inner.opts.chunk_size;
         conn.prepare_cached(
-            "INSERT INTO bdb_contents(size, crc32, chunk_size, chunk_count, stored_size, state, writer)
-             VALUES (0, 0, ?1, 0, 0, ?2, ?3)",
+            "INSERT INTO bdb_contents(size, crc32, chunk_size, chunk_count, stored_size, state, writer, row_crc)
+             VALUES (0, 0, ?1, 0, 0, ?2, ?3, 0)",
         )?
-        .execute(params![chunk_size as i64, state, std::process::id() as i64])?;
+        .execute(params![chunk_size as i64, state, inner.owner_id()])?;
+        let id = conn.last_insert_rowid();
+        let empty = ContentMeta { id, size: 0, crc32: 0, chunk_size: chunk_size as u64, chunk_count: 0, stored_size: 0 };
+        seal(conn, &empty, state)?;
         Ok(ContentBuilder {
-            id: conn.last_insert_rowid(),
+            id,
             chunk_size,
             compress,
             max_size: inner.opts.max_document_size,
@@ -133,10 +204,13 @@ impl ContentBuilder {
                 stored = &self.packed[..n];
             }
         }
+        let (raw_len, stored_len) = (raw.len() as i64, stored.len() as i64);
+        let row_crc = chunk_crc(self.id, self.seq, raw_len, crc as i64, codec, stored_len).finish();
         conn.prepare_cached(
-            "INSERT INTO bdb_chunks(content, seq, raw_len, crc32, codec, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO bdb_chunks(content, seq, raw_len, crc32, codec, row_crc, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
-        .execute(params![self.id, self.seq, raw.len() as i64, crc as i64, codec, stored])?;
+        .execute(params![self.id, self.seq, raw_len, crc as i64, codec, row_crc, stored])?;
         self.crc.update(raw);
         self.seq += 1;
         self.size += raw.len() as u64;
@@ -150,20 +224,37 @@ impl ContentBuilder {
             let chunk = std::mem::take(&mut self.buf);
             self.put_chunk(conn, &chunk)?;
         }
-        let crc = self.crc.clone().finalize();
-        conn.prepare_cached(
-            "UPDATE bdb_contents SET size = ?2, crc32 = ?3, chunk_count = ?4, stored_size = ?5, state = 0, writer = NULL
-             WHERE id = ?1",
-        )?
-        .execute(params![self.id, self.size as i64, crc as i64, self.seq, self.stored as i64])?;
-        Ok(ContentMeta {
+        let meta = ContentMeta {
             id: self.id,
             size: self.size,
-            crc32: crc,
+            crc32: self.crc.clone().finalize(),
             chunk_size: self.chunk_size as u64,
             chunk_count: self.seq as u64,
             stored_size: self.stored,
-        })
+        };
+        let crc = content_crc(
+            meta.id,
+            meta.size as i64,
+            meta.crc32 as i64,
+            meta.chunk_size as i64,
+            meta.chunk_count as i64,
+            meta.stored_size as i64,
+            STATE_LIVE,
+        );
+        conn.prepare_cached(
+            "UPDATE bdb_contents SET size = ?2, crc32 = ?3, chunk_count = ?4, stored_size = ?5, state = 0, writer = NULL,
+               row_crc = ?6
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            meta.id,
+            meta.size as i64,
+            meta.crc32 as i64,
+            meta.chunk_count as i64,
+            meta.stored_size as i64,
+            crc.finish()
+        ])?;
+        Ok(meta)
     }
 }
 
@@ -199,8 +290,26 @@ pub(crate) fn write_bytes(conn: &Connection, inner: &Inner, compress: bool, data
 /// pins it before that sweep keeps it, and one that pins it later sees it marked
 /// (in a snapshot taken after the pin) and looks up the newest version again.
 pub(crate) fn release(conn: &Connection, id: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE bdb_contents SET state = 2 WHERE id = ?1")?.execute([id])?;
+    // The row is going away: seal what it holds, even when damaged.
+    let row = conn
+        .prepare_cached("SELECT size, crc32, chunk_size, chunk_count, stored_size FROM bdb_contents WHERE id = ?1")?
+        .query_row([id], |r| Ok([r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))
+        .optional();
+    let crc = match row {
+        Ok(Some([size, crc32, chunk_size, chunk_count, stored_size])) => {
+            content_crc(id, size, crc32, chunk_size, chunk_count, stored_size, STATE_UNOWNED).finish()
+        }
+        Ok(None) => return Ok(()),
+        Err(_) => 0, // values of the wrong type: collected all the same
+    };
+    conn.prepare_cached("UPDATE bdb_contents SET state = 2, row_crc = ?2 WHERE id = ?1")?.execute(params![id, crc])?;
     Ok(())
+}
+
+/// Whether content `id` is live now, for a reader that failed: a content no longer
+/// live was removed by a writer (`CONFLICT`), a live one is damaged (`CORRUPT`).
+pub(crate) fn still_live(conn: &Connection, id: i64) -> bool {
+    matches!(meta_any(conn, id), Ok(Some((_, STATE_LIVE))) | Err(_))
 }
 
 /// Deletes a content that was never published (an aborted stream writer).
@@ -229,9 +338,10 @@ pub(crate) fn collect_unowned(conn: &Connection, inner: &Inner) -> Result<()> {
     Ok(())
 }
 
-/// At open: drops contents left by stream writers whose process is gone (a crash
-/// mid-write) and unowned contents (their readers went with their process).
-pub(crate) fn collect_abandoned(conn: &Connection) -> Result<()> {
+/// At open: drops contents left by stream writers whose owner is gone (a crash
+/// mid-write; see [`crate::owner`]) and unowned contents (their readers went with
+/// their process).
+pub(crate) fn collect_abandoned(conn: &Connection, owner: &OwnerLock) -> Result<()> {
     let rows: Vec<(i64, i64, Option<i64>)> = conn
         .prepare("SELECT id, state, writer FROM bdb_contents WHERE state != 0")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
@@ -244,7 +354,7 @@ pub(crate) fn collect_abandoned(conn: &Connection) -> Result<()> {
         for (id, state, writer) in rows {
             let abandoned = match (state, writer) {
                 (STATE_UNOWNED, _) => true,
-                (STATE_WRITING, Some(pid)) => !process_alive(pid),
+                (STATE_WRITING, Some(w)) => !owner.is_alive(w),
                 _ => false,
             };
             if abandoned {
@@ -263,17 +373,6 @@ pub(crate) fn collect_abandoned(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-fn process_alive(pid: i64) -> bool {
-    if pid == std::process::id() as i64 {
-        return true;
-    }
-    if cfg!(target_os = "linux") {
-        std::path::Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        true // cannot tell: keep it
-    }
-}
-
 /// One chunk's row, as a reader needs it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ChunkRef {
@@ -289,7 +388,8 @@ pub(crate) fn chunk_refs(conn: &Connection, content: i64) -> Result<Vec<ChunkRef
     chunk_refs_from(conn, content, 0, None)
 }
 
-/// Chunks `from..` of a content (at most `limit`), in order.
+/// Chunks `from..` of a content (at most `limit`), in order, each row checked to
+/// be the chunk at its position.
 pub(crate) fn chunk_refs_from(
     conn: &Connection,
     content: i64,
@@ -297,21 +397,31 @@ pub(crate) fn chunk_refs_from(
     limit: Option<usize>,
 ) -> Result<Vec<ChunkRef>> {
     let limit = limit.map_or(-1, |l| l as i64);
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, raw_len, crc32, codec, length(data) FROM bdb_chunks
-             WHERE content = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3",
-        )?
-        .query_map(params![content, from as i64, limit], |r| {
-            Ok(ChunkRef {
-                rowid: r.get(0)?,
-                raw_len: r.get::<_, i64>(1)? as u32,
-                crc32: r.get::<_, i64>(2)? as u32,
-                codec: r.get(3)?,
-                stored_len: r.get::<_, i64>(4)? as u32,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?)
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, raw_len, crc32, codec, length(data), row_crc FROM bdb_chunks
+         WHERE content = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let mut rows = stmt.query(params![content, from as i64, limit])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let seq = from as i64 + out.len() as i64;
+        let (rowid, raw_len, crc32, codec, stored_len): (i64, i64, i64, i64, i64) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        chunk_crc(content, seq, raw_len, crc32, codec, stored_len)
+            .verify(r.get(5)?, || format!("content {content}, chunk {seq} (row {rowid})"))?;
+        let in_range = |v: i64| (0..=u32::MAX as i64).contains(&v);
+        if !in_range(raw_len) || !in_range(crc32) || !in_range(stored_len) {
+            return Err(Error::corrupt(format!("content {content}, chunk {seq}: impossible lengths")));
+        }
+        out.push(ChunkRef {
+            rowid,
+            raw_len: raw_len as u32,
+            crc32: crc32 as u32,
+            codec,
+            stored_len: stored_len as u32,
+        });
+    }
+    Ok(out)
 }
 
 /// Reads one chunk's raw bytes into `out` (exactly `raw_len` bytes), decompressing
@@ -327,8 +437,14 @@ pub(crate) fn load_chunk(
     let blob = conn.blob_open(rusqlite::MAIN_DB, "bdb_chunks", "data", c.rowid, true);
     let blob = match blob {
         Ok(b) => b,
-        Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ffi::ErrorCode::Unknown => {
-            return Err(Error::new(crate::ErrorCode::Conflict, "the version being read was removed by another process"))
+        // No such row, or `data` is not a blob. A reader that pinned the content
+        // across snapshots tells a removal (CONFLICT) from this with `still_live`.
+        Err(rusqlite::Error::SqliteFailure(f, m)) if f.code == rusqlite::ffi::ErrorCode::Unknown => {
+            return Err(Error::corrupt(format!(
+                "chunk row {} cannot be read ({})",
+                c.rowid,
+                m.as_deref().unwrap_or("no such row")
+            )))
         }
         Err(e) => return Err(e.into()),
     };

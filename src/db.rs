@@ -13,7 +13,9 @@ use crate::cache::{Change, ReadCache};
 use crate::content;
 use crate::error::{catch_panic, Error, ErrorCode, Result};
 use crate::options::{Durability, OpenOptions};
-use crate::pool::{Pooled, ReaderPool};
+use crate::gate::Gate;
+use crate::owner::{lock_path, OwnerLock};
+use crate::pool::{Pooled, ReaderPool, SNAPSHOT_MAX_AGE};
 use crate::schema::{self, FileKind};
 use crate::wal::WalIndex;
 
@@ -30,8 +32,10 @@ pub struct Db {
 }
 
 pub(crate) struct Inner {
+    /// The path as given, for messages (lossy where it is not UTF-8).
     path: String,
-    target: String,
+    /// The file SQLite opens: the OS bytes of the path, exactly.
+    target: std::path::PathBuf,
     /// The directory of a `":memory:"` database, removed when the last handle goes.
     scratch_dir: Option<std::path::PathBuf>,
     pub(crate) opts: OpenOptions,
@@ -49,6 +53,16 @@ pub(crate) struct Inner {
     checkpointer: Option<Checkpointer>,
     /// The file's page size (fixed when it was made).
     page_size: u64,
+    /// This handle's writer-liveness lock (writable databases only).
+    owner: Option<OwnerLock>,
+    /// Opened with SQLite's `immutable` flag: a read-only file on read-only media.
+    immutable: bool,
+    /// A writer waits for readers to leave the WAL: pooled readers keep no snapshot.
+    draining: AtomicBool,
+    /// The disk-space reserve was given up after a full disk; taken again when there is room.
+    reserve_released: AtomicBool,
+    /// Shared with every handle on the file: closed while a writer resets the WAL.
+    gate: Option<Gate>,
 }
 
 static MEMORY_DBS: AtomicU64 = AtomicU64::new(0);
@@ -70,14 +84,20 @@ impl Db {
 
     fn open_inner(path: &Path, opts: OpenOptions) -> Result<Db> {
         opts.validate()?;
+        if path.as_os_str().is_empty() {
+            return Err(Error::invalid("the database path is empty"));
+        }
+        if path.as_os_str().as_encoded_bytes().contains(&0) {
+            return Err(Error::invalid(format!("the database path {path:?} contains a NUL byte")));
+        }
         let shown = path.to_string_lossy().into_owned();
-        let memory = shown == ":memory:";
+        let memory = path.as_os_str() == ":memory:";
         let mut scratch_dir = None;
         let (target, fresh) = if memory {
             // A private file on tmpfs rather than SQLite's memdb: memdb blocks readers
             // during a write transaction, and ":memory:" must behave like a file.
             let dir = memory_dir()?;
-            let file = dir.join("memory.db").to_string_lossy().into_owned();
+            let file = dir.join("memory.db");
             scratch_dir = Some(dir);
             (file, true)
         } else {
@@ -96,7 +116,7 @@ impl Db {
                 }
                 FileKind::Empty => true,
             };
-            (shown.clone(), fresh)
+            (path.to_path_buf(), fresh)
         };
         let mut inner = Inner {
             path: shown,
@@ -111,8 +131,17 @@ impl Db {
             cache: None,
             checkpointer: None,
             page_size: 0,
+            owner: None,
+            immutable: false,
+            draining: AtomicBool::new(false),
+            reserve_released: AtomicBool::new(false),
+            gate: None,
         };
         if !inner.opts.read_only {
+            let owner = OwnerLock::acquire(&inner.target)?;
+            inner.gate = Gate::open(&lock_path(&inner.target), true);
+            inner.reserve_released = AtomicBool::new(!owner.reserve());
+            inner.owner = Some(owner);
             let conn = inner.connect(true)?;
             if fresh {
                 schema::create(&conn, inner.opts.page_size)?;
@@ -120,7 +149,9 @@ impl Db {
                 schema::verify(&conn)?;
                 conn.pragma_update(None, "journal_mode", "WAL")?;
             }
-            content::collect_abandoned(&conn)?;
+            content::collect_abandoned(&conn, inner.owner.as_ref().expect("taken above"))?;
+            // Past wal_max_bytes a checkpoint resets the WAL; this trims the file back.
+            conn.pragma_update(None, "journal_size_limit", inner.opts.wal_max_bytes as i64)?;
             inner.page_size = conn.pragma_query_value(None, "page_size", |r| r.get::<_, i64>(0))? as u64;
             let wal = WalIndex::of(&conn);
             let has_wal = wal.is_some();
@@ -137,9 +168,22 @@ impl Db {
             let reader = inner.connect(false)?;
             inner.readers.give(Pooled::new(reader));
         } else {
-            let conn = inner.connect(false)?;
-            schema::verify(&conn)?;
+            let conn = match inner.connect(false).and_then(|c| schema::verify(&c).map(|()| c)) {
+                Ok(c) => c,
+                // On read-only media SQLite cannot make the -shm file a WAL reader needs.
+                Err(e) if e.code() == ErrorCode::Io || e.code() == ErrorCode::ReadOnly => {
+                    if !inner.can_open_immutable() {
+                        return Err(e);
+                    }
+                    inner.immutable = true;
+                    let c = inner.connect(false)?;
+                    schema::verify(&c)?;
+                    c
+                }
+                Err(e) => return Err(e),
+            };
             inner.readers.give(Pooled::new(conn));
+            inner.gate = Gate::open(&lock_path(&inner.target), false);
         }
         Ok(Db { inner: Arc::new(inner) })
     }
@@ -205,6 +249,25 @@ impl Inner {
         }
     }
 
+    /// A read-only file whose WAL is empty or gone can be read as immutable: nothing
+    /// can change it while its directory is read-only, and no pages wait in a WAL.
+    fn can_open_immutable(&self) -> bool {
+        let mut wal = self.target.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal_empty = std::fs::metadata(&wal).map(|m| m.len() == 0).unwrap_or(true);
+        let dir_writable = self
+            .target
+            .parent()
+            .map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d })
+            .is_some_and(dir_is_writable);
+        wal_empty && !dir_writable
+    }
+
+    /// The id that unfinished contents of this handle record as their owner.
+    pub(crate) fn owner_id(&self) -> i64 {
+        self.owner.as_ref().map_or(0, OwnerLock::id)
+    }
+
     pub(crate) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::SeqCst) {
             Err(Error::closed())
@@ -223,13 +286,19 @@ impl Inner {
         if writer && self.opts.create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
-        let conn = Connection::open_with_flags(&self.target, flags).map_err(|e| {
+        let conn = if self.immutable {
+            Connection::open_with_flags(immutable_uri(&self.target), flags | OpenFlags::SQLITE_OPEN_URI)
+        } else {
+            Connection::open_with_flags(&self.target, flags)
+        };
+        let conn = conn.map_err(|e| {
             let err = Error::from(e);
             Error::new(err.code(), format!("cannot open {}: {}", self.path, err.message()))
         })?;
         conn.busy_timeout(self.busy_timeout())?;
         conn.pragma_update(None, "cache_size", -((self.opts.cache_size / 1024).max(64) as i64))?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        schema::prepare_connection(&conn)?;
         if writer {
             let sync = match self.opts.durability {
                 _ if self.scratch_dir.is_some() => "OFF",
@@ -264,9 +333,13 @@ impl Inner {
             Some(p) => p,
             None => Pooled::new(self.connect(false)?),
         };
-        p.refresh(counter)?;
+        if let Some(g) = &self.gate {
+            p.end_if_closed(g); // a writer (in any process) is resetting the WAL
+        }
+        let draining = self.draining.load(Ordering::Relaxed);
+        p.refresh(if draining { None } else { counter })?;
         let out = f(&p.conn);
-        if out.is_err() {
+        if out.is_err() || draining {
             p.end();
         }
         if !self.closed.load(Ordering::SeqCst) {
@@ -309,7 +382,80 @@ impl Inner {
         // An idle reader's snapshot would stop this write from restarting a fully
         // checkpointed WAL (it would grow instead): end them first.
         self.readers.release_stale(None);
+        match self.bound_wal(&guard) {
+            // The checkpoint itself could not grow the main file: the disk is full.
+            // The reserve goes to the checkpoint, so deletes can commit; this write
+            // still fails FULL (the reserve is for getting out, not for more data).
+            Err(e) if e.code() == ErrorCode::Full => {
+                self.after_full(guard.as_ref().ok_or_else(Error::closed)?);
+                return Err(e);
+            }
+            other => other?,
+        }
         Ok(guard)
+    }
+
+    /// Bytes of WAL frames not yet reset (0 without a WAL index).
+    fn wal_bytes(&self) -> u64 {
+        self.wal.read().as_ref().and_then(WalIndex::frames).map_or(0, |f| f as u64 * self.page_size)
+    }
+
+    /// Keeps the WAL bounded whatever readers do: once it holds `wal_max_bytes`, the
+    /// next write first checkpoints everything and truncates the WAL (TRUNCATE waits
+    /// for readers still using it, which end within a call or, when idle, within
+    /// [`SNAPSHOT_MAX_AGE`] in any process), so the WAL never runs past `wal_max_bytes`
+    /// by more than one transaction. A reader that keeps it busy past the busy
+    /// timeout makes this write fail `BUSY` rather than let the WAL grow.
+    fn bound_wal(&self, guard: &WriterGuard) -> Result<()> {
+        if self.wal_bytes() < self.opts.wal_max_bytes {
+            return Ok(());
+        }
+        let conn = guard.as_ref().ok_or_else(Error::closed)?;
+        let deadline = std::time::Instant::now() + self.busy_timeout();
+        self.draining.store(true, Ordering::SeqCst);
+        if let Some(g) = &self.gate {
+            g.close_until(now_ms() as u64 + self.opts.busy_timeout_ms);
+        }
+        let _drained = scopeguard(|| {
+            self.draining.store(false, Ordering::SeqCst);
+            if let Some(g) = &self.gate {
+                g.open_now();
+            }
+        });
+        self.readers.release_stale(None);
+        loop {
+            // (busy, frames in the WAL, frames copied); busy: a reader or another
+            // checkpoint is still in the way after SQLite's own busy wait.
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy == 0 || self.wal_bytes() < self.opts.wal_max_bytes {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorCode::Busy,
+                    format!(
+                        "the WAL holds {} bytes (wal_max_bytes {}) and readers kept it from being checkpointed for {} ms",
+                        self.wal_bytes(),
+                        self.opts.wal_max_bytes,
+                        self.opts.busy_timeout_ms
+                    ),
+                ));
+            }
+            self.readers.release_stale(None);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// After a write failed with `FULL`: free the disk-space reserve, so the WAL can
+    /// be checkpointed into the main file and truncated, and a delete has room to
+    /// commit. The reserve is taken again once a later commit finds room for it.
+    pub(crate) fn after_full(&self, conn: &Connection) {
+        if let Some(owner) = &self.owner {
+            owner.release_reserve();
+            self.reserve_released.store(true, Ordering::SeqCst);
+        }
+        self.readers.release_stale(None);
+        let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
     }
 
     /// Runs `f` in one write transaction; commits when it returns `Ok`.
@@ -323,9 +469,21 @@ impl Inner {
         let mut guard = self.lock_writer()?;
         let conn = guard.as_mut().ok_or_else(Error::closed)?;
         let before = self.commit_counter();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
+        let result = (|| -> Result<T> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        let out = match result {
+            Ok(out) => out,
+            Err(e) => {
+                if e.code() == ErrorCode::Full {
+                    self.after_full(conn);
+                }
+                return Err(e);
+            }
+        };
         if let Some(cache) = &self.cache {
             cache.after_commit(before, self.commit_counter(), changes);
         }
@@ -337,6 +495,11 @@ impl Inner {
     /// checkpoint starts once the WAL is long.
     pub(crate) fn after_commit(&self) {
         self.readers.release_stale(self.commit_counter());
+        if self.reserve_released.load(Ordering::Relaxed) {
+            if let Some(owner) = &self.owner {
+                self.reserve_released.store(!owner.reserve_if_room(self.opts.wal_max_bytes), Ordering::SeqCst);
+            }
+        }
         if let Some(c) = &self.checkpointer {
             let frames = self.wal.read().as_ref().and_then(WalIndex::frames);
             if frames.is_some_and(|f| f as u64 * self.page_size >= CHECKPOINT_AFTER_BYTES) {
@@ -385,8 +548,8 @@ struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Also ends, once a second, idle readers' snapshots that another process's
-    /// commits made stale.
+    /// Also ends, every [`SNAPSHOT_MAX_AGE`], idle readers' snapshots that are stale or
+    /// have been idle that long (another process may be waiting to checkpoint).
     fn start(
         conn: Connection,
         readers: Arc<ReaderPool>,
@@ -399,12 +562,12 @@ impl Checkpointer {
             .name("buffdb-checkpoint".into())
             .spawn(move || loop {
                 let counter = || wal.read().as_ref().and_then(WalIndex::commit_counter);
-                match rx.recv_timeout(Duration::from_secs(1)) {
+                match rx.recv_timeout(SNAPSHOT_MAX_AGE) {
                     Ok(()) => {
-                        readers.release_stale(counter());
+                        readers.release_old(counter());
                         let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
                     }
-                    Err(RecvTimeoutError::Timeout) => readers.release_stale(counter()),
+                    Err(RecvTimeoutError::Timeout) => readers.release_old(counter()),
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
             })
@@ -450,4 +613,39 @@ fn memory_dir() -> Result<std::path::PathBuf> {
 
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// `file:` URI with `immutable=1` for `path` (its bytes percent-encoded exactly).
+fn immutable_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
+fn dir_is_writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return false };
+    // SAFETY: a valid NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// Runs `f` when dropped.
+fn scopeguard<F: FnOnce()>(f: F) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(f))
 }

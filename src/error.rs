@@ -140,6 +140,8 @@ impl From<rusqlite::Error> for Error {
                 E::DatabaseBusy | E::DatabaseLocked => ErrorCode::Busy,
                 E::DiskFull => ErrorCode::Full,
                 E::DatabaseCorrupt => ErrorCode::Corrupt,
+                // A damaged schema page: "malformed database schema (...)".
+                E::Unknown if is_malformed(&e) => ErrorCode::Corrupt,
                 E::NotADatabase => ErrorCode::NotADatabase,
                 E::ReadOnly => ErrorCode::ReadOnly,
                 E::TooBig => ErrorCode::TooLarge,
@@ -154,10 +156,20 @@ impl From<rusqlite::Error> for Error {
             | rusqlite::Error::InvalidColumnName(_)
             | rusqlite::Error::MultipleStatement
             | rusqlite::Error::SqlInputError { .. } => ErrorCode::InvalidArgument,
+            // The schema fixes every column's type: a stored value of another type, or
+            // out of range, or text that is not UTF-8, is damage.
+            rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::Utf8Error(..) => ErrorCode::Corrupt,
             _ => ErrorCode::Internal,
         };
         Error::new(code, format!("sqlite: {e}"))
     }
+}
+
+fn is_malformed(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(_, Some(m)) if m.contains("malformed"))
 }
 
 impl From<std::io::Error> for Error {

@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use crate::cache::Change;
 use crate::db::{Db, Inner};
 use crate::error::{Error, Result};
 use crate::options::{check_key, check_value, show_key};
+use crate::schema::{open_kv, seal_kv, RowCrc};
 
 /// Rows fetched per page by lazy iterators: each page is its own short read.
 const PAGE: usize = 1000;
@@ -15,24 +16,31 @@ const PAGE: usize = 1000;
 // Operations on a connection, shared by `Db` (one transaction each) and `Txn`.
 
 pub(crate) fn get(conn: &Connection, key: &[u8]) -> Result<Option<Vec<u8>>> {
-    check_key(key)?;
-    Ok(conn.prepare_cached("SELECT value FROM bdb_kv WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+    get_with(conn, key, |v| v.map(<[u8]>::to_vec))
 }
 
+/// Calls `f` with the value of `key`, borrowed, once its record checksum is checked.
 pub(crate) fn get_with<R>(conn: &Connection, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R> {
     check_key(key)?;
     let mut stmt = conn.prepare_cached("SELECT value FROM bdb_kv WHERE key = ?1")?;
     let mut rows = stmt.query([key])?;
     match rows.next()? {
-        Some(row) => Ok(f(Some(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?))),
+        Some(row) => Ok(f(Some(open_kv(key, blob(row, 0)?)?))),
         None => Ok(f(None)),
     }
+}
+
+/// Column `i` of a row as bytes: a value of another type is damage.
+fn blob<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r [u8]> {
+    Ok(row.get_ref(i)?.as_blob().map_err(rusqlite::Error::from)?)
 }
 
 pub(crate) fn put(conn: &Connection, key: &[u8], value: &[u8]) -> Result<()> {
     check_key(key)?;
     check_value(key, value)?;
-    conn.prepare_cached("INSERT OR REPLACE INTO bdb_kv(key, value) VALUES (?1, ?2)")?.execute(params![key, value])?;
+    let mut stored = Vec::with_capacity(value.len() + 4);
+    seal_kv(key, value, &mut stored);
+    conn.prepare_cached("INSERT OR REPLACE INTO bdb_kv(key, value) VALUES (?1, ?2)")?.execute(params![key, stored])?;
     Ok(())
 }
 
@@ -42,8 +50,7 @@ pub(crate) fn delete(conn: &Connection, key: &[u8]) -> Result<bool> {
 }
 
 pub(crate) fn contains(conn: &Connection, key: &[u8]) -> Result<bool> {
-    check_key(key)?;
-    Ok(conn.prepare_cached("SELECT 1 FROM bdb_kv WHERE key = ?1")?.exists([key])?)
+    get_with(conn, key, |v| v.is_some())
 }
 
 pub(crate) fn put_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(conn: &Connection, pairs: &[(K, V)]) -> Result<()> {
@@ -56,20 +63,33 @@ pub(crate) fn put_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(conn: &Connection, pairs:
     order.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
     // Many rows per statement: one step per group instead of one per row.
     let mut groups = order.chunks_exact(PUT_GROUP);
+    // The stored values of a group, one after another, and where each ends.
+    let mut sealed = Vec::new();
+    let mut ends = Vec::with_capacity(PUT_GROUP);
     if groups.len() > 0 {
         let rows = vec!["(?, ?)"; PUT_GROUP].join(", ");
         let mut stmt = conn.prepare_cached(&format!("INSERT OR REPLACE INTO bdb_kv(key, value) VALUES {rows}"))?;
         for group in groups.by_ref() {
-            for (i, (k, v)) in group.iter().enumerate() {
+            sealed.clear();
+            ends.clear();
+            for (k, v) in group.iter() {
+                seal_kv(k.as_ref(), v.as_ref(), &mut sealed);
+                ends.push(sealed.len());
+            }
+            let mut start = 0;
+            for (i, ((k, _), &end)) in group.iter().zip(&ends).enumerate() {
                 stmt.raw_bind_parameter(2 * i + 1, k.as_ref())?;
-                stmt.raw_bind_parameter(2 * i + 2, v.as_ref())?;
+                stmt.raw_bind_parameter(2 * i + 2, &sealed[start..end])?;
+                start = end;
             }
             stmt.raw_execute()?;
         }
     }
     let mut stmt = conn.prepare_cached("INSERT OR REPLACE INTO bdb_kv(key, value) VALUES (?1, ?2)")?;
     for (k, v) in groups.remainder() {
-        stmt.execute(params![k.as_ref(), v.as_ref()])?;
+        sealed.clear();
+        seal_kv(k.as_ref(), v.as_ref(), &mut sealed);
+        stmt.execute(params![k.as_ref(), sealed])?;
     }
     Ok(())
 }
@@ -89,14 +109,11 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// Rows under `prefix`, each read and checked: a count from the b-tree's cell
+/// counts alone would take a damaged page's garbage for rows.
 pub(crate) fn count(conn: &Connection, source: Source, prefix: &[u8]) -> Result<u64> {
-    let (table, key) = source.table();
-    let end = prefix_end(prefix);
-    let upper = if end.is_some() { format!("{key} < ?2") } else { "?2 IS NULL".to_string() };
-    let n: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM {table} WHERE {key} >= ?1 AND {upper}"))?
-        .query_row(params![prefix, end], |r| r.get(0))?;
-    Ok(n as u64)
+    let source = if matches!(source, Source::Keys) { Source::KeyValues } else { source };
+    walk(conn, source, prefix, None, None, |_, _| true)
 }
 
 /// What a lazy pager lists.
@@ -119,7 +136,8 @@ impl Source {
 }
 
 /// Calls `f` with each row after `after` (or from `prefix`) in byte order, borrowed
-/// from the database pages, until `f` returns false or `limit` rows; returns the count.
+/// from the database pages and checked against its record checksum, until `f`
+/// returns false or `limit` rows; returns the count.
 pub(crate) fn walk(
     conn: &Connection,
     source: Source,
@@ -129,22 +147,39 @@ pub(crate) fn walk(
     mut f: impl FnMut(&[u8], &[u8]) -> bool,
 ) -> Result<u64> {
     let (table, key) = source.table();
-    let value = if matches!(source, Source::KeyValues) { "value" } else { "x''" };
+    // Key listings read the values too: the checksum covers both.
+    let columns = if matches!(source, Source::Paths) { "row_crc, latest, next_version" } else { "value" };
     let (lower, op) = match after {
         Some(a) if a >= prefix => (a, ">"),
         _ => (prefix, ">="),
     };
     let end = prefix_end(prefix);
     let upper = if end.is_some() { format!("{key} < ?2") } else { "?2 IS NULL".to_string() };
-    let sql = format!("SELECT {key}, {value} FROM {table} WHERE {key} {op} ?1 AND {upper} ORDER BY {key} LIMIT ?3");
+    let sql = format!(
+        "SELECT {key}, {columns} FROM {table} WHERE {key} {op} ?1 AND {upper} ORDER BY {key} LIMIT ?3"
+    );
     let limit = limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![lower, end, limit])?;
     let mut seen = 0;
     while let Some(row) = rows.next()? {
         seen += 1;
-        let k = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-        let v = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        let k = blob(row, 0)?;
+        let v = match source {
+            Source::Paths => {
+                let crc = RowCrc::new().bytes(k).int(row.get(2)?).int(row.get(3)?);
+                crc.verify(row.get(1)?, || format!("stream path {}", show_key(k)))?;
+                &[][..]
+            }
+            Source::Keys | Source::KeyValues => {
+                let v = open_kv(k, blob(row, 1)?)?;
+                if matches!(source, Source::Keys) {
+                    &[][..]
+                } else {
+                    v
+                }
+            }
+        };
         if !f(k, v) {
             break;
         }
@@ -475,7 +510,7 @@ impl Db {
         Ok(KeyIter { pager: Pager::new(&self.inner, Source::Keys, prefix, start_after, limit)? })
     }
 
-    /// Number of keys starting with `prefix`.
+    /// Number of keys starting with `prefix` (each row is read and checked).
     pub fn count(&self, prefix: &[u8]) -> Result<u64> {
         self.inner.read(|c| count(c, Source::Keys, prefix))
     }

@@ -22,9 +22,11 @@ mod cache;
 mod content;
 mod db;
 mod error;
+mod gate;
 mod kv;
 mod maintenance;
 mod options;
+mod owner;
 mod pool;
 mod query;
 mod reader;
@@ -45,7 +47,7 @@ pub use kv::{KeyIter, KvIter, KvPage};
 pub use maintenance::{CheckReport, Stats};
 pub use options::{
     Durability, OpenOptions, MAX_CHUNK_SIZE, MAX_KEY_SIZE, MAX_METADATA_SIZE, MAX_PATH_SIZE, MAX_VALUE_SIZE,
-    MIN_CHUNK_SIZE,
+    MIN_CHUNK_SIZE, MIN_WAL_MAX_BYTES,
 };
 pub use query::{CancelToken, QueryOptions, QueryResult, Value};
 pub use reader::Reader;

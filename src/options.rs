@@ -10,6 +10,8 @@ pub const MAX_VALUE_SIZE: usize = 64 << 20;
 pub const MAX_PATH_SIZE: usize = 4096;
 /// Largest blob metadata string in bytes.
 pub const MAX_METADATA_SIZE: usize = 1 << 20;
+/// Smallest `wal_max_bytes`.
+pub const MIN_WAL_MAX_BYTES: u64 = 1 << 20;
 /// Bounds of `chunk_size`.
 pub const MIN_CHUNK_SIZE: usize = 4 << 10;
 pub const MAX_CHUNK_SIZE: usize = 64 << 20;
@@ -68,12 +70,19 @@ pub struct OpenOptions {
     pub cache_size: usize,
     /// Largest stream or blob accepted, in bytes (default: no limit).
     pub max_document_size: u64,
-    /// How long a writer waits for another writer before `BUSY` (default 5000 ms).
+    /// How long a writer waits for another writer before `BUSY` (default 5000 ms,
+    /// at most 2^31 - 1).
     pub busy_timeout_ms: u64,
     /// SQLite page size of a new database file, a power of two in 4096 ..= 65536
     /// (default 16384). 65536 writes streams about 1.5x faster and halves the rate of
     /// single-put commits. An existing file keeps the size it was made with.
     pub page_size: u32,
+    /// WAL size at which the next write first checkpoints and truncates the WAL
+    /// (default 64 MiB, at least 1 MiB). The WAL never holds more than this plus one
+    /// transaction: a reader that keeps the checkpoint from finishing for the busy
+    /// timeout makes that write fail `BUSY` instead. Also the size the WAL file is
+    /// trimmed back to after a checkpoint (`journal_size_limit`).
+    pub wal_max_bytes: u64,
 }
 
 impl Default for OpenOptions {
@@ -90,6 +99,7 @@ impl Default for OpenOptions {
             max_document_size: u64::MAX,
             busy_timeout_ms: 5000,
             page_size: 16384,
+            wal_max_bytes: 64 << 20,
         }
     }
 }
@@ -142,6 +152,10 @@ impl OpenOptions {
         self.page_size = v;
         self
     }
+    pub fn wal_max_bytes(mut self, v: u64) -> Self {
+        self.wal_max_bytes = v;
+        self
+    }
 
     pub(crate) fn validate(&self) -> Result<()> {
         if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&self.chunk_size) {
@@ -159,8 +173,23 @@ impl OpenOptions {
                 self.page_size
             )));
         }
+        if self.wal_max_bytes < MIN_WAL_MAX_BYTES || self.wal_max_bytes > i64::MAX as u64 {
+            return Err(Error::invalid(format!(
+                "wal_max_bytes must be between {MIN_WAL_MAX_BYTES} and {} bytes, not {}",
+                i64::MAX,
+                self.wal_max_bytes
+            )));
+        }
         if self.max_document_size == 0 {
             return Err(Error::invalid("max_document_size must be at least 1"));
+        }
+        // SQLite takes the busy timeout as a C int of milliseconds (about 24.8 days).
+        const MAX_BUSY_TIMEOUT_MS: u64 = i32::MAX as u64;
+        if self.busy_timeout_ms > MAX_BUSY_TIMEOUT_MS {
+            return Err(Error::invalid(format!(
+                "busy_timeout_ms must be at most {MAX_BUSY_TIMEOUT_MS} (2^31 - 1), not {}",
+                self.busy_timeout_ms
+            )));
         }
         Ok(())
     }
@@ -205,6 +234,8 @@ pub(crate) fn check_metadata(metadata: Option<&str>) -> Result<()> {
         Some(m) if m.len() > MAX_METADATA_SIZE => {
             Err(Error::too_large(format!("metadata of {} bytes is over the {MAX_METADATA_SIZE}-byte limit", m.len())))
         }
+        // C hands metadata out as a NUL-terminated string: one inside would cut it short.
+        Some(m) if m.contains('\0') => Err(Error::invalid("metadata contains a NUL byte")),
         _ => Ok(()),
     }
 }

@@ -2,7 +2,12 @@
 //! has been committed since it began: the next read on it then skips SQLite's
 //! per-statement WAL locking (a point get goes from ~3 µs to ~0.8 µs here). Any
 //! commit ends those transactions: this process's right after it commits, other
-//! processes' within a second, so an idle reader never holds back checkpoints for long.
+//! processes' within a timer tick. And no kept snapshot lives longer than
+//! [`SNAPSHOT_MAX_AGE`], busy or idle: a checkpoint that resets the WAL must wait
+//! for every reader of it, in every process, and readers that kept reusing one old
+//! snapshot would make another process's writer wait forever.
+
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use rusqlite::Connection;
@@ -11,22 +16,26 @@ use crate::error::Result;
 
 /// Most idle reader connections kept for reuse.
 const MAX_IDLE: usize = 16;
+/// How long a pooled connection may keep one read transaction.
+pub(crate) const SNAPSHOT_MAX_AGE: Duration = Duration::from_millis(250);
 
 pub(crate) struct Pooled {
     pub conn: Connection,
     /// The commit counter when its open read transaction began; `None`: no transaction.
     snapshot: Option<u32>,
+    /// When its open read transaction began.
+    began: Instant,
 }
 
 impl Pooled {
     pub fn new(conn: Connection) -> Pooled {
-        Pooled { conn, snapshot: None }
+        Pooled { conn, snapshot: None, began: Instant::now() }
     }
 
     /// Keeps the open read transaction if nothing was committed since it began
     /// (`counter` unchanged), else starts a new one; without a counter, none.
     pub fn refresh(&mut self, counter: Option<u32>) -> Result<()> {
-        if self.snapshot.is_some() && self.snapshot == counter {
+        if self.snapshot.is_some() && self.snapshot == counter && self.began.elapsed() < SNAPSHOT_MAX_AGE {
             return Ok(());
         }
         self.end();
@@ -34,8 +43,17 @@ impl Pooled {
             // DEFERRED: the snapshot is taken by the first read, at `c` or later.
             self.conn.execute_batch("BEGIN DEFERRED")?;
             self.snapshot = Some(c);
+            self.began = Instant::now();
         }
         Ok(())
+    }
+
+    /// At a closed checkpoint gate: ends the kept snapshot and waits for the gate.
+    pub fn end_if_closed(&mut self, gate: &crate::gate::Gate) {
+        if gate.is_closed() {
+            self.end();
+            gate.pass();
+        }
     }
 
     /// Ends the read transaction, if one is open.
@@ -71,6 +89,17 @@ impl ReaderPool {
     pub fn release_stale(&self, counter: Option<u32>) {
         for p in self.idle.lock().iter_mut() {
             if p.snapshot.is_some() && p.snapshot != counter {
+                p.end();
+            }
+        }
+    }
+
+    /// Ends idle read transactions that are stale at `counter` or older than
+    /// [`SNAPSHOT_MAX_AGE`].
+    pub fn release_old(&self, counter: Option<u32>) {
+        let now = Instant::now();
+        for p in self.idle.lock().iter_mut() {
+            if p.snapshot.is_some() && (p.snapshot != counter || now - p.began >= SNAPSHOT_MAX_AGE) {
                 p.end();
             }
         }

@@ -27,30 +27,46 @@ pub struct Reader {
     buf: Vec<u8>,
     buf_seq: Option<usize>,
     scratch: Vec<u8>,
+    /// The CRCs of chunks `0..doc_next` combined: when every chunk has been read in
+    /// order, it must be the document's CRC.
+    doc: crc32fast::Hasher,
+    doc_next: usize,
     closed: bool,
 }
 
 impl Reader {
-    /// Opens content `content_id`; `what` names the blob or stream in errors.
-    /// `CONFLICT` when the content was collected before it could be pinned.
-    pub(crate) fn open(inner: Arc<Inner>, what: String, content_id: i64, info: Option<StreamInfo>) -> Result<Reader> {
+    /// Opens content `content_id`; `what` names the blob or stream in errors, and
+    /// `owned` tells whether its owner (blob or version row) still holds it.
+    /// `CONFLICT` when the owner let it go before it could be pinned; `CORRUPT`
+    /// when the owner holds it but it is missing or damaged.
+    pub(crate) fn open(
+        inner: Arc<Inner>,
+        what: String,
+        content_id: i64,
+        info: Option<StreamInfo>,
+        owned: impl FnOnce(&rusqlite::Connection) -> Result<bool>,
+    ) -> Result<Reader> {
         inner.pin(content_id);
         // Chunk rows are looked up lazily, a batch at a time: opening a huge
         // document touches no more pages than its first chunks.
         let loaded = inner.read_snapshot(|c| {
-            let meta = content::meta(c, content_id)?;
+            if !owned(c)? {
+                return Ok(None);
+            }
+            let meta = content::meta(c, content_id)?
+                .ok_or_else(|| Error::corrupt(format!("{what}: its content {content_id} is missing")))?;
             let chunks = content::chunk_refs_from(c, content_id, 0, Some(FIRST_BATCH))?;
-            Ok((meta, chunks))
+            Ok(Some((meta, chunks)))
         });
         let (meta, chunks) = match loaded {
-            Ok((Some(meta), chunks)) => (meta, chunks),
-            Ok((None, _)) => {
+            Ok(Some(found)) => found,
+            Ok(None) => {
                 inner.unpin(content_id);
                 return Err(Error::new(ErrorCode::Conflict, format!("{what} was replaced while being opened")));
             }
             Err(e) => {
                 inner.unpin(content_id);
-                return Err(e);
+                return Err(Error::new(e.code(), format!("{what}: {}", e.message())));
             }
         };
         let mut r = Reader {
@@ -63,6 +79,8 @@ impl Reader {
             buf: Vec::new(),
             buf_seq: None,
             scratch: Vec::new(),
+            doc: crc32fast::Hasher::new(),
+            doc_next: 0,
             closed: false,
         };
         if let Err(e) = r.validate(0) {
@@ -79,6 +97,9 @@ impl Reader {
         let expected_loaded = if from == 0 { count.min(FIRST_BATCH as u64) } else { loaded };
         if loaded != expected_loaded || loaded > count {
             return Err(Error::corrupt(format!("{}: chunks are missing", self.what)));
+        }
+        if count == 0 && self.content.crc32 != 0 {
+            return Err(Error::corrupt(format!("{}: an empty document with a checksum", self.what)));
         }
         for (seq, c) in self.chunks.iter().enumerate().skip(from) {
             let seq = seq as u64;
@@ -100,12 +121,14 @@ impl Reader {
             let from = self.chunks.len();
             let batch = (from * 2).clamp(FIRST_BATCH, 4096);
             let (id, what) = (self.content.id, &self.what);
-            let more = self.inner.read(|c| content::chunk_refs_from(c, id, from as u64, Some(batch)))?;
-            if more.is_empty() {
-                return Err(Error::new(ErrorCode::Conflict, format!("{what} was removed while being read")));
-            }
+            let more = self.inner.read(|c| content::chunk_refs_from(c, id, from as u64, Some(batch)));
+            let more = match more {
+                Ok(more) if more.is_empty() => Err(Error::corrupt(format!("{what} is missing chunk {from}"))),
+                other => other,
+            };
+            let more = more.map_err(|e| self.failed(e))?;
             self.chunks.extend(more);
-            self.validate(from)?;
+            self.validate(from).map_err(|e| self.failed(e))?;
         }
         Ok(self.chunks[seq])
     }
@@ -222,7 +245,8 @@ impl Reader {
             let scratch = &mut self.scratch;
             self.inner
                 .read(|conn| content::load_chunk(conn, &c, &mut out[..raw_len], scratch, verify))
-                .map_err(|e| self.context(e))?;
+                .map_err(|e| self.failed(e))?;
+            self.loaded(seq, &c)?;
             return Ok(raw_len);
         }
         self.fill(seq)?;
@@ -240,13 +264,35 @@ impl Reader {
         self.buf.resize(c.raw_len as usize, 0);
         let verify = self.inner.opts.verify_checksums;
         let (buf, scratch) = (&mut self.buf, &mut self.scratch);
-        self.inner.read(|conn| content::load_chunk(conn, &c, buf, scratch, verify)).map_err(|e| self.context(e))?;
+        self.inner.read(|conn| content::load_chunk(conn, &c, buf, scratch, verify)).map_err(|e| self.failed(e))?;
         self.buf_seq = Some(seq);
+        self.loaded(seq, &c)
+    }
+
+    /// After chunk `seq` was read and checked: once every chunk has been read in
+    /// order, the combined chunk CRCs must be the document's CRC.
+    fn loaded(&mut self, seq: usize, c: &ChunkRef) -> Result<()> {
+        if seq != self.doc_next || !self.inner.opts.verify_checksums {
+            return Ok(());
+        }
+        self.doc.combine(&crc32fast::Hasher::new_with_initial_len(c.crc32, c.raw_len as u64));
+        self.doc_next += 1;
+        if self.doc_next as u64 == self.content.chunk_count && self.doc.clone().finalize() != self.content.crc32 {
+            return Err(Error::corrupt(format!("{}: whole-document checksum mismatch", self.what)));
+        }
         Ok(())
     }
 
-    fn context(&self, e: Error) -> Error {
-        Error::new(e.code(), format!("{}: {}", self.what, e.message()))
+    /// A chunk could not be read: `CONFLICT` when another process removed the
+    /// content meanwhile (it is no longer live), else the error (damage).
+    fn failed(&self, e: Error) -> Error {
+        let id = self.content.id;
+        let live = e.code() != ErrorCode::Corrupt || self.inner.read(|c| Ok(content::still_live(c, id))).unwrap_or(true);
+        if live {
+            Error::new(e.code(), format!("{}: {}", self.what, e.message()))
+        } else {
+            Error::new(ErrorCode::Conflict, format!("{} was removed while being read", self.what))
+        }
     }
 }
 

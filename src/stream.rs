@@ -11,6 +11,7 @@ use crate::db::{now_ms, Db, Inner};
 use crate::error::{Error, ErrorCode, Result};
 use crate::options::check_path;
 use crate::reader::Reader;
+use crate::schema::RowCrc;
 
 /// One version of a stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,34 +29,101 @@ pub struct StreamInfo {
     pub created_ms: i64,
 }
 
-/// Columns of a version row joined with its content, as [`info_row`] reads them.
-const INFO_COLUMNS: &str =
-    "v.version, v.created_ms, c.size, c.crc32, c.chunk_count, c.chunk_size, c.stored_size, v.content";
+/// A version row: (version, content, created_ms), checked.
+type VersionRow = (u64, i64, i64);
 
-fn info_row(path: &str, r: &rusqlite::Row<'_>) -> rusqlite::Result<(StreamInfo, i64)> {
-    Ok((
-        StreamInfo {
-            path: path.to_string(),
-            version: r.get::<_, i64>(0)? as u64,
-            created_ms: r.get(1)?,
-            size: r.get::<_, i64>(2)? as u64,
-            crc32: r.get::<_, i64>(3)? as u32,
-            chunk_count: r.get::<_, i64>(4)? as u64,
-            chunk_size: r.get::<_, i64>(5)? as u64,
-            stored_size: r.get::<_, i64>(6)? as u64,
-        },
-        r.get(7)?,
-    ))
+fn version_crc(path: &[u8], version: i64, content: i64, created_ms: i64) -> RowCrc {
+    RowCrc::new().bytes(path).int(version).int(content).int(created_ms)
 }
 
-/// The newest version of a stream (or `version`), with its content id.
-pub(crate) fn version_row(conn: &Connection, path: &str, version: Option<u64>) -> Result<Option<(StreamInfo, i64)>> {
-    let sql = format!(
-        "SELECT {INFO_COLUMNS} FROM bdb_versions v JOIN bdb_contents c ON c.id = v.content
-         WHERE v.path = ?1 AND (?2 IS NULL OR v.version = ?2) ORDER BY v.version DESC LIMIT 1"
-    );
+fn streams_crc(path: &[u8], latest: i64, next_version: i64) -> RowCrc {
+    RowCrc::new().bytes(path).int(latest).int(next_version)
+}
+
+fn deleted_crc(path: &[u8], next_version: i64) -> RowCrc {
+    RowCrc::new().bytes(path).int(next_version)
+}
+
+/// The path's row in `bdb_streams`, checked: (latest, next_version).
+fn stream_row(conn: &Connection, path: &str) -> Result<Option<(i64, i64)>> {
+    let key = path.as_bytes();
+    let row = conn
+        .prepare_cached("SELECT latest, next_version, row_crc FROM bdb_streams WHERE path = ?1")?
+        .query_row([key], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))
+        .optional()?;
+    let Some((latest, next, crc)) = row else { return Ok(None) };
+    streams_crc(key, latest, next).verify(crc, || format!("stream {path:?}"))?;
+    if latest < 1 || next <= latest {
+        return Err(Error::corrupt(format!("stream {path:?}: impossible version numbers {latest} and {next}")));
+    }
+    Ok(Some((latest, next)))
+}
+
+/// Version rows of `path` (all of them, or just `version`), oldest first, checked.
+fn version_rows(conn: &Connection, path: &str, version: Option<u64>) -> Result<Vec<VersionRow>> {
+    let key = path.as_bytes();
     let version = version.map(|v| v.min(i64::MAX as u64) as i64);
-    Ok(conn.prepare_cached(&sql)?.query_row(params![path.as_bytes(), version], |r| info_row(path, r)).optional()?)
+    let mut stmt = conn.prepare_cached(
+        "SELECT version, content, created_ms, row_crc FROM bdb_versions
+         WHERE path = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version",
+    )?;
+    let mut rows = stmt.query(params![key, version])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let (v, content, created): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        version_crc(key, v, content, created).verify(r.get(3)?, || format!("stream {path:?} version {v}"))?;
+        if v < 1 {
+            return Err(Error::corrupt(format!("stream {path:?}: impossible version {v}")));
+        }
+        out.push((v as u64, content, created));
+    }
+    Ok(out)
+}
+
+fn info_of(path: &str, (version, _, created_ms): VersionRow, meta: &ContentMeta) -> StreamInfo {
+    StreamInfo {
+        path: path.to_string(),
+        version,
+        size: meta.size,
+        crc32: meta.crc32,
+        chunk_count: meta.chunk_count,
+        chunk_size: meta.chunk_size,
+        stored_size: meta.stored_size,
+        created_ms,
+    }
+}
+
+/// The live content of a version row: in the snapshot that read the row, a
+/// version without one is damage.
+fn content_of(conn: &Connection, path: &str, row: VersionRow) -> Result<ContentMeta> {
+    content::meta(conn, row.1)?
+        .ok_or_else(|| Error::corrupt(format!("stream {path:?} version {}: its content is missing", row.0)))
+}
+
+/// The newest version of a stream (or `version`), with its content id. Run it in
+/// one snapshot.
+pub(crate) fn version_row(conn: &Connection, path: &str, version: Option<u64>) -> Result<Option<(StreamInfo, i64)>> {
+    let wanted = match version {
+        Some(v) => v,
+        None => match stream_row(conn, path)? {
+            Some((latest, _)) => latest as u64,
+            None => return Ok(None),
+        },
+    };
+    let row = match version_rows(conn, path, Some(wanted))?.pop() {
+        Some(row) => row,
+        None if version.is_none() => {
+            return Err(Error::corrupt(format!("stream {path:?}: its newest version {wanted} is missing")))
+        }
+        None => return Ok(None),
+    };
+    let meta = content_of(conn, path, row)?;
+    Ok(Some((info_of(path, row, &meta), row.1)))
+}
+
+/// Whether version `version` of `path` is still stored with content `content`.
+pub(crate) fn holds(conn: &Connection, path: &str, version: u64, content: i64) -> Result<bool> {
+    Ok(version_rows(conn, path, Some(version))?.first().is_some_and(|r| r.1 == content))
 }
 
 fn missing(path: &str, version: Option<u64>) -> Error {
@@ -71,40 +139,86 @@ pub(crate) fn stat(conn: &Connection, path: &str) -> Result<StreamInfo> {
 }
 
 /// Makes a finished content the newest version of `path`, then drops versions
-/// beyond `versions_to_keep`.
+/// beyond `versions_to_keep`. Version numbers continue after the highest the path
+/// ever had, even across a delete.
 pub(crate) fn commit_version(conn: &Connection, inner: &Inner, path: &str, meta: &ContentMeta) -> Result<StreamInfo> {
     let key = path.as_bytes();
     content::collect_unowned(conn, inner)?;
-    let next: Option<i64> = conn
-        .prepare_cached("SELECT next_version FROM bdb_streams WHERE path = ?1")?
-        .query_row([key], |r| r.get(0))
-        .optional()?;
-    let version = next.unwrap_or(1);
+    let version = match stream_row(conn, path)? {
+        Some((_, next)) => next,
+        None => match deleted_next_version(conn, path)? {
+            Some(next) => {
+                conn.prepare_cached("DELETE FROM bdb_deleted_streams WHERE path = ?1")?.execute([key])?;
+                next
+            }
+            None => 1,
+        },
+    };
     let created_ms = now_ms();
-    conn.prepare_cached("INSERT OR REPLACE INTO bdb_streams(path, latest, next_version) VALUES (?1, ?2, ?3)")?
-        .execute(params![key, version, version + 1])?;
-    conn.prepare_cached("INSERT INTO bdb_versions(path, version, content, created_ms) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![key, version, meta.id, created_ms])?;
-    let old: Vec<(i64, i64)> = conn
-        .prepare_cached(
-            "SELECT version, content FROM bdb_versions WHERE path = ?1 ORDER BY version DESC LIMIT -1 OFFSET ?2",
-        )?
-        .query_map(params![key, inner.opts.versions_to_keep as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (v, content_id) in old {
-        conn.prepare_cached("DELETE FROM bdb_versions WHERE path = ?1 AND version = ?2")?.execute(params![key, v])?;
-        content::release(conn, content_id)?;
+    let next = version + 1;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO bdb_streams(path, latest, next_version, row_crc) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![key, version, next, streams_crc(key, version, next).finish()])?;
+    conn.prepare_cached(
+        "INSERT INTO bdb_versions(path, version, content, created_ms, row_crc) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![key, version, meta.id, created_ms, version_crc(key, version, meta.id, created_ms).finish()])?;
+    let keep = inner.opts.versions_to_keep as usize;
+    let rows = all_version_rows(conn, path)?;
+    if rows.len() > keep {
+        drop_versions(conn, path, &rows[..rows.len() - keep])?;
     }
-    Ok(StreamInfo {
-        path: path.to_string(),
-        version: version as u64,
-        size: meta.size,
-        crc32: meta.crc32,
-        chunk_count: meta.chunk_count,
-        chunk_size: meta.chunk_size,
-        stored_size: meta.stored_size,
-        created_ms,
-    })
+    Ok(info_of(path, (version as u64, meta.id, created_ms), meta))
+}
+
+/// The next version number of a deleted path, checked.
+fn deleted_next_version(conn: &Connection, path: &str) -> Result<Option<i64>> {
+    let key = path.as_bytes();
+    let row = conn
+        .prepare_cached("SELECT next_version, row_crc FROM bdb_deleted_streams WHERE path = ?1")?
+        .query_row([key], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+        .optional()?;
+    let Some((next, crc)) = row else { return Ok(None) };
+    deleted_crc(key, next).verify(crc, || format!("deleted stream {path:?}"))?;
+    if next < 1 {
+        return Err(Error::corrupt(format!("deleted stream {path:?}: impossible next version {next}")));
+    }
+    Ok(Some(next))
+}
+
+/// Every version row of `path`, oldest first: (version, content, checked). A damaged
+/// row is still listed (so it can be dropped) but its content is not trusted.
+fn all_version_rows(conn: &Connection, path: &str) -> Result<Vec<(i64, Option<i64>)>> {
+    let key = path.as_bytes();
+    let mut stmt = conn.prepare_cached(
+        "SELECT version, content, created_ms, row_crc FROM bdb_versions WHERE path = ?1 ORDER BY version",
+    )?;
+    let mut rows = stmt.query([key])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let v: i64 = r.get_ref(0)?.as_i64().unwrap_or(-1);
+        let checked = (|| -> Result<i64> {
+            let (content, created, crc): (i64, i64, i64) = (r.get(1)?, r.get(2)?, r.get(3)?);
+            version_crc(key, v, content, created).verify(crc, String::new)?;
+            Ok(content)
+        })();
+        out.push((v, checked.ok()));
+    }
+    Ok(out)
+}
+
+/// Deletes version rows and releases their contents (only those whose row is
+/// intact: a damaged row's content id may name another owner's content).
+fn drop_versions(conn: &Connection, path: &str, rows: &[(i64, Option<i64>)]) -> Result<()> {
+    for &(v, content_id) in rows {
+        conn.prepare_cached("DELETE FROM bdb_versions WHERE path = ?1 AND version = ?2")?
+            .execute(params![path.as_bytes(), v])?;
+        if let Some(id) = content_id {
+            content::release(conn, id)?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn write(conn: &Connection, inner: &Inner, path: &str, data: &[u8]) -> Result<StreamInfo> {
@@ -121,9 +235,9 @@ pub(crate) fn write_from(conn: &Connection, inner: &Inner, path: &str, reader: i
 
 pub(crate) fn read(conn: &Connection, inner: &Inner, path: &str, version: Option<u64>) -> Result<Vec<u8>> {
     check_path(path)?;
-    let (_, content_id) = version_row(conn, path, version)?.ok_or_else(|| missing(path, version))?;
-    let meta =
-        content::meta(conn, content_id)?.ok_or_else(|| Error::corrupt(format!("stream {path:?} has no content")))?;
+    let (info, content_id) = version_row(conn, path, version)?.ok_or_else(|| missing(path, version))?;
+    let meta = content::meta(conn, content_id)?
+        .ok_or_else(|| Error::corrupt(format!("stream {path:?} version {}: its content is missing", info.version)))?;
     read_content(conn, inner, &meta, &format!("stream {path:?}"))
 }
 
@@ -131,28 +245,31 @@ pub(crate) fn delete(conn: &Connection, inner: &Inner, path: &str) -> Result<boo
     check_path(path)?;
     let key = path.as_bytes();
     content::collect_unowned(conn, inner)?;
-    let contents: Vec<i64> = conn
-        .prepare_cached("SELECT content FROM bdb_versions WHERE path = ?1")?
-        .query_map([key], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    conn.prepare_cached("DELETE FROM bdb_versions WHERE path = ?1")?.execute([key])?;
+    let rows = all_version_rows(conn, path)?;
+    // The next version number outlives the path, so a new write never reuses one.
+    let stored_next = stream_row(conn, path).ok().flatten().map(|(_, next)| next);
+    let highest = rows.iter().map(|r| r.0).max();
+    drop_versions(conn, path, &rows)?;
     let existed = conn.prepare_cached("DELETE FROM bdb_streams WHERE path = ?1")?.execute([key])? > 0;
-    for id in contents {
-        content::release(conn, id)?;
+    let next = stored_next.into_iter().chain(highest.map(|v| v + 1)).max();
+    if let Some(next) = next {
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO bdb_deleted_streams(path, next_version, row_crc) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![key, next, deleted_crc(key, next).finish()])?;
     }
     Ok(existed)
 }
 
+/// The kept versions, oldest first; the newest must be the one the path names.
 pub(crate) fn versions(conn: &Connection, path: &str) -> Result<Vec<StreamInfo>> {
     check_path(path)?;
-    let sql = format!(
-        "SELECT {INFO_COLUMNS} FROM bdb_versions v JOIN bdb_contents c ON c.id = v.content
-         WHERE v.path = ?1 ORDER BY v.version"
-    );
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_map([path.as_bytes()], |r| info_row(path, r).map(|(i, _)| i))?
-        .collect::<rusqlite::Result<_>>()?)
+    let latest = stream_row(conn, path)?.map(|(l, _)| l as u64);
+    let rows = version_rows(conn, path, None)?;
+    if rows.last().map(|r| r.0) != latest {
+        return Err(Error::corrupt(format!("stream {path:?}: its version rows do not end at its newest version")));
+    }
+    rows.into_iter().map(|row| Ok(info_of(path, row, &content_of(conn, path, row)?))).collect()
 }
 
 /// Chunks written per commit by a [`StreamWriter`]: fewer, larger commits while
@@ -317,8 +434,10 @@ impl Db {
         let mut tries = 0;
         loop {
             let (info, content_id) =
-                self.inner.read(|c| version_row(c, path, version))?.ok_or_else(|| missing(path, version))?;
-            match Reader::open(self.inner.clone(), format!("stream {path:?}"), content_id, Some(info)) {
+                self.inner.read_snapshot(|c| version_row(c, path, version))?.ok_or_else(|| missing(path, version))?;
+            let v = info.version;
+            let owned = |c: &Connection| holds(c, path, v, content_id);
+            match Reader::open(self.inner.clone(), format!("stream {path:?}"), content_id, Some(info), owned) {
                 Err(e) if e.code() == ErrorCode::Conflict && tries < 3 => tries += 1,
                 other => return other,
             }
@@ -338,18 +457,17 @@ impl Db {
 
     /// The newest version's info (`NOT_FOUND` when the path has none).
     pub fn stream_stat(&self, path: &str) -> Result<StreamInfo> {
-        self.inner.read(|c| stat(c, path))
+        self.inner.read_snapshot(|c| stat(c, path))
     }
 
     pub fn stream_exists(&self, path: &str) -> Result<bool> {
         check_path(path)?;
-        self.inner
-            .read(|c| Ok(c.prepare_cached("SELECT 1 FROM bdb_streams WHERE path = ?1")?.exists([path.as_bytes()])?))
+        self.inner.read(|c| Ok(stream_row(c, path)?.is_some()))
     }
 
     /// The kept versions, oldest first (empty when the path has none).
     pub fn stream_versions(&self, path: &str) -> Result<Vec<StreamInfo>> {
-        self.inner.read(|c| versions(c, path))
+        self.inner.read_snapshot(|c| versions(c, path))
     }
 
     /// Deletes every version of `path`; returns whether it existed.

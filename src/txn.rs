@@ -136,7 +136,11 @@ impl Txn {
         let conn = guard.as_ref().ok_or_else(Error::closed)?;
         if let Err(e) = conn.execute_batch("COMMIT") {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err(e.into());
+            let e = Error::from(e);
+            if e.code() == ErrorCode::Full {
+                self.inner.after_full(conn);
+            }
+            return Err(e);
         }
         drop(guard);
         self.inner.after_commit();

@@ -188,39 +188,3 @@ fn read_cache_sees_commits_from_other_handles() {
     b.put(b"x", b"2").unwrap();
     assert_eq!(a.get(b"x").unwrap().unwrap(), b"2");
 }
-
-/// Idle readers keep their read transaction only until the next commit, so they
-/// never hold the WAL back: rewriting a document many times keeps the WAL bounded.
-#[test]
-fn idle_readers_do_not_pin_the_wal() {
-    let (_d, path) = temp();
-    let db = Db::open(&path, OpenOptions::default().versions_to_keep(1)).unwrap();
-    db.put(b"k", b"v").unwrap();
-    let readers: Vec<_> = (0..4)
-        .map(|_| {
-            let db = db.clone();
-            std::thread::spawn(move || {
-                for _ in 0..200 {
-                    assert_eq!(db.get(b"k").unwrap().unwrap(), b"v");
-                    let _ = db.count(b"").unwrap();
-                }
-            })
-        })
-        .collect();
-    for r in readers {
-        r.join().unwrap();
-    }
-    let doc = pattern(8 << 20, 3);
-    for i in 0..24 {
-        db.stream_write("/doc", &doc).unwrap();
-        assert_eq!(db.count(b"").unwrap(), 1); // a read between writes, on a pooled reader
-        if i % 4 == 0 {
-            std::thread::sleep(Duration::from_millis(50)); // let the checkpoint thread work
-        }
-    }
-    db.checkpoint().unwrap();
-    db.put(b"k2", b"v").unwrap(); // a write after a full checkpoint restarts the WAL
-    let wal = std::fs::metadata(format!("{}-wal", path.display())).map(|m| m.len()).unwrap_or(0);
-    assert!(wal < 96 << 20, "the WAL grew to {} MiB for 192 MiB written", wal >> 20);
-    assert_eq!(db.stream_read("/doc").unwrap(), doc);
-}

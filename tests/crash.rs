@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use buffdb::{Db, Durability, OpenOptions};
 
 const CHILD_ENV: &str = "BUFFDB_CRASH_CHILD";
+/// Rounds of kill -9 (each a new child, killed at a random moment): a few by
+/// default; `BUFFDB_CRASH_ROUNDS=300` for the long run.
+const ROUNDS_ENV: &str = "BUFFDB_CRASH_ROUNDS";
 
 fn opts() -> OpenOptions {
     OpenOptions::default().durability(Durability::Full).chunk_size(4096)
@@ -45,7 +48,18 @@ fn kill_during_writes_loses_nothing_acknowledged() {
         return;
     }
     let (_d, path) = common::temp();
-    for round in 0..3 {
+    let rounds: usize = std::env::var(ROUNDS_ENV).ok().and_then(|v| v.parse().ok()).unwrap_or(8);
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let mut rng = seed;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    eprintln!("crash rounds {rounds}, seed {seed}");
+    let mut total_acked = 0;
+    for round in 0..rounds {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, &path)
@@ -59,23 +73,26 @@ fn kill_during_writes_loses_nothing_acknowledged() {
             let lines = lines.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    if let Some(n) = line.strip_prefix("ack ") {
-                        lines.lock().unwrap().push(n.parse().unwrap());
+                    // (the first may follow libtest's "test crash_child ... " on its line)
+                    if let Some(i) = line.find("ack ") {
+                        lines.lock().unwrap().push(line[i + 4..].trim().parse().unwrap());
                     }
                 }
             })
         };
         let start = Instant::now();
-        // Kill at a different moment each round, once some writes are acknowledged.
-        while lines.lock().unwrap().len() < 5 + round * 7 && start.elapsed() < Duration::from_secs(20) {
-            std::thread::sleep(Duration::from_millis(5));
+        // Kill at a random moment, once some writes are acknowledged.
+        let want = 1 + (next() % 20) as usize;
+        while lines.lock().unwrap().len() < want && start.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(1));
         }
-        std::thread::sleep(Duration::from_millis(3 + round as u64 * 11));
+        std::thread::sleep(Duration::from_micros(next() % 30_000));
         child.kill().unwrap();
         child.wait().unwrap();
         reader.join().unwrap();
         let acked = lines.lock().unwrap().clone();
-        assert!(!acked.is_empty(), "the child acknowledged nothing");
+        assert!(!acked.is_empty(), "the child acknowledged nothing (round {round}, seed {seed})");
+        total_acked += acked.len();
 
         let db = Db::open(&path, opts()).unwrap();
         for &i in &acked {
@@ -99,4 +116,5 @@ fn kill_during_writes_loses_nothing_acknowledged() {
         assert_eq!(s.chunk_count, expect_chunks, "abandoned chunks left behind");
         db.close().unwrap();
     }
+    eprintln!("crash: {rounds} rounds, {total_acked} acknowledged commits checked, none lost or torn");
 }

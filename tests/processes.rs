@@ -8,6 +8,13 @@ use buffdb::{Db, OpenOptions};
 
 const CHILD_ENV: &str = "BUFFDB_WRITER_CHILD";
 const ROUNDS: u64 = 400;
+/// The child stops at this count until the reader has seen it, so the reader is sure
+/// to see the counter move while the other process writes (not only its end).
+const HALF: u64 = ROUNDS / 2;
+
+fn half_file(path: &str) -> String {
+    format!("{path}.seen-half")
+}
 
 /// The child: counts up one key, one commit at a time, with other writes between.
 #[test]
@@ -18,6 +25,13 @@ fn writer_child() {
         db.put(b"counter", i.to_string().as_bytes()).unwrap();
         if i % 50 == 0 {
             db.stream_write("/child/doc", &[i as u8; 5000]).unwrap();
+        }
+        if i == HALF {
+            let start = Instant::now();
+            while !std::path::Path::new(&half_file(&path)).exists() {
+                assert!(start.elapsed() < Duration::from_secs(60), "the reader never saw {HALF}");
+                std::thread::sleep(Duration::from_millis(1));
+            }
         }
     }
 }
@@ -46,13 +60,16 @@ fn reads_follow_another_process_commits() {
             distinct += 1;
         }
         last = v;
+        if v == HALF {
+            std::fs::write(half_file(&path.to_string_lossy()), b"").unwrap();
+        }
         if v == ROUNDS {
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(60), "stuck at {v}");
     }
     assert!(child.wait().unwrap().success());
-    assert!(distinct > 1);
+    assert!(distinct > 1, "the reader saw {distinct} values");
     // A cached value is never served after the other process changed it.
     assert_eq!(db.get(b"counter").unwrap().unwrap(), ROUNDS.to_string().as_bytes());
     assert_eq!(db.stream_read("/child/doc").unwrap(), vec![(ROUNDS % 256) as u8; 5000]);

@@ -14,6 +14,7 @@ fn bytes(v: &J) -> Vec<u8> {
             (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect()
         }
         J::Object(o) if o.contains_key("repeat") => {
+            // Big values (over MAX_VALUE_SIZE) are generated here, not stored in the JSON.
             o["repeat"].as_str().unwrap().repeat(o["times"].as_u64().unwrap() as usize).into_bytes()
         }
         other => panic!("not bytes: {other}"),
@@ -53,8 +54,30 @@ fn is_bytes(v: &J) -> bool {
     matches!(v, J::String(_)) || v.get("hex").is_some() || v.get("repeat").is_some()
 }
 
-fn ids(step: &J, vars: &HashMap<String, J>) -> Vec<u64> {
-    step["ids"].as_array().unwrap().iter().map(|v| resolve(v, vars).as_u64().unwrap()).collect()
+/// An argument Rust's types cannot carry (a negative or too large number, text that is
+/// not UTF-8): the conversion refuses it, as every binding's does, with INVALID_ARGUMENT.
+fn unrepresentable(what: &str) -> buffdb::Error {
+    buffdb::Error::new(buffdb::ErrorCode::InvalidArgument, format!("{what} cannot be passed to the Rust API"))
+}
+
+/// An integer argument: a JSON number or `{"int": "digits"}`, which must fit in a u64.
+fn int(v: &J, vars: &HashMap<String, J>) -> buffdb::Result<u64> {
+    let v = resolve(v, vars);
+    let n = match &v {
+        J::Number(n) => n.as_u64(),
+        J::Object(o) if o.contains_key("int") => o["int"].as_str().unwrap().parse::<u64>().ok(),
+        other => panic!("not an integer: {other}"),
+    };
+    n.ok_or_else(|| unrepresentable(&format!("the integer {v}")))
+}
+
+/// A text argument (path, metadata) from a string or a bytes spec, which must be UTF-8.
+fn text(v: &J) -> buffdb::Result<String> {
+    String::from_utf8(bytes(v)).map_err(|_| unrepresentable("text that is not UTF-8"))
+}
+
+fn ids(step: &J, vars: &HashMap<String, J>) -> buffdb::Result<Vec<u64>> {
+    step["ids"].as_array().unwrap().iter().map(|v| int(v, vars)).collect()
 }
 
 fn resolve(v: &J, vars: &HashMap<String, J>) -> J {
@@ -102,13 +125,20 @@ macro_rules! either {
 
 fn run_op(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) -> buffdb::Result<J> {
     let s = |k: &str| step.get(k);
-    let path = || {
-        step["path"].as_str().map(str::to_string).unwrap_or_else(|| String::from_utf8(bytes(&step["path"])).unwrap())
-    };
-    let id = || resolve(&step["id"], vars).as_u64().unwrap();
+    let path = || text(&step["path"]);
+    let id = || int(&step["id"], vars);
     let prefix = || s("prefix").map(bytes).unwrap_or_default();
     let after = opt_bytes(s("start_after"));
-    let limit = s("limit").and_then(J::as_u64).map(|l| l as usize);
+    let limit = match s("limit") {
+        None | Some(J::Null) => None,
+        Some(l) => Some(usize::try_from(int(l, vars)?).unwrap_or(usize::MAX)),
+    };
+    let metadata = || -> buffdb::Result<Option<String>> {
+        match s("metadata") {
+            None | Some(J::Null) => Ok(None),
+            Some(m) => text(m).map(Some),
+        }
+    };
     Ok(match step["op"].as_str().unwrap() {
         "put" => either!(t, put(&bytes(&step["key"]), &bytes(&step["value"]))).map(|_| J::Null)?,
         "get" => either!(t, get(&bytes(&step["key"])))?.map(b2j).unwrap_or(J::Null),
@@ -138,49 +168,50 @@ fn run_op(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) -> buffdb::Re
             t.db().unwrap().keys(&prefix(), after.as_deref(), limit)?.map(|k| k.map(b2j)).collect::<Result<_, _>>()?,
         ),
         "blob_put" => {
-            let md = s("metadata").and_then(J::as_str);
-            json!(either!(t, blob_put(&bytes(&step["data"]), md))?)
+            let md = metadata()?;
+            json!(either!(t, blob_put(&bytes(&step["data"]), md.as_deref()))?)
         }
-        "blob_get" => either!(t, blob_get(id()))?.map(b2j).unwrap_or(J::Null),
-        "blob_metadata" => either!(t, blob_metadata(id()))?.map(J::String).unwrap_or(J::Null),
+        "blob_get" => either!(t, blob_get(id()?))?.map(b2j).unwrap_or(J::Null),
+        "blob_metadata" => either!(t, blob_metadata(id()?))?.map(J::String).unwrap_or(J::Null),
         "blob_update" => {
             let data = s("data").map(bytes);
-            let md: Option<Option<&str>> = s("metadata").map(|m| m.as_str());
-            either!(t, blob_update(id(), data.as_deref(), md))?;
+            let md = metadata()?;
+            let md: Option<Option<&str>> = s("metadata").map(|_| md.as_deref());
+            either!(t, blob_update(id()?, data.as_deref(), md))?;
             J::Null
         }
-        "blob_delete" => J::Bool(either!(t, blob_delete(id()))?),
-        "blob_eq" => J::Bool(t.db().unwrap().blob_eq(&ids(step, vars))?),
-        "blob_not_eq" => J::Bool(t.db().unwrap().blob_not_eq(&ids(step, vars))?),
-        "stream_write" => info_json(&either!(t, stream_write(&path(), &bytes(&step["data"])))?),
-        "stream_read" => b2j(either!(t, stream_read(&path()))?),
+        "blob_delete" => J::Bool(either!(t, blob_delete(id()?))?),
+        "blob_eq" => J::Bool(t.db().unwrap().blob_eq(&ids(step, vars)?)?),
+        "blob_not_eq" => J::Bool(t.db().unwrap().blob_not_eq(&ids(step, vars)?)?),
+        "stream_write" => info_json(&either!(t, stream_write(&path()?, &bytes(&step["data"])))?),
+        "stream_read" => b2j(either!(t, stream_read(&path()?))?),
         "stream_read_range" => b2j(t.db().unwrap().stream_read_range(
-            &path(),
-            step["offset"].as_u64().unwrap(),
-            step["len"].as_u64().unwrap(),
+            &path()?,
+            int(&step["offset"], vars)?,
+            int(&step["len"], vars)?,
         )?),
         "stream_read_version" => {
-            let mut r = t.db().unwrap().stream_open(&path(), Some(step["version"].as_u64().unwrap()))?;
+            let mut r = t.db().unwrap().stream_open(&path()?, Some(int(&step["version"], vars)?))?;
             let mut out = Vec::new();
             std::io::Read::read_to_end(&mut r, &mut out)?;
             b2j(out)
         }
-        "stream_stat" => info_json(&either!(t, stream_stat(&path()))?),
+        "stream_stat" => info_json(&either!(t, stream_stat(&path()?))?),
         "stream_versions" => {
-            J::Array(t.db().unwrap().stream_versions(&path())?.iter().map(|i| json!(i.version)).collect())
+            J::Array(t.db().unwrap().stream_versions(&path()?)?.iter().map(|i| json!(i.version)).collect())
         }
-        "stream_delete" => J::Bool(either!(t, stream_delete(&path()))?),
+        "stream_delete" => J::Bool(either!(t, stream_delete(&path()?))?),
         "search" => {
-            let after = s("start_after").and_then(J::as_str);
+            let after = s("start_after").map(text).transpose()?;
             J::Array(
                 t.db()
                     .unwrap()
-                    .search(&path_prefix(step), after, limit)?
+                    .search(&text(&step["prefix"])?, after.as_deref(), limit)?
                     .map(|p| p.map(J::String))
                     .collect::<Result<_, _>>()?,
             )
         }
-        "search_count" => json!(t.db().unwrap().search_count(&path_prefix(step))?),
+        "search_count" => json!(t.db().unwrap().search_count(&text(&step["prefix"])?)?),
         "query" => {
             let params: Vec<Value> = s("params")
                 .and_then(J::as_array)
@@ -227,26 +258,49 @@ fn run_op(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) -> buffdb::Re
             } else {
                 tx.rollback()?;
             }
+            // Steps `after` use the finished transaction: commit and rollback take the
+            // Txn by value, so Rust rules them out at compile time.
             J::Null
         }
         other => panic!("unknown op {other}"),
     })
 }
 
-fn path_prefix(step: &J) -> String {
-    step["prefix"].as_str().unwrap().to_string()
+fn check_step(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) {
+    if wrong_type(step) {
+        return;
+    }
+    check_result(step, run_op(t, step, vars), vars);
 }
 
-fn check_step(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) {
-    let result = run_op(t, step, vars);
+/// Steps that pass an argument of the wrong type (a number for a key, ...): Rust's types
+/// rule them out at compile time, so only the dynamic languages run them.
+fn wrong_type(step: &J) -> bool {
+    step.get("wrong_type").and_then(J::as_bool).unwrap_or(false)
+}
+
+/// Mismatches of the current case, all reported at its end (not only the first).
+static FAILURES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn fail(msg: String) {
+    FAILURES.lock().unwrap().push(msg);
+}
+
+fn check_result(step: &J, result: buffdb::Result<J>, vars: &mut HashMap<String, J>) {
     match (step.get("error"), result) {
-        (Some(code), Err(e)) => assert_eq!(e.code().name(), code.as_str().unwrap(), "step {step}: {e}"),
-        (Some(code), Ok(v)) => panic!("step {step}: expected {code}, got {v}"),
-        (None, Err(e)) => panic!("step {step}: unexpected error {e}"),
+        (Some(code), Err(e)) => {
+            if e.code().name() != code.as_str().unwrap() {
+                fail(format!("step {step}: expected {code}, got {e}"));
+            }
+        }
+        (Some(code), Ok(v)) => fail(format!("step {step}: expected {code}, got {v}")),
+        (None, Err(e)) => fail(format!("step {step}: unexpected error {e}")),
         (None, Ok(v)) => {
             if let Some(expect) = step.get("expect") {
                 let expect = resolve(expect, vars);
-                assert!(matches(&expect, &v), "step {step}: expected {expect}, got {v}");
+                if !matches(&expect, &v) {
+                    fail(format!("step {step}: expected {expect}, got {v}"));
+                }
             }
             if let Some(name) = step.get("save").and_then(J::as_str) {
                 vars.insert(name.to_string(), v);
@@ -255,20 +309,89 @@ fn check_step(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) {
     }
 }
 
-fn options(case: &J) -> OpenOptions {
+fn options(given: Option<&J>, vars: &HashMap<String, J>) -> buffdb::Result<OpenOptions> {
     let mut o = OpenOptions::default();
-    if let Some(m) = case.get("options").and_then(J::as_object) {
+    let small = |v: &J, what: &str| -> buffdb::Result<u32> {
+        u32::try_from(int(v, vars)?).map_err(|_| unrepresentable(&format!("{what} {v}")))
+    };
+    if let Some(m) = given.and_then(J::as_object) {
         for (k, v) in m {
             match k.as_str() {
-                "chunk_size" => o.chunk_size = v.as_u64().unwrap() as usize,
-                "versions_to_keep" => o.versions_to_keep = v.as_u64().unwrap() as u32,
+                "chunk_size" => o.chunk_size = usize::try_from(int(v, vars)?).unwrap_or(usize::MAX),
+                "versions_to_keep" => o.versions_to_keep = small(v, k)?,
+                "page_size" => o.page_size = small(v, k)?,
+                "cache_size" => o.cache_size = usize::try_from(int(v, vars)?).unwrap_or(usize::MAX),
+                "max_document_size" => o.max_document_size = int(v, vars)?,
+                "busy_timeout_ms" => o.busy_timeout_ms = int(v, vars)?,
                 "compression" => o.compression = v.as_bool().unwrap(),
                 "verify_checksums" => o.verify_checksums = v.as_bool().unwrap(),
+                "create" => o.create = v.as_bool().unwrap(),
+                "read_only" => o.read_only = v.as_bool().unwrap(),
+                "durability" => o.durability = v.as_str().unwrap().parse()?,
                 other => panic!("unknown option {other}"),
             }
         }
     }
-    o
+    Ok(o)
+}
+
+/// A database path of the `open` op: relative to the case's directory, except "" (kept
+/// as is). The bytes are the OS path exactly (they need not be UTF-8).
+fn db_path(dir: &std::path::Path, v: &J) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    let b = bytes(v);
+    if b.is_empty() {
+        return std::path::PathBuf::new();
+    }
+    dir.join(std::ffi::OsStr::from_bytes(&b))
+}
+
+/// One case: its directory, its database file and the handle open on it.
+struct Case {
+    dir: tempfile::TempDir,
+    db: Db,
+}
+
+impl Case {
+    fn file(&self) -> std::path::PathBuf {
+        self.dir.path().join("case.db")
+    }
+
+    /// The ops on the case's handle and files (`close`, `reopen`, `open`, `write_file`,
+    /// `read_file`), else the database ops.
+    fn step(&mut self, step: &J, vars: &mut HashMap<String, J>) {
+        if wrong_type(step) {
+            return;
+        }
+        let result = match step["op"].as_str().unwrap() {
+            "comment" => return,
+            "close" => self.db.close().map(|_| J::Null),
+            "reopen" => {
+                let _ = self.db.close();
+                options(step.get("options"), vars)
+                    .and_then(|o| Db::open(self.file(), o))
+                    .map(|db| {
+                        self.db = db;
+                        J::Null
+                    })
+            }
+            "open" => options(step.get("options"), vars)
+                .and_then(|o| Db::open(db_path(self.dir.path(), &step["path"]), o))
+                .and_then(|db| db.close())
+                .map(|_| J::Null),
+            "write_file" => {
+                std::fs::write(db_path(self.dir.path(), &step["path"]), bytes(&step["data"])).unwrap();
+                Ok(J::Null)
+            }
+            "read_file" => Ok(match std::fs::read(db_path(self.dir.path(), &step["path"])) {
+                Ok(b) => b2j(b),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => J::Null,
+                Err(e) => panic!("read_file: {e}"),
+            }),
+            _ => run_op(&self.db, step, vars),
+        };
+        check_result(step, result, vars);
+    }
 }
 
 #[test]
@@ -281,15 +404,26 @@ fn shared_cases() {
         .collect();
     files.sort();
     assert!(files.len() >= 8, "shared cases missing");
+    let mut failed = Vec::new();
     for file in files {
         let case: J = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         let tmp = tempfile::tempdir().unwrap();
-        let db = Db::open(tmp.path().join("case.db"), options(&case)).unwrap();
         let mut vars = HashMap::new();
+        let db = Db::open(tmp.path().join("case.db"), options(case.get("options"), &vars).unwrap()).unwrap();
+        let mut c = Case { dir: tmp, db };
         for step in case["steps"].as_array().unwrap() {
-            check_step(&db, step, &mut vars);
+            c.step(step, &mut vars);
         }
-        db.close().unwrap();
-        eprintln!("case {} passed", case["name"]);
+        c.db.close().unwrap();
+        let failures = std::mem::take(&mut *FAILURES.lock().unwrap());
+        for f in &failures {
+            eprintln!("{}: {}", file.display(), f.chars().take(600).collect::<String>());
+        }
+        if failures.is_empty() {
+            eprintln!("case {} passed", case["name"]);
+        } else {
+            failed.push(format!("{} ({} steps)", case["name"], failures.len()));
+        }
     }
+    assert!(failed.is_empty(), "failed cases (steps listed above): {failed:?}");
 }

@@ -247,6 +247,14 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
     if let Command::Demo { mib } = &cli.command {
         return demo(&cli, *mib);
     }
+    // The file a command stores is opened before the store: a missing one changes nothing.
+    let mut given = match &cli.command {
+        Command::Stream(StreamCommand::Put { file, .. }) | Command::Blob(BlobCommand::Store { file, .. }) => {
+            Some(input(file)?)
+        }
+        _ => None,
+    };
+    let mut given = move || given.take().expect("opened above for this command");
     let db = open(&cli)?;
     let mut out = io::stdout().lock();
     let outcome = match &cli.command {
@@ -296,8 +304,8 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
                 io::copy(&mut r, &mut out)?;
                 Outcome::Ok
             }
-            BlobCommand::Store { file, metadata } => {
-                let id = db.blob_put_from(input(file)?, metadata.as_deref())?;
+            BlobCommand::Store { metadata, .. } => {
+                let id = db.blob_put_from(given(), metadata.as_deref())?;
                 println!("{id}");
                 Outcome::Ok
             }
@@ -321,9 +329,9 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
             BlobCommand::NotEqData { ids } => yes_no(db.blob_not_eq(ids)?),
         },
         Command::Stream(cmd) => match cmd {
-            StreamCommand::Put { path, file, compress } => {
+            StreamCommand::Put { path, compress, .. } => {
                 let mut w = db.stream_writer_with(path, Some(*compress))?;
-                io::copy(&mut input(file)?, &mut w)?;
+                io::copy(&mut given(), &mut w)?;
                 print_info(&w.commit()?);
                 Outcome::Ok
             }
@@ -383,12 +391,10 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
         }
         Command::Check => {
             let r = db.check()?;
-            println!("chunks checked: {}", r.chunks_checked);
+            println!("records checked: {}\nchunks checked: {}", r.records_checked, r.chunks_checked);
+            // Each line says what is wrong and where (SQLite's findings start with "sqlite:").
             for p in &r.problems {
-                println!("damaged {p}");
-            }
-            for e in &r.sqlite_errors {
-                println!("sqlite: {e}");
+                println!("{p}");
             }
             if r.ok {
                 println!("ok");

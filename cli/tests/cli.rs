@@ -139,3 +139,44 @@ fn demo_runs() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("read back byte for byte"));
 }
+
+/// The store's files, name and bytes (what "changes nothing" compares).
+fn store_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("cli.db"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn writing_a_missing_file_fails_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.bin");
+    let missing = missing.to_str().unwrap();
+
+    // No store yet: none is created.
+    let fresh = dir.path().join("fresh.db");
+    for args in [&["stream", "put", "/doc", missing][..], &["blob", "store", missing]] {
+        let out = buffdb(&fresh, args, None);
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("IO") && err.contains("missing.bin"), "{args:?}: {err}");
+        assert!(!fresh.exists(), "{args:?} created the store");
+    }
+
+    // An existing store keeps every byte of its files.
+    let s = &dir.path().join("cli.db");
+    assert!(buffdb(s, &["stream", "put", "/doc", "-"], Some(b"v1")).status.success());
+    let before = store_files(dir.path());
+    for args in [&["stream", "put", "/doc", missing][..], &["stream", "put", "/new", missing], &["blob", "store", missing]] {
+        assert_eq!(exit(s, args), 3, "{args:?}");
+        assert!(store_files(dir.path()) == before, "{args:?} changed the store");
+    }
+    assert_eq!(ok(s, &["stream", "versions", "/doc"]).lines().count(), 1);
+    assert_eq!(exit(s, &["stream", "stat", "/new"]), 1);
+    assert!(ok(s, &["stats"]).contains("blobs: 0"), "{}", ok(s, &["stats"]));
+}

@@ -14,20 +14,37 @@ const files = fs.readdirSync(casesDir).filter((f) => f.endsWith('.json')).sort()
 
 const isSpec = (x) => x !== null && typeof x === 'object' && !Array.isArray(x) && ('hex' in x || ('repeat' in x && 'times' in x))
 
+// A value that is not a bytes spec (a number, a boolean: the wrong-type steps) goes to
+// the API as it is.
 function bytes(x) {
   if (x === null || x === undefined) return x
   if (typeof x === 'string') return Buffer.from(x, 'utf8')
   if (isSpec(x)) return 'hex' in x ? Buffer.from(x.hex, 'hex') : Buffer.from(x.repeat.repeat(x.times), 'utf8')
-  throw new Error(`not a bytes spec: ${JSON.stringify(x)}`)
+  return x
 }
 
-const str = (x) => (x === null || x === undefined ? x : bytes(x).toString('utf8'))
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+// Text (paths, metadata) as a string; bytes that are not UTF-8 have no JS string, so
+// they go in as a Buffer, which the API must refuse with INVALID_ARGUMENT.
+function str(x) {
+  const b = bytes(x)
+  if (!Buffer.isBuffer(b)) return b
+  try {
+    return utf8.decode(b)
+  } catch {
+    return b
+  }
+}
+
+// An integer: a JSON number, or {"int": "digits"} (past what a JSON number carries) as a BigInt.
+const num = (x) => (x !== null && typeof x === 'object' && 'int' in x ? BigInt(x.int) : x)
 
 const camel = (s) => s.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
 
 function optionsOf(o) {
   const out = {}
-  for (const [k, v] of Object.entries(o || {})) out[camel(k)] = v
+  for (const [k, v] of Object.entries(o || {})) out[camel(k)] = num(v)
   return out
 }
 
@@ -52,14 +69,39 @@ const show = (x) =>
   JSON.stringify(x, (_k, v) => (v && v.type === 'Buffer' && Array.isArray(v.data) ? `<${Buffer.from(v.data).toString('hex')}>` : typeof v === 'bigint' ? `${v}n` : v))
 
 /** Runs one step; `mode` is 'sync' or 'async'. */
-async function run(db, txn, step, vars, mode) {
+/** The ops on the case's handle and files: close, reopen, open, write_file, read_file. */
+async function fileOp(c, s, mode) {
+  // A database path of `open`: relative to the case's directory; "" stays "".
+  const at = (p) => (str(p) === '' ? '' : path.join(c.dir, str(p)))
+  switch (s.op) {
+    case 'close': return mode === 'sync' ? c.db.close() : await c.db.closeAsync()
+    case 'reopen':
+      c.db.close()
+      c.db = mode === 'sync' ? buffdb.open(c.file, optionsOf(s.options)) : await buffdb.openAsync(c.file, optionsOf(s.options))
+      return undefined
+    case 'open': {
+      const other = mode === 'sync' ? buffdb.open(at(s.path), optionsOf(s.options)) : await buffdb.openAsync(at(s.path), optionsOf(s.options))
+      other.close()
+      return undefined
+    }
+    case 'write_file': fs.writeFileSync(at(s.path), bytes(s.data)); return undefined
+    case 'read_file': return fs.existsSync(at(s.path)) ? fs.readFileSync(at(s.path)) : null
+  }
+  return undefined
+}
+
+const fileOps = new Set(['close', 'reopen', 'open', 'write_file', 'read_file'])
+
+async function run(c, txn, step, vars, mode) {
+  const db = c.db
   const sub = (x) => {
     if (typeof x === 'string' && x.startsWith('$') && x.slice(1) in vars) return vars[x.slice(1)]
     if (Array.isArray(x)) return x.map(sub)
     return x
   }
   const s = {}
-  for (const [k, v] of Object.entries(step)) s[k] = k === 'steps' ? v : sub(v)
+  for (const [k, v] of Object.entries(step)) s[k] = k === 'steps' || k === 'after' ? v : sub(v)
+  if (fileOps.has(s.op)) return fileOp(c, s, mode)
   const target = txn || db
   const call = async (name, ...args) => {
     if (mode === 'sync') return target[name](...args)
@@ -69,7 +111,7 @@ async function run(db, txn, step, vars, mode) {
   const range = () => {
     const o = {}
     if (s.start_after !== undefined) o.startAfter = s.op === 'search' ? str(s.start_after) : bytes(s.start_after)
-    if (s.limit !== undefined) o.limit = s.limit
+    if (s.limit !== undefined) o.limit = num(s.limit)
     return o
   }
   switch (s.op) {
@@ -86,23 +128,24 @@ async function run(db, txn, step, vars, mode) {
       if (txn) return call('scan', bytes(s.prefix), range())
       return iter(db.scan(bytes(s.prefix), range()))
     case 'keys': return iter(db.keys(bytes(s.prefix), range()))
-    case 'blob_put': return call('blobPut', bytes(s.data), s.metadata)
-    case 'blob_get': return call('blobGet', s.id)
-    case 'blob_metadata': return call('blobMetadata', s.id)
+    case 'blob_put': return call('blobPut', bytes(s.data), str(s.metadata))
+    case 'blob_get': return call('blobGet', num(s.id))
+    case 'blob_metadata': return call('blobMetadata', num(s.id))
     case 'blob_update': {
       const u = {}
       if ('data' in s) u.data = bytes(s.data)
-      if ('metadata' in s) u.metadata = s.metadata
-      return call('blobUpdate', s.id, u)
+      if ('metadata' in s) u.metadata = str(s.metadata)
+      return call('blobUpdate', num(s.id), u)
     }
-    case 'blob_delete': return call('blobDelete', s.id)
-    case 'blob_eq': return call('blobEq', s.ids)
-    case 'blob_not_eq': return call('blobNotEq', s.ids)
+    case 'blob_delete': return call('blobDelete', num(s.id))
+    case 'blob_eq': return call('blobEq', s.ids.map(num))
+    case 'blob_not_eq': return call('blobNotEq', s.ids.map(num))
     case 'stream_write': return call('streamWrite', str(s.path), bytes(s.data))
     case 'stream_read': return call('streamRead', str(s.path))
-    case 'stream_read_range': return call('streamReadRange', str(s.path), s.offset, s.len)
+    case 'stream_read_range': return call('streamReadRange', str(s.path), num(s.offset), num(s.len))
     case 'stream_read_version': {
-      const r = mode === 'sync' ? db.streamOpen(str(s.path), { version: s.version }) : await db.streamOpenAsync(str(s.path), { version: s.version })
+      const v = { version: num(s.version) }
+      const r = mode === 'sync' ? db.streamOpen(str(s.path), v) : await db.streamOpenAsync(str(s.path), v)
       try {
         return mode === 'sync' ? r.read(r.size) : await r.readAsync(r.size)
       } finally {
@@ -118,7 +161,7 @@ async function run(db, txn, step, vars, mode) {
     case 'txn': {
       const t = mode === 'sync' ? db.begin() : await db.beginAsync()
       try {
-        for (const inner of s.steps) await step_(db, t, inner, vars, mode)
+        for (const inner of s.steps) await step_(c, t, inner, vars, mode)
       } catch (err) {
         t.rollback()
         throw err
@@ -128,6 +171,7 @@ async function run(db, txn, step, vars, mode) {
         else await t.commitAsync()
       } else if (mode === 'sync') t.rollback()
       else await t.rollbackAsync()
+      for (const inner of s.after || []) await step_(c, t, inner, vars, mode) // on the finished transaction
       return undefined
     }
     default:
@@ -135,12 +179,13 @@ async function run(db, txn, step, vars, mode) {
   }
 }
 
-async function step_(db, txn, step, vars, mode) {
+async function step_(c, txn, step, vars, mode) {
+  if (step.op === 'comment') return
   const where = `${mode} ${show(step).slice(0, 200)}`
   if (step.error) {
     let thrown = null
     try {
-      await run(db, txn, step, vars, mode)
+      await run(c, txn, step, vars, mode)
     } catch (err) {
       thrown = err
     }
@@ -149,7 +194,7 @@ async function step_(db, txn, step, vars, mode) {
     assert.equal(thrown.code, step.error, `${where}: ${thrown.message}`)
     return
   }
-  const result = await run(db, txn, step, vars, mode)
+  const result = await run(c, txn, step, vars, mode)
   if ('expect' in step) {
     assert.ok(matches(result, step.expect), `${where}: got ${show(result)}`)
   }
@@ -162,12 +207,13 @@ for (const file of files) {
     for (const mode of ['sync', 'async']) {
       test(mode, async () => {
         const dir = tmpDir()
-        const db = buffdb.open(path.join(dir, 'case.bdb'), optionsOf(spec.options))
+        const file = path.join(dir, 'case.bdb')
+        const c = { dir, file, db: buffdb.open(file, optionsOf(spec.options)) }
         try {
           const vars = {}
-          for (const step of spec.steps) await step_(db, null, step, vars, mode)
+          for (const step of spec.steps) await step_(c, null, step, vars, mode)
         } finally {
-          db.close()
+          c.db.close()
           fs.rmSync(dir, { recursive: true, force: true })
         }
       })

@@ -69,10 +69,10 @@ MAX_METADATA_SIZE: int
 _Buffer = Union[bytes, bytearray, memoryview]
 _Key = Union[str, bytes, bytearray, memoryview]
 _Value = Union[bytes, bytearray, memoryview, str]
-_Data = Union[bytes, bytearray, memoryview, str, IO[bytes], IO[str]]
+_Data = Union[bytes, bytearray, memoryview, str, IO[bytes]]
 _Pairs = Union[Mapping[str, _Value], Mapping[bytes, _Value], Mapping[_Key, _Value], Iterable[Tuple[_Key, _Value]]]
 _SqlValue = Union[None, int, float, str, bytes]
-_StrPath = Union[str, "os.PathLike[str]"]
+_StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 _T = TypeVar("_T")
 

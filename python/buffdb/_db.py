@@ -53,7 +53,7 @@ class Db(_buffdb.Db):
         return StreamWriter(super().stream_writer(path, compression=compression))
 
 
-def open(path: Union[str, "os.PathLike[str]"], **options: Any) -> Db:
+def open(path: Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"], **options: Any) -> Db:
     """Open (or create) the database at ``path`` with the given options; see ``Db``.
 
     ``with buffdb.open("app.db") as db: ...`` closes it at the end of the block.

@@ -5,7 +5,7 @@
 //! raise `InvalidArgumentError`, as in the other bindings.
 
 use buffdb as engine;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyUnicodeError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString, PyTuple};
@@ -97,6 +97,25 @@ pub(crate) fn str_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
         }
         Err(_) => Err(PyTypeError::new_err(format!("{what} must be str, not {}", type_name(obj)))),
     }
+}
+
+/// A database file path: str (encoded like `os.fsencode`, so a name that is not UTF-8
+/// round-trips through surrogateescape), bytes or an `os.PathLike` — the OS bytes exactly.
+pub(crate) fn db_path_arg(obj: &Bound<'_, PyAny>) -> PyResult<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let py = obj.py();
+    let encoded = py.import(intern!(py, "os"))?.call_method1(intern!(py, "fsencode"), (obj,)).map_err(|e| {
+        if e.is_instance_of::<PyTypeError>(py) {
+            PyTypeError::new_err(format!("path must be str, bytes or os.PathLike, not {}", type_name(obj)))
+        } else if e.is_instance_of::<PyUnicodeError>(py) {
+            // e.g. a lone surrogate outside surrogateescape's range: no file name has it.
+            invalid_arg(format!("path cannot be passed to the file system exactly ({e})"))
+        } else {
+            e
+        }
+    })?;
+    let b = encoded.cast::<PyBytes>()?;
+    Ok(std::path::Path::new(std::ffi::OsStr::from_bytes(b.as_bytes())).to_path_buf())
 }
 
 pub(crate) fn opt_str(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<String>> {

@@ -1,18 +1,17 @@
 //! `Db`: the database handle (`buffdb.Db` is its Python subclass).
 
 use std::io;
-use std::path::PathBuf;
 
 use buffdb as engine;
 use buffdb::ErrorCode;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 use crate::buffers::bytes_from_vec;
 use crate::convert::{
-    bytes_like, id_list, key_arg, key_list, opt_bytes, opt_str, opt_u64, opt_usize, pair_list, prefix_arg, str_arg,
-    type_name, u64_arg, value_arg, MetaArg,
+    bytes_like, db_path_arg, id_list, key_arg, key_list, opt_bytes, opt_str, opt_u64, opt_usize, pair_list, prefix_arg, str_arg,
+    u64_arg, value_arg, MetaArg,
 };
 use crate::errors::{invalid_arg, key_missing, PyRes};
 use crate::fileobj::{data_arg, run_with_file, Data};
@@ -69,13 +68,7 @@ impl PyDb {
         busy_timeout_ms: Option<&Bound<'_, PyAny>>,
         page_size: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let path: PathBuf = if let Ok(s) = path.cast::<PyString>() {
-            PathBuf::from(str_arg(s.as_any(), "path")?)
-        } else {
-            path.extract::<PathBuf>().map_err(|_| {
-                PyTypeError::new_err(format!("path must be str or os.PathLike, not {}", type_name(path)))
-            })?
-        };
+        let path = db_path_arg(path)?;
         let mut o = engine::OpenOptions { create, read_only, compression, verify_checksums, ..Default::default() };
         if let Some(d) = opt_str(durability, "durability")? {
             o.durability = d.parse::<engine::Durability>().pyres()?;
@@ -96,7 +89,7 @@ impl PyDb {
             o.busy_timeout_ms = v;
         }
         if let Some(v) = opt_u64(page_size, "page_size")? {
-            o.page_size = u32::try_from(v).map_err(|_| PyValueError::new_err("page_size is too large"))?;
+            o.page_size = u32::try_from(v).map_err(|_| invalid_arg("page_size is too large"))?;
         }
         let db = run(py, move || engine::Db::open(&path, o))?;
         Ok(PyDb { db: std::mem::ManuallyDrop::new(db) })

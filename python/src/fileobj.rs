@@ -6,6 +6,7 @@ use std::io;
 use buffdb as engine;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 use pyo3::{ffi, intern};
 
 use crate::buffers::Buf;
@@ -64,6 +65,12 @@ impl io::Read for PyRead<'_> {
                 if data.is_none() {
                     return Err(PyValueError::new_err(
                         "file object returned None from read (non-blocking files are not supported)",
+                    ));
+                }
+                // A text-mode file gives str: its characters are not the file's bytes.
+                if data.is_instance_of::<PyString>() {
+                    return Err(PyTypeError::new_err(
+                        "the file object's read() returned str, not bytes: open the file in binary mode ('rb')",
                     ));
                 }
                 let b = bytes_like(&data, "read() result")?;

@@ -28,13 +28,22 @@ pub(crate) fn lock<'a, T: Send>(py: Python<'_>, m: &'a Mutex<T>) -> MutexGuard<'
 
 /// Runs `f` (a drop that may touch the disk: rollback, abort, closing connections)
 /// with the GIL released, unless the interpreter is shutting down.
+///
+/// Drops run in the middle of other calls, e.g. when a temporary `Db` is released while
+/// the error of its failing call is being raised. Calling into Python with that error
+/// pending would lose it (`SystemError: error return without exception set`), so it is
+/// set aside around the `sys.is_finalizing()` check and put back unchanged.
 pub(crate) fn without_gil<F: FnOnce() + Send>(f: F) {
     Python::attach(|py| {
+        let pending = PyErr::take(py);
         let finalizing = py
             .import("sys")
             .and_then(|sys| sys.call_method0("is_finalizing"))
             .and_then(|r| r.is_truthy())
             .unwrap_or(true);
+        if let Some(e) = pending {
+            e.restore(py);
+        }
         if finalizing {
             f()
         } else {

@@ -2,6 +2,7 @@
 the Python API, exactly like the Rust, C and Node suites do."""
 
 import json
+import os
 
 import pytest
 
@@ -17,6 +18,8 @@ def test_cases_exist():
 
 
 def to_bytes(v):
+    if not isinstance(v, (str, dict)):
+        return v  # a wrong-type argument (number, bool, list) goes to the API as it is
     if isinstance(v, str):
         return v.encode()
     if isinstance(v, dict) and "hex" in v:
@@ -36,9 +39,19 @@ def key(v):
 
 
 def to_path(v):
-    if isinstance(v, str):
+    """Text (paths, metadata) as str; bytes that are not UTF-8 become lone surrogates
+    (surrogateescape), which the API must refuse with INVALID_ARGUMENT."""
+    if isinstance(v, str) or v is None or not isinstance(v, dict):
         return v
     return to_bytes(v).decode("utf-8", "surrogateescape")
+
+
+def num(v, variables):
+    """An integer argument: a JSON number or {"int": "digits"} (past what JSON carries)."""
+    v = resolve(v, variables)
+    if isinstance(v, dict) and "int" in v:
+        return int(v["int"])
+    return v
 
 
 def resolve(v, variables):
@@ -70,7 +83,10 @@ def run_op(t, step, variables, is_txn):
     g = step.get
 
     def bid():
-        return resolve(step["id"], variables)
+        return num(step["id"], variables)
+
+    def limit():
+        return num(g("limit"), variables)
 
     if op == "put":
         return t.put(key(step["key"]), to_bytes(step["value"]))
@@ -91,11 +107,11 @@ def run_op(t, step, variables, is_txn):
     if op == "not_eq":
         return t.not_eq([key(k) for k in step["keys"]])
     if op == "scan":
-        return [list(kv) for kv in t.scan(key(g("prefix", "")), opt_bytes(g("start_after")), g("limit"))]
+        return [list(kv) for kv in t.scan(key(g("prefix", "")), opt_bytes(g("start_after")), limit())]
     if op == "keys":
-        return list(t.keys(key(g("prefix", "")), opt_bytes(g("start_after")), g("limit")))
+        return list(t.keys(key(g("prefix", "")), opt_bytes(g("start_after")), limit()))
     if op == "blob_put":
-        return t.blob_put(to_bytes(step["data"]), g("metadata"))
+        return t.blob_put(to_bytes(step["data"]), to_path(g("metadata")))
     if op == "blob_get":
         return t.blob_get(bid())
     if op == "blob_metadata":
@@ -103,22 +119,22 @@ def run_op(t, step, variables, is_txn):
     if op == "blob_update":
         kwargs = {}
         if "metadata" in step:
-            kwargs["metadata"] = step["metadata"]
+            kwargs["metadata"] = to_path(step["metadata"])
         return t.blob_update(bid(), opt_bytes(g("data")), **kwargs)
     if op == "blob_delete":
         return t.blob_delete(bid())
     if op == "blob_eq":
-        return t.blob_eq([resolve(i, variables) for i in step["ids"]])
+        return t.blob_eq([num(i, variables) for i in step["ids"]])
     if op == "blob_not_eq":
-        return t.blob_not_eq([resolve(i, variables) for i in step["ids"]])
+        return t.blob_not_eq([num(i, variables) for i in step["ids"]])
     if op == "stream_write":
         return t.stream_write(to_path(step["path"]), to_bytes(step["data"]))
     if op == "stream_read":
         return t.stream_read(to_path(step["path"]))
     if op == "stream_read_range":
-        return t.stream_read_range(to_path(step["path"]), step["offset"], step["len"])
+        return t.stream_read_range(to_path(step["path"]), num(step["offset"], variables), num(step["len"], variables))
     if op == "stream_read_version":
-        with t.stream_open(to_path(step["path"]), step["version"]) as f:
+        with t.stream_open(to_path(step["path"]), num(step["version"], variables)) as f:
             return f.read()
     if op == "stream_stat":
         return t.stream_stat(to_path(step["path"]))
@@ -127,9 +143,9 @@ def run_op(t, step, variables, is_txn):
     if op == "stream_delete":
         return t.stream_delete(to_path(step["path"]))
     if op == "search":
-        return list(t.search(step["prefix"], g("start_after"), g("limit")))
+        return list(t.search(to_path(step["prefix"]), to_path(g("start_after")), limit()))
     if op == "search_count":
-        return t.search_count(step["prefix"])
+        return t.search_count(to_path(step["prefix"]))
     if op == "query":
         params = [p if not isinstance(p, dict) else to_bytes(p) for p in g("params", [])]
         return [list(row) for row in t.query(step["sql"], params)]
@@ -142,18 +158,29 @@ def run_op(t, step, variables, is_txn):
             tx.commit()
         else:
             tx.rollback()
+        for inner in step.get("after", []):  # on the finished transaction
+            check_step(tx, inner, variables, True)
         return None
     raise AssertionError(f"unknown op {op}")
 
 
 def check_step(t, step, variables, is_txn=False):
+    check_result(step, lambda: run_op(t, step, variables, is_txn), variables)
+
+
+def check_result(step, call, variables):
+    if step.get("wrong_type"):
+        # Python's documented mapping: an argument of the wrong type is a TypeError.
+        with pytest.raises(TypeError):
+            call()
+        return
     if "error" in step:
         with pytest.raises(buffdb.Error) as info:
-            run_op(t, step, variables, is_txn)
+            call()
         assert info.value.code == step["error"], f"step {step}: {info.value!r}"
         assert type(info.value).code == step["error"]
         return
-    result = run_op(t, step, variables, is_txn)
+    result = call()
     if "expect" in step:
         expect = resolve(step["expect"], variables)
         assert matches(expect, result), f"step {step}: expected {expect!r}, got {result!r}"
@@ -161,10 +188,59 @@ def check_step(t, step, variables, is_txn=False):
         variables[step["save"]] = result
 
 
+def open_options(options, variables):
+    return {k: num(v, variables) for k, v in (options or {}).items()}
+
+
+class Case:
+    """One case: its directory and the handle open on its database file."""
+
+    def __init__(self, directory, options):
+        self.dir = directory
+        self.file = str(directory / "case.buffdb")
+        self.db = buffdb.open(self.file, **options)
+
+    def path(self, v):
+        # The database path of `open`, as bytes (the OS name exactly); "" stays "".
+        b = to_bytes(v)
+        return "" if b == b"" else os.path.join(os.fsencode(self.dir), b)
+
+    def run(self, step, variables):
+        op = step["op"]
+        if op == "comment":
+            return None
+        if op == "close":
+            return self.db.close()
+        if op == "reopen":
+            self.db.close()
+            self.db = buffdb.open(self.file, **open_options(step.get("options"), variables))
+            return None
+        if op == "open":
+            buffdb.open(self.path(step["path"]), **open_options(step.get("options"), variables)).close()
+            return None
+        if op == "write_file":
+            with open(self.path(step["path"]), "wb") as f:
+                f.write(to_bytes(step["data"]))
+            return None
+        if op == "read_file":
+            try:
+                with open(self.path(step["path"]), "rb") as f:
+                    return f.read()
+            except FileNotFoundError:
+                return None
+        return run_op(self.db, step, variables, False)
+
+    def step(self, step, variables):
+        check_result(step, lambda: self.run(step, variables), variables)
+
+
 @pytest.mark.parametrize("case_file", CASE_FILES, ids=[p.stem for p in CASE_FILES])
 def test_shared_case(case_file, tmp_path):
     case = json.loads(case_file.read_text())
-    with buffdb.open(str(tmp_path / "case.buffdb"), **case.get("options", {})) as db:
-        variables = {}
+    variables = {}
+    c = Case(tmp_path, open_options(case.get("options"), variables))
+    try:
         for step in case["steps"]:
-            check_step(db, step, variables)
+            c.step(step, variables)
+    finally:
+        c.db.close()

@@ -134,7 +134,8 @@ pub unsafe extern "C" fn buffdb_options_set_max_document_size(opts: *mut buffdb_
     })
 }
 
-/// How long a writer waits for another before BUFFDB_BUSY, in ms (default 5000).
+/// How long a writer waits for another before BUFFDB_BUSY, in ms (default 5000; at most
+/// 2147483647, i.e. 2^31 - 1: more gives BUFFDB_INVALID_ARGUMENT from buffdb_open).
 #[no_mangle]
 pub unsafe extern "C" fn buffdb_options_set_busy_timeout_ms(opts: *mut buffdb_options, value: u64) -> buffdb_status {
     ffi(|| {
@@ -168,8 +169,9 @@ pub unsafe extern "C" fn buffdb_options_set_durability(
     })
 }
 
-/// Opens (or creates) the database file at `path` (UTF-8, NUL-terminated; ":memory:"
-/// opens a private in-memory database). `opts` may be NULL for the defaults.
+/// Opens (or creates) the database file at `path`: a NUL-terminated file name, taken as
+/// the operating system's bytes exactly (it need not be UTF-8); ":memory:" opens a private
+/// in-memory database. `opts` may be NULL for the defaults.
 /// On success `*out` is a new handle to release with buffdb_close.
 /// A file that is not a BuffDB database gives BUFFDB_NOT_A_DATABASE and is left untouched.
 #[no_mangle]
@@ -179,7 +181,7 @@ pub unsafe extern "C" fn buffdb_open(
     out: *mut *mut buffdb_db,
 ) -> buffdb_status {
     ffi(|| {
-        let path = string(path, "path")?;
+        let path = os_path(path, "path")?;
         let opts = match opts.as_ref() {
             Some(o) => o.opts.clone(),
             None => OpenOptions::default(),

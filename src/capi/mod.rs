@@ -183,6 +183,23 @@ pub(crate) unsafe fn string<'a>(p: *const c_char, what: &str) -> Result<&'a str>
     CStr::from_ptr(p).to_str().map_err(|e| invalid(format!("{what} is not valid UTF-8 ({e})")))
 }
 
+/// A NUL-terminated file name (NULL is an error): the OS bytes exactly, not required to
+/// be UTF-8, as the kernel takes a `const char*` path.
+#[cfg(unix)]
+pub(crate) unsafe fn os_path<'a>(p: *const c_char, what: &str) -> Result<&'a std::path::Path> {
+    use std::os::unix::ffi::OsStrExt;
+    if p.is_null() {
+        return Err(invalid(format!("{what} is NULL")));
+    }
+    Ok(std::path::Path::new(std::ffi::OsStr::from_bytes(CStr::from_ptr(p).to_bytes())))
+}
+
+/// Elsewhere a `char*` file name has no exact meaning: it must be UTF-8.
+#[cfg(not(unix))]
+pub(crate) unsafe fn os_path<'a>(p: *const c_char, what: &str) -> Result<&'a std::path::Path> {
+    string(p, what).map(std::path::Path::new)
+}
+
 /// A NUL-terminated UTF-8 string argument where NULL means "none".
 pub(crate) unsafe fn opt_string<'a>(p: *const c_char, what: &str) -> Result<Option<&'a str>> {
     if p.is_null() {

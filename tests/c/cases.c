@@ -23,6 +23,8 @@ typedef struct val {
     unsigned char *bytes; /* V_BYTES data, V_VAR name (NUL-terminated) */
     size_t len;
     int text; /* V_BYTES from a JSON string */
+    int wide; /* V_INT: 0 = `i`; 1 = the uint64_t `u` (2^63 ..= 2^64-1); 2 = past uint64_t */
+    unsigned long long u;
     struct val **items;
     char **keys;
     size_t n;
@@ -79,7 +81,7 @@ static void v_free(val *v) {
 static val *v_copy(const val *v) {
     size_t j;
     val *c = v_new(v->k);
-    c->b = v->b; c->i = v->i; c->d = v->d; c->text = v->text; c->len = v->len;
+    c->b = v->b; c->i = v->i; c->d = v->d; c->text = v->text; c->len = v->len; c->wide = v->wide; c->u = v->u;
     if (v->bytes) { c->bytes = xmalloc(v->len + 1); memcpy(c->bytes, v->bytes, v->len + 1); }
     if (v->k == V_LIST || v->k == V_OBJ) {
         c->items = xmalloc(sizeof(val *) * (v->n ? v->n : 1));
@@ -199,6 +201,8 @@ static val *parse_val(void) {
     case 'T': return v_bool(1);
     case 'F': return v_bool(0);
     case 'I': return v_int(strtoll(t + 1, NULL, 10));
+    case 'U': v = v_int(0); v->wide = 1; v->u = strtoull(t + 1, NULL, 10); return v;
+    case 'X': v = v_int(0); v->wide = 2; return v;
     case 'D': return v_real(strtod(t + 1, NULL));
     case 'S': v = hex_bytes(t + 1, strlen(t + 1)); v->text = 1; return v;
     case 'B': return hex_bytes(t + 1, strlen(t + 1));
@@ -210,7 +214,8 @@ static val *parse_val(void) {
         v->text = 1;
         v->len = unit->len * times;
         v->bytes = xmalloc(v->len + 1);
-        for (j = 0; j < times; j++) memcpy(v->bytes + j * unit->len, unit->bytes, unit->len);
+        if (unit->len == 1) memset(v->bytes, unit->bytes[0], times); /* the 64 MiB values */
+        else for (j = 0; j < times; j++) memcpy(v->bytes + j * unit->len, unit->bytes, unit->len);
         v->bytes[v->len] = 0;
         v_free(unit);
         return v;
@@ -248,8 +253,8 @@ typedef struct step {
     size_t nargs;
     char **names;
     val **vals;
-    struct step *sub;
-    size_t nsub;
+    struct step *sub; /* a txn's steps, then its `after` steps */
+    size_t nsub, nafter;
 } step;
 
 typedef struct tcase {
@@ -268,14 +273,17 @@ static void parse_step(step *s) {
     s->names = xmalloc(sizeof(char *) * (s->nargs ? s->nargs : 1));
     s->vals = xmalloc(sizeof(val *) * (s->nargs ? s->nargs : 1));
     s->sub = NULL;
-    s->nsub = 0;
+    s->nsub = s->nafter = 0;
     for (j = 0; j < s->nargs; j++) {
         s->names[j] = tok();
         s->vals[j] = parse_val();
     }
     if (strcmp(s->op, "txn") == 0) {
-        for (j = 0; j < s->nargs; j++)
-            if (strcmp(s->names[j], "steps") == 0) s->nsub = (size_t)s->vals[j]->i;
+        for (j = 0; j < s->nargs; j++) {
+            if (strcmp(s->names[j], "steps") == 0) s->nsub += (size_t)s->vals[j]->i;
+            if (strcmp(s->names[j], "after") == 0) s->nafter = (size_t)s->vals[j]->i;
+        }
+        s->nsub += s->nafter;
         s->sub = xmalloc(sizeof(step) * (s->nsub ? s->nsub : 1));
         for (j = 0; j < s->nsub; j++) {
             char *t = tok(); /* STEP */
@@ -299,6 +307,8 @@ static void free_step(step *s) {
 
 typedef struct ctx {
     buffdb_db *db;
+    const char *dir;  /* the case's directory */
+    char file[4096];  /* the case's database file */
     char **var_names;
     val **var_vals;
     size_t nvars;
@@ -360,20 +370,27 @@ static buffdb_status unrepresentable(ctx *c, const char *what) {
     return BUFFDB_INVALID_ARGUMENT;
 }
 
-static int get_u64(ctx *c, step *s, const char *name, uint64_t *out, buffdb_status *st) {
-    val *v = arg(c, s, name);
-    if (!v || v->k != V_INT) { *st = unrepresentable(c, name); return 0; }
-    if (v->i < 0) { *st = unrepresentable(c, "a negative number"); return 0; }
+/* An integer value as a uint64_t; 0 when it is negative, past uint64_t or not an integer. */
+static int u64_of(const val *v, uint64_t *out) {
+    if (!v || v->k != V_INT || v->wide == 2) return 0;
+    if (v->wide == 1) { *out = (uint64_t)v->u; return 1; }
+    if (v->i < 0) return 0;
     *out = (uint64_t)v->i;
+    return 1;
+}
+
+static int get_u64(ctx *c, step *s, const char *name, uint64_t *out, buffdb_status *st) {
+    if (!u64_of(arg(c, s, name), out)) { *st = unrepresentable(c, "a negative or too large number"); return 0; }
     return 1;
 }
 
 static size_t get_limit(ctx *c, step *s, int *bad) {
     val *v = arg(c, s, "limit");
+    uint64_t u = 0;
     *bad = 0;
     if (!v || v->k == V_NULL) return BUFFDB_NO_LIMIT;
-    if (v->k != V_INT || v->i < 0) { *bad = 1; return 0; }
-    return (size_t)v->i;
+    if (!u64_of(v, &u)) { *bad = 1; return 0; }
+    return (uint64_t)(size_t)u == u ? (size_t)u : SIZE_MAX;
 }
 
 /* bytes argument (NULL when absent/null) */
@@ -509,9 +526,7 @@ static buffdb_status ids_of(ctx *c, val *list, uint64_t **out) {
     if (!list || list->k != V_LIST) return unrepresentable(c, "ids");
     ids = xmalloc(sizeof *ids * (list->n ? list->n : 1));
     for (j = 0; j < list->n; j++) {
-        val *v = resolve(c, list->items[j]);
-        if (v->k != V_INT || v->i < 0) { free(ids); return unrepresentable(c, "an id"); }
-        ids[j] = (uint64_t)v->i;
+        if (!u64_of(resolve(c, list->items[j]), &ids[j])) { free(ids); return unrepresentable(c, "an id"); }
     }
     *out = ids;
     return BUFFDB_OK;
@@ -541,6 +556,107 @@ static buffdb_status cursor_list(ctx *c, buffdb_kv_cursor *cur, int pairs, val *
     return BUFFDB_OK;
 }
 
+/* Opens `path` with options given as names and values; values C cannot pass (negative,
+ * past the parameter's type) are refused like any binding's conversion would. */
+static buffdb_status open_db(ctx *c, const char *path, char **names, val **vals, size_t n, buffdb_db **out) {
+    buffdb_options *o = NULL;
+    buffdb_status st = note(c, buffdb_options_new(&o));
+    size_t j;
+    for (j = 0; j < n && !st; j++) {
+        const char *k = names[j];
+        val *v = vals[j];
+        uint64_t u = 0;
+        int is_int = u64_of(v, &u);
+        int is_flag = !strcmp(k, "compression") || !strcmp(k, "verify_checksums") || !strcmp(k, "create") || !strcmp(k, "read_only");
+        if (!is_flag && strcmp(k, "durability") && !is_int) { st = unrepresentable(c, "a negative or too large option"); break; }
+        if ((!strcmp(k, "chunk_size") || !strcmp(k, "cache_size")) && (uint64_t)(size_t)u != u) { st = unrepresentable(c, k); break; }
+        if ((!strcmp(k, "versions_to_keep") || !strcmp(k, "page_size")) && u > UINT32_MAX) { st = unrepresentable(c, k); break; }
+        if (!strcmp(k, "compression")) st = buffdb_options_set_compression(o, v->b);
+        else if (!strcmp(k, "verify_checksums")) st = buffdb_options_set_verify_checksums(o, v->b);
+        else if (!strcmp(k, "create")) st = buffdb_options_set_create(o, v->b);
+        else if (!strcmp(k, "read_only")) st = buffdb_options_set_read_only(o, v->b);
+        else if (!strcmp(k, "durability")) {
+            char d[64];
+            snprintf(d, sizeof d, "%.*s", (int)v->len, (char *)v->bytes);
+            st = buffdb_options_set_durability(o, d);
+        } else if (!strcmp(k, "chunk_size")) st = buffdb_options_set_chunk_size(o, (size_t)u);
+        else if (!strcmp(k, "cache_size")) st = buffdb_options_set_cache_size(o, (size_t)u);
+        else if (!strcmp(k, "versions_to_keep")) st = buffdb_options_set_versions_to_keep(o, (uint32_t)u);
+        else if (!strcmp(k, "page_size")) st = buffdb_options_set_page_size(o, (uint32_t)u);
+        else if (!strcmp(k, "max_document_size")) st = buffdb_options_set_max_document_size(o, u);
+        else if (!strcmp(k, "busy_timeout_ms")) st = buffdb_options_set_busy_timeout_ms(o, u);
+        else { printf("    unknown option %s\n", k); buffdb_options_free(o); return BUFFDB_INTERNAL; }
+        st = note(c, st);
+    }
+    if (!st) st = note(c, buffdb_open(path, o, out));
+    buffdb_options_free(o);
+    return st;
+}
+
+/* The database path of `open` (relative to the case's directory; "" stays ""). */
+static buffdb_status case_path(ctx *c, step *s, char *out, size_t cap) {
+    val *p = get_bytes(c, s, "path");
+    if (!p) return unrepresentable(c, "path");
+    if (memchr(p->bytes, 0, p->len)) return unrepresentable(c, "a path containing NUL");
+    if (p->len == 0) out[0] = 0;
+    else snprintf(out, cap, "%s/%s", c->dir, (char *)p->bytes);
+    return BUFFDB_OK;
+}
+
+/* The ops on the case's handle and files; BUFFDB_BUFFER_TOO_SMALL when `s` is another op. */
+static buffdb_status file_op(ctx *c, step *s, val **out) {
+    const char *op = s->op;
+    char path[4096];
+    buffdb_status st;
+    val *opts = arg(c, s, "options");
+    char **names = opts && opts->k == V_OBJ ? opts->keys : NULL;
+    val **vals = opts && opts->k == V_OBJ ? opts->items : NULL;
+    size_t n = opts && opts->k == V_OBJ ? opts->n : 0;
+    if (!strcmp(op, "close")) return note(c, buffdb_shutdown(c->db)); /* the handle stays valid: later calls give CLOSED */
+    if (!strcmp(op, "reopen")) {
+        buffdb_close(c->db);
+        c->db = NULL;
+        return open_db(c, c->file, names, vals, n, &c->db);
+    }
+    if (!strcmp(op, "open")) {
+        buffdb_db *other = NULL;
+        st = case_path(c, s, path, sizeof path);
+        if (!st) st = open_db(c, path, names, vals, n, &other);
+        if (!st) st = note(c, buffdb_close(other));
+        return st;
+    }
+    if (!strcmp(op, "write_file") || !strcmp(op, "read_file")) {
+        FILE *f;
+        st = case_path(c, s, path, sizeof path);
+        if (st) return st;
+        if (!strcmp(op, "write_file")) {
+            val *data = get_bytes(c, s, "data");
+            f = fopen(path, "wb");
+            if (!f || !data || fwrite(data->bytes, 1, data->len, f) != data->len) st = BUFFDB_INTERNAL;
+            if (f) fclose(f);
+            if (st) snprintf(c->why, sizeof c->why, "cannot write %.900s", path);
+            return st;
+        }
+        f = fopen(path, "rb");
+        if (!f) { *out = v_null(); return BUFFDB_OK; }
+        {
+            unsigned char buf[4096];
+            size_t got, len = 0, cap = 4096;
+            unsigned char *all = xmalloc(cap);
+            while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
+                if (len + got > cap) { cap = 2 * (len + got); all = realloc(all, cap); }
+                memcpy(all + len, buf, got);
+                len += got;
+            }
+            fclose(f);
+            *out = v_bytes(all, len);
+            free(all);
+        }
+        return BUFFDB_OK;
+    }
+    return BUFFDB_BUFFER_TOO_SMALL;
+}
+
 static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
     const char *op = s->op;
     buffdb_status st = BUFFDB_OK;
@@ -550,6 +666,11 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
     uint64_t u = 0;
     int bad = 0;
 
+    if (!t) {
+        st = file_op(c, s, out);
+        if (st != BUFFDB_BUFFER_TOO_SMALL) return st;
+        st = BUFFDB_OK;
+    }
     if (!strcmp(op, "put")) {
         val *v = get_bytes(c, s, "value");
         if (!key || !v) return unrepresentable(c, "key/value");
@@ -910,8 +1031,10 @@ static int run_step(ctx *c, step *s, buffdb_txn *t, size_t idx, const char *wher
         val *commit = arg(c, s, "commit");
         st = note(c, buffdb_begin(c->db, &tx));
         if (!st) {
-            ok = run_steps(c, s->sub, s->nsub, tx, where);
+            ok = run_steps(c, s->sub, s->nsub - s->nafter, tx, where);
             st = note(c, commit && commit->k == V_BOOL && commit->b ? buffdb_txn_commit(tx) : buffdb_txn_rollback(tx));
+            /* the finished transaction's handle, not yet freed */
+            if (ok) ok = run_steps(c, s->sub + (s->nsub - s->nafter), s->nafter, tx, where);
             buffdb_txn_free(tx);
             if (!ok) return 0;
         }
@@ -951,41 +1074,15 @@ static int run_steps(ctx *c, step *steps, size_t n, buffdb_txn *t, const char *w
 
 static int run_case(tcase *tc, const char *dir, int index) {
     ctx c;
-    char path[4096];
-    buffdb_options *o = NULL;
     size_t j;
     int ok = 1;
     memset(&c, 0, sizeof c);
-    snprintf(path, sizeof path, "%s/case-%d.bdb", dir, index);
-    if (buffdb_options_new(&o)) { printf("    options_new failed\n"); return 0; }
-    for (j = 0; j < tc->nopts && ok; j++) {
-        const char *k = tc->opt_names[j];
-        val *v = tc->opt_vals[j];
-        buffdb_status st;
-        if (!strcmp(k, "chunk_size")) st = buffdb_options_set_chunk_size(o, (size_t)v->i);
-        else if (!strcmp(k, "versions_to_keep")) st = buffdb_options_set_versions_to_keep(o, (uint32_t)v->i);
-        else if (!strcmp(k, "compression")) st = buffdb_options_set_compression(o, v->b);
-        else if (!strcmp(k, "verify_checksums")) st = buffdb_options_set_verify_checksums(o, v->b);
-        else if (!strcmp(k, "create")) st = buffdb_options_set_create(o, v->b);
-        else if (!strcmp(k, "read_only")) st = buffdb_options_set_read_only(o, v->b);
-        else if (!strcmp(k, "cache_size")) st = buffdb_options_set_cache_size(o, (size_t)v->i);
-        else if (!strcmp(k, "max_document_size")) st = buffdb_options_set_max_document_size(o, (uint64_t)v->i);
-        else if (!strcmp(k, "busy_timeout_ms")) st = buffdb_options_set_busy_timeout_ms(o, (uint64_t)v->i);
-        else if (!strcmp(k, "durability")) {
-            char s[64];
-            snprintf(s, sizeof s, "%.*s", (int)v->len, (char *)v->bytes);
-            st = buffdb_options_set_durability(o, s);
-        } else {
-            printf("    unknown option %s\n", k);
-            st = BUFFDB_INTERNAL;
-        }
-        if (st) ok = 0;
-    }
-    if (ok && buffdb_open(path, o, &c.db) != BUFFDB_OK) {
-        printf("    open failed: %s\n", buffdb_last_error_message());
+    c.dir = dir;
+    snprintf(c.file, sizeof c.file, "%s/case-%d.bdb", dir, index);
+    if (open_db(&c, c.file, tc->opt_names, tc->opt_vals, tc->nopts, &c.db) != BUFFDB_OK) {
+        printf("    open failed: %s\n", c.why);
         ok = 0;
     }
-    buffdb_options_free(o);
     if (ok) ok = run_steps(&c, tc->steps, tc->nsteps, NULL, "");
     if (c.db && buffdb_close(c.db) != BUFFDB_OK) {
         printf("    close failed: %s\n", buffdb_last_error_message());

@@ -5,7 +5,8 @@ stream that tests/c/test_capi.c reads, so the C test needs no JSON parser.
 Grammar (one case per CASE line, one step per STEP line; lines are cosmetic):
   CASE <name-hex> <n-options> (<option-name> <value>)*
   STEP <op> <n-args> (<arg-name> <value>)*          -- "expect", "error", "save" are args too
-  for op "txn" the args include "steps" I<n>, followed by n nested STEP lines
+  for op "txn" the args include "steps" I<n> and "after" I<m>, followed by n nested STEP
+  lines (the transaction's steps) and m more (run on the finished transaction)
   END                                                -- end of the case
 Values, in prefix notation:
   N  null        T / F  booleans      I<int>  integer       D<float>  real
@@ -13,6 +14,10 @@ Values, in prefix notation:
   R<hex>*<times>  {"repeat": .., "times": ..}
   L<n> then n values  (list)          O<n> then n pairs of K<name> and a value (object)
   V<name>  a variable saved by an earlier step ("$name")
+  U<digits>  {"int": ..} between 2^63 and 2^64-1 (a uint64_t)
+  X<digits>  {"int": ..} that no uint64_t holds (the C runner refuses it: INVALID_ARGUMENT)
+Steps with op "comment" are dropped, and so are "wrong_type" steps: C's types rule out
+an argument of the wrong type at compile time.
 Usage: cases_to_tokens.py FILE.json... > cases.txt
 """
 import json
@@ -46,6 +51,11 @@ def value(v, saved):
     if isinstance(v, dict):
         if set(v) == {"hex"}:
             return [enc_bytes(bytes.fromhex(v["hex"]))]
+        if set(v) == {"int"}:
+            n = int(v["int"])
+            if -(2**63) <= n < 2**63:
+                return [f"I{n}"]
+            return [f"U{n}" if 0 <= n < 2**64 else f"X{n}"]
         if set(v) == {"repeat", "times"}:
             return [f"R{v['repeat'].encode('utf-8').hex()}*{int(v['times'])}"]
         out = [f"O{len(v)}"]
@@ -57,7 +67,9 @@ def value(v, saved):
 
 
 def step(s, saved, out, depth=0):
-    args = {k: v for k, v in s.items() if k not in ("op", "steps")}
+    if s["op"] == "comment" or s.get("wrong_type"):
+        return
+    args = {k: v for k, v in s.items() if k not in ("op", "steps", "after")}
     toks = ["STEP", s["op"]]
     body = []
     n = 0
@@ -70,14 +82,16 @@ def step(s, saved, out, depth=0):
             body += [k] + value(v, saved)
         n += 1
     if s["op"] == "txn":
-        body += ["steps", f"I{len(s.get('steps', []))}"]
-        n += 1
+        for part in ("steps", "after"):
+            kept = [x for x in s.get(part, []) if x["op"] != "comment" and not x.get("wrong_type")]
+            body += [part, f"I{len(kept)}"]
+            n += 1
     out.append(" ".join(toks + [str(n)] + body))
     if "save" in s:
         saved.add(s["save"])
     if s["op"] == "txn":
-        for inner in s.get("steps", []):
-            step(inner, saved, out, depth + 1)
+        for inner in s.get("steps", []) + s.get("after", []):
+            step(inner, saved, out, depth + 1)  # drops the same steps as counted above
 
 
 def case(c, out):

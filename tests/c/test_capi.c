@@ -269,7 +269,6 @@ static int t_invalid_utf8(void) {
     INVALID(buffdb_search(db, "/", bad, BUFFDB_NO_LIMIT, &sc));
     INVALID(buffdb_blob_put(db, K("x"), bad, &id));
     INVALID(buffdb_query(db, "SELECT '\xff'", NULL, 0, NULL));
-    INVALID(buffdb_open("/tmp/\xff.bdb", NULL, &db2));
     OK(buffdb_options_new(&o));
     INVALID(buffdb_options_set_durability(o, "\xff"));
     INVALID(buffdb_options_set_durability(o, "sometimes"));
@@ -277,6 +276,34 @@ static int t_invalid_utf8(void) {
     OK(buffdb_options_set_durability(o, "full"));
     buffdb_options_free(o);
     EXPECT(r == NULL && sc == NULL && w == NULL && db2 == NULL);
+    OK(buffdb_close(db));
+    return 1;
+fail:
+    buffdb_close(db);
+    return 0;
+}
+
+/* A file name is the OS bytes: one that is not UTF-8 opens exactly that file. */
+static int t_non_utf8_db_path(void) {
+    char path[4096];
+    buffdb_db *db = NULL;
+    uint8_t buf[16];
+    size_t n = 0;
+    FILE *f;
+    snprintf(path, sizeof path, "%s/caf\xe9.bdb", g_dir); /* Latin-1 "cafe" with an accent */
+    OK(buffdb_open(path, NULL, &db));
+    OK(buffdb_put(db, K("k"), K("exact")));
+    OK(buffdb_close(db));
+    db = NULL;
+    f = fopen(path, "rb"); /* the very bytes given, not a lossy twin */
+    EXPECT(f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/caf\xef\xbf\xbd.bdb", g_dir); /* U+FFFD in its place */
+    EXPECT(fopen(path, "rb") == NULL);
+    snprintf(path, sizeof path, "%s/caf\xe9.bdb", g_dir);
+    OK(buffdb_open(path, NULL, &db));
+    OK(buffdb_get(db, K("k"), buf, sizeof buf, &n));
+    EXPECT(n == 5 && memcmp(buf, "exact", 5) == 0);
     OK(buffdb_close(db));
     return 1;
 fail:
@@ -729,6 +756,7 @@ int main(int argc, char **argv) {
     RUN(t_bad_lengths);
     RUN(t_oversized);
     RUN(t_invalid_utf8);
+    RUN(t_non_utf8_db_path);
     RUN(t_buffer_too_small);
     RUN(t_closed_handles);
     RUN(t_options_and_files);
