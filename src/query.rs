@@ -57,7 +57,7 @@ impl Db {
     /// Runs one read-only SQL statement with `?` parameters over the views
     /// `kv(key, value, key_text, value_text)`, `blobs(id, metadata, size, crc32, created)`
     /// and `streams(path, version, size, crc32, chunk_count, stored_size, created)`,
-    /// with the default [`QueryOptions`] limits (1,000,000 rows, 10 s, 256 MiB).
+    /// with the default [`QueryOptions`] limits (1,000,000 rows, 10 s, 512 MiB).
     /// A statement that would write is refused with `READ_ONLY` and changes nothing;
     /// ATTACH, PRAGMAs that set something, transactions, the internal tables and
     /// dangerous functions are refused with `INVALID_ARGUMENT`.
@@ -170,7 +170,8 @@ fn row_bytes(values: &[Value]) -> u64 {
 }
 
 /// Caps the longest string or blob SQLite makes or reads for the query at a quarter of
-/// its memory limit (64 MiB by default: the largest KV value). One `randomblob()` or
+/// its memory limit plus 64 KiB (by default the largest KV value with its stored
+/// checksum fits). One `randomblob()` or
 /// `s || s` would otherwise allocate up to 1 GB between two checks of the memory limit.
 /// Restores the connection's limit afterwards, for the engine's own reads.
 struct LengthLimit<'c> {
@@ -180,7 +181,7 @@ struct LengthLimit<'c> {
 
 impl<'c> LengthLimit<'c> {
     fn set(conn: &'c Connection, max_memory: usize) -> Result<LengthLimit<'c>> {
-        let cap = (max_memory / 4).min(i32::MAX as usize) as i32;
+        let cap = (max_memory / 4).saturating_add(64 << 10).min(i32::MAX as usize) as i32;
         let before = conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, cap)?;
         Ok(LengthLimit { conn, before })
     }

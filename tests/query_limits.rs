@@ -444,28 +444,37 @@ fn the_limits_are_configurable() {
     assert_eq!(e.code(), ErrorCode::TooLarge);
     assert!(e.message().contains("49 rows"), "{e}");
 
-    // Memory counts the rows collected: eight 1 MiB values against 6 MiB.
-    let big = vec![7u8; 1 << 20];
-    for i in 0..8u8 {
-        db.put(&[b'b', i], &big).unwrap();
-    }
-    let sql = "SELECT value FROM kv WHERE key > x'62' AND key < x'63' ORDER BY key";
-    assert_eq!(db.query(sql, &[]).unwrap().rows.len(), 8);
+    // Memory counts the rows collected: 32 values of 256 KiB (8 MiB) against 6 MiB.
+    let part = vec![5u8; 256 << 10];
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> = (0..32u8).map(|i| (vec![b'm', i], part.clone())).collect();
+    db.put_many(&pairs).unwrap();
+    let sql = "SELECT value FROM kv WHERE key > x'6d' AND key < x'6e' ORDER BY key";
+    assert_eq!(db.query(sql, &[]).unwrap().rows.len(), 32);
     assert_eq!(db.query_with(&format!("{sql} LIMIT 4"), &[], &opts().max_memory(6 << 20)).unwrap().rows.len(), 4);
     let e = db.query_with(sql, &[], &opts().max_memory(6 << 20)).unwrap_err();
     assert_eq!(e.code(), ErrorCode::TooLarge, "{e}");
     assert!(e.message().contains("memory limit"), "{e}");
     // A quarter of the memory limit caps one value.
-    let one = "SELECT value FROM kv WHERE key = x'6200'";
+    let big = vec![7u8; 1 << 20];
+    db.put(b"b", &big).unwrap();
+    let one = "SELECT value FROM kv WHERE key = x'62'";
     assert_eq!(
-        db.query_with(one, &[], &opts().max_memory(4 << 20)).unwrap().rows,
+        db.query_with(one, &[], &opts().max_memory(8 << 20)).unwrap().rows,
         vec![vec![Value::Blob(big.clone())]]
     );
     assert_eq!(db.query_with(one, &[], &opts().max_memory(3 << 20)).unwrap_err().code(), ErrorCode::TooLarge);
+    // The default limits read the largest KV value.
+    db.put(b"max", &vec![1u8; buffdb::MAX_VALUE_SIZE]).unwrap();
+    let r = db.query("SELECT length(value), substr(value, -2) FROM kv WHERE key_text = 'max'", &[]).unwrap();
+    assert_eq!(r.rows, vec![vec![Value::Integer(buffdb::MAX_VALUE_SIZE as i64), Value::Blob(vec![1, 1])]]);
+    let r = db.query("SELECT value FROM kv WHERE key = ?", &[Value::Blob(b"max".to_vec())]).unwrap();
+    assert!(matches!(&r.rows[0][0], Value::Blob(v) if v.len() == buffdb::MAX_VALUE_SIZE));
+    assert!(db.delete(b"max").unwrap());
     // The tight limits were for those calls only: the same pooled connection reads a
     // 1 MiB value for the engine and for a default query afterwards.
-    assert_eq!(db.get(&[b'b', 0]).unwrap().unwrap(), big);
-    assert_eq!(db.query(sql, &[]).unwrap().rows.len(), 8);
+    assert_eq!(db.get(b"b").unwrap().unwrap(), big);
+    assert_eq!(db.query(one, &[]).unwrap().rows, vec![vec![Value::Blob(big.clone())]]);
+    assert_eq!(db.query(sql, &[]).unwrap().rows.len(), 32);
 
     // Unlimited is allowed; nonsense is not.
     let unlimited = QueryOptions { max_rows: usize::MAX, timeout: Duration::MAX, max_memory: usize::MAX, cancel: None };
@@ -474,7 +483,7 @@ fn the_limits_are_configurable() {
         assert_eq!(db.query_with("SELECT 1", &[], &bad).unwrap_err().code(), ErrorCode::InvalidArgument);
     }
     let d = QueryOptions::default();
-    assert_eq!((d.max_rows, d.timeout, d.max_memory), (1_000_000, Duration::from_secs(10), 256 << 20));
+    assert_eq!((d.max_rows, d.timeout, d.max_memory), (1_000_000, Duration::from_secs(10), 512 << 20));
 }
 
 #[test]

@@ -19,9 +19,12 @@ const DEFAULT_MAX_ROWS: usize = 1_000_000;
 /// Default time limit of a query: far longer than an interactive caller or a server
 /// request waits, short enough that a runaway statement cannot hold a reader for long.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default memory limit of a query (SQLite's working memory plus the rows): room for
-/// sorting a few million rows or reading 64 MiB values, well under a small machine's RAM.
-const DEFAULT_MAX_MEMORY: usize = 256 << 20;
+/// Default memory limit of a query (SQLite's working memory plus the rows): the largest
+/// KV value (64 MiB) read through the `kv` view costs up to ~5x its size (the stored
+/// record, page cache, the view's copy without the checksum, the row), and sorting a few
+/// million rows takes a few hundred MiB; a runaway query still stops long before a
+/// machine runs out.
+const DEFAULT_MAX_MEMORY: usize = 512 << 20;
 /// Smallest memory limit accepted: SQLite's own working set for one statement.
 const MIN_MAX_MEMORY: usize = 1 << 20;
 
@@ -29,7 +32,7 @@ const MIN_MAX_MEMORY: usize = 1 << 20;
 pub(super) const PROGRESS_OPS: i32 = 1000;
 
 /// Limits for one [`crate::Db::query_with`] call. `QueryOptions::default()` gives the
-/// documented defaults: 1,000,000 rows, 10 s, 256 MiB. A query over a limit fails
+/// documented defaults: 1,000,000 rows, 10 s, 512 MiB. A query over a limit fails
 /// (`TOO_LARGE` for rows or memory, `INTERRUPTED` for time or a cancel) and changes nothing.
 #[derive(Clone, Debug)]
 pub struct QueryOptions {
@@ -39,7 +42,7 @@ pub struct QueryOptions {
     pub timeout: Duration,
     /// Most memory the call may use, in bytes (at least 1 MiB): growth of SQLite's heap
     /// (process-wide, so concurrent SQLite work in this process counts too) plus the
-    /// collected rows. A quarter of it is the longest string or blob. `usize::MAX`: no limit.
+    /// collected rows. A quarter of it (plus 64 KiB) is the longest string or blob. `usize::MAX`: no limit.
     pub max_memory: usize,
     /// Stops the call from another thread with `INTERRUPTED`.
     pub cancel: Option<CancelToken>,
