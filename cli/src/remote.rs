@@ -157,7 +157,16 @@ async fn command(c: &mut Client, cmd: &Command, out: &mut impl Write) -> Result<
             c.search(prefix, start_after.as_deref(), *limit, |p| Ok(writeln!(out, "{p}")?)).await?;
             Outcome::Ok
         }
-        Command::Query { sql, params } => {
+        Command::Query { sql, params, timeout_ms, max_rows } => {
+            // The server runs queries with the engine's default limits, which are the
+            // CLI's defaults; other limits cannot be asked for remotely yet.
+            let defaults = buffdb::QueryOptions::default();
+            if u128::from(*timeout_ms) != defaults.timeout.as_millis() || *max_rows != defaults.max_rows {
+                return Err(Error::new(
+                    ErrorCode::InvalidArgument,
+                    "--timeout-ms and --max-rows are not supported with --remote (the server uses the defaults)",
+                ));
+            }
             let params: Vec<Value> = params.iter().map(|p| Value::Text(p.clone())).collect();
             let mut rows = Vec::new();
             let mut header = Vec::new();

@@ -16,6 +16,8 @@ pub fn grpc_code(code: ErrorCode) -> Code {
         ErrorCode::Closed => Code::Unavailable,
         ErrorCode::Full => Code::ResourceExhausted,
         ErrorCode::Conflict => Code::Aborted,
+        // A query that ran past its row, time or memory limit, or was cancelled.
+        ErrorCode::Interrupted => Code::ResourceExhausted,
         ErrorCode::Io | ErrorCode::Internal | ErrorCode::BufferTooSmall => Code::Internal,
     }
 }
