@@ -20,6 +20,7 @@ ALL = [
     (buffdb.ConflictError, "CONFLICT", 11, None),
     (buffdb.InternalError, "INTERNAL", 12, None),
     (buffdb.BufferTooSmallError, "BUFFER_TOO_SMALL", 13, ValueError),
+    (buffdb.QueryInterruptedError, "INTERRUPTED", 14, None),
 ]
 
 
