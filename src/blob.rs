@@ -5,12 +5,13 @@ use std::io::Read;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::content::{self, ContentMeta};
-use crate::db::{now_ms, Db, Inner};
+use crate::db::{now_ms, Inner};
 use crate::error::{Error, Result};
 use crate::kv::{all_distinct, all_equal};
 use crate::options::check_metadata;
 use crate::reader::Reader;
 use crate::schema::RowCrc;
+use crate::surface::Core;
 
 /// What is known about a blob without reading its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,85 +174,41 @@ fn datas(conn: &Connection, inner: &Inner, ids: &[u64]) -> Result<Vec<Vec<u8>>> 
     ids.iter().map(|&id| get(conn, inner, id)?.ok_or_else(|| Error::not_found(format!("blob {id}")))).collect()
 }
 
-impl Db {
-    /// Stores a new blob; returns its id (ids grow and are never reused).
-    pub fn blob_put(&self, data: &[u8], metadata: Option<&str>) -> Result<u64> {
-        self.inner.write(|c| put(c, &self.inner, data, metadata))
-    }
+/// Whether all the blobs hold equal (or, with `distinct`, distinct) bytes.
+pub(crate) fn datas_equal(conn: &Connection, inner: &Inner, ids: &[u64], distinct: bool) -> Result<bool> {
+    let d = datas(conn, inner, ids)?;
+    Ok(if distinct { all_distinct(&d) } else { all_equal(&d) })
+}
 
-    /// Stores a new blob from a reader of any size, a chunk at a time.
-    pub fn blob_put_from(&self, reader: impl Read, metadata: Option<&str>) -> Result<u64> {
-        self.inner.write(|c| put_from(c, &self.inner, reader, metadata))
-    }
-
-    /// The blob's bytes, or `None`.
-    pub fn blob_get(&self, id: u64) -> Result<Option<Vec<u8>>> {
-        self.inner.read_snapshot(|c| get(c, &self.inner, id))
-    }
-
-    /// The blob's metadata (`None` when it has none); `NOT_FOUND` when the blob is missing.
-    pub fn blob_metadata(&self, id: u64) -> Result<Option<String>> {
-        self.inner.read_snapshot(|c| metadata(c, id))
-    }
-
-    pub fn blob_info(&self, id: u64) -> Result<Option<BlobInfo>> {
-        self.inner.read_snapshot(|c| info(c, id))
-    }
-
-    /// Replaces the data (when `Some`) and/or the metadata (when `Some`, which may
-    /// hold `None` to clear it). `NOT_FOUND` when the blob is missing.
-    pub fn blob_update(&self, id: u64, data: Option<&[u8]>, metadata: Option<Option<&str>>) -> Result<()> {
-        self.inner.write(|c| update(c, &self.inner, id, data, metadata))
-    }
-
-    /// Deletes the blob; returns whether it existed. Its id is never reused.
-    pub fn blob_delete(&self, id: u64) -> Result<bool> {
-        self.inner.write(|c| delete(c, &self.inner, id))
-    }
-
-    /// A reader over the blob's bytes (`NOT_FOUND` when missing).
-    pub fn blob_open(&self, id: u64) -> Result<Reader> {
-        let mut tries = 0;
-        loop {
-            let (content_id, _, _) =
-                self.inner.read(|c| row(c, id))?.ok_or_else(|| Error::not_found(format!("blob {id}")))?;
-            let owned = |c: &Connection| holds(c, id, content_id);
-            match Reader::open(self.inner.clone(), format!("blob {id}"), content_id, None, owned) {
-                Err(e) if e.code() == crate::ErrorCode::Conflict && tries < 3 => tries += 1,
-                other => return other,
-            }
+/// A reader over the blob's bytes (`NOT_FOUND` when missing).
+pub(crate) fn open(core: Core<'_>, id: u64) -> Result<Reader> {
+    let mut tries = 0;
+    loop {
+        let (content_id, _, _) = core.read(|c| row(c, id))?.ok_or_else(|| Error::not_found(format!("blob {id}")))?;
+        let owned = |c: &Connection| holds(c, id, content_id);
+        match Reader::open(core.to_owned(), format!("blob {id}"), content_id, None, owned) {
+            Err(e) if e.code() == crate::ErrorCode::Conflict && tries < 3 => tries += 1,
+            other => return other,
         }
     }
+}
 
-    /// Whether all the blobs hold equal bytes (`NOT_FOUND` when one is missing).
-    pub fn blob_eq(&self, ids: &[u64]) -> Result<bool> {
-        self.inner.read_snapshot(|c| Ok(all_equal(&datas(c, &self.inner, ids)?)))
+/// Blob ids in order, after `start_after`, at most `limit`.
+pub(crate) fn ids(conn: &Connection, start_after: Option<u64>, limit: Option<usize>) -> Result<Vec<u64>> {
+    let after = start_after.map(blob_id).transpose()?.unwrap_or(0);
+    let limit = limit.map(|l| l.min(i64::MAX as usize) as i64).unwrap_or(-1);
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, metadata, content, created_ms, row_crc FROM bdb_blobs WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let mut rows = stmt.query(params![after, limit])?;
+    let mut ids = Vec::new();
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let metadata: Option<String> = r.get(1)?;
+        if blob_crc(id, metadata.as_deref(), r.get(2)?, r.get(3)?) != r.get::<_, i64>(4)? {
+            return Err(Error::corrupt(format!("blob {id}: record checksum mismatch")));
+        }
+        ids.push(id as u64);
     }
-
-    /// Whether all the blobs hold distinct bytes (`NOT_FOUND` when one is missing).
-    pub fn blob_not_eq(&self, ids: &[u64]) -> Result<bool> {
-        self.inner.read_snapshot(|c| Ok(all_distinct(&datas(c, &self.inner, ids)?)))
-    }
-
-    /// Blob ids in order, after `start_after`, at most `limit`.
-    pub fn blob_ids(&self, start_after: Option<u64>, limit: Option<usize>) -> Result<Vec<u64>> {
-        let after = start_after.map(blob_id).transpose()?.unwrap_or(0);
-        let limit = limit.map(|l| l.min(i64::MAX as usize) as i64).unwrap_or(-1);
-        self.inner.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, metadata, content, created_ms, row_crc FROM bdb_blobs WHERE id > ?1 ORDER BY id LIMIT ?2",
-            )?;
-            let mut rows = stmt.query(params![after, limit])?;
-            let mut ids = Vec::new();
-            while let Some(r) = rows.next()? {
-                let id: i64 = r.get(0)?;
-                let metadata: Option<String> = r.get(1)?;
-                if blob_crc(id, metadata.as_deref(), r.get(2)?, r.get(3)?) != r.get::<_, i64>(4)? {
-                    return Err(Error::corrupt(format!("blob {id}: record checksum mismatch")));
-                }
-                ids.push(id as u64);
-            }
-            Ok(ids)
-        })
-    }
+    Ok(ids)
 }

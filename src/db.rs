@@ -31,7 +31,7 @@ pub struct Db {
     pub(crate) inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
+pub struct Inner {
     /// The path as given, for messages (lossy where it is not UTF-8).
     path: String,
     /// The file SQLite opens: the OS bytes of the path, exactly.
@@ -458,13 +458,8 @@ impl Inner {
         let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
     }
 
-    /// Runs `f` in one write transaction; commits when it returns `Ok`.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        self.write_kv(&[], f)
-    }
-
-    /// Like [`Inner::write`] for `f` making the KV `changes`, so the read cache
-    /// stays warm across this process's own commits.
+    /// Runs `f` in one write transaction, making the KV `changes`; commits when it
+    /// returns `Ok`. The read cache stays warm across this process's own commits.
     pub(crate) fn write_kv<T>(&self, changes: &[Change<'_>], f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut guard = self.lock_writer()?;
         let conn = guard.as_mut().ok_or_else(Error::closed)?;

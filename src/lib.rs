@@ -33,6 +33,7 @@ mod reader;
 mod schema;
 mod search;
 mod stream;
+mod surface;
 mod txn;
 mod wal;
 
@@ -54,6 +55,7 @@ pub use reader::Reader;
 pub use schema::{APPLICATION_ID, FORMAT_VERSION};
 pub use search::PathIter;
 pub use stream::{StreamInfo, StreamWriter};
+pub use surface::Ops;
 pub use txn::Txn;
 
 /// The library version.

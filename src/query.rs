@@ -3,8 +3,8 @@
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::ToSql;
 
-use crate::db::Db;
 use crate::error::{Error, ErrorCode, Result};
+use crate::surface::Core;
 
 /// An SQL value, as a parameter or in a result row.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,14 +47,9 @@ pub struct QueryResult {
     pub rows: Vec<Vec<Value>>,
 }
 
-impl Db {
-    /// Runs one read-only SQL statement with `?` parameters over the views
-    /// `kv(key, value, key_text, value_text)`, `blobs(id, metadata, size, crc32, created)`
-    /// and `streams(path, version, size, crc32, chunk_count, stored_size, created)`.
-    /// A statement that would write is refused with `READ_ONLY` and changes nothing.
-    pub fn query(&self, sql: &str, params: &[Value]) -> Result<QueryResult> {
-        self.inner.read_snapshot(|conn| run(conn, sql, params)).map_err(sql_error)
-    }
+/// `query` on the database or in a transaction (seeing its writes).
+pub(crate) fn query(core: Core<'_>, sql: &str, params: &[Value]) -> Result<QueryResult> {
+    core.snapshot(|conn| run(conn, sql, params)).map_err(sql_error)
 }
 
 /// SQL mistakes are the caller's: `INVALID_ARGUMENT`, or `READ_ONLY` for an attempt
