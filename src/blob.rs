@@ -4,14 +4,14 @@ use std::io::Read;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::content::{self, ContentMeta};
-use crate::db::{now_ms, Inner};
 use crate::error::{Error, Result};
 use crate::kv::{all_distinct, all_equal};
 use crate::options::check_metadata;
 use crate::reader::Reader;
-use crate::schema::RowCrc;
-use crate::surface::Core;
+use crate::storage::content::{self, ContentMeta};
+use crate::storage::schema::RowCrc;
+use crate::storage::Core;
+use crate::storage::{now_ms, Store};
 
 /// What is known about a blob without reading its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,19 +43,18 @@ pub(crate) fn insert(conn: &Connection, meta: &ContentMeta, metadata: Option<&st
 
 /// Sets a blob row's values and checksum.
 fn write_row(conn: &Connection, id: i64, metadata: Option<&str>, content: i64, created_ms: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE bdb_blobs SET metadata = ?2, content = ?3, row_crc = ?4 WHERE id = ?1")?.execute(
-        params![id, metadata, content, blob_crc(id, metadata, content, created_ms)],
-    )?;
+    conn.prepare_cached("UPDATE bdb_blobs SET metadata = ?2, content = ?3, row_crc = ?4 WHERE id = ?1")?
+        .execute(params![id, metadata, content, blob_crc(id, metadata, content, created_ms)])?;
     Ok(())
 }
 
-pub(crate) fn put(conn: &Connection, inner: &Inner, data: &[u8], metadata: Option<&str>) -> Result<u64> {
+pub(crate) fn put(conn: &Connection, inner: &Store, data: &[u8], metadata: Option<&str>) -> Result<u64> {
     check_metadata(metadata)?;
     let meta = content::write_bytes(conn, inner, inner.opts.compression, data)?;
     insert(conn, &meta, metadata)
 }
 
-pub(crate) fn put_from(conn: &Connection, inner: &Inner, reader: impl Read, metadata: Option<&str>) -> Result<u64> {
+pub(crate) fn put_from(conn: &Connection, inner: &Store, reader: impl Read, metadata: Option<&str>) -> Result<u64> {
     check_metadata(metadata)?;
     let meta = content::write_all(conn, inner, inner.opts.compression, reader)?;
     insert(conn, &meta, metadata)
@@ -88,44 +87,11 @@ pub(crate) fn info(conn: &Connection, id: u64) -> Result<Option<BlobInfo>> {
 }
 
 /// The whole blob, read inside the caller's snapshot.
-pub(crate) fn get(conn: &Connection, inner: &Inner, id: u64) -> Result<Option<Vec<u8>>> {
+pub(crate) fn get(conn: &Connection, inner: &Store, id: u64) -> Result<Option<Vec<u8>>> {
     let Some((content_id, _, _)) = row(conn, id)? else { return Ok(None) };
     let meta =
         content::meta(conn, content_id)?.ok_or_else(|| Error::corrupt(format!("blob {id}: its content is missing")))?;
-    read_content(conn, inner, &meta, &format!("blob {id}")).map(Some)
-}
-
-/// Reads a whole content on one connection (one snapshot), checking every chunk
-/// and the whole document's CRC (unless `verify_checksums` is off).
-pub(crate) fn read_content(conn: &Connection, inner: &Inner, meta: &ContentMeta, what: &str) -> Result<Vec<u8>> {
-    let size = usize::try_from(meta.size).map_err(|_| Error::too_large(format!("{what} is too large for memory")))?;
-    let verify = inner.opts.verify_checksums;
-    let context = |e: Error| Error::new(e.code(), format!("{what}: {}", e.message()));
-    let chunks = content::chunk_refs(conn, meta.id).map_err(context)?;
-    if chunks.len() as u64 != meta.chunk_count {
-        return Err(Error::corrupt(format!("{what}: {} chunks stored, {} expected", chunks.len(), meta.chunk_count)));
-    }
-    let mut out = vec![0u8; size];
-    let mut scratch = Vec::new();
-    let mut at = 0usize;
-    let mut doc = crc32fast::Hasher::new();
-    for c in chunks {
-        let end = at + c.raw_len as usize;
-        if end > out.len() {
-            return Err(Error::corrupt(format!("{what}: chunks add up to more than its size")));
-        }
-        content::load_chunk(conn, &c, &mut out[at..end], &mut scratch, verify).map_err(context)?;
-        // The chunk's CRC was checked against its bytes: combining them gives the document's.
-        doc.combine(&crc32fast::Hasher::new_with_initial_len(c.crc32, c.raw_len as u64));
-        at = end;
-    }
-    if at != out.len() {
-        return Err(Error::corrupt(format!("{what}: chunks add up to less than its size")));
-    }
-    if verify && doc.finalize() != meta.crc32 {
-        return Err(Error::corrupt(format!("{what}: whole-document checksum mismatch")));
-    }
-    Ok(out)
+    content::read_content(conn, inner, &meta, &format!("blob {id}")).map(Some)
 }
 
 pub(crate) fn metadata(conn: &Connection, id: u64) -> Result<Option<String>> {
@@ -137,7 +103,7 @@ pub(crate) fn metadata(conn: &Connection, id: u64) -> Result<Option<String>> {
 
 pub(crate) fn update(
     conn: &Connection,
-    inner: &Inner,
+    inner: &Store,
     id: u64,
     data: Option<&[u8]>,
     metadata: Option<Option<&str>>,
@@ -162,7 +128,7 @@ pub(crate) fn update(
     Ok(())
 }
 
-pub(crate) fn delete(conn: &Connection, inner: &Inner, id: u64) -> Result<bool> {
+pub(crate) fn delete(conn: &Connection, inner: &Store, id: u64) -> Result<bool> {
     let Some((content_id, _, _)) = row(conn, id)? else { return Ok(false) };
     content::collect_unowned(conn, inner)?;
     conn.prepare_cached("DELETE FROM bdb_blobs WHERE id = ?1")?.execute([blob_id(id)?])?;
@@ -170,12 +136,12 @@ pub(crate) fn delete(conn: &Connection, inner: &Inner, id: u64) -> Result<bool> 
     Ok(true)
 }
 
-fn datas(conn: &Connection, inner: &Inner, ids: &[u64]) -> Result<Vec<Vec<u8>>> {
+fn datas(conn: &Connection, inner: &Store, ids: &[u64]) -> Result<Vec<Vec<u8>>> {
     ids.iter().map(|&id| get(conn, inner, id)?.ok_or_else(|| Error::not_found(format!("blob {id}")))).collect()
 }
 
 /// Whether all the blobs hold equal (or, with `distinct`, distinct) bytes.
-pub(crate) fn datas_equal(conn: &Connection, inner: &Inner, ids: &[u64], distinct: bool) -> Result<bool> {
+pub(crate) fn datas_equal(conn: &Connection, inner: &Store, ids: &[u64], distinct: bool) -> Result<bool> {
     let d = datas(conn, inner, ids)?;
     Ok(if distinct { all_distinct(&d) } else { all_equal(&d) })
 }

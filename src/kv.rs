@@ -4,8 +4,8 @@ use rusqlite::{params, Connection};
 
 use crate::error::{Error, Result};
 use crate::options::{check_key, check_value, show_key};
-use crate::schema::{open_kv, seal_kv, RowCrc};
-use crate::surface::{Core, Via};
+use crate::storage::schema::{open_kv, seal_kv, RowCrc};
+use crate::storage::{Core, Via};
 
 /// Rows fetched per page by lazy iterators: each page is its own short read.
 const PAGE: usize = 1000;
@@ -148,9 +148,7 @@ pub(crate) fn walk(
     };
     let end = prefix_end(prefix);
     let upper = if end.is_some() { format!("{key} < ?2") } else { "?2 IS NULL".to_string() };
-    let sql = format!(
-        "SELECT {key}, {columns} FROM {table} WHERE {key} {op} ?1 AND {upper} ORDER BY {key} LIMIT ?3"
-    );
+    let sql = format!("SELECT {key}, {columns} FROM {table} WHERE {key} {op} ?1 AND {upper} ORDER BY {key} LIMIT ?3");
     let limit = limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![lower, end, limit])?;

@@ -4,7 +4,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::ToSql;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::surface::Core;
+use crate::storage::Core;
 
 /// An SQL value, as a parameter or in a result row.
 #[derive(Clone, Debug, PartialEq)]

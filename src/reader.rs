@@ -7,10 +7,10 @@
 
 use std::io::{self, SeekFrom};
 
-use crate::content::{self, ChunkRef, ContentMeta};
 use crate::error::{Error, ErrorCode, Result};
-use crate::stream::StreamInfo;
-use crate::surface::Via;
+use crate::storage::content::{self, ChunkRef, ContentMeta};
+use crate::storage::Via;
+use crate::stream::info::StreamInfo;
 
 /// Chunk rows looked up when a reader opens; later batches double up to 4096.
 const FIRST_BATCH: usize = 8;
@@ -288,7 +288,8 @@ impl Reader {
     /// content meanwhile (it is no longer live), else the error (damage).
     fn failed(&self, e: Error) -> Error {
         let id = self.content.id;
-        let live = e.code() != ErrorCode::Corrupt || self.via.core().read(|c| Ok(content::still_live(c, id))).unwrap_or(true);
+        let live =
+            e.code() != ErrorCode::Corrupt || self.via.core().read(|c| Ok(content::still_live(c, id))).unwrap_or(true);
         if live {
             Error::new(e.code(), format!("{}: {}", self.what, e.message()))
         } else {

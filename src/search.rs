@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::kv::{Pager, Source};
-use crate::surface::Core;
+use crate::storage::Core;
 
 /// Lazy iterator over stream paths in byte order, fetched a page at a time.
 pub struct PathIter {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::db::Db;
 use crate::error::{Error, ErrorCode, Result};
-use crate::surface::TxnConn;
+use crate::storage::TxnConn;
 
 /// An open write transaction. It holds the database's single writer until
 /// [`Txn::commit`] or [`Txn::rollback`]; dropping it rolls back. Every operation of
@@ -80,7 +80,7 @@ impl Txn {
         Ok(())
     }
 
-    fn finish(&self) -> Result<crate::db::WriterGuard> {
+    fn finish(&self) -> Result<crate::storage::WriterGuard> {
         let guard = self.shared.take()?;
         if let Err(e) = self.shared.inner.check_open() {
             if let Some(conn) = guard.as_ref() {

@@ -135,18 +135,15 @@ fn run_op<T: Target>(t: &T, step: &J, vars: &mut HashMap<String, J>) -> buffdb::
             t.put_many(&pairs)?;
             J::Null
         }
-        "get_many" => J::Array(
-            t.get_many(&keys(step))?.into_iter().map(|v| v.map(b2j).unwrap_or(J::Null)).collect(),
-        ),
+        "get_many" => J::Array(t.get_many(&keys(step))?.into_iter().map(|v| v.map(b2j).unwrap_or(J::Null)).collect()),
         "eq" => J::Bool(t.eq(&keys(step))?),
         "not_eq" => J::Bool(t.not_eq(&keys(step))?),
         "scan" => {
-            let rows: Vec<(Vec<u8>, Vec<u8>)> = t.scan(&prefix(), after.as_deref(), limit)?.collect::<Result<_, _>>()?;
+            let rows: Vec<(Vec<u8>, Vec<u8>)> =
+                t.scan(&prefix(), after.as_deref(), limit)?.collect::<Result<_, _>>()?;
             J::Array(rows.into_iter().map(|(k, v)| json!([b2j(k), b2j(v)])).collect())
         }
-        "keys" => J::Array(
-            t.keys(&prefix(), after.as_deref(), limit)?.map(|k| k.map(b2j)).collect::<Result<_, _>>()?,
-        ),
+        "keys" => J::Array(t.keys(&prefix(), after.as_deref(), limit)?.map(|k| k.map(b2j)).collect::<Result<_, _>>()?),
         "blob_put" => {
             let md = metadata()?;
             json!(t.blob_put(&bytes(&step["data"]), md.as_deref())?)
@@ -165,11 +162,9 @@ fn run_op<T: Target>(t: &T, step: &J, vars: &mut HashMap<String, J>) -> buffdb::
         "blob_not_eq" => J::Bool(t.blob_not_eq(&ids(step, vars)?)?),
         "stream_write" => info_json(&t.stream_write(&path()?, &bytes(&step["data"]))?),
         "stream_read" => b2j(t.stream_read(&path()?)?),
-        "stream_read_range" => b2j(t.stream_read_range(
-            &path()?,
-            int(&step["offset"], vars)?,
-            int(&step["len"], vars)?,
-        )?),
+        "stream_read_range" => {
+            b2j(t.stream_read_range(&path()?, int(&step["offset"], vars)?, int(&step["len"], vars)?)?)
+        }
         "stream_read_version" => {
             let mut r = t.stream_open(&path()?, Some(int(&step["version"], vars)?))?;
             let mut out = Vec::new();
@@ -177,9 +172,7 @@ fn run_op<T: Target>(t: &T, step: &J, vars: &mut HashMap<String, J>) -> buffdb::
             b2j(out)
         }
         "stream_stat" => info_json(&t.stream_stat(&path()?)?),
-        "stream_versions" => {
-            J::Array(t.stream_versions(&path()?)?.iter().map(|i| json!(i.version)).collect())
-        }
+        "stream_versions" => J::Array(t.stream_versions(&path()?)?.iter().map(|i| json!(i.version)).collect()),
         "stream_delete" => J::Bool(t.stream_delete(&path()?)?),
         "search" => {
             let after = s("start_after").map(text).transpose()?;
@@ -346,12 +339,10 @@ impl Case {
             "close" => self.db.close().map(|_| J::Null),
             "reopen" => {
                 let _ = self.db.close();
-                options(step.get("options"), vars)
-                    .and_then(|o| Db::open(self.file(), o))
-                    .map(|db| {
-                        self.db = db;
-                        J::Null
-                    })
+                options(step.get("options"), vars).and_then(|o| Db::open(self.file(), o)).map(|db| {
+                    self.db = db;
+                    J::Null
+                })
             }
             "open" => options(step.get("options"), vars)
                 .and_then(|o| Db::open(db_path(self.dir.path(), &step["path"]), o))

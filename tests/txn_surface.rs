@@ -44,7 +44,10 @@ fn the_same_code_runs_on_a_db_and_in_a_txn() {
     tx.commit().unwrap();
     assert_eq!(db.get(b"k:0007").unwrap().as_deref(), Some(&b"tx7"[..]));
     assert_eq!(db.blob_metadata(tx_blob).unwrap().as_deref(), Some("tx"));
-    assert_eq!(db.search("/", None, None).unwrap().collect::<buffdb::Result<Vec<_>>>().unwrap(), ["/db/doc", "/tx/doc"]);
+    assert_eq!(
+        db.search("/", None, None).unwrap().collect::<buffdb::Result<Vec<_>>>().unwrap(),
+        ["/db/doc", "/tx/doc"]
+    );
 }
 
 #[test]

@@ -213,13 +213,18 @@ pub(crate) fn register_row_crc(conn: &Connection) -> Result<()> {
         let (key, stored) = (ctx.get_raw(0), ctx.get_raw(1));
         Ok(matches!((key, stored), (ValueRef::Blob(k), ValueRef::Blob(v)) if open_kv(k, v).is_ok()))
     })?;
-    conn.create_scalar_function("bdb_row_crc", -1, FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
-        let mut crc = RowCrc::new();
-        for i in 0..ctx.len() {
-            crc = crc.value(ctx.get_raw(i));
-        }
-        Ok(crc.finish())
-    })?;
+    conn.create_scalar_function(
+        "bdb_row_crc",
+        -1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let mut crc = RowCrc::new();
+            for i in 0..ctx.len() {
+                crc = crc.value(ctx.get_raw(i));
+            }
+            Ok(crc.finish())
+        },
+    )?;
     Ok(())
 }
 
@@ -427,9 +432,8 @@ pub(crate) fn check_schema(conn: &Connection) -> Result<()> {
     if header(conn)?.1 < FORMAT_VERSION {
         return Ok(()); // format 1 recorded none
     }
-    let stored: Option<String> = conn
-        .query_row("SELECT value FROM bdb_meta WHERE key = 'schema_crc'", [], |r| r.get(0))
-        .optional()?;
+    let stored: Option<String> =
+        conn.query_row("SELECT value FROM bdb_meta WHERE key = 'schema_crc'", [], |r| r.get(0)).optional()?;
     if stored.as_deref() != Some(schema_crc(conn)?.to_string().as_str()) {
         return Err(Error::corrupt("the database schema is damaged (its checksum does not match)"));
     }

@@ -7,9 +7,7 @@
 
 use std::io::Read;
 
-use super::via::Core;
 use crate::blob::{self, BlobInfo};
-use crate::cache::Change;
 use crate::db::Db;
 use crate::error::Result;
 use crate::kv::{self, KeyIter, KvIter, Source};
@@ -17,6 +15,8 @@ use crate::options::{check_key, check_path, check_value};
 use crate::query::{self, QueryResult, Value};
 use crate::reader::Reader;
 use crate::search::{self, PathIter};
+use crate::storage::cache::Change;
+use crate::storage::Core;
 use crate::stream::{self, StreamInfo, StreamWriter};
 use crate::txn::Txn;
 

@@ -8,14 +8,14 @@ use std::sync::Arc;
 use parking_lot::ReentrantMutex;
 use rusqlite::Connection;
 
-use crate::cache::Change;
-use crate::db::{Inner, WriterGuard};
 use crate::error::{Error, ErrorCode, Result};
+use crate::storage::cache::Change;
+use crate::storage::store::{Store, WriterGuard};
 
 /// A borrowed connection source: what one call runs on.
 #[derive(Clone, Copy)]
 pub enum Core<'a> {
-    Db(&'a Arc<Inner>),
+    Db(&'a Arc<Store>),
     Txn(&'a Arc<TxnConn>),
 }
 
@@ -23,7 +23,7 @@ pub enum Core<'a> {
 /// iterators, readers and stream writers.
 #[derive(Clone)]
 pub(crate) enum Via {
-    Db(Arc<Inner>),
+    Db(Arc<Store>),
     Txn(Arc<TxnConn>),
 }
 
@@ -31,7 +31,7 @@ pub(crate) enum Via {
 /// writers opened in it. Reentrant, so a `scan_each` callback may call the
 /// transaction again; `None` once the transaction has ended.
 pub struct TxnConn {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) inner: Arc<Store>,
     conn: ReentrantMutex<RefCell<Option<WriterGuard>>>,
 }
 
@@ -40,7 +40,7 @@ fn finished() -> Error {
 }
 
 impl TxnConn {
-    pub(crate) fn new(inner: Arc<Inner>, guard: WriterGuard) -> TxnConn {
+    pub(crate) fn new(inner: Arc<Store>, guard: WriterGuard) -> TxnConn {
         TxnConn { inner, conn: ReentrantMutex::new(RefCell::new(Some(guard))) }
     }
 
@@ -86,7 +86,7 @@ impl TxnConn {
 }
 
 impl<'a> Core<'a> {
-    pub(crate) fn inner(self) -> &'a Inner {
+    pub(crate) fn inner(self) -> &'a Store {
         match self {
             Core::Db(i) => i,
             Core::Txn(t) => &t.inner,
@@ -173,7 +173,7 @@ impl Via {
         }
     }
 
-    pub(crate) fn inner(&self) -> &Inner {
+    pub(crate) fn inner(&self) -> &Store {
         self.core().inner()
     }
 }

@@ -4,30 +4,16 @@ use std::io::Read;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::blob::read_content;
-use crate::content::{self, ContentBuilder, ContentMeta, STATE_WRITING};
-use crate::db::{now_ms, Inner};
 use crate::error::{Error, ErrorCode, Result};
 use crate::options::check_path;
 use crate::reader::Reader;
-use crate::schema::RowCrc;
-use crate::surface::{Core, Via};
+use crate::storage::content::{self, ContentBuilder, ContentMeta, STATE_WRITING};
+use crate::storage::schema::RowCrc;
+use crate::storage::{now_ms, Store};
+use crate::storage::{Core, Via};
 
-/// One version of a stream.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StreamInfo {
-    pub path: String,
-    /// 1 for the first write of a path, then 2, 3, ...
-    pub version: u64,
-    pub size: u64,
-    /// CRC32 of the whole document's raw bytes.
-    pub crc32: u32,
-    pub chunk_count: u64,
-    pub chunk_size: u64,
-    /// Bytes on disk after compression.
-    pub stored_size: u64,
-    pub created_ms: i64,
-}
+pub(crate) mod info;
+pub use info::StreamInfo;
 
 /// A version row: (version, content, created_ms), checked.
 type VersionRow = (u64, i64, i64);
@@ -141,7 +127,7 @@ pub(crate) fn stat(conn: &Connection, path: &str) -> Result<StreamInfo> {
 /// Makes a finished content the newest version of `path`, then drops versions
 /// beyond `versions_to_keep`. Version numbers continue after the highest the path
 /// ever had, even across a delete.
-pub(crate) fn commit_version(conn: &Connection, inner: &Inner, path: &str, meta: &ContentMeta) -> Result<StreamInfo> {
+pub(crate) fn commit_version(conn: &Connection, inner: &Store, path: &str, meta: &ContentMeta) -> Result<StreamInfo> {
     let key = path.as_bytes();
     content::collect_unowned(conn, inner)?;
     let version = match stream_row(conn, path)? {
@@ -163,7 +149,13 @@ pub(crate) fn commit_version(conn: &Connection, inner: &Inner, path: &str, meta:
     conn.prepare_cached(
         "INSERT INTO bdb_versions(path, version, content, created_ms, row_crc) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![key, version, meta.id, created_ms, version_crc(key, version, meta.id, created_ms).finish()])?;
+    .execute(params![
+        key,
+        version,
+        meta.id,
+        created_ms,
+        version_crc(key, version, meta.id, created_ms).finish()
+    ])?;
     let keep = inner.opts.versions_to_keep as usize;
     let rows = all_version_rows(conn, path)?;
     if rows.len() > keep {
@@ -221,27 +213,27 @@ fn drop_versions(conn: &Connection, path: &str, rows: &[(i64, Option<i64>)]) -> 
     Ok(())
 }
 
-pub(crate) fn write(conn: &Connection, inner: &Inner, path: &str, data: &[u8]) -> Result<StreamInfo> {
+pub(crate) fn write(conn: &Connection, inner: &Store, path: &str, data: &[u8]) -> Result<StreamInfo> {
     check_path(path)?;
     let meta = content::write_bytes(conn, inner, inner.opts.compression, data)?;
     commit_version(conn, inner, path, &meta)
 }
 
-pub(crate) fn write_from(conn: &Connection, inner: &Inner, path: &str, reader: impl Read) -> Result<StreamInfo> {
+pub(crate) fn write_from(conn: &Connection, inner: &Store, path: &str, reader: impl Read) -> Result<StreamInfo> {
     check_path(path)?;
     let meta = content::write_all(conn, inner, inner.opts.compression, reader)?;
     commit_version(conn, inner, path, &meta)
 }
 
-pub(crate) fn read(conn: &Connection, inner: &Inner, path: &str, version: Option<u64>) -> Result<Vec<u8>> {
+pub(crate) fn read(conn: &Connection, inner: &Store, path: &str, version: Option<u64>) -> Result<Vec<u8>> {
     check_path(path)?;
     let (info, content_id) = version_row(conn, path, version)?.ok_or_else(|| missing(path, version))?;
     let meta = content::meta(conn, content_id)?
         .ok_or_else(|| Error::corrupt(format!("stream {path:?} version {}: its content is missing", info.version)))?;
-    read_content(conn, inner, &meta, &format!("stream {path:?}"))
+    content::read_content(conn, inner, &meta, &format!("stream {path:?}"))
 }
 
-pub(crate) fn delete(conn: &Connection, inner: &Inner, path: &str) -> Result<bool> {
+pub(crate) fn delete(conn: &Connection, inner: &Store, path: &str) -> Result<bool> {
     check_path(path)?;
     let key = path.as_bytes();
     content::collect_unowned(conn, inner)?;
@@ -433,7 +425,7 @@ impl std::fmt::Debug for StreamWriter {
     }
 }
 
-impl Inner {
+impl Store {
     /// Large writes sit in the WAL, where reads are slower: without a background
     /// checkpointer, copy them to the main file now (PASSIVE: never waits for readers).
     pub(crate) fn after_large_write(&self, size: u64) {
