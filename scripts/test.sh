@@ -14,7 +14,7 @@ run() {
 }
 
 run "rust" cargo test --locked
-for lang in c python node; do
+for lang in c python node dist; do
   if [ -x "scripts/test-$lang.sh" ]; then
     run "$lang" "scripts/test-$lang.sh"
   fi

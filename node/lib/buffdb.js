@@ -1,5 +1,5 @@
 'use strict'
-// BuffDB for Node.js: the thin JS layer over the napi-rs addon (../index.js).
+// BuffDB for Node.js: the thin JS layer over the napi-rs addon (found by ./native.js).
 //
 // The native classes (Db, Txn, Reader, StreamWriter) carry every operation as a
 // sync method and a Promise method (`...Async`, run on the libuv pool). This
@@ -9,7 +9,7 @@
 
 const { Readable, Writable } = require('node:stream')
 const { pipeline } = require('node:stream/promises')
-const native = require('../index.js')
+const native = require('./native.js')
 
 const { Db, Txn, Reader, StreamWriter } = native
 

@@ -355,7 +355,10 @@ pub(crate) fn collect_abandoned(conn: &Connection, owner: &OwnerLock) -> Result<
                 (STATE_WRITING, Some(w)) => !owner.is_alive(w),
                 _ => false,
             };
-            if abandoned {
+            // Only on a record whose checksum holds: a flipped state bit must not
+            // delete a live content's chunks (check reports the damage instead).
+            let confirmed = abandoned && matches!(meta_any(conn, id), Ok(Some((_, st))) if st == state);
+            if confirmed {
                 delete(conn, id)?;
             }
         }

@@ -181,23 +181,6 @@ pub(crate) fn open_kv<'v>(key: &[u8], stored: &'v [u8]) -> Result<&'v [u8]> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kv_crc_is_the_row_crc_of_key_and_value() {
-        for (k, v) in [(1usize, 0usize), (16, 100), (4096, 0), (10, 1014), (10, 1015), (100, 100_000)] {
-            let (key, value) = (vec![7u8; k], vec![9u8; v]);
-            assert_eq!(kv_crc(&key, &value) as i64, RowCrc::new().bytes(&key).bytes(&value).finish(), "{k} {v}");
-            let mut stored = Vec::new();
-            seal_kv(&key, &value, &mut stored);
-            assert_eq!(open_kv(&key, &stored).unwrap(), value);
-            stored[0] ^= 1;
-            assert!(open_kv(&key, &stored).is_err() || value.is_empty());
-        }
-    }
-}
 
 /// `bdb_row_crc(...)`: [`RowCrc`] over its arguments, for SQL.
 pub(crate) fn register_row_crc(conn: &Connection) -> Result<()> {
@@ -432,10 +415,37 @@ pub(crate) fn check_schema(conn: &Connection) -> Result<()> {
     if header(conn)?.1 < FORMAT_VERSION {
         return Ok(()); // format 1 recorded none
     }
-    let stored: Option<String> =
-        conn.query_row("SELECT value FROM bdb_meta WHERE key = 'schema_crc'", [], |r| r.get(0)).optional()?;
-    if stored.as_deref() != Some(schema_crc(conn)?.to_string().as_str()) {
+    // These statements are BuffDB's own: failing to compile means a damaged schema.
+    let damaged = |e: Error| match e.code() {
+        ErrorCode::InvalidArgument | ErrorCode::Internal => {
+            Error::corrupt(format!("the database schema is damaged ({})", e.message()))
+        }
+        _ => e,
+    };
+    let stored: Option<String> = conn
+        .query_row("SELECT value FROM bdb_meta WHERE key = 'schema_crc'", [], |r| r.get(0))
+        .optional()
+        .map_err(|e| damaged(e.into()))?;
+    if stored.as_deref() != Some(schema_crc(conn).map_err(damaged)?.to_string().as_str()) {
         return Err(Error::corrupt("the database schema is damaged (its checksum does not match)"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kv_crc_is_the_row_crc_of_key_and_value() {
+        for (k, v) in [(1usize, 0usize), (16, 100), (4096, 0), (10, 1014), (10, 1015), (100, 100_000)] {
+            let (key, value) = (vec![7u8; k], vec![9u8; v]);
+            assert_eq!(kv_crc(&key, &value) as i64, RowCrc::new().bytes(&key).bytes(&value).finish(), "{k} {v}");
+            let mut stored = Vec::new();
+            seal_kv(&key, &value, &mut stored);
+            assert_eq!(open_kv(&key, &stored).unwrap(), value);
+            stored[0] ^= 1;
+            assert!(open_kv(&key, &stored).is_err(), "a flipped bit is caught");
+        }
+    }
 }
