@@ -45,6 +45,7 @@ impl TxnConn {
     }
 
     /// Runs `f` on the transaction's connection; `CLOSED` once it has ended.
+    #[inline]
     pub(crate) fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.inner.check_open()?;
         let lock = self.conn.lock();
@@ -86,6 +87,7 @@ impl TxnConn {
 }
 
 impl<'a> Core<'a> {
+    #[inline]
     pub(crate) fn inner(self) -> &'a Store {
         match self {
             Core::Db(i) => i,
@@ -93,6 +95,7 @@ impl<'a> Core<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn to_owned(self) -> Via {
         match self {
             Core::Db(i) => Via::Db(i.clone()),
@@ -101,6 +104,7 @@ impl<'a> Core<'a> {
     }
 
     /// `CLOSED` when the database is closed or the transaction has ended.
+    #[inline]
     pub(crate) fn check_open(self) -> Result<()> {
         match self {
             Core::Db(i) => i.check_open(),
@@ -109,6 +113,7 @@ impl<'a> Core<'a> {
     }
 
     /// Runs `f` on a connection (each statement its own snapshot on the database).
+    #[inline]
     pub(crate) fn read<T>(self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         match self {
             Core::Db(i) => i.read(f),
@@ -117,6 +122,7 @@ impl<'a> Core<'a> {
     }
 
     /// Runs `f` in one snapshot (the transaction already is one).
+    #[inline]
     pub(crate) fn snapshot<T>(self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         match self {
             Core::Db(i) => i.read_snapshot(f),
@@ -126,6 +132,7 @@ impl<'a> Core<'a> {
 
     /// Runs `f`, making the KV `changes`, atomically: its own transaction on the
     /// database (keeping the read cache warm), a savepoint inside a transaction.
+    #[inline]
     pub(crate) fn write<T>(self, changes: &[Change<'_>], f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         match self {
             Core::Db(i) => i.write_kv(changes, f),
@@ -135,6 +142,7 @@ impl<'a> Core<'a> {
 
     /// Calls `f` with the value of `key`, borrowed: on the database from the read
     /// cache when it is current.
+    #[inline]
     pub(crate) fn get_with<R>(self, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R> {
         crate::options::check_key(key)?;
         let inner = match self {
@@ -158,6 +166,7 @@ impl<'a> Core<'a> {
     }
 
     /// After a large write committed on the database (a transaction's commit is later).
+    #[inline]
     pub(crate) fn after_large_write(self, size: u64) {
         if let Core::Db(i) = self {
             i.after_large_write(size);
@@ -166,6 +175,7 @@ impl<'a> Core<'a> {
 }
 
 impl Via {
+    #[inline]
     pub(crate) fn core(&self) -> Core<'_> {
         match self {
             Via::Db(i) => Core::Db(i),
@@ -173,6 +183,7 @@ impl Via {
         }
     }
 
+    #[inline]
     pub(crate) fn inner(&self) -> &Store {
         self.core().inner()
     }
