@@ -121,6 +121,10 @@ typedef enum buffdb_status {
    * out-parameter.
    */
   BUFFDB_BUFFER_TOO_SMALL = 13,
+  /**
+   * A query ran past its time limit or was cancelled.
+   */
+  BUFFDB_INTERRUPTED = 14,
 } buffdb_status;
 
 /**

@@ -16,10 +16,9 @@ done
 echo "node $(node --version), npm $(npm --version), $(cargo --version)"
 
 # npm packages: the build tool (@napi-rs/cli) and the type-check deps. The
-# package's own install script is skipped here: the build is explicit below.
-# (`npm install`, not `npm ci`: a registry mirror may lack optional platform
-# packages of the CLI's dependencies, which `npm ci` refuses.)
-BUFFDB_SKIP_BUILD=1 npm install --no-audit --no-fund --loglevel=error
+# build is explicit below.
+# `npm ci`: exactly the committed lockfile, and the tree stays as committed.
+npm ci --no-audit --no-fund --loglevel=error
 
 profile_flag=()
 if [ "${BUFFDB_NODE_PROFILE:-debug}" = "release" ]; then profile_flag=(--release); fi

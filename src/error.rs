@@ -21,10 +21,13 @@ pub enum ErrorCode {
     Internal = 12,
     /// A caller-supplied buffer is smaller than the value (caller-buffer reads).
     BufferTooSmall = 13,
+    /// A call stopped before it finished: its time limit passed, or it was cancelled
+    /// (`query` with a `CancelToken`).
+    Interrupted = 14,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::NotFound,
         ErrorCode::InvalidArgument,
         ErrorCode::TooLarge,
@@ -38,6 +41,7 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::Internal,
         ErrorCode::BufferTooSmall,
+        ErrorCode::Interrupted,
     ];
 
     /// The stable name every language uses, e.g. `"NOT_FOUND"`.
@@ -56,6 +60,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::BufferTooSmall => "BUFFER_TOO_SMALL",
+            ErrorCode::Interrupted => "INTERRUPTED",
         }
     }
 

@@ -12,7 +12,7 @@ use crate::db::Db;
 use crate::error::Result;
 use crate::kv::{self, KeyIter, KvIter, Source};
 use crate::options::{check_key, check_path, check_value};
-use crate::query::{self, QueryResult, Value};
+use crate::query::{self, QueryOptions, QueryResult, Value};
 use crate::reader::Reader;
 use crate::search::{self, PathIter};
 use crate::storage::cache::Change;
@@ -303,9 +303,19 @@ surface! {
 
     /// Runs one read-only SQL statement with `?` parameters over the views
     /// `kv(key, value, key_text, value_text)`, `blobs(id, metadata, size, crc32, created)`
-    /// and `streams(path, version, size, crc32, chunk_count, stored_size, created)`.
-    /// A statement that would write is refused with `READ_ONLY` and changes nothing.
+    /// and `streams(path, version, size, crc32, chunk_count, stored_size, created)`,
+    /// with the default [`QueryOptions`] limits (1,000,000 rows, 10 s, 512 MiB).
+    /// A statement that would write is refused with `READ_ONLY` and changes nothing;
+    /// ATTACH, PRAGMAs that set something, transactions, the internal tables and
+    /// dangerous functions are refused with `INVALID_ARGUMENT`.
     fn query(&self, sql: &str, params: &[Value]) -> Result<QueryResult> {
-        query::query(self.core(), sql, params)
+        query::query(self.core(), sql, params, &QueryOptions::default())
+    }
+
+    /// `query` with the limits of `opts`: more rows or memory than allowed is
+    /// `TOO_LARGE`; past the time limit, or cancelled through `opts.cancel` from any
+    /// thread, is `INTERRUPTED`. The database is unchanged and the handle stays usable.
+    fn query_with(&self, sql: &str, params: &[Value], opts: &QueryOptions) -> Result<QueryResult> {
+        query::query(self.core(), sql, params, opts)
     }
 }

@@ -296,3 +296,34 @@ fn a_transaction_moves_to_another_thread() {
     done.join().unwrap().unwrap();
     assert_eq!(db.get(b"t").unwrap().as_deref(), Some(&b"1"[..]));
 }
+
+#[test]
+fn query_in_a_transaction_is_contained_and_leaves_the_writer_as_it_was() {
+    use buffdb::{CancelToken, QueryOptions};
+    let (_d, path) = temp();
+    let db = small_chunks(&path);
+    let tx = db.begin().unwrap();
+    tx.put_many(&(0..50).map(|i| (format!("q:{i:02}"), format!("{i}"))).collect::<Vec<_>>()).unwrap();
+    let q = tx.query("SELECT count(*) FROM kv WHERE key_text LIKE 'q:%'", &[]).unwrap();
+    assert_eq!(q.rows, vec![vec![Value::Integer(50)]]);
+    // The limits and refusals hold on the transaction's connection too.
+    let few = QueryOptions::new().max_rows(10);
+    assert_eq!(code(tx.query_with("SELECT key FROM kv", &[], &few)), ErrorCode::TooLarge);
+    let token = CancelToken::new();
+    token.cancel();
+    let cancelled = QueryOptions::new().cancel(token);
+    assert_eq!(code(tx.query_with("SELECT 1", &[], &cancelled)), ErrorCode::Interrupted);
+    assert_eq!(code(tx.query("SELECT * FROM bdb_kv", &[])), ErrorCode::InvalidArgument);
+    assert_eq!(code(tx.query("DELETE FROM kv", &[])), ErrorCode::ReadOnly);
+    // The engine's own writes and savepoints on that connection go on unhindered.
+    tx.put(b"after", b"query").unwrap();
+    tx.stream_write("/after", &pattern(20_000, 10)).unwrap();
+    assert!(tx.blob_update(tx.blob_put(b"b", None).unwrap(), Some(b"c"), Some(Some("m"))).is_ok());
+    tx.commit().unwrap();
+    assert_eq!(db.count(b"q:").unwrap(), 50);
+    db.put(b"later", b"1").unwrap();
+    db.stream_write("/after", b"v2").unwrap();
+    db.transaction(|t| t.stream_delete("/after")).unwrap();
+    assert!(!db.stream_exists("/after").unwrap());
+    assert!(db.check().unwrap().ok);
+}

@@ -3,9 +3,9 @@
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use buffdb::{Db, Error, ErrorCode, OpenOptions, StreamInfo, Value};
+use buffdb::{Db, Error, ErrorCode, OpenOptions, QueryOptions, StreamInfo, Value};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -56,6 +56,12 @@ enum Command {
         sql: String,
         /// Parameters for the statement's `?` placeholders (as text).
         params: Vec<String>,
+        /// Stop the query after this many milliseconds (INTERRUPTED).
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
+        /// Fail (TOO_LARGE) when the query returns more rows than this.
+        #[arg(long, default_value_t = 1_000_000)]
+        max_rows: usize,
     },
     /// Write a stream, read it back and verify it, with KV and blob round-trips:
     /// BuffDB's main job on its embedded default. Uses a temporary store unless --store is given.
@@ -397,9 +403,10 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
                 return Err(Error::new(ErrorCode::Corrupt, "the store has damage (listed above)"));
             }
         }
-        Command::Query { sql, params } => {
+        Command::Query { sql, params, timeout_ms, max_rows } => {
             let params: Vec<Value> = params.iter().map(|p| Value::Text(p.clone())).collect();
-            let res = db.query(sql, &params)?;
+            let limits = QueryOptions::new().timeout(Duration::from_millis(*timeout_ms)).max_rows(*max_rows);
+            let res = db.query_with(sql, &params, &limits)?;
             writeln!(out, "{}", res.columns.join("\t"))?;
             for row in res.rows {
                 let cells: Vec<String> = row

@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'INTERNAL'
   | 'BUFFER_TOO_SMALL'
+  | 'INTERRUPTED'
 
 /**
  * What every failing call throws (sync methods) or rejects with (Promise

@@ -33,6 +33,7 @@ from ._buffdb import (
 from ._db import Db, open
 from ._errors import (
     BufferTooSmallError,
+    QueryInterruptedError,
     BusyError,
     ClosedError,
     ConflictError,
@@ -83,4 +84,5 @@ __all__ = [
     "ConflictError",
     "InternalError",
     "BufferTooSmallError",
+    "QueryInterruptedError",
 ]

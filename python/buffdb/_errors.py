@@ -19,6 +19,7 @@ __all__ = [
     "ConflictError",
     "InternalError",
     "BufferTooSmallError",
+    "QueryInterruptedError",
 ]
 
 
@@ -140,6 +141,14 @@ class BufferTooSmallError(Error, ValueError):
     number = 13
 
 
+class QueryInterruptedError(Error):
+    """INTERRUPTED (14): a query ran past its time limit or was cancelled.
+    (Not named ``InterruptedError``: that is Python's own, for EINTR.)"""
+
+    code = "INTERRUPTED"
+    number = 14
+
+
 _BY_NUMBER: Dict[int, Type[Error]] = {
     cls.number: cls
     for cls in (
@@ -156,6 +165,7 @@ _BY_NUMBER: Dict[int, Type[Error]] = {
         ConflictError,
         InternalError,
         BufferTooSmallError,
+        QueryInterruptedError,
     )
 }
 

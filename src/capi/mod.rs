@@ -66,6 +66,8 @@ pub enum buffdb_status {
     /// A caller's buffer is smaller than the value; the needed size is in the length
     /// out-parameter.
     BUFFDB_BUFFER_TOO_SMALL = 13,
+    /// A query ran past its time limit or was cancelled.
+    BUFFDB_INTERRUPTED = 14,
 }
 
 impl buffdb_status {
@@ -85,6 +87,7 @@ impl buffdb_status {
             ErrorCode::Conflict => BUFFDB_CONFLICT,
             ErrorCode::Internal => BUFFDB_INTERNAL,
             ErrorCode::BufferTooSmall => BUFFDB_BUFFER_TOO_SMALL,
+            ErrorCode::Interrupted => BUFFDB_INTERRUPTED,
         }
     }
 }

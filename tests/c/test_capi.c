@@ -73,10 +73,10 @@ static buffdb_db *open_tmp(const char *name) {
 static int t_status_strings(void) {
     static const char *names[] = {"OK", "NOT_FOUND", "INVALID_ARGUMENT", "TOO_LARGE", "CORRUPT",
                                   "NOT_A_DATABASE", "READ_ONLY", "BUSY", "IO", "FULL", "CLOSED",
-                                  "CONFLICT", "INTERNAL", "BUFFER_TOO_SMALL"};
+                                  "CONFLICT", "INTERNAL", "BUFFER_TOO_SMALL", "INTERRUPTED"};
     int i;
-    for (i = 0; i <= 13; i++) EXPECT(strcmp(buffdb_status_str(i), names[i]) == 0);
-    EXPECT(BUFFDB_BUFFER_TOO_SMALL == 13 && BUFFDB_INTERNAL == 12 && BUFFDB_NOT_FOUND == 1);
+    for (i = 0; i <= 14; i++) EXPECT(strcmp(buffdb_status_str(i), names[i]) == 0);
+    EXPECT(BUFFDB_INTERRUPTED == 14 && BUFFDB_BUFFER_TOO_SMALL == 13 && BUFFDB_INTERNAL == 12 && BUFFDB_NOT_FOUND == 1);
     EXPECT(strcmp(buffdb_status_str(99), "UNKNOWN") == 0);
     EXPECT(strcmp(buffdb_status_str(-1), "UNKNOWN") == 0);
     EXPECT(buffdb_version() != NULL && buffdb_version()[0] >= '0' && buffdb_version()[0] <= '9');
