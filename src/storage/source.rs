@@ -45,7 +45,6 @@ impl TxnConn {
     }
 
     /// Runs `f` on the transaction's connection; `CLOSED` once it has ended.
-    #[inline]
     pub(crate) fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.inner.check_open()?;
         let lock = self.conn.lock();
@@ -113,7 +112,6 @@ impl<'a> Core<'a> {
     }
 
     /// Runs `f` on a connection (each statement its own snapshot on the database).
-    #[inline]
     pub(crate) fn read<T>(self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         match self {
             Core::Db(i) => i.read(f),
@@ -122,7 +120,6 @@ impl<'a> Core<'a> {
     }
 
     /// Runs `f` in one snapshot (the transaction already is one).
-    #[inline]
     pub(crate) fn snapshot<T>(self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         match self {
             Core::Db(i) => i.read_snapshot(f),
