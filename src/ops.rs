@@ -55,7 +55,7 @@ macro_rules! surface {
         /// work in it and fail `CLOSED` once it ends). `Db` and `Txn` also have each
         /// of these as an inherent method; use the trait to write code for both.
         pub trait Ops: sealed::Sealed {
-            $( $(#[$doc])* #[inline] fn $name $(<$g>)? (&$self $(, $arg: $ty)*) -> $ret $body )*
+            $( $(#[$doc])* fn $name $(<$g>)? (&$self $(, $arg: $ty)*) -> $ret $body )*
         }
         impl Ops for Db {}
         impl Ops for Txn {}

@@ -139,7 +139,6 @@ impl<'a> Core<'a> {
 
     /// Calls `f` with the value of `key`, borrowed: on the database from the read
     /// cache when it is current.
-    #[inline]
     pub(crate) fn get_with<R>(self, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R> {
         crate::options::check_key(key)?;
         let inner = match self {
