@@ -14,7 +14,7 @@ run() {
 }
 
 run "rust" cargo test --locked
-for lang in c python node dist; do
+for lang in c python node server dist; do
   if [ -x "scripts/test-$lang.sh" ]; then
     run "$lang" "scripts/test-$lang.sh"
   fi

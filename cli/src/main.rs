@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use buffdb::{Db, Error, ErrorCode, OpenOptions, QueryOptions, StreamInfo, Value};
 use clap::{Parser, Subcommand};
+
+mod remote;
+mod serve;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// BuffDB: an embedded database of KV records, blobs, versioned path streams and prefix search, in one file.
@@ -22,6 +25,11 @@ struct Cli {
     /// fsync policy for this session's writes: full, normal or none.
     #[arg(long, global = true, default_value = "normal")]
     durability: String,
+    /// Run kv, blob, stream, search and query commands against a `buffdb run` server at
+    /// ADDR (host:port or http(s)://...) instead of a local file; the token, if the server
+    /// needs one, comes from BUFFDB_TOKEN.
+    #[arg(long, global = true, value_name = "ADDR")]
+    remote: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -63,6 +71,8 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         max_rows: usize,
     },
+    /// Serve the store over gRPC (see `buffdb run --help`).
+    Run(serve::RunArgs),
     /// Write a stream, read it back and verify it, with KV and blob round-trips:
     /// BuffDB's main job on its embedded default. Uses a temporary store unless --store is given.
     Demo {
@@ -247,6 +257,14 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
     if let Command::Demo { mib } = &cli.command {
         return demo(&cli, *mib);
     }
+    if let Some(addr) = &cli.remote {
+        return remote::run(&cli, addr);
+    }
+    if let Command::Run(args) = &cli.command {
+        let opts = OpenOptions { durability: cli.durability.parse()?, ..OpenOptions::default() };
+        serve::run(args, &cli.store, opts)?;
+        return Ok(Outcome::Ok);
+    }
     // The file a command stores is opened before the store: a missing one changes nothing.
     let mut given = match &cli.command {
         Command::Stream(StreamCommand::Put { file, .. }) | Command::Blob(BlobCommand::Store { file, .. }) => {
@@ -425,7 +443,7 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
             }
             Outcome::Ok
         }
-        Command::Demo { .. } => unreachable!(),
+        Command::Demo { .. } | Command::Run(_) => unreachable!(),
     };
     out.flush()?;
     db.close()?;

@@ -172,7 +172,9 @@ fn writing_a_missing_file_fails_and_changes_nothing() {
     let s = &dir.path().join("cli.db");
     assert!(buffdb(s, &["stream", "put", "/doc", "-"], Some(b"v1")).status.success());
     let before = store_files(dir.path());
-    for args in [&["stream", "put", "/doc", missing][..], &["stream", "put", "/new", missing], &["blob", "store", missing]] {
+    for args in
+        [&["stream", "put", "/doc", missing][..], &["stream", "put", "/new", missing], &["blob", "store", missing]]
+    {
         assert_eq!(exit(s, args), 3, "{args:?}");
         assert!(store_files(dir.path()) == before, "{args:?} changed the store");
     }

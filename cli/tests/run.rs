@@ -1,0 +1,148 @@
+//! `buffdb run` as a process: the earlier command line, two files, SIGTERM with an
+//! open transaction.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use buffdb::{Db, OpenOptions};
+use buffdb_server::proto::blob::blob_client::BlobClient;
+use buffdb_server::proto::blob::StoreRequest;
+use buffdb_server::proto::kv::kv_client::KvClient;
+use buffdb_server::proto::kv::{BeginTransactionRequest, SetRequest};
+use tokio_stream::StreamExt;
+
+/// Starts `buffdb ARGS` and returns it with the address it announced.
+fn spawn(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_buffdb"))
+        .args(args)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    let addr = line.split(" on ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    // Keep draining stderr so the server never blocks on it.
+    std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            eprintln!("server: {l}");
+        }
+    });
+    (child, addr)
+}
+
+/// SIGTERM, then wait (asynchronously: this process's clients must keep running to
+/// see the server's GOAWAY) for the server to exit.
+async fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let ok = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(ok.success());
+    for _ in 0..200 {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    panic!("buffdb run did not stop within 10 s of SIGTERM");
+}
+
+#[tokio::test]
+async fn the_earlier_command_line_with_two_files_and_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let kv = dir.path().join("kv.db");
+    let blob = dir.path().join("blob.db");
+    let (mut child, addr) = spawn(&[
+        "run",
+        "--addr",
+        "127.0.0.1:0",
+        "--kv-store",
+        kv.to_str().unwrap(),
+        "--blob-store",
+        blob.to_str().unwrap(),
+    ]);
+    let mut k = KvClient::connect(format!("http://{addr}")).await.unwrap();
+    let mut b = BlobClient::connect(format!("http://{addr}")).await.unwrap();
+    let set = |key: &str, txn: Option<String>| SetRequest { key: key.into(), value: "v".into(), transaction_id: txn };
+    let r: Vec<_> = k.set(tokio_stream::iter(vec![set("acked", None)])).await.unwrap().into_inner().collect().await;
+    assert!(r[0].is_ok());
+    let store = StoreRequest { bytes: b"blob".to_vec(), metadata: None, transaction_id: None };
+    let ids: Vec<_> = b.store(tokio_stream::iter(vec![store])).await.unwrap().into_inner().collect().await;
+    let id = ids[0].as_ref().unwrap().id;
+
+    // An open transaction when the server is told to stop.
+    let txn = k
+        .begin_transaction(BeginTransactionRequest { read_only: None, timeout_ms: None })
+        .await
+        .unwrap()
+        .into_inner()
+        .transaction_id;
+    let r: Vec<_> =
+        k.set(tokio_stream::iter(vec![set("pending", Some(txn))])).await.unwrap().into_inner().collect().await;
+    assert!(r[0].is_ok());
+
+    let t = std::time::Instant::now();
+    let status = terminate(&mut child).await;
+    assert!(t.elapsed() < Duration::from_secs(5), "stopping took {:?}", t.elapsed());
+    assert!(status.success(), "{status:?}");
+    let kv = Db::open(&kv, OpenOptions::default()).unwrap();
+    let blob = Db::open(&blob, OpenOptions::default()).unwrap();
+    assert_eq!(kv.get(b"acked").unwrap(), Some(b"v".to_vec()));
+    assert_eq!(kv.get(b"pending").unwrap(), None);
+    assert_eq!(blob.blob_get(id).unwrap(), Some(b"blob".to_vec()));
+    assert_eq!(kv.blob_get(id).unwrap(), None);
+}
+
+#[test]
+fn a_bad_address_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_buffdb")).args(["run", "not-an-address"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn remote(addr: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_buffdb")).arg("--remote").arg(addr).args(args).output().unwrap()
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    assert!(o.status.success(), "{:?}: {}", o.status, String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+#[tokio::test]
+async fn remote_commands_reach_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let (mut child, addr) = spawn(&["-s", store.to_str().unwrap(), "run", "127.0.0.1:0"]);
+
+    stdout(&remote(&addr, &["kv", "set", "user:1", "ada"]));
+    assert_eq!(stdout(&remote(&addr, &["kv", "get", "user:1"])), "ada\n");
+    assert_eq!(remote(&addr, &["kv", "get", "nobody"]).status.code(), Some(1));
+    stdout(&remote(&addr, &["kv", "set", "user:2", "ada"]));
+    assert_eq!(stdout(&remote(&addr, &["kv", "eq", "user:1", "user:2"])), "true\n");
+    assert_eq!(stdout(&remote(&addr, &["kv", "scan", "user:"])), "user:1\tada\nuser:2\tada\n");
+
+    let file = dir.path().join("doc.bin");
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    let info = stdout(&remote(&addr, &["stream", "put", "/docs/a", file.to_str().unwrap()]));
+    assert!(info.contains("size: 3000000"), "{info}");
+    let back = dir.path().join("back.bin");
+    stdout(&remote(&addr, &["stream", "get", "/docs/a", "-o", back.to_str().unwrap()]));
+    assert!(std::fs::read(&back).unwrap() == data);
+    assert_eq!(stdout(&remote(&addr, &["search", "/docs/"])), "/docs/a\n");
+    assert_eq!(remote(&addr, &["stream", "stat", "/nope"]).status.code(), Some(1));
+
+    let id = stdout(&remote(&addr, &["blob", "store", file.to_str().unwrap(), "a doc"]));
+    assert_eq!(id, "1\n");
+    assert!(remote(&addr, &["blob", "get", "1"]).stdout == data);
+    assert_eq!(remote(&addr, &["blob", "get", "9"]).status.code(), Some(1));
+
+    let q = stdout(&remote(&addr, &["query", "SELECT key_text, value_text FROM kv WHERE key_text = ?", "user:1"]));
+    assert_eq!(q, "key_text\tvalue_text\nuser:1\tada\n");
+
+    assert!(terminate(&mut child).await.success());
+    // Everything went to the served file.
+    let db = Db::open(&store, OpenOptions::default()).unwrap();
+    assert_eq!(db.get(b"user:1").unwrap(), Some(b"ada".to_vec()));
+    assert_eq!(db.stream_read("/docs/a").unwrap(), data);
+}

@@ -1,0 +1,108 @@
+//! Bidirectional streams answered one for one, in order, a batch at a time: the
+//! server takes every request already queued on the stream (up to a count and a
+//! byte budget), handles them together (one commit for a batch of writes), then
+//! answers each. A response therefore still means its write is committed.
+
+use std::future::Future;
+
+use futures_util::FutureExt;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
+use tonic::{Status, Streaming};
+
+/// Most requests handled as one batch.
+pub const MAX_BATCH: usize = 4096;
+/// A batch stops growing past this many bytes of requests.
+pub const MAX_BATCH_BYTES: usize = 64 << 20;
+
+/// What a batch handler returns: the answers of the requests it handled, in order,
+/// and the error that ended the stream at the first request it could not handle.
+pub type BatchResult<Resp> = (Vec<Resp>, Option<Status>);
+
+/// Serves a bidirectional stream with `handle` called on each batch.
+pub fn serve_batches<Req, Resp, F, Fut>(
+    mut input: Streaming<Req>,
+    mut shutdown: watch::Receiver<bool>,
+    mut handle: F,
+) -> ReceiverStream<Result<Resp, Status>>
+where
+    Req: prost::Message + Default + Send + 'static,
+    Resp: Send + 'static,
+    F: FnMut(Vec<Req>) -> Fut + Send + 'static,
+    Fut: Future<Output = BatchResult<Resp>> + Send,
+{
+    let (tx, rx) = mpsc::channel(MAX_BATCH);
+    tokio::spawn(async move {
+        loop {
+            let first = tokio::select! {
+                biased;
+                _ = shutdown_begun(&mut shutdown) => {
+                    let _ = tx.send(Err(shutting_down())).await;
+                    return;
+                }
+                m = input.next() => m,
+            };
+            let first = match first {
+                Some(Ok(r)) => r,
+                // The client finished, or went away: nothing more to answer.
+                Some(Err(_)) | None => return,
+            };
+            let mut bytes = first.encoded_len();
+            let mut batch = vec![first];
+            let mut ended = false;
+            while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+                match input.next().now_or_never() {
+                    Some(Some(Ok(r))) => {
+                        bytes += r.encoded_len();
+                        batch.push(r);
+                    }
+                    Some(Some(Err(_))) | Some(None) => {
+                        ended = true;
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            let (answers, error) = handle(batch).await;
+            for a in answers {
+                if tx.send(Ok(a)).await.is_err() {
+                    return;
+                }
+            }
+            if let Some(e) = error {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+            if ended {
+                return;
+            }
+        }
+    });
+    ReceiverStream::new(rx)
+}
+
+/// Completes once the server begins shutting down.
+pub async fn shutdown_begun(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|down| *down).await.is_err() {
+        // The server is gone without saying so: treat it as shutting down.
+    }
+}
+
+pub fn shutting_down() -> Status {
+    Status::unavailable("CLOSED: the server is shutting down")
+}
+
+/// Splits a batch into runs of consecutive requests with the same transaction id,
+/// keeping their order.
+pub fn runs_by_txn<Req>(batch: Vec<Req>, txn_of: impl Fn(&Req) -> Option<&String>) -> Vec<(Option<String>, Vec<Req>)> {
+    let mut runs: Vec<(Option<String>, Vec<Req>)> = Vec::new();
+    for r in batch {
+        let id = txn_of(&r).cloned();
+        match runs.last_mut() {
+            Some((last, items)) if *last == id => items.push(r),
+            _ => runs.push((id, vec![r])),
+        }
+    }
+    runs
+}

@@ -1,0 +1,388 @@
+//! A Rust client for a BuffDB server (feature `client`): the buffdb.v1 services
+//! (plus the compat ones where v1 has no twin), with engine errors back as
+//! `buffdb::Error` carrying the same `ErrorCode`.
+
+use std::io::{Read, Write};
+
+use buffdb::{Error, ErrorCode, StreamInfo, Value};
+use prost::bytes::Bytes;
+use tokio_stream::StreamExt;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic::{Request, Status};
+
+use crate::proto::{blob as cblob, kv as ckv, v1};
+
+/// Adds `authorization: Bearer TOKEN` to every call when a token is set.
+#[derive(Clone)]
+pub struct Bearer(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(v) = &self.0 {
+            req.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(req)
+    }
+}
+
+type Svc = InterceptedService<Channel, Bearer>;
+
+/// A connection to a BuffDB server.
+#[derive(Clone)]
+pub struct Client {
+    pub kv: v1::kv_client::KvClient<Svc>,
+    pub blobs: v1::blobs_client::BlobsClient<Svc>,
+    pub streams: v1::streams_client::StreamsClient<Svc>,
+    pub database: v1::database_client::DatabaseClient<Svc>,
+    pub compat_kv: ckv::kv_client::KvClient<Svc>,
+    pub compat_blob: cblob::blob_client::BlobClient<Svc>,
+}
+
+/// A gRPC status as an engine error: the code the server named, or the nearest one.
+pub fn error(s: Status) -> Error {
+    let named = s
+        .metadata()
+        .get("buffdb-error-code")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|n| ErrorCode::ALL.iter().copied().find(|c| c.name() == n));
+    let code = named.unwrap_or(match s.code() {
+        tonic::Code::NotFound => ErrorCode::NotFound,
+        tonic::Code::InvalidArgument => ErrorCode::InvalidArgument,
+        tonic::Code::DataLoss => ErrorCode::Corrupt,
+        tonic::Code::Unavailable => ErrorCode::Busy,
+        tonic::Code::PermissionDenied => ErrorCode::ReadOnly,
+        tonic::Code::Aborted => ErrorCode::Conflict,
+        tonic::Code::ResourceExhausted => ErrorCode::Full,
+        tonic::Code::Unauthenticated | tonic::Code::FailedPrecondition => ErrorCode::InvalidArgument,
+        _ => ErrorCode::Io,
+    });
+    let msg = s.message();
+    let msg = msg.strip_prefix(&format!("{}: ", code.name())).unwrap_or(msg);
+    Error::new(code, msg.to_string())
+}
+
+fn io(e: std::io::Error) -> Error {
+    Error::new(ErrorCode::Io, e.to_string())
+}
+
+fn info(i: v1::StreamInfo) -> StreamInfo {
+    StreamInfo {
+        path: i.path,
+        version: i.version,
+        size: i.size,
+        crc32: i.crc32,
+        chunk_count: i.chunk_count,
+        chunk_size: i.chunk_size,
+        stored_size: i.stored_size,
+        created_ms: i.created_ms,
+    }
+}
+
+/// Bytes per piece a client uploads.
+pub const UPLOAD_PIECE: usize = 1 << 20;
+
+/// A reader's bytes as a lazy stream of pieces (read on a blocking thread), and the
+/// read error if one happens; after an error the stream's last message is `abort`.
+fn pieces<M: Send + 'static>(
+    mut reader: impl Read + Send + 'static,
+    mut make: impl FnMut(Bytes, bool) -> M + Send + 'static,
+    abort: M,
+) -> (tokio_stream::wrappers::ReceiverStream<M>, tokio::sync::oneshot::Receiver<std::io::Error>) {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let (err_tx, err_rx) = tokio::sync::oneshot::channel();
+    tokio::task::spawn_blocking(move || {
+        let mut first = true;
+        loop {
+            let mut buf = vec![0u8; UPLOAD_PIECE];
+            let mut n = 0;
+            while n < buf.len() {
+                match reader.read(&mut buf[n..]) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = err_tx.send(e);
+                        // Tell the server to store nothing (ending the stream would publish
+                        // a truncated document).
+                        let _ = tx.blocking_send(abort);
+                        return;
+                    }
+                }
+            }
+            buf.truncate(n);
+            if (n > 0 || first) && tx.blocking_send(make(Bytes::from(buf), first)).is_err() {
+                return;
+            }
+            first = false;
+            if n < UPLOAD_PIECE {
+                return;
+            }
+        }
+    });
+    (tokio_stream::wrappers::ReceiverStream::new(rx), err_rx)
+}
+
+/// Runs an upload call; a failure to read the input is the error to report.
+async fn upload<T>(
+    call: impl std::future::Future<Output = Result<tonic::Response<T>, Status>>,
+    read_error: tokio::sync::oneshot::Receiver<std::io::Error>,
+) -> Result<T, Error> {
+    let r = call.await;
+    if let Ok(e) = read_error.await {
+        return Err(io(e));
+    }
+    Ok(r.map_err(error)?.into_inner())
+}
+
+impl Client {
+    /// Connects to `addr` (`host:port` or a full `http(s)://` URI).
+    pub async fn connect(addr: &str, token: Option<&str>) -> Result<Client, Error> {
+        let uri = if addr.contains("://") { addr.to_string() } else { format!("http://{addr}") };
+        let channel = Channel::from_shared(uri)
+            .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("bad server address {addr:?}: {e}")))?
+            .connect()
+            .await
+            .map_err(|e| Error::new(ErrorCode::Io, format!("cannot connect to {addr}: {e}")))?;
+        let bearer = Bearer(match token {
+            Some(t) => Some(
+                format!("Bearer {t}")
+                    .parse()
+                    .map_err(|_| Error::new(ErrorCode::InvalidArgument, "the token must be printable ASCII"))?,
+            ),
+            None => None,
+        });
+        let n = crate::DEFAULT_MAX_MESSAGE_SIZE;
+        macro_rules! c {
+            ($($t:ident)::+) => {
+                $($t)::+::with_interceptor(channel.clone(), bearer.clone()).max_decoding_message_size(n).max_encoding_message_size(n)
+            };
+        }
+        Ok(Client {
+            kv: c!(v1::kv_client::KvClient),
+            blobs: c!(v1::blobs_client::BlobsClient),
+            streams: c!(v1::streams_client::StreamsClient),
+            database: c!(v1::database_client::DatabaseClient),
+            compat_kv: c!(ckv::kv_client::KvClient),
+            compat_blob: c!(cblob::blob_client::BlobClient),
+        })
+    }
+
+    pub async fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        match self.kv.get(v1::GetRequest { key: Bytes::copy_from_slice(key) }).await {
+            Ok(r) => Ok(Some(r.into_inner().value.to_vec())),
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
+            Err(s) => Err(error(s)),
+        }
+    }
+
+    pub async fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), Error> {
+        let req = v1::PutRequest { key: Bytes::copy_from_slice(key), value: Bytes::copy_from_slice(value) };
+        self.kv.put(req).await.map_err(error)?;
+        Ok(())
+    }
+
+    pub async fn delete(&mut self, key: &[u8]) -> Result<bool, Error> {
+        Ok(self
+            .kv
+            .delete(v1::DeleteRequest { key: Bytes::copy_from_slice(key) })
+            .await
+            .map_err(error)?
+            .into_inner()
+            .existed)
+    }
+
+    /// Every row under `prefix` after `start_after`, at most `limit`, fetched a page at a time.
+    pub async fn scan(
+        &mut self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: Option<usize>,
+        mut row: impl FnMut(&[u8], &[u8]) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut after = start_after.map(Bytes::copy_from_slice);
+        let mut left = limit.unwrap_or(usize::MAX);
+        while left > 0 {
+            let req = v1::ScanRequest {
+                prefix: Bytes::copy_from_slice(prefix),
+                start_after: after.take(),
+                limit: left.min(1000) as u32,
+                keys_only: false,
+            };
+            let page = self.kv.scan(req).await.map_err(error)?.into_inner();
+            for p in &page.pairs {
+                row(&p.key, &p.value)?;
+            }
+            left = left.saturating_sub(page.pairs.len());
+            match page.next_start_after {
+                Some(k) => after = Some(k),
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether all the keys hold equal (`distinct == false`) or distinct values.
+    pub async fn kv_compare(&mut self, keys: &[String], distinct: bool) -> Result<bool, Error> {
+        let r = if distinct {
+            let reqs: Vec<_> = keys.iter().map(|k| ckv::NotEqRequest { key: k.clone() }).collect();
+            self.compat_kv.not_eq(tokio_stream::iter(reqs)).await
+        } else {
+            let reqs: Vec<_> = keys.iter().map(|k| ckv::EqRequest { key: k.clone() }).collect();
+            self.compat_kv.eq(tokio_stream::iter(reqs)).await
+        };
+        Ok(r.map_err(error)?.into_inner())
+    }
+
+    /// Whether all the blobs hold equal (`distinct == false`) or distinct bytes.
+    pub async fn blob_compare(&mut self, ids: &[u64], distinct: bool) -> Result<bool, Error> {
+        let r = if distinct {
+            let reqs: Vec<_> = ids.iter().map(|&id| cblob::NotEqDataRequest { id }).collect();
+            self.compat_blob.not_eq_data(tokio_stream::iter(reqs)).await
+        } else {
+            let reqs: Vec<_> = ids.iter().map(|&id| cblob::EqDataRequest { id }).collect();
+            self.compat_blob.eq_data(tokio_stream::iter(reqs)).await
+        };
+        Ok(r.map_err(error)?.into_inner())
+    }
+
+    /// Stores what `reader` yields as a new blob, in pieces; returns its id.
+    pub async fn blob_put_from(
+        &mut self,
+        reader: impl Read + Send + 'static,
+        metadata: Option<&str>,
+    ) -> Result<u64, Error> {
+        let mut md = metadata.map(str::to_string);
+        let abort = v1::BlobPutChunk { abort: true, ..Default::default() };
+        let (s, read_error) =
+            pieces(reader, move |data, _| v1::BlobPutChunk { data, metadata: md.take(), abort: false }, abort);
+        Ok(upload(self.blobs.put(s), read_error).await?.id)
+    }
+
+    /// Writes blob `id` to `out` as it arrives.
+    pub async fn blob_get_to(&mut self, id: u64, out: &mut impl Write) -> Result<(), Error> {
+        let mut s = self.blobs.get(v1::BlobId { id }).await.map_err(error)?.into_inner();
+        while let Some(m) = s.next().await {
+            out.write_all(&m.map_err(error)?.data).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a blob's data and/or metadata (`metadata: Some(None)` clears it).
+    pub async fn blob_update(
+        &mut self,
+        id: u64,
+        data: Option<Vec<u8>>,
+        metadata: Option<Option<String>>,
+    ) -> Result<(), Error> {
+        let req = cblob::UpdateRequest {
+            id,
+            bytes: data,
+            should_update_metadata: metadata.is_some(),
+            metadata: metadata.flatten(),
+            transaction_id: None,
+        };
+        let mut s = self.compat_blob.update(tokio_stream::iter(vec![req])).await.map_err(error)?.into_inner();
+        match s.next().await {
+            Some(r) => r.map(|_| ()).map_err(error),
+            None => Err(Error::new(ErrorCode::Io, "the server did not answer")),
+        }
+    }
+
+    pub async fn blob_delete(&mut self, id: u64) -> Result<bool, Error> {
+        Ok(self.blobs.delete(v1::BlobId { id }).await.map_err(error)?.into_inner().existed)
+    }
+
+    /// Writes what `reader` yields as a new version of `path`, in pieces.
+    pub async fn stream_put_from(
+        &mut self,
+        path: &str,
+        reader: impl Read + Send + 'static,
+        compress: Option<bool>,
+    ) -> Result<StreamInfo, Error> {
+        let path = path.to_string();
+        let abort = v1::WriteChunk { abort: true, ..Default::default() };
+        let make = move |data, first| v1::WriteChunk {
+            path: if first { path.clone() } else { String::new() },
+            data,
+            compress: if first { compress } else { None },
+            abort: false,
+        };
+        let (s, read_error) = pieces(reader, make, abort);
+        Ok(info(upload(self.streams.write(s), read_error).await?))
+    }
+
+    /// Writes `path` (newest version, or `version`) to `out` as it arrives.
+    pub async fn stream_get_to(&mut self, path: &str, version: Option<u64>, out: &mut impl Write) -> Result<(), Error> {
+        let req = v1::ReadRequest { path: path.into(), version, offset: 0, length: None };
+        let mut s = self.streams.read(req).await.map_err(error)?.into_inner();
+        while let Some(m) = s.next().await {
+            out.write_all(&m.map_err(error)?.data).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    pub async fn stream_stat(&mut self, path: &str) -> Result<StreamInfo, Error> {
+        Ok(info(self.streams.stat(v1::PathRequest { path: path.into() }).await.map_err(error)?.into_inner()))
+    }
+
+    /// Kept versions, oldest first (empty when there are none).
+    pub async fn stream_versions(&mut self, path: &str) -> Result<Vec<StreamInfo>, Error> {
+        match self.streams.versions(v1::PathRequest { path: path.into() }).await {
+            Ok(r) => Ok(r.into_inner().versions.into_iter().map(info).collect()),
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(Vec::new()),
+            Err(s) => Err(error(s)),
+        }
+    }
+
+    pub async fn stream_delete(&mut self, path: &str) -> Result<bool, Error> {
+        Ok(self.streams.delete(v1::PathRequest { path: path.into() }).await.map_err(error)?.into_inner().existed)
+    }
+
+    /// Paths under `prefix`, handed to `each` page by page.
+    pub async fn search(
+        &mut self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: Option<usize>,
+        mut each: impl FnMut(&str) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let req = v1::SearchRequest {
+            prefix: prefix.into(),
+            start_after: start_after.map(Into::into),
+            limit: limit.map(|l| l as u64),
+        };
+        let mut s = self.streams.search(req).await.map_err(error)?.into_inner();
+        while let Some(page) = s.next().await {
+            for p in page.map_err(error)?.paths {
+                each(&p)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Read-only SQL: the column names, then each row.
+    pub async fn query(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        mut columns: impl FnMut(&[String]) -> Result<(), Error>,
+        mut row: impl FnMut(Vec<Value>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let params = params.iter().cloned().map(crate::v1::convert::cell).collect();
+        let mut s =
+            self.database.query(v1::QueryRequest { sql: sql.into(), params }).await.map_err(error)?.into_inner();
+        let mut first = true;
+        while let Some(m) = s.next().await {
+            let m = m.map_err(error)?;
+            if first {
+                columns(&m.columns)?;
+                first = false;
+            }
+            for r in m.rows {
+                row(r.cells.into_iter().map(crate::v1::convert::value).collect())?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,120 @@
+//! `buffdb.query.Query`, wire-compatible with the earlier BuffDB. Queries are
+//! read-only SQL over the views kv, blobs and streams; each row is one
+//! `QueryResult` whose cells are `google.protobuf.Any` holding a wrapper
+//! (Int64Value, DoubleValue, StringValue, BytesValue) or `Empty` for NULL.
+//! `Execute` is refused: writes go through Kv and Blob.
+
+use std::pin::Pin;
+
+use buffdb::Value;
+use prost::bytes::BytesMut;
+use prost_types::Any;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::batch::{shutdown_begun, shutting_down};
+use crate::error::{blocking, IntoStatus};
+use crate::proto::query::query_server::Query;
+use crate::proto::query::*;
+use crate::state::State;
+
+pub struct QueryService {
+    state: State,
+}
+
+impl QueryService {
+    pub fn new(state: State) -> QueryService {
+        QueryService { state }
+    }
+}
+
+/// A cell as an `Any` holding the matching well-known wrapper.
+pub fn cell(v: Value) -> Any {
+    let mut buf = BytesMut::new();
+    let name = match v {
+        Value::Null => "Empty",
+        Value::Integer(i) => {
+            if i != 0 {
+                prost::encoding::int64::encode(1, &i, &mut buf);
+            }
+            "Int64Value"
+        }
+        Value::Real(f) => {
+            if f != 0.0 {
+                prost::encoding::double::encode(1, &f, &mut buf);
+            }
+            "DoubleValue"
+        }
+        Value::Text(s) => {
+            if !s.is_empty() {
+                prost::encoding::string::encode(1, &s, &mut buf);
+            }
+            "StringValue"
+        }
+        Value::Blob(b) => {
+            if !b.is_empty() {
+                prost::encoding::bytes::encode(1, &b, &mut buf);
+            }
+            "BytesValue"
+        }
+    };
+    Any { type_url: format!("type.googleapis.com/google.protobuf.{name}"), value: buf.to_vec() }
+}
+
+type BoxStream<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Query for QueryService {
+    type QueryStream = BoxStream<QueryResult>;
+    type ExecuteStream = BoxStream<RowsChanged>;
+
+    async fn query(&self, request: Request<Streaming<RawQuery>>) -> Result<Response<Self::QueryStream>, Status> {
+        let mut input = request.into_inner();
+        let state = self.state.clone();
+        let (tx, rx) = mpsc::channel(256);
+        tokio::spawn(async move {
+            let mut shutdown = state.shutdown.clone();
+            loop {
+                let q = tokio::select! {
+                    biased;
+                    _ = shutdown_begun(&mut shutdown) => { let _ = tx.send(Err(shutting_down())).await; return; }
+                    q = input.next() => q,
+                };
+                let q = match q {
+                    Some(Ok(q)) => q,
+                    _ => return,
+                };
+                let db = if q.target == TargetStore::Blob as i32 {
+                    state.stores.blob.clone()
+                } else {
+                    state.stores.kv.clone()
+                };
+                let result = blocking(move || db.query(&q.query, &[]).or_status()).await;
+                match result {
+                    Ok(res) => {
+                        for row in res.rows {
+                            let fields = row.into_iter().map(cell).collect();
+                            if tx.send(Ok(QueryResult { fields })).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn execute(&self, _request: Request<Streaming<RawQuery>>) -> Result<Response<Self::ExecuteStream>, Status> {
+        Err(Status::permission_denied(
+            "READ_ONLY: this server runs read-only SQL only (buffdb.query.Query/Query); \
+             write through buffdb.kv.Kv and buffdb.blob.Blob",
+        ))
+    }
+}

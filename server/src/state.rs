@@ -1,0 +1,19 @@
+//! What every service shares: the stores, the open compat transactions, the
+//! shutdown signal and the transaction timeouts.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::stores::Stores;
+use crate::txn_registry::TxnRegistry;
+
+#[derive(Clone)]
+pub struct State {
+    pub stores: Stores,
+    pub txns: TxnRegistry,
+    /// Becomes true when the server begins shutting down: open streams end.
+    pub shutdown: watch::Receiver<bool>,
+    /// Idle timeout of a transaction that names none.
+    pub txn_timeout: Duration,
+}
