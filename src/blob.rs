@@ -4,13 +4,14 @@ use std::io::Read;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::content::{self, ContentMeta};
-use crate::db::{now_ms, Db, Inner};
 use crate::error::{Error, Result};
 use crate::kv::{all_distinct, all_equal};
 use crate::options::check_metadata;
 use crate::reader::Reader;
-use crate::schema::RowCrc;
+use crate::storage::content::{self, ContentMeta};
+use crate::storage::schema::RowCrc;
+use crate::storage::Core;
+use crate::storage::{now_ms, Store};
 
 /// What is known about a blob without reading its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,13 +48,13 @@ fn write_row(conn: &Connection, id: i64, metadata: Option<&str>, content: i64, c
     Ok(())
 }
 
-pub(crate) fn put(conn: &Connection, inner: &Inner, data: &[u8], metadata: Option<&str>) -> Result<u64> {
+pub(crate) fn put(conn: &Connection, inner: &Store, data: &[u8], metadata: Option<&str>) -> Result<u64> {
     check_metadata(metadata)?;
     let meta = content::write_bytes(conn, inner, inner.opts.compression, data)?;
     insert(conn, &meta, metadata)
 }
 
-pub(crate) fn put_from(conn: &Connection, inner: &Inner, reader: impl Read, metadata: Option<&str>) -> Result<u64> {
+pub(crate) fn put_from(conn: &Connection, inner: &Store, reader: impl Read, metadata: Option<&str>) -> Result<u64> {
     check_metadata(metadata)?;
     let meta = content::write_all(conn, inner, inner.opts.compression, reader)?;
     insert(conn, &meta, metadata)
@@ -86,44 +87,11 @@ pub(crate) fn info(conn: &Connection, id: u64) -> Result<Option<BlobInfo>> {
 }
 
 /// The whole blob, read inside the caller's snapshot.
-pub(crate) fn get(conn: &Connection, inner: &Inner, id: u64) -> Result<Option<Vec<u8>>> {
+pub(crate) fn get(conn: &Connection, inner: &Store, id: u64) -> Result<Option<Vec<u8>>> {
     let Some((content_id, _, _)) = row(conn, id)? else { return Ok(None) };
     let meta =
         content::meta(conn, content_id)?.ok_or_else(|| Error::corrupt(format!("blob {id}: its content is missing")))?;
-    read_content(conn, inner, &meta, &format!("blob {id}")).map(Some)
-}
-
-/// Reads a whole content on one connection (one snapshot), checking every chunk
-/// and the whole document's CRC (unless `verify_checksums` is off).
-pub(crate) fn read_content(conn: &Connection, inner: &Inner, meta: &ContentMeta, what: &str) -> Result<Vec<u8>> {
-    let size = usize::try_from(meta.size).map_err(|_| Error::too_large(format!("{what} is too large for memory")))?;
-    let verify = inner.opts.verify_checksums;
-    let context = |e: Error| Error::new(e.code(), format!("{what}: {}", e.message()));
-    let chunks = content::chunk_refs(conn, meta.id).map_err(context)?;
-    if chunks.len() as u64 != meta.chunk_count {
-        return Err(Error::corrupt(format!("{what}: {} chunks stored, {} expected", chunks.len(), meta.chunk_count)));
-    }
-    let mut out = vec![0u8; size];
-    let mut scratch = Vec::new();
-    let mut at = 0usize;
-    let mut doc = crc32fast::Hasher::new();
-    for c in chunks {
-        let end = at + c.raw_len as usize;
-        if end > out.len() {
-            return Err(Error::corrupt(format!("{what}: chunks add up to more than its size")));
-        }
-        content::load_chunk(conn, &c, &mut out[at..end], &mut scratch, verify).map_err(context)?;
-        // The chunk's CRC was checked against its bytes: combining them gives the document's.
-        doc.combine(&crc32fast::Hasher::new_with_initial_len(c.crc32, c.raw_len as u64));
-        at = end;
-    }
-    if at != out.len() {
-        return Err(Error::corrupt(format!("{what}: chunks add up to less than its size")));
-    }
-    if verify && doc.finalize() != meta.crc32 {
-        return Err(Error::corrupt(format!("{what}: whole-document checksum mismatch")));
-    }
-    Ok(out)
+    content::read_content(conn, inner, &meta, &format!("blob {id}")).map(Some)
 }
 
 pub(crate) fn metadata(conn: &Connection, id: u64) -> Result<Option<String>> {
@@ -135,7 +103,7 @@ pub(crate) fn metadata(conn: &Connection, id: u64) -> Result<Option<String>> {
 
 pub(crate) fn update(
     conn: &Connection,
-    inner: &Inner,
+    inner: &Store,
     id: u64,
     data: Option<&[u8]>,
     metadata: Option<Option<&str>>,
@@ -160,7 +128,7 @@ pub(crate) fn update(
     Ok(())
 }
 
-pub(crate) fn delete(conn: &Connection, inner: &Inner, id: u64) -> Result<bool> {
+pub(crate) fn delete(conn: &Connection, inner: &Store, id: u64) -> Result<bool> {
     let Some((content_id, _, _)) = row(conn, id)? else { return Ok(false) };
     content::collect_unowned(conn, inner)?;
     conn.prepare_cached("DELETE FROM bdb_blobs WHERE id = ?1")?.execute([blob_id(id)?])?;
@@ -168,89 +136,45 @@ pub(crate) fn delete(conn: &Connection, inner: &Inner, id: u64) -> Result<bool> 
     Ok(true)
 }
 
-fn datas(conn: &Connection, inner: &Inner, ids: &[u64]) -> Result<Vec<Vec<u8>>> {
+fn datas(conn: &Connection, inner: &Store, ids: &[u64]) -> Result<Vec<Vec<u8>>> {
     ids.iter().map(|&id| get(conn, inner, id)?.ok_or_else(|| Error::not_found(format!("blob {id}")))).collect()
 }
 
-impl Db {
-    /// Stores a new blob; returns its id (ids grow and are never reused).
-    pub fn blob_put(&self, data: &[u8], metadata: Option<&str>) -> Result<u64> {
-        self.inner.write(|c| put(c, &self.inner, data, metadata))
-    }
+/// Whether all the blobs hold equal (or, with `distinct`, distinct) bytes.
+pub(crate) fn datas_equal(conn: &Connection, inner: &Store, ids: &[u64], distinct: bool) -> Result<bool> {
+    let d = datas(conn, inner, ids)?;
+    Ok(if distinct { all_distinct(&d) } else { all_equal(&d) })
+}
 
-    /// Stores a new blob from a reader of any size, a chunk at a time.
-    pub fn blob_put_from(&self, reader: impl Read, metadata: Option<&str>) -> Result<u64> {
-        self.inner.write(|c| put_from(c, &self.inner, reader, metadata))
-    }
-
-    /// The blob's bytes, or `None`.
-    pub fn blob_get(&self, id: u64) -> Result<Option<Vec<u8>>> {
-        self.inner.read_snapshot(|c| get(c, &self.inner, id))
-    }
-
-    /// The blob's metadata (`None` when it has none); `NOT_FOUND` when the blob is missing.
-    pub fn blob_metadata(&self, id: u64) -> Result<Option<String>> {
-        self.inner.read_snapshot(|c| metadata(c, id))
-    }
-
-    pub fn blob_info(&self, id: u64) -> Result<Option<BlobInfo>> {
-        self.inner.read_snapshot(|c| info(c, id))
-    }
-
-    /// Replaces the data (when `Some`) and/or the metadata (when `Some`, which may
-    /// hold `None` to clear it). `NOT_FOUND` when the blob is missing.
-    pub fn blob_update(&self, id: u64, data: Option<&[u8]>, metadata: Option<Option<&str>>) -> Result<()> {
-        self.inner.write(|c| update(c, &self.inner, id, data, metadata))
-    }
-
-    /// Deletes the blob; returns whether it existed. Its id is never reused.
-    pub fn blob_delete(&self, id: u64) -> Result<bool> {
-        self.inner.write(|c| delete(c, &self.inner, id))
-    }
-
-    /// A reader over the blob's bytes (`NOT_FOUND` when missing).
-    pub fn blob_open(&self, id: u64) -> Result<Reader> {
-        let mut tries = 0;
-        loop {
-            let (content_id, _, _) =
-                self.inner.read(|c| row(c, id))?.ok_or_else(|| Error::not_found(format!("blob {id}")))?;
-            let owned = |c: &Connection| holds(c, id, content_id);
-            match Reader::open(self.inner.clone(), format!("blob {id}"), content_id, None, owned) {
-                Err(e) if e.code() == crate::ErrorCode::Conflict && tries < 3 => tries += 1,
-                other => return other,
-            }
+/// A reader over the blob's bytes (`NOT_FOUND` when missing).
+pub(crate) fn open(core: Core<'_>, id: u64) -> Result<Reader> {
+    let mut tries = 0;
+    loop {
+        let (content_id, _, _) = core.read(|c| row(c, id))?.ok_or_else(|| Error::not_found(format!("blob {id}")))?;
+        let owned = |c: &Connection| holds(c, id, content_id);
+        match Reader::open(core.to_owned(), format!("blob {id}"), content_id, None, owned) {
+            Err(e) if e.code() == crate::ErrorCode::Conflict && tries < 3 => tries += 1,
+            other => return other,
         }
     }
+}
 
-    /// Whether all the blobs hold equal bytes (`NOT_FOUND` when one is missing).
-    pub fn blob_eq(&self, ids: &[u64]) -> Result<bool> {
-        self.inner.read_snapshot(|c| Ok(all_equal(&datas(c, &self.inner, ids)?)))
+/// Blob ids in order, after `start_after`, at most `limit`.
+pub(crate) fn ids(conn: &Connection, start_after: Option<u64>, limit: Option<usize>) -> Result<Vec<u64>> {
+    let after = start_after.map(blob_id).transpose()?.unwrap_or(0);
+    let limit = limit.map(|l| l.min(i64::MAX as usize) as i64).unwrap_or(-1);
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, metadata, content, created_ms, row_crc FROM bdb_blobs WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let mut rows = stmt.query(params![after, limit])?;
+    let mut ids = Vec::new();
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let metadata: Option<String> = r.get(1)?;
+        if blob_crc(id, metadata.as_deref(), r.get(2)?, r.get(3)?) != r.get::<_, i64>(4)? {
+            return Err(Error::corrupt(format!("blob {id}: record checksum mismatch")));
+        }
+        ids.push(id as u64);
     }
-
-    /// Whether all the blobs hold distinct bytes (`NOT_FOUND` when one is missing).
-    pub fn blob_not_eq(&self, ids: &[u64]) -> Result<bool> {
-        self.inner.read_snapshot(|c| Ok(all_distinct(&datas(c, &self.inner, ids)?)))
-    }
-
-    /// Blob ids in order, after `start_after`, at most `limit`.
-    pub fn blob_ids(&self, start_after: Option<u64>, limit: Option<usize>) -> Result<Vec<u64>> {
-        let after = start_after.map(blob_id).transpose()?.unwrap_or(0);
-        let limit = limit.map(|l| l.min(i64::MAX as usize) as i64).unwrap_or(-1);
-        self.inner.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, metadata, content, created_ms, row_crc FROM bdb_blobs WHERE id > ?1 ORDER BY id LIMIT ?2",
-            )?;
-            let mut rows = stmt.query(params![after, limit])?;
-            let mut ids = Vec::new();
-            while let Some(r) = rows.next()? {
-                let id: i64 = r.get(0)?;
-                let metadata: Option<String> = r.get(1)?;
-                if blob_crc(id, metadata.as_deref(), r.get(2)?, r.get(3)?) != r.get::<_, i64>(4)? {
-                    return Err(Error::corrupt(format!("blob {id}: record checksum mismatch")));
-                }
-                ids.push(id as u64);
-            }
-            Ok(ids)
-        })
-    }
+    Ok(ids)
 }

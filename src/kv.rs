@@ -1,14 +1,11 @@
 //! Key-value records: byte keys in byte order.
 
-use std::sync::Arc;
-
 use rusqlite::{params, Connection};
 
-use crate::cache::Change;
-use crate::db::{Db, Inner};
 use crate::error::{Error, Result};
 use crate::options::{check_key, check_value, show_key};
-use crate::schema::{open_kv, seal_kv, RowCrc};
+use crate::storage::schema::{open_kv, seal_kv, RowCrc};
+use crate::storage::{Core, Via};
 
 /// Rows fetched per page by lazy iterators: each page is its own short read.
 const PAGE: usize = 1000;
@@ -47,10 +44,6 @@ pub(crate) fn put(conn: &Connection, key: &[u8], value: &[u8]) -> Result<()> {
 pub(crate) fn delete(conn: &Connection, key: &[u8]) -> Result<bool> {
     check_key(key)?;
     Ok(conn.prepare_cached("DELETE FROM bdb_kv WHERE key = ?1")?.execute([key])? > 0)
-}
-
-pub(crate) fn contains(conn: &Connection, key: &[u8]) -> Result<bool> {
-    get_with(conn, key, |v| v.is_some())
 }
 
 pub(crate) fn put_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(conn: &Connection, pairs: &[(K, V)]) -> Result<()> {
@@ -253,7 +246,7 @@ pub struct KeyIter {
 }
 
 pub(crate) struct Pager {
-    inner: Arc<Inner>,
+    via: Via,
     source: Source,
     prefix: Vec<u8>,
     after: Option<Vec<u8>>,
@@ -267,15 +260,15 @@ pub(crate) struct Pager {
 
 impl Pager {
     pub(crate) fn new(
-        inner: &Arc<Inner>,
+        core: Core<'_>,
         source: Source,
         prefix: &[u8],
         after: Option<&[u8]>,
         limit: Option<usize>,
     ) -> Result<Pager> {
-        inner.check_open()?;
+        core.check_open()?;
         Ok(Pager {
-            inner: inner.clone(),
+            via: core.to_owned(),
             source,
             prefix: prefix.to_vec(),
             after: after.map(|a| a.to_vec()),
@@ -292,7 +285,7 @@ impl Pager {
         if self.left == Some(0) || self.done && self.pos >= self.page.len() {
             return Ok(false);
         }
-        if let Err(e) = self.inner.check_open() {
+        if let Err(e) = self.via.core().check_open() {
             // Report CLOSED once, then end.
             self.done = true;
             self.page = KvPage::default();
@@ -309,7 +302,7 @@ impl Pager {
         let want = self.left.unwrap_or(usize::MAX).min(self.page_rows);
         self.page_rows = (self.page_rows * 4).min(PAGE * 16);
         let (prefix, after, source) = (&self.prefix, self.after.as_deref(), self.source);
-        match self.inner.read(|c| page(c, source, prefix, after, want)) {
+        match self.via.core().read(|c| page(c, source, prefix, after, want)) {
             Ok(p) => {
                 self.done = p.len() < want;
                 if let Some(last) = p.last_key() {
@@ -377,6 +370,10 @@ impl Pager {
 }
 
 impl KvIter {
+    pub(crate) fn new(core: Core<'_>, prefix: &[u8], after: Option<&[u8]>, limit: Option<usize>) -> Result<KvIter> {
+        Ok(KvIter { pager: Pager::new(core, Source::KeyValues, prefix, after, limit)? })
+    }
+
     /// The next rows as one page (one buffer): the cheapest way through a long scan.
     pub fn next_page(&mut self) -> Option<Result<KvPage>> {
         self.pager.next_page()
@@ -384,6 +381,10 @@ impl KvIter {
 }
 
 impl KeyIter {
+    pub(crate) fn new(core: Core<'_>, prefix: &[u8], after: Option<&[u8]>, limit: Option<usize>) -> Result<KeyIter> {
+        Ok(KeyIter { pager: Pager::new(core, Source::Keys, prefix, after, limit)? })
+    }
+
     /// The next keys as one page (values empty).
     pub fn next_page(&mut self) -> Option<Result<KvPage>> {
         self.pager.next_page()
@@ -417,101 +418,6 @@ fn values_of<K: AsRef<[u8]>>(conn: &Connection, keys: &[K]) -> Result<Vec<Vec<u8
     keys.iter()
         .map(|k| get(conn, k.as_ref())?.ok_or_else(|| Error::not_found(format!("key {}", show_key(k.as_ref())))))
         .collect()
-}
-
-impl Db {
-    /// The value of `key`, or `None`.
-    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.get_with(key, |v| v.map(<[u8]>::to_vec))
-    }
-
-    /// Calls `f` with the value borrowed (from the read cache or the database page):
-    /// no copy, for caller-buffer reads in bindings.
-    pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R> {
-        check_key(key)?;
-        let counter = self.inner.commit_counter();
-        let cached = self.inner.cache.as_ref().zip(counter);
-        let Some((cache, version)) = cached else {
-            return self.inner.read(|c| get_with(c, key, f));
-        };
-        self.inner.check_open()?;
-        if let Some(hit) = cache.lookup(key, version) {
-            return Ok(f(hit.as_deref()));
-        }
-        self.inner.read_at(counter, |c| {
-            get_with(c, key, |v| {
-                cache.fill(key, v, version);
-                f(v)
-            })
-        })
-    }
-
-    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        check_key(key)?;
-        check_value(key, value)?;
-        self.inner.write_kv(&[(key, Some(value))], |c| put(c, key, value))
-    }
-
-    /// Deletes `key`; returns whether it existed.
-    pub fn delete(&self, key: &[u8]) -> Result<bool> {
-        check_key(key)?;
-        self.inner.write_kv(&[(key, None)], |c| delete(c, key))
-    }
-
-    pub fn contains(&self, key: &[u8]) -> Result<bool> {
-        self.get_with(key, |v| v.is_some())
-    }
-
-    /// Values of many keys from one snapshot.
-    pub fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Option<Vec<u8>>>> {
-        self.inner.read_snapshot(|c| keys.iter().map(|k| get(c, k.as_ref())).collect())
-    }
-
-    /// Puts every pair in one atomic transaction.
-    pub fn put_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, pairs: &[(K, V)]) -> Result<()> {
-        let changes: Vec<Change<'_>> = pairs.iter().map(|(k, v)| (k.as_ref(), Some(v.as_ref()))).collect();
-        self.inner.write_kv(&changes, |c| put_many(c, pairs))
-    }
-
-    /// Whether all the keys hold equal values (`NOT_FOUND` when one is missing).
-    pub fn eq<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<bool> {
-        self.inner.read_snapshot(|c| values_equal(c, keys, false))
-    }
-
-    /// Whether all the keys hold distinct values (`NOT_FOUND` when one is missing).
-    pub fn not_eq<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<bool> {
-        self.inner.read_snapshot(|c| values_equal(c, keys, true))
-    }
-
-    /// (key, value) pairs whose key starts with `prefix`, in byte order, after
-    /// `start_after` when given, at most `limit`. Lazy: fetched a page at a time.
-    pub fn scan(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: Option<usize>) -> Result<KvIter> {
-        Ok(KvIter { pager: Pager::new(&self.inner, Source::KeyValues, prefix, start_after, limit)? })
-    }
-
-    /// Calls `f` with each (key, value) whose key starts with `prefix`, in byte order,
-    /// after `start_after`, at most `limit`, borrowed straight from the database pages:
-    /// no copies. `f` returns `false` to stop. One snapshot for the whole walk, so keep
-    /// `f` short. Returns how many pairs `f` saw.
-    pub fn scan_each(
-        &self,
-        prefix: &[u8],
-        start_after: Option<&[u8]>,
-        limit: Option<usize>,
-        f: impl FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<u64> {
-        self.inner.read(|c| walk(c, Source::KeyValues, prefix, start_after, limit, f))
-    }
-
-    /// Keys starting with `prefix`, like [`Db::scan`] without the values.
-    pub fn keys(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: Option<usize>) -> Result<KeyIter> {
-        Ok(KeyIter { pager: Pager::new(&self.inner, Source::Keys, prefix, start_after, limit)? })
-    }
-
-    /// Number of keys starting with `prefix` (each row is read and checked).
-    pub fn count(&self, prefix: &[u8]) -> Result<u64> {
-        self.inner.read(|c| count(c, Source::Keys, prefix))
-    }
 }
 
 pub(crate) fn values_equal<K: AsRef<[u8]>>(conn: &Connection, keys: &[K], distinct: bool) -> Result<bool> {

@@ -17,24 +17,23 @@
 //!
 //! This file is the contract: each concept lives in its own module.
 
+// Layers, each using only those below it: `storage` (schema, chunked content, WAL,
+// caches, pool, locks; the connection source), the data parts over a connection
+// (`kv`, `blob`, `stream`, `search`, `query`, `reader`), then `Db`, `Txn` and the
+// operation surface `ops` on top.
 mod blob;
-mod cache;
-mod content;
 mod db;
 mod error;
-mod gate;
 mod kv;
 mod maintenance;
+mod ops;
 mod options;
-mod owner;
-mod pool;
 mod query;
 mod reader;
-mod schema;
 mod search;
+mod storage;
 mod stream;
 mod txn;
-mod wal;
 
 /// The C ABI (feature `capi`): see include/buffdb.h and docs/c.md.
 #[cfg(feature = "capi")]
@@ -45,14 +44,15 @@ pub use db::Db;
 pub use error::{catch_panic, Error, ErrorCode, Result};
 pub use kv::{KeyIter, KvIter, KvPage};
 pub use maintenance::{CheckReport, Stats};
+pub use ops::Ops;
 pub use options::{
     Durability, OpenOptions, MAX_CHUNK_SIZE, MAX_KEY_SIZE, MAX_METADATA_SIZE, MAX_PATH_SIZE, MAX_VALUE_SIZE,
     MIN_CHUNK_SIZE, MIN_WAL_MAX_BYTES,
 };
 pub use query::{CancelToken, QueryOptions, QueryResult, Value};
 pub use reader::Reader;
-pub use schema::{APPLICATION_ID, FORMAT_VERSION};
 pub use search::PathIter;
+pub use storage::schema::{APPLICATION_ID, FORMAT_VERSION};
 pub use stream::{StreamInfo, StreamWriter};
 pub use txn::Txn;
 

@@ -2,10 +2,10 @@
 
 use rusqlite::Connection;
 
-use crate::content;
 use crate::db::Db;
 use crate::error::{ErrorCode, Result};
-use crate::schema;
+use crate::storage::content;
+use crate::storage::schema;
 
 /// Counts and sizes, for `buffdb stats`.
 #[derive(Clone, Debug, PartialEq, Eq)]

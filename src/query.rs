@@ -7,8 +7,8 @@ use rusqlite::limits::Limit;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, Statement, ToSql};
 
-use crate::db::Db;
 use crate::error::{Error, ErrorCode, Result};
+use crate::storage::Core;
 use limits::{with_call, Running};
 pub use limits::{CancelToken, QueryOptions};
 
@@ -53,25 +53,11 @@ pub struct QueryResult {
     pub rows: Vec<Vec<Value>>,
 }
 
-impl Db {
-    /// Runs one read-only SQL statement with `?` parameters over the views
-    /// `kv(key, value, key_text, value_text)`, `blobs(id, metadata, size, crc32, created)`
-    /// and `streams(path, version, size, crc32, chunk_count, stored_size, created)`,
-    /// with the default [`QueryOptions`] limits (1,000,000 rows, 10 s, 512 MiB).
-    /// A statement that would write is refused with `READ_ONLY` and changes nothing;
-    /// ATTACH, PRAGMAs that set something, transactions, the internal tables and
-    /// dangerous functions are refused with `INVALID_ARGUMENT`.
-    pub fn query(&self, sql: &str, params: &[Value]) -> Result<QueryResult> {
-        self.query_with(sql, params, &QueryOptions::default())
-    }
-
-    /// [`Db::query`] with the limits of `opts`: more rows or memory than allowed is
-    /// `TOO_LARGE`; past the time limit, or cancelled through `opts.cancel` from any
-    /// thread, is `INTERRUPTED`. The database is unchanged and the handle stays usable.
-    pub fn query_with(&self, sql: &str, params: &[Value], opts: &QueryOptions) -> Result<QueryResult> {
-        opts.validate()?;
-        self.inner.read_snapshot(|conn| run(conn, sql, params, opts)).map_err(sql_error)
-    }
+/// `query_with` on the database (a pooled reader's snapshot) or in a transaction (on
+/// its connection, seeing its writes; the hooks installed there act only during a query).
+pub(crate) fn query(core: Core<'_>, sql: &str, params: &[Value], opts: &QueryOptions) -> Result<QueryResult> {
+    opts.validate()?;
+    core.snapshot(|conn| run(conn, sql, params, opts)).map_err(sql_error)
 }
 
 /// SQL mistakes are the caller's: `INVALID_ARGUMENT`, or `READ_ONLY` for an attempt

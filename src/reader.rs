@@ -6,18 +6,17 @@
 //! content is pinned so this process does not collect it while it is read.
 
 use std::io::{self, SeekFrom};
-use std::sync::Arc;
 
-use crate::content::{self, ChunkRef, ContentMeta};
-use crate::db::Inner;
 use crate::error::{Error, ErrorCode, Result};
-use crate::stream::StreamInfo;
+use crate::storage::content::{self, ChunkRef, ContentMeta};
+use crate::storage::Via;
+use crate::stream::info::StreamInfo;
 
 /// Chunk rows looked up when a reader opens; later batches double up to 4096.
 const FIRST_BATCH: usize = 8;
 
 pub struct Reader {
-    inner: Arc<Inner>,
+    via: Via,
     what: String,
     content: ContentMeta,
     chunks: Vec<ChunkRef>,
@@ -40,16 +39,17 @@ impl Reader {
     /// `CONFLICT` when the owner let it go before it could be pinned; `CORRUPT`
     /// when the owner holds it but it is missing or damaged.
     pub(crate) fn open(
-        inner: Arc<Inner>,
+        via: Via,
         what: String,
         content_id: i64,
         info: Option<StreamInfo>,
         owned: impl FnOnce(&rusqlite::Connection) -> Result<bool>,
     ) -> Result<Reader> {
+        let inner = via.inner();
         inner.pin(content_id);
         // Chunk rows are looked up lazily, a batch at a time: opening a huge
         // document touches no more pages than its first chunks.
-        let loaded = inner.read_snapshot(|c| {
+        let loaded = via.core().snapshot(|c| {
             if !owned(c)? {
                 return Ok(None);
             }
@@ -70,7 +70,7 @@ impl Reader {
             }
         };
         let mut r = Reader {
-            inner,
+            via,
             what,
             content: meta,
             chunks,
@@ -121,7 +121,7 @@ impl Reader {
             let from = self.chunks.len();
             let batch = (from * 2).clamp(FIRST_BATCH, 4096);
             let (id, what) = (self.content.id, &self.what);
-            let more = self.inner.read(|c| content::chunk_refs_from(c, id, from as u64, Some(batch)));
+            let more = self.via.core().read(|c| content::chunk_refs_from(c, id, from as u64, Some(batch)));
             let more = match more {
                 Ok(more) if more.is_empty() => Err(Error::corrupt(format!("{what} is missing chunk {from}"))),
                 other => other,
@@ -216,7 +216,7 @@ impl Reader {
     pub fn close(&mut self) {
         if !self.closed {
             self.closed = true;
-            self.inner.unpin(self.content.id);
+            self.via.inner().unpin(self.content.id);
             self.buf = Vec::new();
             self.scratch = Vec::new();
         }
@@ -230,7 +230,7 @@ impl Reader {
         if self.closed {
             return Err(Error::new(ErrorCode::Closed, format!("the reader of {} is closed", self.what)));
         }
-        self.inner.check_open()
+        self.via.core().check_open()
     }
 
     /// One step: copies from the chunk under the position; when the caller's buffer
@@ -241,9 +241,10 @@ impl Reader {
         let c = self.chunk(seq)?;
         let raw_len = c.raw_len as usize;
         if within == 0 && out.len() >= raw_len && self.buf_seq != Some(seq) {
-            let verify = self.inner.opts.verify_checksums;
+            let verify = self.via.inner().opts.verify_checksums;
             let scratch = &mut self.scratch;
-            self.inner
+            self.via
+                .core()
                 .read(|conn| content::load_chunk(conn, &c, &mut out[..raw_len], scratch, verify))
                 .map_err(|e| self.failed(e))?;
             self.loaded(seq, &c)?;
@@ -262,9 +263,9 @@ impl Reader {
         let c = self.chunk(seq)?;
         self.buf_seq = None;
         self.buf.resize(c.raw_len as usize, 0);
-        let verify = self.inner.opts.verify_checksums;
+        let verify = self.via.inner().opts.verify_checksums;
         let (buf, scratch) = (&mut self.buf, &mut self.scratch);
-        self.inner.read(|conn| content::load_chunk(conn, &c, buf, scratch, verify)).map_err(|e| self.failed(e))?;
+        self.via.core().read(|conn| content::load_chunk(conn, &c, buf, scratch, verify)).map_err(|e| self.failed(e))?;
         self.buf_seq = Some(seq);
         self.loaded(seq, &c)
     }
@@ -272,7 +273,7 @@ impl Reader {
     /// After chunk `seq` was read and checked: once every chunk has been read in
     /// order, the combined chunk CRCs must be the document's CRC.
     fn loaded(&mut self, seq: usize, c: &ChunkRef) -> Result<()> {
-        if seq != self.doc_next || !self.inner.opts.verify_checksums {
+        if seq != self.doc_next || !self.via.inner().opts.verify_checksums {
             return Ok(());
         }
         self.doc.combine(&crc32fast::Hasher::new_with_initial_len(c.crc32, c.raw_len as u64));
@@ -288,7 +289,7 @@ impl Reader {
     fn failed(&self, e: Error) -> Error {
         let id = self.content.id;
         let live =
-            e.code() != ErrorCode::Corrupt || self.inner.read(|c| Ok(content::still_live(c, id))).unwrap_or(true);
+            e.code() != ErrorCode::Corrupt || self.via.core().read(|c| Ok(content::still_live(c, id))).unwrap_or(true);
         if live {
             Error::new(e.code(), format!("{}: {}", self.what, e.message()))
         } else {

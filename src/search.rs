@@ -1,8 +1,8 @@
 //! Prefix search over stream paths: byte order, lazy.
 
-use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::kv::{count, Pager, Source};
+use crate::kv::{Pager, Source};
+use crate::storage::Core;
 
 /// Lazy iterator over stream paths in byte order, fetched a page at a time.
 pub struct PathIter {
@@ -18,19 +18,15 @@ impl Iterator for PathIter {
     }
 }
 
-impl Db {
-    /// Paths of streams starting with `prefix` (a real prefix: `/tex` finds
-    /// `/textures/a.png`, not `/a/tex`), in byte order, after `start_after`, at most `limit`.
-    pub fn search(&self, prefix: &str, start_after: Option<&str>, limit: Option<usize>) -> Result<PathIter> {
-        Ok(PathIter {
-            pager: Pager::new(&self.inner, Source::Paths, prefix.as_bytes(), start_after.map(str::as_bytes), limit)?,
-        })
+impl PathIter {
+    pub(crate) fn new(core: Core<'_>, prefix: &str, after: Option<&str>, limit: Option<usize>) -> Result<PathIter> {
+        Ok(PathIter { pager: Pager::new(core, Source::Paths, prefix.as_bytes(), after.map(str::as_bytes), limit)? })
     }
+}
 
-    /// Number of stream paths starting with `prefix`.
-    pub fn search_count(&self, prefix: &str) -> Result<u64> {
-        self.inner.read(|c| count(c, Source::Paths, prefix.as_bytes()))
-    }
+/// Number of stream paths starting with `prefix`.
+pub(crate) fn count(conn: &rusqlite::Connection, prefix: &str) -> Result<u64> {
+    crate::kv::count(conn, Source::Paths, prefix.as_bytes())
 }
 
 impl std::fmt::Debug for PathIter {

@@ -126,7 +126,7 @@ fn dropped_or_failed_transactions_roll_back() {
     assert!(id >= 1);
     let tx = db.begin().unwrap();
     tx.put(b"z", b"1").unwrap();
-    let scan = tx.scan(b"", None, None).unwrap();
+    let scan = tx.scan(b"", None, None).unwrap().collect::<buffdb::Result<Vec<_>>>().unwrap();
     assert_eq!(scan, vec![(b"z".to_vec(), b"1".to_vec())]);
     assert_eq!(tx.count(b"").unwrap(), 1);
     tx.rollback().unwrap();

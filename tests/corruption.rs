@@ -526,7 +526,10 @@ fn damage_is_corrupt_and_a_removal_by_another_handle_is_conflict() {
     assert_eq!(code(db.scan(b"", None, None).unwrap().collect::<buffdb::Result<Vec<_>>>()), ErrorCode::Corrupt);
     assert_eq!(code(db.keys(b"", None, None).unwrap().collect::<buffdb::Result<Vec<_>>>()), ErrorCode::Corrupt);
     assert_eq!(code(db.transaction(|t| t.get(b"k1"))), ErrorCode::Corrupt);
-    assert_eq!(code(db.transaction(|t| t.scan(b"k", None, None))), ErrorCode::Corrupt);
+    assert_eq!(
+        code(db.transaction(|t| t.scan(b"k", None, None)?.collect::<buffdb::Result<Vec<_>>>())),
+        ErrorCode::Corrupt
+    );
     for stream in ["/s", "/t"] {
         assert_eq!(code(db.stream_read(stream)), ErrorCode::Corrupt, "{stream}");
         // The damage is found when the reader opens (chunk rows) or reads (chunk bytes).

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use buffdb::{Db, OpenOptions, StreamInfo, Txn, Value};
+use buffdb::{Db, OpenOptions, Ops, StreamInfo, Txn, Value};
 use serde_json::{json, Value as J};
 
 fn bytes(v: &J) -> Vec<u8> {
@@ -91,39 +91,23 @@ fn keys(step: &J) -> Vec<Vec<u8>> {
     step["keys"].as_array().unwrap().iter().map(bytes).collect()
 }
 
-/// The ops a transaction supports, on either a Db or a Txn.
-trait Target {
+/// Where a case's database ops run: the database itself or a transaction on it
+/// (every op of [`Ops`] is on both; only the `txn` op needs the database).
+trait Target: Ops {
     fn db(&self) -> Option<&Db>;
-    fn txn(&self) -> Option<&Txn>;
 }
 impl Target for Db {
     fn db(&self) -> Option<&Db> {
         Some(self)
-    }
-    fn txn(&self) -> Option<&Txn> {
-        None
     }
 }
 impl Target for Txn {
     fn db(&self) -> Option<&Db> {
         None
     }
-    fn txn(&self) -> Option<&Txn> {
-        Some(self)
-    }
 }
 
-macro_rules! either {
-    ($t:expr, $m:ident ( $($a:expr),* )) => {
-        match ($t.db(), $t.txn()) {
-            (Some(d), _) => d.$m($($a),*),
-            (_, Some(x)) => x.$m($($a),*),
-            _ => unreachable!(),
-        }
-    };
-}
-
-fn run_op(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) -> buffdb::Result<J> {
+fn run_op<T: Target>(t: &T, step: &J, vars: &mut HashMap<String, J>) -> buffdb::Result<J> {
     let s = |k: &str| step.get(k);
     let path = || text(&step["path"]);
     let id = || int(&step["id"], vars);
@@ -140,78 +124,65 @@ fn run_op(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) -> buffdb::Re
         }
     };
     Ok(match step["op"].as_str().unwrap() {
-        "put" => either!(t, put(&bytes(&step["key"]), &bytes(&step["value"]))).map(|_| J::Null)?,
-        "get" => either!(t, get(&bytes(&step["key"])))?.map(b2j).unwrap_or(J::Null),
-        "delete" => J::Bool(either!(t, delete(&bytes(&step["key"])))?),
-        "contains" => J::Bool(either!(t, contains(&bytes(&step["key"])))?),
-        "count" => json!(either!(t, count(&prefix()))?),
+        "put" => t.put(&bytes(&step["key"]), &bytes(&step["value"])).map(|_| J::Null)?,
+        "get" => t.get(&bytes(&step["key"]))?.map(b2j).unwrap_or(J::Null),
+        "delete" => J::Bool(t.delete(&bytes(&step["key"]))?),
+        "contains" => J::Bool(t.contains(&bytes(&step["key"]))?),
+        "count" => json!(t.count(&prefix())?),
         "put_many" => {
             let pairs: Vec<(Vec<u8>, Vec<u8>)> =
                 step["pairs"].as_array().unwrap().iter().map(|p| (bytes(&p[0]), bytes(&p[1]))).collect();
-            either!(t, put_many(&pairs))?;
+            t.put_many(&pairs)?;
             J::Null
         }
-        "get_many" => J::Array(
-            t.db().unwrap().get_many(&keys(step))?.into_iter().map(|v| v.map(b2j).unwrap_or(J::Null)).collect(),
-        ),
-        "eq" => J::Bool(t.db().unwrap().eq(&keys(step))?),
-        "not_eq" => J::Bool(t.db().unwrap().not_eq(&keys(step))?),
+        "get_many" => J::Array(t.get_many(&keys(step))?.into_iter().map(|v| v.map(b2j).unwrap_or(J::Null)).collect()),
+        "eq" => J::Bool(t.eq(&keys(step))?),
+        "not_eq" => J::Bool(t.not_eq(&keys(step))?),
         "scan" => {
-            let rows: Vec<(Vec<u8>, Vec<u8>)> = match (t.db(), t.txn()) {
-                (Some(d), _) => d.scan(&prefix(), after.as_deref(), limit)?.collect::<Result<_, _>>()?,
-                (_, Some(x)) => x.scan(&prefix(), after.as_deref(), limit)?,
-                _ => unreachable!(),
-            };
+            let rows: Vec<(Vec<u8>, Vec<u8>)> =
+                t.scan(&prefix(), after.as_deref(), limit)?.collect::<Result<_, _>>()?;
             J::Array(rows.into_iter().map(|(k, v)| json!([b2j(k), b2j(v)])).collect())
         }
-        "keys" => J::Array(
-            t.db().unwrap().keys(&prefix(), after.as_deref(), limit)?.map(|k| k.map(b2j)).collect::<Result<_, _>>()?,
-        ),
+        "keys" => J::Array(t.keys(&prefix(), after.as_deref(), limit)?.map(|k| k.map(b2j)).collect::<Result<_, _>>()?),
         "blob_put" => {
             let md = metadata()?;
-            json!(either!(t, blob_put(&bytes(&step["data"]), md.as_deref()))?)
+            json!(t.blob_put(&bytes(&step["data"]), md.as_deref())?)
         }
-        "blob_get" => either!(t, blob_get(id()?))?.map(b2j).unwrap_or(J::Null),
-        "blob_metadata" => either!(t, blob_metadata(id()?))?.map(J::String).unwrap_or(J::Null),
+        "blob_get" => t.blob_get(id()?)?.map(b2j).unwrap_or(J::Null),
+        "blob_metadata" => t.blob_metadata(id()?)?.map(J::String).unwrap_or(J::Null),
         "blob_update" => {
             let data = s("data").map(bytes);
             let md = metadata()?;
             let md: Option<Option<&str>> = s("metadata").map(|_| md.as_deref());
-            either!(t, blob_update(id()?, data.as_deref(), md))?;
+            t.blob_update(id()?, data.as_deref(), md)?;
             J::Null
         }
-        "blob_delete" => J::Bool(either!(t, blob_delete(id()?))?),
-        "blob_eq" => J::Bool(t.db().unwrap().blob_eq(&ids(step, vars)?)?),
-        "blob_not_eq" => J::Bool(t.db().unwrap().blob_not_eq(&ids(step, vars)?)?),
-        "stream_write" => info_json(&either!(t, stream_write(&path()?, &bytes(&step["data"])))?),
-        "stream_read" => b2j(either!(t, stream_read(&path()?))?),
-        "stream_read_range" => b2j(t.db().unwrap().stream_read_range(
-            &path()?,
-            int(&step["offset"], vars)?,
-            int(&step["len"], vars)?,
-        )?),
+        "blob_delete" => J::Bool(t.blob_delete(id()?)?),
+        "blob_eq" => J::Bool(t.blob_eq(&ids(step, vars)?)?),
+        "blob_not_eq" => J::Bool(t.blob_not_eq(&ids(step, vars)?)?),
+        "stream_write" => info_json(&t.stream_write(&path()?, &bytes(&step["data"]))?),
+        "stream_read" => b2j(t.stream_read(&path()?)?),
+        "stream_read_range" => {
+            b2j(t.stream_read_range(&path()?, int(&step["offset"], vars)?, int(&step["len"], vars)?)?)
+        }
         "stream_read_version" => {
-            let mut r = t.db().unwrap().stream_open(&path()?, Some(int(&step["version"], vars)?))?;
+            let mut r = t.stream_open(&path()?, Some(int(&step["version"], vars)?))?;
             let mut out = Vec::new();
             std::io::Read::read_to_end(&mut r, &mut out)?;
             b2j(out)
         }
-        "stream_stat" => info_json(&either!(t, stream_stat(&path()?))?),
-        "stream_versions" => {
-            J::Array(t.db().unwrap().stream_versions(&path()?)?.iter().map(|i| json!(i.version)).collect())
-        }
-        "stream_delete" => J::Bool(either!(t, stream_delete(&path()?))?),
+        "stream_stat" => info_json(&t.stream_stat(&path()?)?),
+        "stream_versions" => J::Array(t.stream_versions(&path()?)?.iter().map(|i| json!(i.version)).collect()),
+        "stream_delete" => J::Bool(t.stream_delete(&path()?)?),
         "search" => {
             let after = s("start_after").map(text).transpose()?;
             J::Array(
-                t.db()
-                    .unwrap()
-                    .search(&text(&step["prefix"])?, after.as_deref(), limit)?
+                t.search(&text(&step["prefix"])?, after.as_deref(), limit)?
                     .map(|p| p.map(J::String))
                     .collect::<Result<_, _>>()?,
             )
         }
-        "search_count" => json!(t.db().unwrap().search_count(&text(&step["prefix"])?)?),
+        "search_count" => json!(t.search_count(&text(&step["prefix"])?)?),
         "query" => {
             let params: Vec<Value> = s("params")
                 .and_then(J::as_array)
@@ -227,7 +198,7 @@ fn run_op(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) -> buffdb::Re
                         .collect()
                 })
                 .unwrap_or_default();
-            let res = t.db().unwrap().query(step["sql"].as_str().unwrap(), &params)?;
+            let res = t.query(step["sql"].as_str().unwrap(), &params)?;
             J::Array(
                 res.rows
                     .into_iter()
@@ -266,7 +237,7 @@ fn run_op(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) -> buffdb::Re
     })
 }
 
-fn check_step(t: &dyn Target, step: &J, vars: &mut HashMap<String, J>) {
+fn check_step<T: Target>(t: &T, step: &J, vars: &mut HashMap<String, J>) {
     if wrong_type(step) {
         return;
     }
@@ -358,8 +329,8 @@ impl Case {
     }
 
     /// The ops on the case's handle and files (`close`, `reopen`, `open`, `write_file`,
-    /// `read_file`), else the database ops.
-    fn step(&mut self, step: &J, vars: &mut HashMap<String, J>) {
+    /// `read_file`; `txn` and `comment` are run here too).
+    fn handle_step(&mut self, step: &J, vars: &mut HashMap<String, J>) {
         if wrong_type(step) {
             return;
         }
@@ -368,12 +339,10 @@ impl Case {
             "close" => self.db.close().map(|_| J::Null),
             "reopen" => {
                 let _ = self.db.close();
-                options(step.get("options"), vars)
-                    .and_then(|o| Db::open(self.file(), o))
-                    .map(|db| {
-                        self.db = db;
-                        J::Null
-                    })
+                options(step.get("options"), vars).and_then(|o| Db::open(self.file(), o)).map(|db| {
+                    self.db = db;
+                    J::Null
+                })
             }
             "open" => options(step.get("options"), vars)
                 .and_then(|o| Db::open(db_path(self.dir.path(), &step["path"]), o))
@@ -392,6 +361,100 @@ impl Case {
         };
         check_result(step, result, vars);
     }
+
+    /// A run of database ops, as `mode` says.
+    fn segment(&mut self, steps: &[J], mode: Mode, vars: &mut HashMap<String, J>) {
+        let on_db = |db: &Db, vars: &mut HashMap<String, J>| steps.iter().for_each(|s| check_step(db, s, vars));
+        if mode == Mode::Db {
+            return on_db(&self.db, vars);
+        }
+        // A handle that cannot begin (read-only, closed) has no transactions: the
+        // steps test the database itself.
+        let Ok(tx) = self.db.begin() else { return on_db(&self.db, vars) };
+        let before = fingerprint(&self.db);
+        steps.iter().for_each(|s| check_step(&tx, s, vars));
+        match mode {
+            Mode::Commit => {
+                if let Err(e) = tx.commit() {
+                    fail(format!("commit after {} steps failed: {e}", steps.len()));
+                }
+            }
+            _ => {
+                if let Err(e) = tx.rollback() {
+                    fail(format!("rollback after {} steps failed: {e}", steps.len()));
+                }
+                let after = fingerprint(&self.db);
+                if after != before {
+                    fail(format!("rolled back steps left changes: {before:?} -> {after:?}"));
+                }
+                // The case goes on from the state the steps make.
+                on_db(&self.db, vars);
+            }
+        }
+    }
+}
+
+/// How a case's database ops run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Each on the database.
+    Db,
+    /// Each run of them in a transaction, committed: the same results.
+    Commit,
+    /// Each run of them in a transaction (the same results), rolled back (nothing
+    /// visible afterwards), then again on the database.
+    Rollback,
+}
+
+/// Ops on the handle or its files, and `txn` (a transaction of its own): never inside one.
+const HANDLE_OPS: &[&str] = &["comment", "close", "reopen", "open", "write_file", "read_file", "txn"];
+
+/// Everything the database holds, as the API shows it (or the error that stops it).
+fn fingerprint(db: &Db) -> String {
+    let all = || -> buffdb::Result<String> {
+        let kv: Vec<_> = db.scan(b"", None, None)?.collect::<Result<_, _>>()?;
+        let mut blobs = Vec::new();
+        for id in db.blob_ids(None, None)? {
+            blobs.push((id, db.blob_metadata(id)?, db.blob_get(id)?));
+        }
+        let mut streams = Vec::new();
+        for path in db.search("", None, None)? {
+            let path = path?;
+            for v in db.stream_versions(&path)? {
+                let mut data = Vec::new();
+                std::io::Read::read_to_end(&mut db.stream_open(&path, Some(v.version))?, &mut data)?;
+                streams.push((path.clone(), v.version, data));
+            }
+        }
+        Ok(format!("{kv:?} {blobs:?} {streams:?}"))
+    };
+    match all() {
+        Ok(s) => s,
+        Err(e) => format!("error {}", e.code().name()),
+    }
+}
+
+fn run_case(file: &std::path::Path, mode: Mode) -> Vec<String> {
+    let case: J = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut vars = HashMap::new();
+    let db = Db::open(tmp.path().join("case.db"), options(case.get("options"), &vars).unwrap()).unwrap();
+    let mut c = Case { dir: tmp, db };
+    let steps = case["steps"].as_array().unwrap();
+    let mut i = 0;
+    while i < steps.len() {
+        if HANDLE_OPS.contains(&steps[i]["op"].as_str().unwrap()) {
+            c.handle_step(&steps[i], &mut vars);
+            i += 1;
+            continue;
+        }
+        let end = (i..steps.len()).find(|&j| HANDLE_OPS.contains(&steps[j]["op"].as_str().unwrap()));
+        let end = end.unwrap_or(steps.len());
+        c.segment(&steps[i..end], mode, &mut vars);
+        i = end;
+    }
+    c.db.close().unwrap();
+    std::mem::take(&mut *FAILURES.lock().unwrap())
 }
 
 #[test]
@@ -406,23 +469,17 @@ fn shared_cases() {
     assert!(files.len() >= 8, "shared cases missing");
     let mut failed = Vec::new();
     for file in files {
-        let case: J = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-        let tmp = tempfile::tempdir().unwrap();
-        let mut vars = HashMap::new();
-        let db = Db::open(tmp.path().join("case.db"), options(case.get("options"), &vars).unwrap()).unwrap();
-        let mut c = Case { dir: tmp, db };
-        for step in case["steps"].as_array().unwrap() {
-            c.step(step, &mut vars);
-        }
-        c.db.close().unwrap();
-        let failures = std::mem::take(&mut *FAILURES.lock().unwrap());
-        for f in &failures {
-            eprintln!("{}: {}", file.display(), f.chars().take(600).collect::<String>());
-        }
-        if failures.is_empty() {
-            eprintln!("case {} passed", case["name"]);
-        } else {
-            failed.push(format!("{} ({} steps)", case["name"], failures.len()));
+        for mode in [Mode::Db, Mode::Commit, Mode::Rollback] {
+            let failures = run_case(&file, mode);
+            let name = file.file_name().unwrap().to_string_lossy();
+            for f in &failures {
+                eprintln!("{name} ({mode:?}): {}", f.chars().take(600).collect::<String>());
+            }
+            if failures.is_empty() {
+                eprintln!("case {name} ({mode:?}) passed");
+            } else {
+                failed.push(format!("{name} ({mode:?}, {} steps)", failures.len()));
+            }
         }
     }
     assert!(failed.is_empty(), "failed cases (steps listed above): {failed:?}");

@@ -164,7 +164,7 @@ impl JsTxn {
   pub fn scan(&self, env: Env, prefix: Option<Unknown>, options: Option<Unknown>) -> crate::err::Result<JsUnknown> {
     let prefix = conv::opt_bytes(&prefix, "prefix").js()?.map(Bytes::into_vec).unwrap_or_default();
     let o = conv::range_opts_bytes(&options).js()?;
-    sync(&env, || with(&self.slot, |t| t.scan(&prefix, o.start_after.as_deref(), o.limit)))
+    sync(&env, || with(&self.slot, |t| t.scan(&prefix, o.start_after.as_deref(), o.limit)?.collect::<buffdb::Result<Vec<_>>>()))
   }
 
   #[napi(js_name = "_scanAsync")]
@@ -172,7 +172,7 @@ impl JsTxn {
     let prefix = try_args!(conv::opt_bytes(&prefix, "prefix")).map(Bytes::into_vec).unwrap_or_default();
     let o = try_args!(conv::range_opts_bytes(&options));
     let slot = self.slot.clone();
-    spawn(move || with(&slot, |t| t.scan(&prefix, o.start_after.as_deref(), o.limit)))
+    spawn(move || with(&slot, |t| t.scan(&prefix, o.start_after.as_deref(), o.limit)?.collect::<buffdb::Result<Vec<_>>>()))
   }
 
   #[napi]

@@ -192,7 +192,7 @@ impl PyTxn {
         let sa = opt_bytes(start_after, "start_after")?;
         let limit = opt_usize(limit, "limit")?;
         let (ps, sas) = (p.as_slice(), sa.as_ref().map(|b| b.as_slice()));
-        let rows = self.with(py, |t| t.scan(ps, sas, limit))?;
+        let rows = self.with(py, |t| t.scan(ps, sas, limit)?.collect::<buffdb::Result<Vec<_>>>())?;
         let list = PyList::empty(py);
         for (k, v) in rows {
             list.append(PyTuple::new(py, [PyBytes::new(py, &k), PyBytes::new(py, &v)])?)?;

@@ -191,7 +191,8 @@ pub unsafe extern "C" fn buffdb_txn_scan(
         let sa = opt_bytes(start_after, start_after_len, "start_after")?;
         let out = Out::new(out, "out")?;
         let mut page = crate::KvPage::default();
-        for (k, v) in t.scan(prefix, sa, opt_limit(limit))? {
+        for row in t.scan(prefix, sa, opt_limit(limit))? {
+            let (k, v) = row?;
             page.push(&k, &v);
         }
         new_handle(&out, buffdb_kv_cursor::new(KvPages::Done, page));

@@ -59,7 +59,10 @@ async fn apply(worker: &TxnWorker, stores: &Stores, op: Op) -> Result<R, Status>
                 Op::Delete(r) => R::Delete(DeleteResponse { existed: t.delete(&r.key).or_status()? }),
                 Op::Scan(r) => {
                     let limit = if r.limit == 0 { crate::v1::kv::DEFAULT_PAGE } else { r.limit as usize };
-                    let rows = t.scan(&r.prefix, r.start_after.as_deref(), Some(limit + 1)).or_status()?;
+                    let rows = t
+                        .scan(&r.prefix, r.start_after.as_deref(), Some(limit + 1))
+                        .and_then(|rows| rows.collect::<buffdb::Result<Vec<_>>>())
+                        .or_status()?;
                     let more = rows.len() > limit;
                     let pairs: Vec<KvPair> = rows
                         .into_iter()

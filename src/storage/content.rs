@@ -6,11 +6,11 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::db::Inner;
 use crate::error::{Error, Result};
 use crate::options::MAX_CHUNK_SIZE;
-use crate::owner::OwnerLock;
-use crate::schema::RowCrc;
+use crate::storage::owner::OwnerLock;
+use crate::storage::schema::RowCrc;
+use crate::storage::Store;
 
 pub(crate) const CODEC_RAW: i64 = 0;
 pub(crate) const CODEC_SNAPPY: i64 = 1;
@@ -126,7 +126,7 @@ pub(crate) struct ContentBuilder {
 impl ContentBuilder {
     /// Starts a content. `state` is `STATE_LIVE` inside one transaction, or
     /// `STATE_WRITING` for a writer whose chunks are committed before it is.
-    pub fn start(conn: &Connection, inner: &Inner, compress: bool, state: i64) -> Result<ContentBuilder> {
+    pub fn start(conn: &Connection, inner: &Store, compress: bool, state: i64) -> Result<ContentBuilder> {
         // Space freed by deletes is taken back before new chunks need it (a full disk).
         collect_unowned(conn, inner)?;
         let chunk_size = inner.opts.chunk_size;
@@ -259,7 +259,7 @@ impl ContentBuilder {
 /// Builds a whole content from a reader inside the caller's transaction.
 pub(crate) fn write_all(
     conn: &Connection,
-    inner: &Inner,
+    inner: &Store,
     compress: bool,
     mut reader: impl std::io::Read,
 ) -> Result<ContentMeta> {
@@ -277,7 +277,7 @@ pub(crate) fn write_all(
     b.finish(conn)
 }
 
-pub(crate) fn write_bytes(conn: &Connection, inner: &Inner, compress: bool, data: &[u8]) -> Result<ContentMeta> {
+pub(crate) fn write_bytes(conn: &Connection, inner: &Store, compress: bool, data: &[u8]) -> Result<ContentMeta> {
     let mut b = ContentBuilder::start(conn, inner, compress, STATE_LIVE)?;
     b.write(conn, data)?;
     b.finish(conn)
@@ -323,7 +323,7 @@ fn delete(conn: &Connection, id: i64) -> Result<()> {
 
 /// Collects unowned contents that nobody in this process reads any more. Write
 /// paths call it before they release anything in the same transaction.
-pub(crate) fn collect_unowned(conn: &Connection, inner: &Inner) -> Result<()> {
+pub(crate) fn collect_unowned(conn: &Connection, inner: &Store) -> Result<()> {
     let ids: Vec<i64> = conn
         .prepare_cached("SELECT id FROM bdb_contents WHERE state = 2")?
         .query_map([], |r| r.get(0))?
@@ -337,7 +337,7 @@ pub(crate) fn collect_unowned(conn: &Connection, inner: &Inner) -> Result<()> {
 }
 
 /// At open: drops contents left by stream writers whose owner is gone (a crash
-/// mid-write; see [`crate::owner`]) and unowned contents (their readers went with
+/// mid-write; see [`crate::storage::owner`]) and unowned contents (their readers went with
 /// their process).
 pub(crate) fn collect_abandoned(conn: &Connection, owner: &OwnerLock) -> Result<()> {
     let rows: Vec<(i64, i64, Option<i64>)> = conn
@@ -475,4 +475,37 @@ pub(crate) fn load_chunk(
         return Err(Error::corrupt(format!("checksum mismatch in chunk {}", c.rowid)));
     }
     Ok(())
+}
+
+/// Reads a whole content on one connection (one snapshot), checking every chunk
+/// and the whole document's CRC (unless `verify_checksums` is off).
+pub(crate) fn read_content(conn: &Connection, inner: &Store, meta: &ContentMeta, what: &str) -> Result<Vec<u8>> {
+    let size = usize::try_from(meta.size).map_err(|_| Error::too_large(format!("{what} is too large for memory")))?;
+    let verify = inner.opts.verify_checksums;
+    let context = |e: Error| Error::new(e.code(), format!("{what}: {}", e.message()));
+    let chunks = chunk_refs(conn, meta.id).map_err(context)?;
+    if chunks.len() as u64 != meta.chunk_count {
+        return Err(Error::corrupt(format!("{what}: {} chunks stored, {} expected", chunks.len(), meta.chunk_count)));
+    }
+    let mut out = vec![0u8; size];
+    let mut scratch = Vec::new();
+    let mut at = 0usize;
+    let mut doc = crc32fast::Hasher::new();
+    for c in chunks {
+        let end = at + c.raw_len as usize;
+        if end > out.len() {
+            return Err(Error::corrupt(format!("{what}: chunks add up to more than its size")));
+        }
+        load_chunk(conn, &c, &mut out[at..end], &mut scratch, verify).map_err(context)?;
+        // The chunk's CRC was checked against its bytes: combining them gives the document's.
+        doc.combine(&crc32fast::Hasher::new_with_initial_len(c.crc32, c.raw_len as u64));
+        at = end;
+    }
+    if at != out.len() {
+        return Err(Error::corrupt(format!("{what}: chunks add up to less than its size")));
+    }
+    if verify && doc.finalize() != meta.crc32 {
+        return Err(Error::corrupt(format!("{what}: whole-document checksum mismatch")));
+    }
+    Ok(out)
 }

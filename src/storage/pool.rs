@@ -49,7 +49,7 @@ impl Pooled {
     }
 
     /// At a closed checkpoint gate: ends the kept snapshot and waits for the gate.
-    pub fn end_if_closed(&mut self, gate: &crate::gate::Gate) {
+    pub fn end_if_closed(&mut self, gate: &crate::storage::gate::Gate) {
         if gate.is_closed() {
             self.end();
             gate.pass();

@@ -1,6 +1,6 @@
 //! An exact in-process read cache for KV gets.
 //!
-//! The cache remembers the commit counter (see [`crate::wal::WalIndex`]) it is valid
+//! The cache remembers the commit counter (see [`crate::storage::wal::WalIndex`]) it is valid
 //! for; a get that sees another value drops the cache first. So a hit never returns a value that some commit has
 //! since changed, and costs no SQLite call: the only way past LMDB's ~1 µs get.
 //! This process's own KV writes keep the cache warm: when nothing else committed in

@@ -24,8 +24,8 @@ use crate::error::{Error, ErrorCode, Result};
 /// Slots tried before giving up (each live writable handle holds one).
 const SLOTS: u64 = 4096;
 const SLOT_BYTES: u64 = 8;
-/// Slots start after the first page, which holds the checkpoint gate ([`crate::gate`]).
-const SLOTS_AT: u64 = crate::gate::GATE_BYTES;
+/// Slots start after the first page, which holds the checkpoint gate ([`crate::storage::gate`]).
+const SLOTS_AT: u64 = crate::storage::gate::GATE_BYTES;
 const TOKEN_BITS: u32 = 40;
 /// Disk space held back for recovery from a full disk.
 pub const RESERVE_BYTES: u64 = 4 << 20;

@@ -1,33 +1,19 @@
 //! Path streams: large versioned documents stored as checksummed chunks.
 
 use std::io::Read;
-use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::blob::read_content;
-use crate::content::{self, ContentBuilder, ContentMeta, STATE_WRITING};
-use crate::db::{now_ms, Db, Inner};
 use crate::error::{Error, ErrorCode, Result};
 use crate::options::check_path;
 use crate::reader::Reader;
-use crate::schema::RowCrc;
+use crate::storage::content::{self, ContentBuilder, ContentMeta, STATE_WRITING};
+use crate::storage::schema::RowCrc;
+use crate::storage::{now_ms, Store};
+use crate::storage::{Core, Via};
 
-/// One version of a stream.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StreamInfo {
-    pub path: String,
-    /// 1 for the first write of a path, then 2, 3, ...
-    pub version: u64,
-    pub size: u64,
-    /// CRC32 of the whole document's raw bytes.
-    pub crc32: u32,
-    pub chunk_count: u64,
-    pub chunk_size: u64,
-    /// Bytes on disk after compression.
-    pub stored_size: u64,
-    pub created_ms: i64,
-}
+pub(crate) mod info;
+pub use info::StreamInfo;
 
 /// A version row: (version, content, created_ms), checked.
 type VersionRow = (u64, i64, i64);
@@ -141,7 +127,7 @@ pub(crate) fn stat(conn: &Connection, path: &str) -> Result<StreamInfo> {
 /// Makes a finished content the newest version of `path`, then drops versions
 /// beyond `versions_to_keep`. Version numbers continue after the highest the path
 /// ever had, even across a delete.
-pub(crate) fn commit_version(conn: &Connection, inner: &Inner, path: &str, meta: &ContentMeta) -> Result<StreamInfo> {
+pub(crate) fn commit_version(conn: &Connection, inner: &Store, path: &str, meta: &ContentMeta) -> Result<StreamInfo> {
     let key = path.as_bytes();
     content::collect_unowned(conn, inner)?;
     let version = match stream_row(conn, path)? {
@@ -227,27 +213,27 @@ fn drop_versions(conn: &Connection, path: &str, rows: &[(i64, Option<i64>)]) -> 
     Ok(())
 }
 
-pub(crate) fn write(conn: &Connection, inner: &Inner, path: &str, data: &[u8]) -> Result<StreamInfo> {
+pub(crate) fn write(conn: &Connection, inner: &Store, path: &str, data: &[u8]) -> Result<StreamInfo> {
     check_path(path)?;
     let meta = content::write_bytes(conn, inner, inner.opts.compression, data)?;
     commit_version(conn, inner, path, &meta)
 }
 
-pub(crate) fn write_from(conn: &Connection, inner: &Inner, path: &str, reader: impl Read) -> Result<StreamInfo> {
+pub(crate) fn write_from(conn: &Connection, inner: &Store, path: &str, reader: impl Read) -> Result<StreamInfo> {
     check_path(path)?;
     let meta = content::write_all(conn, inner, inner.opts.compression, reader)?;
     commit_version(conn, inner, path, &meta)
 }
 
-pub(crate) fn read(conn: &Connection, inner: &Inner, path: &str, version: Option<u64>) -> Result<Vec<u8>> {
+pub(crate) fn read(conn: &Connection, inner: &Store, path: &str, version: Option<u64>) -> Result<Vec<u8>> {
     check_path(path)?;
     let (info, content_id) = version_row(conn, path, version)?.ok_or_else(|| missing(path, version))?;
     let meta = content::meta(conn, content_id)?
         .ok_or_else(|| Error::corrupt(format!("stream {path:?} version {}: its content is missing", info.version)))?;
-    read_content(conn, inner, &meta, &format!("stream {path:?}"))
+    content::read_content(conn, inner, &meta, &format!("stream {path:?}"))
 }
 
-pub(crate) fn delete(conn: &Connection, inner: &Inner, path: &str) -> Result<bool> {
+pub(crate) fn delete(conn: &Connection, inner: &Store, path: &str) -> Result<bool> {
     check_path(path)?;
     let key = path.as_bytes();
     content::collect_unowned(conn, inner)?;
@@ -287,7 +273,7 @@ const CHUNKS_PER_FLUSH: usize = 4;
 /// version whole. The write lock is taken only while a batch of chunks is stored,
 /// so other writers go on meanwhile.
 pub struct StreamWriter {
-    inner: Arc<Inner>,
+    via: Via,
     path: String,
     builder: Option<ContentBuilder>,
     pending: Vec<u8>,
@@ -295,12 +281,13 @@ pub struct StreamWriter {
 }
 
 impl StreamWriter {
-    pub(crate) fn start(inner: Arc<Inner>, path: &str, compression: Option<bool>) -> Result<StreamWriter> {
+    pub(crate) fn start(via: Via, path: &str, compression: Option<bool>) -> Result<StreamWriter> {
         check_path(path)?;
-        let compress = compression.unwrap_or(inner.opts.compression);
-        let builder = inner.write(|c| ContentBuilder::start(c, &inner, compress, STATE_WRITING))?;
-        let flush_at = inner.opts.chunk_size * CHUNKS_PER_FLUSH;
-        Ok(StreamWriter { inner, path: path.to_string(), builder: Some(builder), pending: Vec::new(), flush_at })
+        let core = via.core();
+        let compress = compression.unwrap_or(core.inner().opts.compression);
+        let builder = core.write(&[], |c| ContentBuilder::start(c, core.inner(), compress, STATE_WRITING))?;
+        let flush_at = core.inner().opts.chunk_size * CHUNKS_PER_FLUSH;
+        Ok(StreamWriter { via, path: path.to_string(), builder: Some(builder), pending: Vec::new(), flush_at })
     }
 
     fn builder(&mut self) -> Result<&mut ContentBuilder> {
@@ -311,8 +298,8 @@ impl StreamWriter {
 
     /// Appends bytes.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.inner.check_open()?;
-        let max = self.inner.opts.max_document_size;
+        self.via.core().check_open()?;
+        let max = self.via.inner().opts.max_document_size;
         let size = self.builder()?.size() + self.pending.len() as u64;
         if size + data.len() as u64 > max {
             return Err(Error::too_large(format!("stream {:?} is over max_document_size ({max} bytes)", self.path)));
@@ -332,9 +319,9 @@ impl StreamWriter {
     }
 
     fn store(&mut self, data: &[u8]) -> Result<()> {
-        let inner = self.inner.clone();
+        let via = self.via.clone();
         let b = self.builder()?;
-        inner.write(|c| b.write(c, data))
+        via.core().write(&[], |c| b.write(c, data))
     }
 
     /// Bytes written so far.
@@ -348,19 +335,19 @@ impl StreamWriter {
         let mut b = self.builder.take().expect("checked above");
         let id = b.id;
         let pending = std::mem::take(&mut self.pending);
-        let inner = self.inner.clone();
-        let out = inner.write(|c| {
+        let core = self.via.core();
+        let out = core.write(&[], |c| {
             b.write(c, &pending)?;
             let meta = b.finish(c)?;
-            commit_version(c, &inner, &self.path, &meta)
+            commit_version(c, core.inner(), &self.path, &meta)
         });
         match out {
             Ok(info) => {
-                inner.after_large_write(info.size);
+                core.after_large_write(info.size);
                 Ok(info)
             }
             Err(e) => {
-                let _ = discard(&inner, id);
+                let _ = discard(core, id);
                 Err(e)
             }
         }
@@ -373,14 +360,14 @@ impl StreamWriter {
 
     fn abort_inner(&mut self) -> Result<()> {
         match self.builder.take() {
-            Some(b) => discard(&self.inner, b.id),
+            Some(b) => discard(self.via.core(), b.id),
             None => Ok(()),
         }
     }
 }
 
-fn discard(inner: &Inner, id: i64) -> Result<()> {
-    inner.write(|c| content::discard(c, id))
+fn discard(core: Core<'_>, id: i64) -> Result<()> {
+    core.write(&[], |c| content::discard(c, id))
 }
 
 impl Drop for StreamWriter {
@@ -399,88 +386,37 @@ impl std::io::Write for StreamWriter {
     }
 }
 
-impl Db {
-    /// Writes `data` as a new version of `path`, in one transaction.
-    pub fn stream_write(&self, path: &str, data: &[u8]) -> Result<StreamInfo> {
-        check_path(path)?;
-        let info = self.inner.write(|c| write(c, &self.inner, path, data))?;
-        self.inner.after_large_write(info.size);
-        Ok(info)
-    }
-
-    /// Writes everything `reader` gives as a new version of `path`, a chunk at a
-    /// time (memory use does not grow with the size), in one transaction.
-    pub fn stream_write_from(&self, path: &str, reader: impl Read) -> Result<StreamInfo> {
-        check_path(path)?;
-        let info = self.inner.write(|c| write_from(c, &self.inner, path, reader))?;
-        self.inner.after_large_write(info.size);
-        Ok(info)
-    }
-
-    /// A writer for a new version of `path`.
-    pub fn stream_writer(&self, path: &str) -> Result<StreamWriter> {
-        StreamWriter::start(self.inner.clone(), path, None)
-    }
-
-    /// A writer with compression set for this write only.
-    pub fn stream_writer_with(&self, path: &str, compression: Option<bool>) -> Result<StreamWriter> {
-        StreamWriter::start(self.inner.clone(), path, compression)
-    }
-
-    /// The newest version's bytes (`NOT_FOUND` when the path has none).
-    pub fn stream_read(&self, path: &str) -> Result<Vec<u8>> {
-        self.inner.read_snapshot(|c| read(c, &self.inner, path, None))
-    }
-
-    /// A reader over the newest version, or over `version`.
-    pub fn stream_open(&self, path: &str, version: Option<u64>) -> Result<Reader> {
-        check_path(path)?;
-        // A concurrent write may collect the version between finding and pinning
-        // it; then look again.
-        let mut tries = 0;
-        loop {
-            let (info, content_id) =
-                self.inner.read_snapshot(|c| version_row(c, path, version))?.ok_or_else(|| missing(path, version))?;
-            let v = info.version;
-            let owned = |c: &Connection| holds(c, path, v, content_id);
-            match Reader::open(self.inner.clone(), format!("stream {path:?}"), content_id, Some(info), owned) {
-                Err(e) if e.code() == ErrorCode::Conflict && tries < 3 => tries += 1,
-                other => return other,
-            }
+/// A reader over the newest version, or over `version`.
+pub(crate) fn open(core: Core<'_>, path: &str, version: Option<u64>) -> Result<Reader> {
+    check_path(path)?;
+    // A concurrent write may collect the version between finding and pinning
+    // it; then look again.
+    let mut tries = 0;
+    loop {
+        let (info, content_id) =
+            core.snapshot(|c| version_row(c, path, version))?.ok_or_else(|| missing(path, version))?;
+        let v = info.version;
+        let owned = |c: &Connection| holds(c, path, v, content_id);
+        match Reader::open(core.to_owned(), format!("stream {path:?}"), content_id, Some(info), owned) {
+            Err(e) if e.code() == ErrorCode::Conflict && tries < 3 => tries += 1,
+            other => return other,
         }
     }
+}
 
-    /// `len` bytes from `offset` of the newest version (fewer at the end).
-    pub fn stream_read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
-        let mut r = self.stream_open(path, None)?;
-        let n = len.min(r.size().saturating_sub(offset));
-        let n = usize::try_from(n).map_err(|_| Error::too_large("range is too large for memory"))?;
-        let mut out = vec![0u8; n];
-        let got = r.read_at(offset, &mut out)?;
-        out.truncate(got);
-        Ok(out)
-    }
+/// `len` bytes from `offset` of the newest version (fewer at the end).
+pub(crate) fn read_range(core: Core<'_>, path: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+    let mut r = open(core, path, None)?;
+    let n = len.min(r.size().saturating_sub(offset));
+    let n = usize::try_from(n).map_err(|_| Error::too_large("range is too large for memory"))?;
+    let mut out = vec![0u8; n];
+    let got = r.read_at(offset, &mut out)?;
+    out.truncate(got);
+    Ok(out)
+}
 
-    /// The newest version's info (`NOT_FOUND` when the path has none).
-    pub fn stream_stat(&self, path: &str) -> Result<StreamInfo> {
-        self.inner.read_snapshot(|c| stat(c, path))
-    }
-
-    pub fn stream_exists(&self, path: &str) -> Result<bool> {
-        check_path(path)?;
-        self.inner.read(|c| Ok(stream_row(c, path)?.is_some()))
-    }
-
-    /// The kept versions, oldest first (empty when the path has none).
-    pub fn stream_versions(&self, path: &str) -> Result<Vec<StreamInfo>> {
-        self.inner.read_snapshot(|c| versions(c, path))
-    }
-
-    /// Deletes every version of `path`; returns whether it existed.
-    pub fn stream_delete(&self, path: &str) -> Result<bool> {
-        check_path(path)?;
-        self.inner.write(|c| delete(c, &self.inner, path))
-    }
+pub(crate) fn exists(conn: &Connection, path: &str) -> Result<bool> {
+    Ok(stream_row(conn, path)?.is_some())
 }
 
 impl std::fmt::Debug for StreamWriter {
@@ -489,7 +425,7 @@ impl std::fmt::Debug for StreamWriter {
     }
 }
 
-impl Inner {
+impl Store {
     /// Large writes sit in the WAL, where reads are slower: without a background
     /// checkpointer, copy them to the main file now (PASSIVE: never waits for readers).
     pub(crate) fn after_large_write(&self, size: u64) {

@@ -181,7 +181,6 @@ pub(crate) fn open_kv<'v>(key: &[u8], stored: &'v [u8]) -> Result<&'v [u8]> {
     }
 }
 
-
 /// `bdb_row_crc(...)`: [`RowCrc`] over its arguments, for SQL.
 pub(crate) fn register_row_crc(conn: &Connection) -> Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;

@@ -1,0 +1,321 @@
+//! The operation surface, written once: every operation a [`Db`] offers, a [`Txn`]
+//! offers with the same meaning, inside the open transaction (seeing its own writes).
+//!
+//! Each operation below becomes a provided method of the [`Ops`] trait (for code
+//! generic over both) and an inherent method of `Db` and `Txn` (so callers need no
+//! import). Adding an operation is one entry here.
+
+use std::io::Read;
+
+use crate::blob::{self, BlobInfo};
+use crate::db::Db;
+use crate::error::Result;
+use crate::kv::{self, KeyIter, KvIter, Source};
+use crate::options::{check_key, check_path, check_value};
+use crate::query::{self, QueryOptions, QueryResult, Value};
+use crate::reader::Reader;
+use crate::search::{self, PathIter};
+use crate::storage::cache::Change;
+use crate::storage::Core;
+use crate::stream::{self, StreamInfo, StreamWriter};
+use crate::txn::Txn;
+
+pub(crate) mod sealed {
+    /// Where `Db` and `Txn` get their connection: the one thing each provides.
+    pub trait Sealed {
+        #[doc(hidden)]
+        fn core(&self) -> super::Core<'_>;
+    }
+}
+
+impl sealed::Sealed for Db {
+    #[inline]
+    fn core(&self) -> Core<'_> {
+        Core::Db(&self.inner)
+    }
+}
+
+impl sealed::Sealed for Txn {
+    #[inline]
+    fn core(&self) -> Core<'_> {
+        Core::Txn(&self.shared)
+    }
+}
+
+/// Makes the [`Ops`] trait from the operations, and the inherent methods of `Db`
+/// and `Txn` that call it.
+macro_rules! surface {
+    ($(
+        $(#[$doc:meta])*
+        fn $name:ident $(<$g:ident>)? (&$self:ident $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty $body:block
+    )*) => {
+        /// Every operation of BuffDB, on a database ([`Db`]: each call its own short
+        /// transaction or snapshot) or inside a transaction ([`Txn`]: each call sees the
+        /// transaction's writes; readers, iterators and stream writers opened in it
+        /// work in it and fail `CLOSED` once it ends). `Db` and `Txn` also have each
+        /// of these as an inherent method; use the trait to write code for both.
+        pub trait Ops: sealed::Sealed {
+            $( $(#[$doc])* fn $name $(<$g>)? (&$self $(, $arg: $ty)*) -> $ret $body )*
+        }
+        impl Ops for Db {}
+        impl Ops for Txn {}
+        impl Db {
+            $( $(#[$doc])* #[inline] pub fn $name $(<$g>)? (&self $(, $arg: $ty)*) -> $ret {
+                <Self as Ops>::$name(self $(, $arg)*)
+            } )*
+        }
+        impl Txn {
+            $( $(#[$doc])* #[inline] pub fn $name $(<$g>)? (&self $(, $arg: $ty)*) -> $ret {
+                <Self as Ops>::$name(self $(, $arg)*)
+            } )*
+        }
+    };
+}
+
+surface! {
+    // ---- KV ----
+
+    /// The value of `key`, or `None`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.core().get_with(key, |v| v.map(<[u8]>::to_vec))
+    }
+
+    /// Calls `f` with the value borrowed (from the read cache or the database page):
+    /// no copy, for caller-buffer reads in bindings.
+    fn get_with<R>(&self, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R> {
+        self.core().get_with(key, f)
+    }
+
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        check_key(key)?;
+        check_value(key, value)?;
+        self.core().write(&[(key, Some(value))], |c| kv::put(c, key, value))
+    }
+
+    /// Deletes `key`; returns whether it existed.
+    fn delete(&self, key: &[u8]) -> Result<bool> {
+        check_key(key)?;
+        self.core().write(&[(key, None)], |c| kv::delete(c, key))
+    }
+
+    fn contains(&self, key: &[u8]) -> Result<bool> {
+        self.core().get_with(key, |v| v.is_some())
+    }
+
+    /// Values of many keys from one snapshot.
+    fn get_many(&self, keys: &[impl AsRef<[u8]>]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.core().snapshot(|c| keys.iter().map(|k| kv::get(c, k.as_ref())).collect())
+    }
+
+    /// Puts every pair, atomically.
+    fn put_many(&self, pairs: &[(impl AsRef<[u8]>, impl AsRef<[u8]>)]) -> Result<()> {
+        let changes: Vec<Change<'_>> = pairs.iter().map(|(k, v)| (k.as_ref(), Some(v.as_ref()))).collect();
+        self.core().write(&changes, |c| kv::put_many(c, pairs))
+    }
+
+    /// Whether all the keys hold equal values (`NOT_FOUND` when one is missing).
+    fn eq(&self, keys: &[impl AsRef<[u8]>]) -> Result<bool> {
+        self.core().snapshot(|c| kv::values_equal(c, keys, false))
+    }
+
+    /// Whether all the keys hold distinct values (`NOT_FOUND` when one is missing).
+    fn not_eq(&self, keys: &[impl AsRef<[u8]>]) -> Result<bool> {
+        self.core().snapshot(|c| kv::values_equal(c, keys, true))
+    }
+
+    /// (key, value) pairs whose key starts with `prefix`, in byte order, after
+    /// `start_after` when given, at most `limit`. Lazy: fetched a page at a time.
+    fn scan(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: Option<usize>) -> Result<KvIter> {
+        KvIter::new(self.core(), prefix, start_after, limit)
+    }
+
+    /// Calls `f` with each (key, value) whose key starts with `prefix`, in byte order,
+    /// after `start_after`, at most `limit`, borrowed straight from the database pages:
+    /// no copies. `f` returns `false` to stop. One snapshot for the whole walk, so keep
+    /// `f` short. Returns how many pairs `f` saw.
+    fn scan_each(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: Option<usize>,
+        f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<u64> {
+        self.core().read(|c| kv::walk(c, Source::KeyValues, prefix, start_after, limit, f))
+    }
+
+    /// Keys starting with `prefix`, like `scan` without the values.
+    fn keys(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: Option<usize>) -> Result<KeyIter> {
+        KeyIter::new(self.core(), prefix, start_after, limit)
+    }
+
+    /// Number of keys starting with `prefix` (each row is read and checked).
+    fn count(&self, prefix: &[u8]) -> Result<u64> {
+        self.core().read(|c| kv::count(c, Source::Keys, prefix))
+    }
+
+    // ---- Blobs ----
+
+    /// Stores a new blob; returns its id (ids grow and are never reused).
+    fn blob_put(&self, data: &[u8], metadata: Option<&str>) -> Result<u64> {
+        let core = self.core();
+        core.write(&[], |c| blob::put(c, core.inner(), data, metadata))
+    }
+
+    /// Stores a new blob from a reader of any size, a chunk at a time.
+    fn blob_put_from(&self, reader: impl Read, metadata: Option<&str>) -> Result<u64> {
+        let core = self.core();
+        core.write(&[], |c| blob::put_from(c, core.inner(), reader, metadata))
+    }
+
+    /// The blob's bytes, or `None`.
+    fn blob_get(&self, id: u64) -> Result<Option<Vec<u8>>> {
+        let core = self.core();
+        core.snapshot(|c| blob::get(c, core.inner(), id))
+    }
+
+    /// The blob's metadata (`None` when it has none); `NOT_FOUND` when the blob is missing.
+    fn blob_metadata(&self, id: u64) -> Result<Option<String>> {
+        self.core().snapshot(|c| blob::metadata(c, id))
+    }
+
+    fn blob_info(&self, id: u64) -> Result<Option<BlobInfo>> {
+        self.core().snapshot(|c| blob::info(c, id))
+    }
+
+    /// Replaces the data (when `Some`) and/or the metadata (when `Some`, which may
+    /// hold `None` to clear it). `NOT_FOUND` when the blob is missing.
+    fn blob_update(&self, id: u64, data: Option<&[u8]>, metadata: Option<Option<&str>>) -> Result<()> {
+        let core = self.core();
+        core.write(&[], |c| blob::update(c, core.inner(), id, data, metadata))
+    }
+
+    /// Deletes the blob; returns whether it existed. Its id is never reused.
+    fn blob_delete(&self, id: u64) -> Result<bool> {
+        let core = self.core();
+        core.write(&[], |c| blob::delete(c, core.inner(), id))
+    }
+
+    /// A reader over the blob's bytes (`NOT_FOUND` when missing).
+    fn blob_open(&self, id: u64) -> Result<Reader> {
+        blob::open(self.core(), id)
+    }
+
+    /// Whether all the blobs hold equal bytes (`NOT_FOUND` when one is missing).
+    fn blob_eq(&self, ids: &[u64]) -> Result<bool> {
+        let core = self.core();
+        core.snapshot(|c| blob::datas_equal(c, core.inner(), ids, false))
+    }
+
+    /// Whether all the blobs hold distinct bytes (`NOT_FOUND` when one is missing).
+    fn blob_not_eq(&self, ids: &[u64]) -> Result<bool> {
+        let core = self.core();
+        core.snapshot(|c| blob::datas_equal(c, core.inner(), ids, true))
+    }
+
+    /// Blob ids in order, after `start_after`, at most `limit`.
+    fn blob_ids(&self, start_after: Option<u64>, limit: Option<usize>) -> Result<Vec<u64>> {
+        self.core().read(|c| blob::ids(c, start_after, limit))
+    }
+
+    // ---- Streams ----
+
+    /// Writes `data` as a new version of `path`, atomically.
+    fn stream_write(&self, path: &str, data: &[u8]) -> Result<StreamInfo> {
+        check_path(path)?;
+        let core = self.core();
+        let info = core.write(&[], |c| stream::write(c, core.inner(), path, data))?;
+        core.after_large_write(info.size);
+        Ok(info)
+    }
+
+    /// Writes everything `reader` gives as a new version of `path`, a chunk at a
+    /// time (memory use does not grow with the size), atomically.
+    fn stream_write_from(&self, path: &str, reader: impl Read) -> Result<StreamInfo> {
+        check_path(path)?;
+        let core = self.core();
+        let info = core.write(&[], |c| stream::write_from(c, core.inner(), path, reader))?;
+        core.after_large_write(info.size);
+        Ok(info)
+    }
+
+    /// A writer for a new version of `path`.
+    fn stream_writer(&self, path: &str) -> Result<StreamWriter> {
+        StreamWriter::start(self.core().to_owned(), path, None)
+    }
+
+    /// A writer with compression set for this write only.
+    fn stream_writer_with(&self, path: &str, compression: Option<bool>) -> Result<StreamWriter> {
+        StreamWriter::start(self.core().to_owned(), path, compression)
+    }
+
+    /// The newest version's bytes (`NOT_FOUND` when the path has none).
+    fn stream_read(&self, path: &str) -> Result<Vec<u8>> {
+        let core = self.core();
+        core.snapshot(|c| stream::read(c, core.inner(), path, None))
+    }
+
+    /// A reader over the newest version, or over `version`.
+    fn stream_open(&self, path: &str, version: Option<u64>) -> Result<Reader> {
+        stream::open(self.core(), path, version)
+    }
+
+    /// `len` bytes from `offset` of the newest version (fewer at the end).
+    fn stream_read_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+        stream::read_range(self.core(), path, offset, len)
+    }
+
+    /// The newest version's info (`NOT_FOUND` when the path has none).
+    fn stream_stat(&self, path: &str) -> Result<StreamInfo> {
+        self.core().snapshot(|c| stream::stat(c, path))
+    }
+
+    fn stream_exists(&self, path: &str) -> Result<bool> {
+        check_path(path)?;
+        self.core().read(|c| stream::exists(c, path))
+    }
+
+    /// The kept versions, oldest first (empty when the path has none).
+    fn stream_versions(&self, path: &str) -> Result<Vec<StreamInfo>> {
+        self.core().snapshot(|c| stream::versions(c, path))
+    }
+
+    /// Deletes every version of `path`; returns whether it existed.
+    fn stream_delete(&self, path: &str) -> Result<bool> {
+        check_path(path)?;
+        let core = self.core();
+        core.write(&[], |c| stream::delete(c, core.inner(), path))
+    }
+
+    // ---- Search ----
+
+    /// Paths of streams starting with `prefix` (a real prefix: `/tex` finds
+    /// `/textures/a.png`, not `/a/tex`), in byte order, after `start_after`, at most `limit`.
+    fn search(&self, prefix: &str, start_after: Option<&str>, limit: Option<usize>) -> Result<PathIter> {
+        PathIter::new(self.core(), prefix, start_after, limit)
+    }
+
+    /// Number of stream paths starting with `prefix`.
+    fn search_count(&self, prefix: &str) -> Result<u64> {
+        self.core().read(|c| search::count(c, prefix))
+    }
+
+    // ---- Query ----
+
+    /// Runs one read-only SQL statement with `?` parameters over the views
+    /// `kv(key, value, key_text, value_text)`, `blobs(id, metadata, size, crc32, created)`
+    /// and `streams(path, version, size, crc32, chunk_count, stored_size, created)`,
+    /// with the default [`QueryOptions`] limits (1,000,000 rows, 10 s, 512 MiB).
+    /// A statement that would write is refused with `READ_ONLY` and changes nothing;
+    /// ATTACH, PRAGMAs that set something, transactions, the internal tables and
+    /// dangerous functions are refused with `INVALID_ARGUMENT`.
+    fn query(&self, sql: &str, params: &[Value]) -> Result<QueryResult> {
+        query::query(self.core(), sql, params, &QueryOptions::default())
+    }
+
+    /// `query` with the limits of `opts`: more rows or memory than allowed is
+    /// `TOO_LARGE`; past the time limit, or cancelled through `opts.cancel` from any
+    /// thread, is `INTERRUPTED`. The database is unchanged and the handle stays usable.
+    fn query_with(&self, sql: &str, params: &[Value], opts: &QueryOptions) -> Result<QueryResult> {
+        query::query(self.core(), sql, params, opts)
+    }
+}

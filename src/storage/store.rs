@@ -1,0 +1,622 @@
+//! The store: one writer connection, a pool of reader connections, the WAL bound,
+//! the read cache and the pins, shared by every handle on one database.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Mutex, RawMutex};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::options::{Durability, OpenOptions};
+use crate::storage::cache::{Change, ReadCache};
+use crate::storage::content;
+use crate::storage::gate::Gate;
+use crate::storage::owner::{lock_path, OwnerLock};
+use crate::storage::pool::{Pooled, ReaderPool, SNAPSHOT_MAX_AGE};
+use crate::storage::schema::{self, FileKind};
+use crate::storage::wal::WalIndex;
+
+/// Memory map for reader connections: chunk reads run at memcpy speed through it.
+const READER_MMAP_SIZE: i64 = 1 << 30;
+
+pub(crate) type WriterGuard = parking_lot::ArcMutexGuard<RawMutex, Option<Connection>>;
+
+/// The database underneath every handle, transaction, reader and writer: its
+/// connections, options, caches and pins.
+pub struct Store {
+    /// Prepares a new reader connection's hot statements (given by the layer above).
+    warm: fn(&Connection) -> Result<()>,
+    /// The path as given, for messages (lossy where it is not UTF-8).
+    path: String,
+    /// The file SQLite opens: the OS bytes of the path, exactly.
+    target: std::path::PathBuf,
+    /// The directory of a `":memory:"` database, removed when the last handle goes.
+    scratch_dir: Option<std::path::PathBuf>,
+    pub(crate) opts: OpenOptions,
+    closed: AtomicBool,
+    /// `None` for a read-only database.
+    writer: Option<Arc<Mutex<Option<Connection>>>>,
+    readers: Arc<ReaderPool>,
+    /// Contents being read in this process, by content id: never collected while pinned.
+    pins: Mutex<HashMap<i64, usize>>,
+    /// The WAL index header, read directly through the writer connection's mapping
+    /// (writable databases only); taken away before that connection closes.
+    wal: Arc<parking_lot::RwLock<Option<WalIndex>>>,
+    /// Exact KV read cache, kept valid through `wal`.
+    pub(crate) cache: Option<ReadCache>,
+    checkpointer: Option<Checkpointer>,
+    /// The file's page size (fixed when it was made).
+    page_size: u64,
+    /// This handle's writer-liveness lock (writable databases only).
+    owner: Option<OwnerLock>,
+    /// Opened with SQLite's `immutable` flag: a read-only file on read-only media.
+    immutable: bool,
+    /// A writer waits for readers to leave the WAL: pooled readers keep no snapshot.
+    draining: AtomicBool,
+    /// The disk-space reserve was given up after a full disk; taken again when there is room.
+    reserve_released: AtomicBool,
+    /// Shared with every handle on the file: closed while a writer resets the WAL.
+    gate: Option<Gate>,
+}
+
+static MEMORY_DBS: AtomicU64 = AtomicU64::new(0);
+
+impl Store {
+    /// Opens (or, with `create`, makes) the database at `path`; `warm` prepares a
+    /// new reader connection's hot statements.
+    pub(crate) fn open(path: &Path, opts: OpenOptions, warm: fn(&Connection) -> Result<()>) -> Result<Store> {
+        opts.validate()?;
+        if path.as_os_str().is_empty() {
+            return Err(Error::invalid("the database path is empty"));
+        }
+        if path.as_os_str().as_encoded_bytes().contains(&0) {
+            return Err(Error::invalid(format!("the database path {path:?} contains a NUL byte")));
+        }
+        let shown = path.to_string_lossy().into_owned();
+        let memory = path.as_os_str() == ":memory:";
+        let mut scratch_dir = None;
+        let (target, fresh) = if memory {
+            // A private file on tmpfs rather than SQLite's memdb: memdb blocks readers
+            // during a write transaction, and ":memory:" must behave like a file.
+            let dir = memory_dir()?;
+            let file = dir.join("memory.db");
+            scratch_dir = Some(dir);
+            (file, true)
+        } else {
+            let exists = path.exists();
+            let fresh = match schema::inspect(path)? {
+                FileKind::BuffDb => false,
+                FileKind::Empty if opts.read_only || !opts.create => {
+                    return Err(Error::new(
+                        ErrorCode::NotFound,
+                        if exists {
+                            format!("{shown} is empty, and creating a database was not allowed")
+                        } else {
+                            format!("database file {shown} does not exist")
+                        },
+                    ))
+                }
+                FileKind::Empty => true,
+            };
+            (path.to_path_buf(), fresh)
+        };
+        let mut inner = Store {
+            warm,
+            path: shown,
+            target,
+            scratch_dir,
+            opts,
+            closed: AtomicBool::new(false),
+            writer: None,
+            readers: Arc::default(),
+            pins: Mutex::new(HashMap::new()),
+            wal: Arc::default(),
+            cache: None,
+            checkpointer: None,
+            page_size: 0,
+            owner: None,
+            immutable: false,
+            draining: AtomicBool::new(false),
+            reserve_released: AtomicBool::new(false),
+            gate: None,
+        };
+        if !inner.opts.read_only {
+            let owner = OwnerLock::acquire(&inner.target)?;
+            inner.gate = Gate::open(&lock_path(&inner.target), true);
+            inner.reserve_released = AtomicBool::new(!owner.reserve());
+            inner.owner = Some(owner);
+            let conn = inner.connect(true)?;
+            if fresh {
+                schema::create(&conn, inner.opts.page_size)?;
+            } else {
+                schema::verify(&conn)?;
+                conn.pragma_update(None, "journal_mode", "WAL")?;
+            }
+            content::collect_abandoned(&conn, inner.owner.as_ref().expect("taken above"))?;
+            // Past wal_max_bytes a checkpoint resets the WAL; this trims the file back.
+            conn.pragma_update(None, "journal_size_limit", inner.opts.wal_max_bytes as i64)?;
+            inner.page_size = conn.pragma_query_value(None, "page_size", |r| r.get::<_, i64>(0))? as u64;
+            let wal = WalIndex::of(&conn);
+            let has_wal = wal.is_some();
+            *inner.wal.write() = wal;
+            if has_wal {
+                inner.cache = ReadCache::new(inner.opts.cache_size);
+                // Checkpoints move to a thread of their own instead of stalling a commit.
+                conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+                let c = Checkpointer::start(inner.connect(false)?, inner.readers.clone(), inner.wal.clone())?;
+                inner.checkpointer = Some(c);
+            }
+            inner.writer = Some(Arc::new(Mutex::new(Some(conn))));
+            // One reader ready, so the first read does not pay for opening a connection.
+            let reader = inner.connect(false)?;
+            inner.readers.give(Pooled::new(reader));
+        } else {
+            let conn = match inner.connect(false).and_then(|c| schema::verify(&c).map(|()| c)) {
+                Ok(c) => c,
+                // On read-only media SQLite cannot make the -shm file a WAL reader needs.
+                Err(e) if e.code() == ErrorCode::Io || e.code() == ErrorCode::ReadOnly => {
+                    if !inner.can_open_immutable() {
+                        return Err(e);
+                    }
+                    inner.immutable = true;
+                    let c = inner.connect(false)?;
+                    schema::verify(&c)?;
+                    c
+                }
+                Err(e) => return Err(e),
+            };
+            inner.readers.give(Pooled::new(conn));
+            inner.gate = Gate::open(&lock_path(&inner.target), false);
+        }
+        Ok(inner)
+    }
+
+    /// Closes the database for every clone of this handle. Idempotent; any later
+    /// call gives `CLOSED`. Waits up to the busy timeout for an open transaction.
+    pub(crate) fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.readers.clear();
+        if let Some(c) = &self.checkpointer {
+            c.stop();
+        }
+        if let Some(w) = &self.writer {
+            // A transaction or writer still holding the lock keeps its connection
+            // until it ends; its commit then fails with CLOSED.
+            if let Some(mut g) = w.try_lock_for(self.busy_timeout()) {
+                // The WAL index is the writer connection's mapping: gone with it.
+                *self.wal.write() = None;
+                if let Some(conn) = g.take() {
+                    let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                    drop(conn);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// The path the database was opened with.
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl Store {
+    pub(crate) fn checkpoint(&self) -> Result<()> {
+        self.check_open()?;
+        let mut g = self.lock_writer()?;
+        let conn = g.as_mut().ok_or_else(Error::closed)?;
+        let deadline = std::time::Instant::now() + self.busy_timeout();
+        loop {
+            // (busy, frames in the WAL, frames copied); busy = another checkpoint runs.
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(0))?;
+            if busy == 0 || std::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// A read-only file whose WAL is empty or gone can be read as immutable: nothing
+    /// can change it while its directory is read-only, and no pages wait in a WAL.
+    fn can_open_immutable(&self) -> bool {
+        let mut wal = self.target.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal_empty = std::fs::metadata(&wal).map(|m| m.len() == 0).unwrap_or(true);
+        let dir_writable = self
+            .target
+            .parent()
+            .map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d })
+            .is_some_and(dir_is_writable);
+        wal_empty && !dir_writable
+    }
+
+    /// The id that unfinished contents of this handle record as their owner.
+    pub(crate) fn owner_id(&self) -> i64 {
+        self.owner.as_ref().map_or(0, OwnerLock::id)
+    }
+
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::SeqCst) {
+            Err(Error::closed())
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn busy_timeout(&self) -> Duration {
+        Duration::from_millis(self.opts.busy_timeout_ms)
+    }
+
+    fn connect(&self, writer: bool) -> Result<Connection> {
+        let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        flags |= if self.opts.read_only { OpenFlags::SQLITE_OPEN_READ_ONLY } else { OpenFlags::SQLITE_OPEN_READ_WRITE };
+        if writer && self.opts.create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = if self.immutable {
+            Connection::open_with_flags(immutable_uri(&self.target), flags | OpenFlags::SQLITE_OPEN_URI)
+        } else {
+            Connection::open_with_flags(&self.target, flags)
+        };
+        let conn = conn.map_err(|e| {
+            let err = Error::from(e);
+            Error::new(err.code(), format!("cannot open {}: {}", self.path, err.message()))
+        })?;
+        conn.busy_timeout(self.busy_timeout())?;
+        conn.pragma_update(None, "cache_size", -((self.opts.cache_size / 1024).max(64) as i64))?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        schema::prepare_connection(&conn)?;
+        if writer {
+            let sync = match self.opts.durability {
+                _ if self.scratch_dir.is_some() => "OFF",
+                Durability::Full => "FULL",
+                Durability::Normal => "NORMAL",
+                Durability::None => "OFF",
+            };
+            conn.pragma_update(None, "synchronous", sync)?;
+        } else {
+            conn.pragma_update(None, "query_only", true)?;
+            conn.pragma_update(None, "mmap_size", READER_MMAP_SIZE)?;
+            // Load the schema and prepare the hot reads now, not inside the first read.
+            (self.warm)(&conn)?;
+            content::meta(&conn, 0)?;
+            content::chunk_refs_from(&conn, 0, 0, Some(1))?;
+        }
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+
+    /// Runs `f` on a pooled reader connection (each statement is its own snapshot
+    /// unless `f` opens a read transaction).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.read_at(self.commit_counter(), f)
+    }
+
+    /// [`Store::read`] for a caller that has just read the commit counter.
+    pub(crate) fn read_at<T>(&self, counter: Option<u32>, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.check_open()?;
+        let mut p = match self.readers.take() {
+            Some(p) => p,
+            None => Pooled::new(self.connect(false)?),
+        };
+        if let Some(g) = &self.gate {
+            p.end_if_closed(g); // a writer (in any process) is resetting the WAL
+        }
+        let draining = self.draining.load(Ordering::Relaxed);
+        p.refresh(if draining { None } else { counter })?;
+        let out = f(&p.conn);
+        if out.is_err() || draining {
+            p.end();
+        }
+        if !self.closed.load(Ordering::SeqCst) {
+            self.readers.give(p);
+        }
+        out
+    }
+
+    /// Runs `f` on a pooled reader inside one read transaction (one snapshot).
+    pub(crate) fn read_snapshot<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.read(|conn| {
+            if !conn.is_autocommit() {
+                return f(conn); // the pooled connection's read transaction already is one
+            }
+            conn.execute_batch("BEGIN DEFERRED")?;
+            let out = f(conn);
+            let end = conn.execute_batch("COMMIT");
+            let out = out?;
+            end?;
+            Ok(out)
+        })
+    }
+
+    /// Takes the single writer, waiting up to the busy timeout.
+    pub(crate) fn lock_writer(&self) -> Result<WriterGuard> {
+        self.check_open()?;
+        let writer = self.writer.as_ref().ok_or_else(Error::read_only)?;
+        let guard = writer.try_lock_arc_for(self.busy_timeout()).ok_or_else(|| {
+            Error::new(
+                ErrorCode::Busy,
+                format!(
+                    "another writer (a transaction or stream writer) held the write lock for {} ms",
+                    self.opts.busy_timeout_ms
+                ),
+            )
+        })?;
+        if guard.is_none() {
+            return Err(Error::closed());
+        }
+        // An idle reader's snapshot would stop this write from restarting a fully
+        // checkpointed WAL (it would grow instead): end them first.
+        self.readers.release_stale(None);
+        match self.bound_wal(&guard) {
+            // The checkpoint itself could not grow the main file: the disk is full.
+            // The reserve goes to the checkpoint, so deletes can commit; this write
+            // still fails FULL (the reserve is for getting out, not for more data).
+            Err(e) if e.code() == ErrorCode::Full => {
+                self.after_full(guard.as_ref().ok_or_else(Error::closed)?);
+                return Err(e);
+            }
+            other => other?,
+        }
+        Ok(guard)
+    }
+
+    /// Bytes of WAL frames not yet reset (0 without a WAL index).
+    fn wal_bytes(&self) -> u64 {
+        self.wal.read().as_ref().and_then(WalIndex::frames).map_or(0, |f| f as u64 * self.page_size)
+    }
+
+    /// Keeps the WAL bounded whatever readers do: once it holds `wal_max_bytes`, the
+    /// next write first checkpoints everything and truncates the WAL (TRUNCATE waits
+    /// for readers still using it, which end within a call or, when idle, within
+    /// [`SNAPSHOT_MAX_AGE`] in any process), so the WAL never runs past `wal_max_bytes`
+    /// by more than one transaction. A reader that keeps it busy past the busy
+    /// timeout makes this write fail `BUSY` rather than let the WAL grow.
+    fn bound_wal(&self, guard: &WriterGuard) -> Result<()> {
+        if self.wal_bytes() < self.opts.wal_max_bytes {
+            return Ok(());
+        }
+        let conn = guard.as_ref().ok_or_else(Error::closed)?;
+        let deadline = std::time::Instant::now() + self.busy_timeout();
+        self.draining.store(true, Ordering::SeqCst);
+        if let Some(g) = &self.gate {
+            g.close_until(now_ms() as u64 + self.opts.busy_timeout_ms);
+        }
+        let _drained = scopeguard(|| {
+            self.draining.store(false, Ordering::SeqCst);
+            if let Some(g) = &self.gate {
+                g.open_now();
+            }
+        });
+        self.readers.release_stale(None);
+        loop {
+            // (busy, frames in the WAL, frames copied); busy: a reader or another
+            // checkpoint is still in the way after SQLite's own busy wait.
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy == 0 || self.wal_bytes() < self.opts.wal_max_bytes {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorCode::Busy,
+                    format!(
+                        "the WAL holds {} bytes (wal_max_bytes {}) and readers kept it from being checkpointed for {} ms",
+                        self.wal_bytes(),
+                        self.opts.wal_max_bytes,
+                        self.opts.busy_timeout_ms
+                    ),
+                ));
+            }
+            self.readers.release_stale(None);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// After a write failed with `FULL`: free the disk-space reserve, so the WAL can
+    /// be checkpointed into the main file and truncated, and a delete has room to
+    /// commit. The reserve is taken again once a later commit finds room for it.
+    pub(crate) fn after_full(&self, conn: &Connection) {
+        if let Some(owner) = &self.owner {
+            owner.release_reserve();
+            self.reserve_released.store(true, Ordering::SeqCst);
+        }
+        self.readers.release_stale(None);
+        let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+
+    /// Runs `f` in one write transaction, making the KV `changes`; commits when it
+    /// returns `Ok`. The read cache stays warm across this process's own commits.
+    pub(crate) fn write_kv<T>(&self, changes: &[Change<'_>], f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut guard = self.lock_writer()?;
+        let conn = guard.as_mut().ok_or_else(Error::closed)?;
+        let before = self.commit_counter();
+        let result = (|| -> Result<T> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        let out = match result {
+            Ok(out) => out,
+            Err(e) => {
+                if e.code() == ErrorCode::Full {
+                    self.after_full(conn);
+                }
+                return Err(e);
+            }
+        };
+        if let Some(cache) = &self.cache {
+            cache.after_commit(before, self.commit_counter(), changes);
+        }
+        self.after_commit();
+        Ok(out)
+    }
+
+    /// After any commit of this process: idle readers drop their old snapshots, and a
+    /// checkpoint starts once the WAL is long.
+    pub(crate) fn after_commit(&self) {
+        self.readers.release_stale(self.commit_counter());
+        if self.reserve_released.load(Ordering::Relaxed) {
+            if let Some(owner) = &self.owner {
+                self.reserve_released.store(!owner.reserve_if_room(self.opts.wal_max_bytes), Ordering::SeqCst);
+            }
+        }
+        if let Some(c) = &self.checkpointer {
+            let frames = self.wal.read().as_ref().and_then(WalIndex::frames);
+            if frames.is_some_and(|f| f as u64 * self.page_size >= CHECKPOINT_AFTER_BYTES) {
+                c.request();
+            }
+        }
+    }
+
+    /// The commit counter of the WAL index (`None` without one, or mid-commit).
+    pub(crate) fn commit_counter(&self) -> Option<u32> {
+        self.wal.read().as_ref().and_then(WalIndex::commit_counter)
+    }
+
+    pub(crate) fn has_wal_index(&self) -> bool {
+        self.wal.read().is_some()
+    }
+
+    pub(crate) fn pin(&self, content: i64) {
+        *self.pins.lock().entry(content).or_insert(0) += 1;
+    }
+
+    pub(crate) fn unpin(&self, content: i64) {
+        let mut pins = self.pins.lock();
+        if let Some(n) = pins.get_mut(&content) {
+            *n -= 1;
+            if *n == 0 {
+                pins.remove(&content);
+            }
+        }
+    }
+
+    pub(crate) fn is_pinned(&self, content: i64) -> bool {
+        self.pins.lock().contains_key(&content)
+    }
+}
+
+/// WAL size that starts a background checkpoint (SQLite's default is 1000 pages).
+const CHECKPOINT_AFTER_BYTES: u64 = 16 << 20;
+
+/// Runs PASSIVE checkpoints on a connection and thread of its own, when asked.
+/// PASSIVE never waits for readers or writers; what it cannot copy yet waits for
+/// the next request.
+struct Checkpointer {
+    signal: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Checkpointer {
+    /// Also ends, every [`SNAPSHOT_MAX_AGE`], idle readers' snapshots that are stale or
+    /// have been idle that long (another process may be waiting to checkpoint).
+    fn start(
+        conn: Connection,
+        readers: Arc<ReaderPool>,
+        wal: Arc<parking_lot::RwLock<Option<WalIndex>>>,
+    ) -> Result<Checkpointer> {
+        use std::sync::mpsc::RecvTimeoutError;
+        conn.pragma_update(None, "query_only", false)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("buffdb-checkpoint".into())
+            .spawn(move || loop {
+                let counter = || wal.read().as_ref().and_then(WalIndex::commit_counter);
+                match rx.recv_timeout(SNAPSHOT_MAX_AGE) {
+                    Ok(()) => {
+                        readers.release_old(counter());
+                        let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                    }
+                    Err(RecvTimeoutError::Timeout) => readers.release_old(counter()),
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            })
+            .map_err(|e| Error::new(ErrorCode::Internal, format!("cannot start the checkpoint thread: {e}")))?;
+        Ok(Checkpointer { signal: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)) })
+    }
+
+    fn request(&self) {
+        if let Some(tx) = &*self.signal.lock() {
+            let _ = tx.try_send(()); // full: a checkpoint is already due
+        }
+    }
+
+    fn stop(&self) {
+        self.signal.lock().take();
+        if let Some(t) = self.thread.lock().take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(c) = &self.checkpointer {
+            c.stop();
+        }
+        if let Some(dir) = &self.scratch_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A new private directory for a `":memory:"` database, on tmpfs where there is one.
+fn memory_dir() -> Result<std::path::PathBuf> {
+    let shm = Path::new("/dev/shm");
+    let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+    let n = MEMORY_DBS.fetch_add(1, Ordering::Relaxed);
+    let dir = base.join(format!("buffdb-memory-{}-{n}-{}", std::process::id(), now_ms()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::new(ErrorCode::Io, format!("cannot make {}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// `file:` URI with `immutable=1` for `path` (its bytes percent-encoded exactly).
+fn immutable_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
+fn dir_is_writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return false };
+    // SAFETY: a valid NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// Runs `f` when dropped.
+fn scopeguard<F: FnOnce()>(f: F) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(f))
+}
