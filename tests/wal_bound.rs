@@ -140,7 +140,16 @@ fn shm_state(path: &std::path::Path) -> String {
         (0..5).map(|i| word(100 + 4 * i)).collect::<Vec<_>>()
     );
     let f = std::fs::OpenOptions::new().read(true).write(true).open(&shm).unwrap();
-    for (name, at) in [("write", 120), ("ckpt", 121), ("recover", 122), ("r0", 123), ("r1", 124), ("r2", 125), ("r3", 126), ("r4", 127)] {
+    for (name, at) in [
+        ("write", 120),
+        ("ckpt", 121),
+        ("recover", 122),
+        ("r0", 123),
+        ("r1", 124),
+        ("r2", 125),
+        ("r3", 126),
+        ("r4", 127),
+    ] {
         let mut fl: libc::flock = unsafe { std::mem::zeroed() };
         fl.l_type = libc::F_WRLCK as _;
         fl.l_whence = libc::SEEK_SET as _;
