@@ -894,3 +894,17 @@ pub unsafe fn query_result(env: sys::napi_env, q: QueryResult) -> napi::Result<s
     object(env, &[("columns", array_of(env, cols)?), ("rows", array_of(env, rows)?)])
   }
 }
+
+/// `{ data, metadata }` of blobUpdate.
+/// `blobUpdate`'s {data, metadata}: new bytes, and new metadata (`Some(None)` clears it).
+pub type BlobUpdate = (Option<Vec<u8>>, Option<Option<String>>);
+
+pub fn blob_update_args(update: &Unknown) -> buffdb::Result<BlobUpdate> {
+  let u = Some(*update);
+  let o = Opts::new(&u, "update", &["data", "metadata"])?;
+  Ok((o.bytes("data")?.map(Bytes::into_vec), o.nullable_string("metadata")?))
+}
+
+pub fn metadata_arg(m: &Option<Unknown>) -> buffdb::Result<Option<String>> {
+  opt_string(m, "metadata")
+}

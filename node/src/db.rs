@@ -8,16 +8,9 @@ use napi_derive::napi;
 use crate::conv::{self, Bytes, Opts, JsUnknown, SCRATCH};
 use crate::err::{guard, invalid, napi_failure, to_js, IntoJs};
 use crate::iter::{JsKeyIter, JsKvIter, JsPathIter};
-use crate::task::{spawn, spawn_pinned, Job, Out};
+use crate::conv::{blob_update_args, metadata_arg};
+use crate::task::{spawn, spawn_pinned, sync, Job, Out};
 use crate::try_args;
-
-/// Run `f` behind the panic boundary and convert its result on the JS thread.
-pub fn sync<T: Into<Out>>(env: &Env, f: impl FnOnce() -> buffdb::Result<T>) -> crate::err::Result<JsUnknown> {
-  let out = guard(|| f().map(Into::into))?;
-  unsafe { out.into_js(env.raw()) }
-    .map(JsUnknown)
-    .map_err(|e| to_js(napi_failure(e)))
-}
 
 pub const OPEN_OPTIONS: &[&str] = &[
   "create",
@@ -87,20 +80,6 @@ pub fn version_opt(options: &Option<Unknown>) -> buffdb::Result<Option<u64>> {
   Opts::new(options, "options", &["version"])?.uint("version")
 }
 
-/// `{ data, metadata }` of blobUpdate.
-/// `blobUpdate`'s {data, metadata}: new bytes, and new metadata (`Some(None)` clears it).
-pub type BlobUpdate = (Option<Vec<u8>>, Option<Option<String>>);
-
-pub fn blob_update_args(update: &Unknown) -> buffdb::Result<BlobUpdate> {
-  let u = Some(*update);
-  let o = Opts::new(&u, "update", &["data", "metadata"])?;
-  Ok((o.bytes("data")?.map(Bytes::into_vec), o.nullable_string("metadata")?))
-}
-
-pub fn metadata_arg(m: &Option<Unknown>) -> buffdb::Result<Option<String>> {
-  conv::opt_string(m, "metadata")
-}
-
 fn prefix_arg(p: &Option<Unknown>) -> buffdb::Result<Vec<u8>> {
   Ok(conv::opt_bytes(p, "prefix")?.map(Bytes::into_vec).unwrap_or_default())
 }
@@ -134,6 +113,13 @@ pub struct JsDb {
 impl JsDb {
   pub fn new(db: Db) -> JsDb {
     JsDb { db }
+  }
+}
+
+impl From<Db> for Out {
+  fn from(x: Db) -> Out {
+    // SAFETY: `Out::into_js` calls it on the JS thread with that thread's env.
+    Out::Handle(Box::new(move |env| unsafe { ToNapiValue::to_napi_value(env, JsDb::new(x)) }))
   }
 }
 

@@ -8,9 +8,8 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use crate::conv::{self, JsUnknown};
-use crate::db::sync;
 use crate::err::{closed, guard, to_js, napi_failure, IntoJs};
-use crate::task::{spawn, spawn_pinned, Job, Out};
+use crate::task::{spawn, spawn_pinned, sync, Job, Out};
 use crate::try_args;
 
 /// Reads a blob or one version of a stream; never mixes two versions.
@@ -267,5 +266,19 @@ impl JsWriter {
       Some(w) => w.abort(),
       None => Ok(()),
     })
+  }
+}
+
+impl From<buffdb::Reader> for Out {
+  fn from(x: buffdb::Reader) -> Out {
+    // SAFETY: `Out::into_js` calls it on the JS thread with that thread's env.
+    Out::Handle(Box::new(move |env| unsafe { ToNapiValue::to_napi_value(env, JsReader::new(x)) }))
+  }
+}
+
+impl From<buffdb::StreamWriter> for Out {
+  fn from(x: buffdb::StreamWriter) -> Out {
+    // SAFETY: `Out::into_js` calls it on the JS thread with that thread's env.
+    Out::Handle(Box::new(move |env| unsafe { ToNapiValue::to_napi_value(env, JsWriter::new(x)) }))
   }
 }

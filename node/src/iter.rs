@@ -9,9 +9,8 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use crate::conv::JsUnknown;
-use crate::db::sync;
 
-use crate::task::{spawn, Job};
+use crate::task::{spawn, sync, Job};
 
 /// Up to `n` items from the iterator; an empty batch means the end (and the
 /// engine iterator is dropped).

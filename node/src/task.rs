@@ -33,10 +33,20 @@ pub enum Out {
   Stats(Stats),
   Check(CheckReport),
   Query(QueryResult),
-  Db(buffdb::Db),
-  Txn(buffdb::Txn),
-  Reader(buffdb::Reader),
-  Writer(buffdb::StreamWriter),
+  /// A handle class (Db, Txn, Reader, StreamWriter): its module says how it becomes a
+  /// JS object, so this module needs none of theirs.
+  Handle(Handle),
+}
+
+/// Turns an engine handle into its JS class instance on the JS thread.
+pub type Handle = Box<dyn FnOnce(sys::napi_env) -> napi::Result<sys::napi_value> + Send>;
+
+/// Run `f` behind the panic boundary and convert its result on the JS thread.
+pub fn sync<T: Into<Out>>(env: &Env, f: impl FnOnce() -> buffdb::Result<T>) -> crate::err::Result<JsUnknown> {
+  let out = crate::err::guard(|| f().map(Into::into))?;
+  unsafe { out.into_js(env.raw()) }
+    .map(JsUnknown)
+    .map_err(|e| crate::err::to_js(crate::err::napi_failure(e)))
 }
 
 macro_rules! out_from {
@@ -70,10 +80,6 @@ out_from!(Option<BlobInfo>, BlobInfo);
 out_from!(Stats, Stats);
 out_from!(CheckReport, Check);
 out_from!(QueryResult, Query);
-out_from!(buffdb::Db, Db);
-out_from!(buffdb::Txn, Txn);
-out_from!(buffdb::Reader, Reader);
-out_from!(buffdb::StreamWriter, Writer);
 
 impl Out {
   pub unsafe fn into_js(self, env: sys::napi_env) -> napi::Result<sys::napi_value> {
@@ -141,10 +147,7 @@ impl Out {
         Out::Stats(s) => conv::stats(env, &s),
         Out::Check(r) => conv::check_report(env, &r),
         Out::Query(q) => conv::query_result(env, q),
-        Out::Db(db) => ToNapiValue::to_napi_value(env, crate::db::JsDb::new(db)),
-        Out::Txn(t) => ToNapiValue::to_napi_value(env, crate::txn::JsTxn::new(t)),
-        Out::Reader(r) => ToNapiValue::to_napi_value(env, crate::io::JsReader::new(r)),
-        Out::Writer(w) => ToNapiValue::to_napi_value(env, crate::io::JsWriter::new(w)),
+        Out::Handle(make) => make(env),
       }
     }
   }

@@ -7,9 +7,9 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use crate::conv::{self, Bytes};
-use crate::db::{blob_update_args, metadata_arg, sync};
+use crate::conv::{blob_update_args, metadata_arg};
 use crate::err::{closed, guard, IntoJs};
-use crate::task::{spawn, spawn_pinned, Job, Out};
+use crate::task::{spawn, spawn_pinned, sync, Job, Out};
 use crate::try_args;
 use crate::conv::JsUnknown;
 
@@ -41,6 +41,13 @@ pub struct JsTxn {
 impl JsTxn {
   pub fn new(t: buffdb::Txn) -> JsTxn {
     JsTxn { slot: Arc::new(Mutex::new(Some(t))) }
+  }
+}
+
+impl From<buffdb::Txn> for Out {
+  fn from(x: buffdb::Txn) -> Out {
+    // SAFETY: `Out::into_js` calls it on the JS thread with that thread's env.
+    Out::Handle(Box::new(move |env| unsafe { ToNapiValue::to_napi_value(env, JsTxn::new(x)) }))
   }
 }
 
