@@ -318,4 +318,21 @@ surface! {
     fn query_with(&self, sql: &str, params: &[Value], opts: &QueryOptions) -> Result<QueryResult> {
         query::query(self.core(), sql, params, opts)
     }
+
+    /// `query_with` as a cursor: hands each row to `f` as SQLite produces it, with the
+    /// column names, instead of collecting the rows, so a result of any size takes
+    /// flat memory (set `opts.max_rows` to `usize::MAX` for no row limit; the time
+    /// limit counts the time `f` takes too, and the memory limit counts the row in
+    /// hand). `f` returns `false` to stop early, which is not an error. The whole walk
+    /// is one snapshot, held until it ends: a slow `f` holds back WAL checkpoints.
+    /// Returns the column names (also when there were no rows).
+    fn query_each(
+        &self,
+        sql: &str,
+        params: &[Value],
+        opts: &QueryOptions,
+        f: impl FnMut(&[String], Vec<Value>) -> bool,
+    ) -> Result<Vec<String>> {
+        query::query_each(self.core(), sql, params, opts, f)
+    }
 }

@@ -57,7 +57,29 @@ pub struct QueryResult {
 /// its connection, seeing its writes; the hooks installed there act only during a query).
 pub(crate) fn query(core: Core<'_>, sql: &str, params: &[Value], opts: &QueryOptions) -> Result<QueryResult> {
     opts.validate()?;
-    core.snapshot(|conn| run(conn, sql, params, opts)).map_err(sql_error)
+    let mut rows = Vec::new();
+    let columns = core
+        .snapshot(|conn| {
+            run(conn, sql, params, opts, true, |_, row| {
+                rows.push(row);
+                true
+            })
+        })
+        .map_err(sql_error)?;
+    Ok(QueryResult { columns, rows })
+}
+
+/// `query_each`: the rows handed to `f` one at a time as SQLite produces them, in one
+/// snapshot, so memory stays flat for any number of rows. Returns the column names.
+pub(crate) fn query_each(
+    core: Core<'_>,
+    sql: &str,
+    params: &[Value],
+    opts: &QueryOptions,
+    f: impl FnMut(&[String], Vec<Value>) -> bool,
+) -> Result<Vec<String>> {
+    opts.validate()?;
+    core.snapshot(|conn| run(conn, sql, params, opts, false, f)).map_err(sql_error)
 }
 
 /// SQL mistakes are the caller's: `INVALID_ARGUMENT`, or `READ_ONLY` for an attempt
@@ -74,11 +96,21 @@ fn sql_error(e: Error) -> Error {
     }
 }
 
-fn run(conn: &Connection, sql: &str, params: &[Value], opts: &QueryOptions) -> Result<QueryResult> {
+/// Runs the statement, handing each row to `f` (which returns `false` to stop early).
+/// `kept`: `f` keeps the rows, so their bytes count against the memory limit together;
+/// otherwise only the row in hand counts.
+fn run(
+    conn: &Connection,
+    sql: &str,
+    params: &[Value],
+    opts: &QueryOptions,
+    kept: bool,
+    mut f: impl FnMut(&[String], Vec<Value>) -> bool,
+) -> Result<Vec<String>> {
     if opts.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
         return Err(limits::cancelled());
     }
-    let _running = Running::start(opts);
+    let running = Running::start(opts);
     let _length = LengthLimit::set(conn, opts.max_memory)?;
     let mut stmt = prepare(conn, sql)?;
     if !stmt.readonly() {
@@ -94,20 +126,23 @@ fn run(conn: &Connection, sql: &str, params: &[Value], opts: &QueryOptions) -> R
     let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
     let n = columns.len();
     let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(stopped)?;
-    let mut out = Vec::new();
+    let mut count = 0usize;
     while let Some(row) = rows.next().map_err(stopped)? {
-        if out.len() >= opts.max_rows {
+        if count >= opts.max_rows {
             return Err(Error::too_large(format!(
                 "the query returned more than {} rows (add a LIMIT, or raise max_rows)",
                 opts.max_rows
             )));
         }
+        count += 1;
         let values = (0..n).map(|i| row.get_ref(i).map(Value::from)).collect::<rusqlite::Result<Vec<_>>>()?;
         let bytes = row_bytes(&values);
-        with_call(|c| c.map_or(Ok(()), |c| c.after_row(bytes)))?;
-        out.push(values);
+        with_call(|c| c.map_or(Ok(()), |c| c.after_row(bytes, kept)))?;
+        if !running.aside(|| f(&columns, values)) {
+            break;
+        }
     }
-    Ok(QueryResult { columns, rows: out })
+    Ok(columns)
 }
 
 /// Compiles `sql` under the authorizer. A pooled connection gets the hooks the first
@@ -142,7 +177,7 @@ fn stopped(e: rusqlite::Error) -> Error {
     })
 }
 
-/// Memory a collected row holds.
+/// Memory a row holds.
 fn row_bytes(values: &[Value]) -> u64 {
     let heap: usize = values
         .iter()

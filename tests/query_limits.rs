@@ -525,3 +525,157 @@ fn a_read_only_handle_is_guarded_the_same_way() {
     assert_eq!(e.code(), ErrorCode::Interrupted);
     assert!(ro.get(b"cfg:a").unwrap().is_some());
 }
+
+// ---- query_each: the cursor form (rows handed over one at a time) ----
+
+/// `n` rows of (i, a 100-byte text).
+fn numbered(n: u64) -> String {
+    format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+         SELECT i, printf('%0100d', i) AS pad FROM n"
+    )
+}
+
+#[test]
+fn query_each_streams_more_rows_than_collecting_allows_in_flat_memory() {
+    let _memory = memory_lock();
+    let (_d, _p, db) = seeded();
+    let rows = 1_200_000u64;
+    // Collected, 1.2M rows of ~150 bytes exceed both the default row limit and 8 MiB.
+    let tight = opts().max_rows(usize::MAX).max_memory(8 << 20).timeout(Duration::from_secs(300));
+    assert_eq!(db.query(&numbered(rows), &[]).unwrap_err().code(), ErrorCode::TooLarge);
+    let e = db.query_with(&numbered(rows), &[], &tight).unwrap_err();
+    assert!(e.message().contains("memory limit"), "{e}");
+    // Handed over one at a time, they pass under the same 8 MiB, in order.
+    let mut seen = 0u64;
+    let columns = db
+        .query_each(&numbered(rows), &[], &tight, |columns, row| {
+            seen += 1;
+            assert_eq!(columns, ["i", "pad"]);
+            assert_eq!(row[0], Value::Integer(seen as i64));
+            assert!(matches!(&row[1], Value::Text(t) if t.len() == 100 && t.ends_with(&seen.to_string())));
+            true
+        })
+        .unwrap();
+    assert_eq!(seen, rows);
+    assert_eq!(columns, ["i", "pad"]);
+    assert_usable(&db);
+}
+
+#[test]
+fn query_each_stops_early_and_reports_columns_without_rows() {
+    let (_d, _p, db) = seeded();
+    let mut seen = Vec::new();
+    let columns = db
+        .query_each(&numbered(1000), &[], &opts(), |_, row| {
+            seen.push(row[0].clone());
+            seen.len() < 3
+        })
+        .unwrap();
+    assert_eq!(columns, ["i", "pad"]);
+    assert_eq!(seen, [Value::Integer(1), Value::Integer(2), Value::Integer(3)]);
+    let mut called = false;
+    let columns = db
+        .query_each("SELECT key, value FROM kv WHERE key_text = ?", &[Value::Text("none".into())], &opts(), |_, _| {
+            called = true;
+            true
+        })
+        .unwrap();
+    assert_eq!((columns, called), (vec!["key".to_string(), "value".to_string()], false));
+    assert_usable(&db);
+}
+
+#[test]
+fn query_each_keeps_the_guard_and_the_limits() {
+    let (_d, path, db) = seeded();
+    let before = snapshot(&db, &path);
+    let never = |_: &[String], _: Vec<Value>| -> bool { panic!("no row expected") };
+    assert_eq!(
+        db.query_each("SELECT * FROM bdb_kv", &[], &opts(), never).unwrap_err().code(),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(db.query_each("DELETE FROM kv", &[], &opts(), never).unwrap_err().code(), ErrorCode::ReadOnly);
+    assert_eq!(
+        db.query_each("ATTACH ':memory:' AS m", &[], &opts(), never).unwrap_err().code(),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(db.query_each("SELECT ?", &[], &opts(), never).unwrap_err().code(), ErrorCode::InvalidArgument);
+    // The row limit applies unless lifted.
+    let e = db.query_each(&numbered(100), &[], &opts().max_rows(10), |_, _| true).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::TooLarge, "{e}");
+    // The time limit counts the time the handler takes.
+    let t = Instant::now();
+    let e = db
+        .query_each(&numbered(1000), &[], &opts().timeout(Duration::from_millis(200)), |_, _| {
+            std::thread::sleep(Duration::from_millis(20));
+            true
+        })
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Interrupted, "{e}");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    // A token cancelled while rows flow (here by the handler) stops the walk.
+    let token = CancelToken::new();
+    let mut seen = 0;
+    let e = db
+        .query_each(&format!("{ENDLESS} SELECT x FROM c"), &[], &opts().cancel(token.clone()), |_, _| {
+            seen += 1;
+            if seen == 5 {
+                token.cancel();
+            }
+            true
+        })
+        .unwrap_err();
+    assert_eq!((e.code(), seen), (ErrorCode::Interrupted, 5), "{e}");
+    // Cancelled from another thread while SQLite works without producing a row.
+    let token = CancelToken::new();
+    let canceller = {
+        let token = token.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            token.cancel();
+        })
+    };
+    let e = db
+        .query_each(
+            &format!("{ENDLESS} SELECT x FROM c WHERE x < 0"),
+            &[],
+            &opts().timeout(Duration::from_secs(120)).cancel(token),
+            never,
+        )
+        .unwrap_err();
+    canceller.join().unwrap();
+    assert!(e.message().contains("cancelled"), "{e}");
+    assert_eq!(snapshot(&db, &path), before);
+    assert_usable(&db);
+}
+
+#[test]
+fn query_each_handlers_may_use_the_database() {
+    // The handler runs outside the query: its own engine calls (reads, writes, a
+    // nested query) are neither refused by the authorizer nor stopped by the limits.
+    let (_d, _p, db) = seeded();
+    let mut copied = 0;
+    db.query_each("SELECT key, value FROM kv WHERE key_text LIKE 'cfg:%' ORDER BY key", &[], &opts(), |_, row| {
+        let (Value::Blob(k), Value::Blob(v)) = (&row[0], &row[1]) else { panic!("{row:?}") };
+        assert_eq!(db.get(k).unwrap().as_ref(), Some(v));
+        db.put(&[b"copy:".as_slice(), k].concat(), v).unwrap();
+        let nested = db.query("SELECT count(*) FROM kv WHERE key_text LIKE 'cfg:%'", &[]).unwrap();
+        assert_eq!(nested.rows, vec![vec![Value::Integer(2)]]);
+        copied += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!((copied, db.count(b"copy:").unwrap()), (2, 2));
+
+    // In a transaction: the walk sees the transaction's writes.
+    let txn = db.begin().unwrap();
+    txn.put(b"cfg:c", b"{}").unwrap();
+    let mut keys = Vec::new();
+    txn.query_each("SELECT key_text FROM kv WHERE key_text LIKE 'cfg:%' ORDER BY key", &[], &opts(), |_, row| {
+        keys.push(row[0].clone());
+        true
+    })
+    .unwrap();
+    assert_eq!(keys, ["cfg:a", "cfg:b", "cfg:c"].map(|k| Value::Text(k.into())));
+    txn.rollback().unwrap();
+}

@@ -179,6 +179,18 @@ impl Running {
         AUTHORIZER_RAN.with(|r| r.set(false));
         Running(())
     }
+
+    /// Runs `f` outside the query: a caller's row handler may use the database on
+    /// this thread, and its statements are then the engine's (not checked by the
+    /// authorizer, not stopped by the query's limits).
+    pub fn aside<T>(&self, f: impl FnOnce() -> T) -> T {
+        let call = CURRENT.with(|c| c.borrow_mut().take());
+        let ran = authorizer_ran();
+        let out = f();
+        CURRENT.with(|c| *c.borrow_mut() = call);
+        AUTHORIZER_RAN.with(|r| r.set(ran));
+        out
+    }
 }
 
 impl Drop for Running {
@@ -209,9 +221,10 @@ impl Call {
         None
     }
 
-    /// Checks the limits between rows; `bytes` is the size of the row just collected.
-    pub fn after_row(&self, bytes: u64) -> Result<()> {
-        self.row_bytes.set(self.row_bytes.get().saturating_add(bytes));
+    /// Checks the limits between rows; `bytes` is the size of the row just read.
+    /// Collected rows (`kept`) add up; a streamed row is the only one in hand.
+    pub fn after_row(&self, bytes: u64, kept: bool) -> Result<()> {
+        self.row_bytes.set(if kept { self.row_bytes.get().saturating_add(bytes) } else { bytes });
         match self.over_limit() {
             Some(stop) => Err(self.error(stop)),
             None => Ok(()),
