@@ -44,6 +44,10 @@ pub struct RunArgs {
     /// Idle time after which a transaction that names no timeout rolls back, in ms.
     #[arg(long, default_value_t = 60_000)]
     pub txn_timeout_ms: u64,
+    /// Time limit of one query in ms, including the time the client takes to read the
+    /// rows (queries stream without a row limit, in one snapshot).
+    #[arg(long, default_value_t = buffdb_server::DEFAULT_QUERY_TIMEOUT.as_millis() as u64)]
+    pub query_timeout_ms: u64,
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -75,6 +79,10 @@ pub fn run(args: &RunArgs, store: &Path, opts: OpenOptions) -> Result<(), Error>
     config.max_message_size = usize::try_from(args.max_message_mib << 20)
         .map_err(|_| Error::new(ErrorCode::InvalidArgument, "--max-message-mib is too large"))?;
     config.txn_timeout = Duration::from_millis(args.txn_timeout_ms);
+    if args.query_timeout_ms == 0 {
+        return Err(Error::new(ErrorCode::InvalidArgument, "--query-timeout-ms must be more than zero"));
+    }
+    config.query_timeout = Duration::from_millis(args.query_timeout_ms);
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.tls = Some(Tls { cert_pem: read(cert)?, key_pem: read(key)? });
     }

@@ -2,7 +2,8 @@
 //! read-only SQL over the views kv, blobs and streams; each row is one
 //! `QueryResult` whose cells are `google.protobuf.Any` holding a wrapper
 //! (Int64Value, DoubleValue, StringValue, BytesValue) or `Empty` for NULL.
-//! `Execute` is refused: writes go through Kv and Blob.
+//! Rows stream from the engine as SQLite produces them, without a row limit
+//! (see `query_rows`). `Execute` is refused: writes go through Kv and Blob.
 
 use std::pin::Pin;
 
@@ -15,9 +16,9 @@ use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::batch::{shutdown_begun, shutting_down};
-use crate::error::{blocking, IntoStatus};
 use crate::proto::query::query_server::Query;
 use crate::proto::query::*;
+use crate::query_rows::{self, Pager};
 use crate::state::State;
 
 pub struct QueryService {
@@ -63,6 +64,22 @@ pub fn cell(v: Value) -> Any {
     Any { type_url: format!("type.googleapis.com/google.protobuf.{name}"), value: buf.to_vec() }
 }
 
+/// Rows queued between the engine and the client.
+const ROWS_IN_FLIGHT: usize = 256;
+
+/// Each row is one `QueryResult`, as the earlier server sent them.
+struct OneRowPerMessage;
+
+impl Pager for OneRowPerMessage {
+    type Message = QueryResult;
+    fn row(&mut self, _: &[String], row: Vec<Value>) -> Option<QueryResult> {
+        Some(QueryResult { fields: row.into_iter().map(cell).collect() })
+    }
+    fn end(self, _: Vec<String>) -> Option<QueryResult> {
+        None
+    }
+}
+
 type BoxStream<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -73,7 +90,7 @@ impl Query for QueryService {
     async fn query(&self, request: Request<Streaming<RawQuery>>) -> Result<Response<Self::QueryStream>, Status> {
         let mut input = request.into_inner();
         let state = self.state.clone();
-        let (tx, rx) = mpsc::channel(256);
+        let (tx, rx) = mpsc::channel(ROWS_IN_FLIGHT);
         tokio::spawn(async move {
             let mut shutdown = state.shutdown.clone();
             loop {
@@ -91,20 +108,12 @@ impl Query for QueryService {
                 } else {
                     state.stores.kv.clone()
                 };
-                let result = blocking(move || db.query(&q.query, &[]).or_status()).await;
-                match result {
-                    Ok(res) => {
-                        for row in res.rows {
-                            let fields = row.into_iter().map(cell).collect();
-                            if tx.send(Ok(QueryResult { fields })).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e)).await;
-                        return;
-                    }
+                if let Err(e) = query_rows::stream(&state, db, q.query, Vec::new(), &tx, OneRowPerMessage).await {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+                if tx.is_closed() {
+                    return;
                 }
             }
         });

@@ -17,6 +17,7 @@ pub mod compat_kv;
 pub mod compat_query;
 pub mod error;
 pub mod ops;
+pub mod query_rows;
 pub mod server;
 pub mod state;
 pub mod stores;
@@ -27,6 +28,7 @@ pub mod v1;
 #[cfg(feature = "client")]
 pub mod client;
 
+pub use query_rows::DEFAULT_QUERY_TIMEOUT;
 pub use server::{start, Config, Running, Tls, DEFAULT_ADDR, DEFAULT_MAX_MESSAGE_SIZE};
 pub use stores::Stores;
 

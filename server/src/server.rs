@@ -47,6 +47,9 @@ pub struct Config {
     pub tls: Option<Tls>,
     pub max_message_size: usize,
     pub txn_timeout: Duration,
+    /// Time limit of one query, including the time spent waiting for the client to
+    /// take rows (queries have no row limit).
+    pub query_timeout: Duration,
     pub shutdown_grace: Duration,
 }
 
@@ -58,6 +61,7 @@ impl Config {
             tls: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             txn_timeout: DEFAULT_TXN_TIMEOUT,
+            query_timeout: crate::query_rows::DEFAULT_QUERY_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
@@ -88,6 +92,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Box
         txns: txns.clone(),
         shutdown: down_rx.clone(),
         txn_timeout: config.txn_timeout,
+        query_timeout: config.query_timeout,
     };
     let n = config.max_message_size;
 

@@ -1,5 +1,5 @@
 //! What every service shares: the stores, the open compat transactions, the
-//! shutdown signal and the transaction timeouts.
+//! shutdown signal, the transaction timeouts and the query time limit.
 
 use std::time::Duration;
 
@@ -16,4 +16,6 @@ pub struct State {
     pub shutdown: watch::Receiver<bool>,
     /// Idle timeout of a transaction that names none.
     pub txn_timeout: Duration,
+    /// Time limit of one query (streamed without a row limit).
+    pub query_timeout: Duration,
 }

@@ -5,48 +5,9 @@ mod common;
 
 use buffdb_server::proto::v1::streams_client::StreamsClient;
 use buffdb_server::proto::v1::{ReadRequest, WriteChunk};
-use common::{options, start_full};
+use common::{anon_rss_bytes, options, start_full, PeakSampler};
 use prost::bytes::Bytes;
 use tokio_stream::StreamExt;
-
-/// Anonymous resident memory (heap; not the file pages SQLite maps and caches).
-fn anon_rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("RssAnon:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
-}
-
-/// Samples anonymous memory every 5 ms until dropped; the largest sample.
-struct PeakSampler {
-    peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl PeakSampler {
-    fn start() -> PeakSampler {
-        use std::sync::atomic::Ordering;
-        let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(anon_rss_bytes()));
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (p, s) = (peak.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                p.fetch_max(anon_rss_bytes(), Ordering::Relaxed);
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-        });
-        PeakSampler { peak, stop }
-    }
-
-    fn peak(&self) -> u64 {
-        self.peak.fetch_max(anon_rss_bytes(), std::sync::atomic::Ordering::Relaxed).max(anon_rss_bytes())
-    }
-}
-
-impl Drop for PeakSampler {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_stream_round_trips_with_flat_memory() {

@@ -1,4 +1,5 @@
-//! `buffdb.v1.Database`: read-only SQL with typed cells, stats and check.
+//! `buffdb.v1.Database`: read-only SQL with typed cells (rows streamed in pages
+//! without a row limit, see `query_rows`), stats and check.
 
 use std::pin::Pin;
 
@@ -9,11 +10,52 @@ use tonic::{Request, Response, Status};
 use crate::error::{blocking, IntoStatus};
 use crate::proto::v1::database_server::Database;
 use crate::proto::v1::*;
+use crate::query_rows::{self, Pager};
 use crate::state::State;
 use crate::v1::convert::{cell, value};
 
-/// Rows per query message.
+/// Most rows per query message.
 pub const ROWS_PER_MESSAGE: usize = 1000;
+/// A message is sent once its rows reach this many bytes (a row of big values is
+/// sent alone rather than 1000 of them overrunning the message size limit).
+pub const BYTES_PER_MESSAGE: usize = 1 << 20;
+
+/// Rows in pages; the first message carries the column names.
+#[derive(Default)]
+struct Pages {
+    rows: Vec<Row>,
+    bytes: usize,
+    columns_sent: bool,
+}
+
+impl Pages {
+    fn take(&mut self, columns: &[String]) -> QueryResponse {
+        let columns = if self.columns_sent { Vec::new() } else { columns.to_vec() };
+        self.columns_sent = true;
+        self.bytes = 0;
+        QueryResponse { columns, rows: std::mem::take(&mut self.rows) }
+    }
+}
+
+impl Pager for Pages {
+    type Message = QueryResponse;
+    fn row(&mut self, columns: &[String], row: Vec<buffdb::Value>) -> Option<QueryResponse> {
+        self.bytes += row.iter().map(value_bytes).sum::<usize>();
+        self.rows.push(Row { cells: row.into_iter().map(cell).collect() });
+        (self.rows.len() >= ROWS_PER_MESSAGE || self.bytes >= BYTES_PER_MESSAGE).then(|| self.take(columns))
+    }
+    fn end(mut self, columns: Vec<String>) -> Option<QueryResponse> {
+        (!self.rows.is_empty() || !self.columns_sent).then(|| self.take(&columns))
+    }
+}
+
+fn value_bytes(v: &buffdb::Value) -> usize {
+    match v {
+        buffdb::Value::Text(s) => s.len() + 8,
+        buffdb::Value::Blob(b) => b.len() + 8,
+        _ => 12,
+    }
+}
 
 pub struct DatabaseV1 {
     state: State,
@@ -35,22 +77,11 @@ impl Database for DatabaseV1 {
         let r = request.into_inner();
         let params: Vec<buffdb::Value> = r.params.into_iter().map(value).collect();
         let db = self.state.stores.kv.clone();
-        let result = blocking(move || db.query(&r.sql, &params).or_status()).await?;
+        let state = self.state.clone();
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(async move {
-            let mut columns = result.columns;
-            let mut rows = result.rows.into_iter().peekable();
-            loop {
-                let page: Vec<Row> = rows
-                    .by_ref()
-                    .take(ROWS_PER_MESSAGE)
-                    .map(|row| Row { cells: row.into_iter().map(cell).collect() })
-                    .collect();
-                let last = rows.peek().is_none();
-                let msg = QueryResponse { columns: std::mem::take(&mut columns), rows: page };
-                if tx.send(Ok(msg)).await.is_err() || last {
-                    return;
-                }
+            if let Err(e) = query_rows::stream(&state, db, r.sql, params, &tx, Pages::default()).await {
+                let _ = tx.send(Err(e)).await;
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
