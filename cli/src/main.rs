@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use buffdb::{Db, Error, ErrorCode, OpenOptions, QueryOptions, StreamInfo, Value};
+use buffdb::{Db, Error, ErrorCode, OpenOptions, QueryOptions, Value};
 use clap::{Parser, Subcommand};
 
+mod print;
 mod remote;
 mod serve;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -173,6 +174,17 @@ enum StreamCommand {
     Delete { path: String },
 }
 
+impl UpdateWhat {
+    /// The new data (read from its file) and the new metadata, each when given.
+    fn read(&self) -> Result<(Option<Vec<u8>>, Option<Option<String>>), Error> {
+        Ok(match self {
+            UpdateWhat::Data { file } => (Some(read_all(file)?), None),
+            UpdateWhat::Metadata { metadata } => (None, Some(metadata.clone())),
+            UpdateWhat::All { file, metadata } => (Some(read_all(file)?), Some(metadata.clone())),
+        })
+    }
+}
+
 /// How a command ended, beyond success.
 enum Outcome {
     Ok,
@@ -237,22 +249,6 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-fn print_info(i: &StreamInfo) {
-    println!(
-        "path: {}\nversion: {}\nsize: {}\ncrc32: {:08x}\nchunks: {}\nchunk_size: {}\nstored_size: {}\ncreated_ms: {}",
-        i.path, i.version, i.size, i.crc32, i.chunk_count, i.chunk_size, i.stored_size, i.created_ms
-    );
-}
-
-fn yes_no(v: bool) -> Outcome {
-    println!("{v}");
-    if v {
-        Outcome::Ok
-    } else {
-        Outcome::No(String::new())
-    }
-}
-
 fn run(cli: Cli) -> Result<Outcome, Error> {
     if let Command::Demo { mib } = &cli.command {
         return demo(&cli, *mib);
@@ -279,33 +275,23 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Kv(cmd) => match cmd {
             KvCommand::Get { key } => match db.get(key.as_bytes())? {
                 Some(v) => {
-                    out.write_all(&v)?;
-                    out.write_all(b"\n")?;
+                    print::value(&mut out, &v)?;
                     Outcome::Ok
                 }
-                None => Outcome::No(format!("key {key:?} not found")),
+                None => print::no_key(key),
             },
             KvCommand::Set { key, value } => {
                 let v = if value == "-" { read_all("-")? } else { value.clone().into_bytes() };
                 db.put(key.as_bytes(), &v)?;
                 Outcome::Ok
             }
-            KvCommand::Delete { key } => {
-                if db.delete(key.as_bytes())? {
-                    Outcome::Ok
-                } else {
-                    Outcome::No(format!("key {key:?} not found"))
-                }
-            }
-            KvCommand::Eq { keys } => yes_no(db.eq(keys)?),
-            KvCommand::NotEq { keys } => yes_no(db.not_eq(keys)?),
+            KvCommand::Delete { key } => print::found(db.delete(key.as_bytes())?, print::no_key(key)),
+            KvCommand::Eq { keys } => print::yes_no(&mut out, db.eq(keys)?)?,
+            KvCommand::NotEq { keys } => print::yes_no(&mut out, db.not_eq(keys)?)?,
             KvCommand::Scan { prefix, limit, start_after } => {
                 for row in db.scan(prefix.as_bytes(), start_after.as_deref().map(str::as_bytes), *limit)? {
                     let (k, v) = row?;
-                    out.write_all(&k)?;
-                    out.write_all(b"\t")?;
-                    out.write_all(&v)?;
-                    out.write_all(b"\n")?;
+                    print::pair(&mut out, &k, &v)?;
                 }
                 Outcome::Ok
             }
@@ -314,9 +300,7 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
             BlobCommand::Get { id } => {
                 let mut r = match db.blob_open(*id) {
                     Ok(r) => r,
-                    Err(e) if e.code() == ErrorCode::NotFound => {
-                        return Ok(Outcome::No(format!("blob {id} not found")))
-                    }
+                    Err(e) if e.code() == ErrorCode::NotFound => return Ok(print::no_blob(*id)),
                     Err(e) => return Err(e),
                 };
                 io::copy(&mut r, &mut out)?;
@@ -324,33 +308,23 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
             }
             BlobCommand::Store { metadata, .. } => {
                 let id = db.blob_put_from(given(), metadata.as_deref())?;
-                println!("{id}");
+                writeln!(out, "{id}")?;
                 Outcome::Ok
             }
             BlobCommand::Update { id, what } => {
-                let (data, md) = match what {
-                    UpdateWhat::Data { file } => (Some(read_all(file)?), None),
-                    UpdateWhat::Metadata { metadata } => (None, Some(metadata.as_deref())),
-                    UpdateWhat::All { file, metadata } => (Some(read_all(file)?), Some(metadata.as_deref())),
-                };
-                db.blob_update(*id, data.as_deref(), md)?;
+                let (data, md) = what.read()?;
+                db.blob_update(*id, data.as_deref(), md.as_ref().map(Option::as_deref))?;
                 Outcome::Ok
             }
-            BlobCommand::Delete { id } => {
-                if db.blob_delete(*id)? {
-                    Outcome::Ok
-                } else {
-                    Outcome::No(format!("blob {id} not found"))
-                }
-            }
-            BlobCommand::EqData { ids } => yes_no(db.blob_eq(ids)?),
-            BlobCommand::NotEqData { ids } => yes_no(db.blob_not_eq(ids)?),
+            BlobCommand::Delete { id } => print::found(db.blob_delete(*id)?, print::no_blob(*id)),
+            BlobCommand::EqData { ids } => print::yes_no(&mut out, db.blob_eq(ids)?)?,
+            BlobCommand::NotEqData { ids } => print::yes_no(&mut out, db.blob_not_eq(ids)?)?,
         },
         Command::Stream(cmd) => match cmd {
             StreamCommand::Put { path, compress, .. } => {
                 let mut w = db.stream_writer_with(path, Some(*compress))?;
                 io::copy(&mut given(), &mut w)?;
-                print_info(&w.commit()?);
+                print::info(&mut out, &w.commit()?)?;
                 Outcome::Ok
             }
             StreamCommand::Get { path, version, output } => {
@@ -372,26 +346,11 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
                 Outcome::Ok
             }
             StreamCommand::Stat { path } => {
-                print_info(&db.stream_stat(path)?);
+                print::info(&mut out, &db.stream_stat(path)?)?;
                 Outcome::Ok
             }
-            StreamCommand::Versions { path } => {
-                let versions = db.stream_versions(path)?;
-                if versions.is_empty() {
-                    return Ok(Outcome::No(format!("stream {path:?} not found")));
-                }
-                for v in versions {
-                    println!("{}\t{}\t{:08x}\t{}", v.version, v.size, v.crc32, v.created_ms);
-                }
-                Outcome::Ok
-            }
-            StreamCommand::Delete { path } => {
-                if db.stream_delete(path)? {
-                    Outcome::Ok
-                } else {
-                    Outcome::No(format!("stream {path:?} not found"))
-                }
-            }
+            StreamCommand::Versions { path } => print::versions(&mut out, path, &db.stream_versions(path)?)?,
+            StreamCommand::Delete { path } => print::found(db.stream_delete(path)?, print::no_stream(path)),
         },
         Command::Search { prefix, limit, start_after } => {
             for p in db.search(prefix, start_after.as_deref(), *limit)? {
@@ -422,25 +381,12 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
             }
         }
         Command::Query { sql, params, timeout_ms, max_rows } => {
+            // Rows are printed as the engine hands them over: memory stays flat.
             let params: Vec<Value> = params.iter().map(|p| Value::Text(p.clone())).collect();
             let limits = QueryOptions::new().timeout(Duration::from_millis(*timeout_ms)).max_rows(*max_rows);
-            let res = db.query_with(sql, &params, &limits)?;
-            writeln!(out, "{}", res.columns.join("\t"))?;
-            for row in res.rows {
-                let cells: Vec<String> = row
-                    .into_iter()
-                    .map(|v| match v {
-                        Value::Null => "NULL".into(),
-                        Value::Integer(i) => i.to_string(),
-                        Value::Real(f) => f.to_string(),
-                        Value::Text(s) => s,
-                        Value::Blob(b) => String::from_utf8(b.clone()).unwrap_or_else(|_| {
-                            format!("x'{}'", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
-                        }),
-                    })
-                    .collect();
-                writeln!(out, "{}", cells.join("\t"))?;
-            }
+            let mut table = print::Table::new(&mut out);
+            let columns = db.query_each(sql, &params, &limits, |columns, row| table.row(columns, row))?;
+            table.finish(&columns)?;
             Outcome::Ok
         }
         Command::Demo { .. } | Command::Run(_) => unreachable!(),

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use buffdb::{Error, ErrorCode, Value};
 use buffdb_server::client::Client;
 
-use super::{print_info, read_all, yes_no, BlobCommand, Cli, Command, KvCommand, Outcome, StreamCommand, UpdateWhat};
+use super::{print, read_all, BlobCommand, Cli, Command, KvCommand, Outcome, StreamCommand};
 
 pub fn run(cli: &Cli, addr: &str) -> Result<Outcome, Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -35,49 +35,27 @@ fn input(file: &str) -> Result<Box<dyn io::Read + Send>, Error> {
     }
 }
 
-fn text(v: Value) -> String {
-    match v {
-        Value::Null => "NULL".into(),
-        Value::Integer(i) => i.to_string(),
-        Value::Real(f) => f.to_string(),
-        Value::Text(s) => s,
-        Value::Blob(b) => String::from_utf8(b.clone())
-            .unwrap_or_else(|_| format!("x'{}'", b.iter().map(|x| format!("{x:02x}")).collect::<String>())),
-    }
-}
-
 async fn command(c: &mut Client, cmd: &Command, out: &mut impl Write) -> Result<Outcome, Error> {
     Ok(match cmd {
         Command::Kv(cmd) => match cmd {
             KvCommand::Get { key } => match c.get(key.as_bytes()).await? {
                 Some(v) => {
-                    out.write_all(&v)?;
-                    out.write_all(b"\n")?;
+                    print::value(out, &v)?;
                     Outcome::Ok
                 }
-                None => Outcome::No(format!("key {key:?} not found")),
+                None => print::no_key(key),
             },
             KvCommand::Set { key, value } => {
                 let v = if value == "-" { read_all("-")? } else { value.clone().into_bytes() };
                 c.put(key.as_bytes(), &v).await?;
                 Outcome::Ok
             }
-            KvCommand::Delete { key } => {
-                if c.delete(key.as_bytes()).await? {
-                    Outcome::Ok
-                } else {
-                    Outcome::No(format!("key {key:?} not found"))
-                }
-            }
-            KvCommand::Eq { keys } => yes_no(c.kv_compare(keys, false).await?),
-            KvCommand::NotEq { keys } => yes_no(c.kv_compare(keys, true).await?),
+            KvCommand::Delete { key } => print::found(c.delete(key.as_bytes()).await?, print::no_key(key)),
+            KvCommand::Eq { keys } => print::yes_no(out, c.kv_compare(keys, false).await?)?,
+            KvCommand::NotEq { keys } => print::yes_no(out, c.kv_compare(keys, true).await?)?,
             KvCommand::Scan { prefix, limit, start_after } => {
                 c.scan(prefix.as_bytes(), start_after.as_deref().map(str::as_bytes), *limit, |k, v| {
-                    out.write_all(k)?;
-                    out.write_all(b"\t")?;
-                    out.write_all(v)?;
-                    out.write_all(b"\n")?;
-                    Ok(())
+                    Ok(print::pair(out, k, v)?)
                 })
                 .await?;
                 Outcome::Ok
@@ -86,7 +64,7 @@ async fn command(c: &mut Client, cmd: &Command, out: &mut impl Write) -> Result<
         Command::Blob(cmd) => match cmd {
             BlobCommand::Get { id } => match c.blob_get_to(*id, out).await {
                 Ok(()) => Outcome::Ok,
-                Err(e) if e.code() == ErrorCode::NotFound => Outcome::No(format!("blob {id} not found")),
+                Err(e) if e.code() == ErrorCode::NotFound => print::no_blob(*id),
                 Err(e) => return Err(e),
             },
             BlobCommand::Store { file, metadata } => {
@@ -95,27 +73,17 @@ async fn command(c: &mut Client, cmd: &Command, out: &mut impl Write) -> Result<
                 Outcome::Ok
             }
             BlobCommand::Update { id, what } => {
-                let (data, md) = match what {
-                    UpdateWhat::Data { file } => (Some(read_all(file)?), None),
-                    UpdateWhat::Metadata { metadata } => (None, Some(metadata.clone())),
-                    UpdateWhat::All { file, metadata } => (Some(read_all(file)?), Some(metadata.clone())),
-                };
+                let (data, md) = what.read()?;
                 c.blob_update(*id, data, md).await?;
                 Outcome::Ok
             }
-            BlobCommand::Delete { id } => {
-                if c.blob_delete(*id).await? {
-                    Outcome::Ok
-                } else {
-                    Outcome::No(format!("blob {id} not found"))
-                }
-            }
-            BlobCommand::EqData { ids } => yes_no(c.blob_compare(ids, false).await?),
-            BlobCommand::NotEqData { ids } => yes_no(c.blob_compare(ids, true).await?),
+            BlobCommand::Delete { id } => print::found(c.blob_delete(*id).await?, print::no_blob(*id)),
+            BlobCommand::EqData { ids } => print::yes_no(out, c.blob_compare(ids, false).await?)?,
+            BlobCommand::NotEqData { ids } => print::yes_no(out, c.blob_compare(ids, true).await?)?,
         },
         Command::Stream(cmd) => match cmd {
             StreamCommand::Put { path, file, compress } => {
-                print_info(&c.stream_put_from(path, input(file)?, Some(*compress)).await?);
+                print::info(out, &c.stream_put_from(path, input(file)?, Some(*compress)).await?)?;
                 Outcome::Ok
             }
             StreamCommand::Get { path, version, output } => {
@@ -132,26 +100,11 @@ async fn command(c: &mut Client, cmd: &Command, out: &mut impl Write) -> Result<
                 Outcome::Ok
             }
             StreamCommand::Stat { path } => {
-                print_info(&c.stream_stat(path).await?);
+                print::info(out, &c.stream_stat(path).await?)?;
                 Outcome::Ok
             }
-            StreamCommand::Versions { path } => {
-                let versions = c.stream_versions(path).await?;
-                if versions.is_empty() {
-                    return Ok(Outcome::No(format!("stream {path:?} not found")));
-                }
-                for v in versions {
-                    writeln!(out, "{}\t{}\t{:08x}\t{}", v.version, v.size, v.crc32, v.created_ms)?;
-                }
-                Outcome::Ok
-            }
-            StreamCommand::Delete { path } => {
-                if c.stream_delete(path).await? {
-                    Outcome::Ok
-                } else {
-                    Outcome::No(format!("stream {path:?} not found"))
-                }
-            }
+            StreamCommand::Versions { path } => print::versions(out, path, &c.stream_versions(path).await?)?,
+            StreamCommand::Delete { path } => print::found(c.stream_delete(path).await?, print::no_stream(path)),
         },
         Command::Search { prefix, limit, start_after } => {
             c.search(prefix, start_after.as_deref(), *limit, |p| Ok(writeln!(out, "{p}")?)).await?;
@@ -168,24 +121,22 @@ async fn command(c: &mut Client, cmd: &Command, out: &mut impl Write) -> Result<
                 ));
             }
             let params: Vec<Value> = params.iter().map(|p| Value::Text(p.clone())).collect();
-            let mut rows = Vec::new();
-            let mut header = Vec::new();
-            c.query(
-                sql,
-                &params,
-                |cols| {
-                    header = cols.to_vec();
-                    Ok(())
-                },
-                |row| {
-                    rows.push(row);
-                    Ok(())
-                },
-            )
-            .await?;
-            writeln!(out, "{}", header.join("\t"))?;
-            for row in rows {
-                writeln!(out, "{}", row.into_iter().map(text).collect::<Vec<_>>().join("\t"))?;
+            let mut table = print::Table::new(&mut *out);
+            let columns = c
+                .query(sql, &params, |columns, row| {
+                    if table.row(columns, row) {
+                        Ok(())
+                    } else {
+                        Err(Error::new(ErrorCode::Io, "cannot write the rows"))
+                    }
+                })
+                .await;
+            match columns {
+                Ok(columns) => table.finish(&columns)?,
+                Err(e) => {
+                    table.error()?; // a write error says more than the stop it caused
+                    return Err(e);
+                }
             }
             Outcome::Ok
         }

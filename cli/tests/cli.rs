@@ -61,6 +61,12 @@ fn kv_and_blob_commands() {
     assert_eq!(buffdb(s, &["blob", "get", "1"], None).stdout, b"new");
     ok(s, &["blob", "update", "1", "metadata", "renamed"]);
     assert!(ok(s, &["query", "SELECT metadata FROM blobs WHERE id = ?", "1"]).contains("renamed"));
+    assert_eq!(ok(s, &["query", "SELECT id, metadata FROM blobs WHERE id = ?", "1"]), "id\tmetadata\n1\trenamed\n");
+    // No rows: the header alone; over --max-rows: a usage-class error.
+    assert_eq!(ok(s, &["query", "SELECT id FROM blobs WHERE id = 99"]), "id\n");
+    let many = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5) SELECT i FROM n";
+    assert_eq!(ok(s, &["query", many]), "i\n1\n2\n3\n4\n5\n");
+    assert_eq!(exit(s, &["query", many, "--max-rows", "4"]), 2);
     let out = buffdb(s, &["blob", "store", "-"], Some(b"new"));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "2\n");
     assert_eq!(exit(s, &["blob", "eq-data", "1", "2"]), 0);

@@ -139,6 +139,12 @@ async fn remote_commands_reach_the_server() {
 
     let q = stdout(&remote(&addr, &["query", "SELECT key_text, value_text FROM kv WHERE key_text = ?", "user:1"]));
     assert_eq!(q, "key_text\tvalue_text\nuser:1\tada\n");
+    let none = stdout(&remote(&addr, &["query", "SELECT key_text FROM kv WHERE key_text = 'none'"]));
+    assert_eq!(none, "key_text\n");
+    // No row limit on the server: more rows than the local default stream through.
+    let many = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000001) SELECT i FROM n";
+    let rows = stdout(&remote(&addr, &["query", many]));
+    assert_eq!((rows.lines().count(), rows.lines().last()), (1_000_002, Some("1000001")));
 
     assert!(terminate(&mut child).await.success());
     // Everything went to the served file.

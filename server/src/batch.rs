@@ -9,7 +9,12 @@ use futures_util::FutureExt;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
-use tonic::{Status, Streaming};
+use tonic::{Response, Status, Streaming};
+
+use crate::error::{blocking, IntoStatus};
+use crate::ops::{run_items, Op};
+use crate::state::State;
+use crate::stores::Stores;
 
 /// Most requests handled as one batch.
 pub const MAX_BATCH: usize = 4096;
@@ -82,6 +87,65 @@ where
     ReceiverStream::new(rx)
 }
 
+/// Serves a compat bidirectional stream (`buffdb.kv.Kv` Get/Set/Delete,
+/// `buffdb.blob.Blob` Get/Store/Update/Delete): each batch is split into runs by
+/// transaction id and each run applied with `op` on `db`, or inside the client's
+/// transaction; `txn_allowed` may refuse a run that names one.
+pub fn serve_ops<Req, Resp>(
+    state: &State,
+    db: buffdb::Db,
+    txn_allowed: fn(&Stores) -> Result<(), Status>,
+    input: Streaming<Req>,
+    write: bool,
+    txn_of: fn(&Req) -> Option<&String>,
+    op: Op<Req, Resp>,
+) -> ReceiverStream<Result<Resp, Status>>
+where
+    Req: prost::Message + Default + Send + 'static,
+    Resp: Send + 'static,
+{
+    let state = state.clone();
+    serve_batches(input, state.shutdown.clone(), move |batch| {
+        let (state, db) = (state.clone(), db.clone());
+        async move {
+            let mut answers = Vec::with_capacity(batch.len());
+            for (txn, items) in runs_by_txn(batch, txn_of) {
+                if txn.is_some() {
+                    if let Err(e) = txn_allowed(&state.stores) {
+                        return (answers, Some(e));
+                    }
+                }
+                let (out, err) = run_items(&db, &state.txns, txn, write, items, op).await;
+                answers.extend(out);
+                if err.is_some() {
+                    return (answers, err);
+                }
+            }
+            (answers, None)
+        }
+    })
+}
+
+/// Eq and NotEq (and their blob twins): every item of the client stream, then one
+/// answer from `f` on `db`.
+pub async fn compare<Req, T>(
+    db: &buffdb::Db,
+    mut input: Streaming<Req>,
+    item: fn(Req) -> T,
+    f: fn(&buffdb::Db, &[T]) -> buffdb::Result<bool>,
+) -> Result<Response<bool>, Status>
+where
+    Req: prost::Message + Default,
+    T: Send + 'static,
+{
+    let mut items = Vec::new();
+    while let Some(r) = input.next().await {
+        items.push(item(r?));
+    }
+    let db = db.clone();
+    Ok(Response::new(blocking(move || f(&db, &items).or_status()).await?))
+}
+
 /// Completes once the server begins shutting down.
 pub async fn shutdown_begun(rx: &mut watch::Receiver<bool>) {
     if rx.wait_for(|down| *down).await.is_err() {
@@ -95,7 +159,7 @@ pub fn shutting_down() -> Status {
 
 /// Splits a batch into runs of consecutive requests with the same transaction id,
 /// keeping their order.
-pub fn runs_by_txn<Req>(batch: Vec<Req>, txn_of: impl Fn(&Req) -> Option<&String>) -> Vec<(Option<String>, Vec<Req>)> {
+fn runs_by_txn<Req>(batch: Vec<Req>, txn_of: impl Fn(&Req) -> Option<&String>) -> Vec<(Option<String>, Vec<Req>)> {
     let mut runs: Vec<(Option<String>, Vec<Req>)> = Vec::new();
     for r in batch {
         let id = txn_of(&r).cloned();

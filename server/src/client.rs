@@ -361,28 +361,25 @@ impl Client {
         Ok(())
     }
 
-    /// Read-only SQL: the column names, then each row.
+    /// Read-only SQL: each row with the column names, as the server streams them (no
+    /// row limit); returns the column names (also when there were no rows).
     pub async fn query(
         &mut self,
         sql: &str,
         params: &[Value],
-        mut columns: impl FnMut(&[String]) -> Result<(), Error>,
-        mut row: impl FnMut(Vec<Value>) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+        mut row: impl FnMut(&[String], Vec<Value>) -> Result<(), Error>,
+    ) -> Result<Vec<String>, Error> {
         let params = params.iter().cloned().map(crate::v1::convert::cell).collect();
         let mut s =
             self.database.query(v1::QueryRequest { sql: sql.into(), params }).await.map_err(error)?.into_inner();
-        let mut first = true;
+        let mut columns = None;
         while let Some(m) = s.next().await {
             let m = m.map_err(error)?;
-            if first {
-                columns(&m.columns)?;
-                first = false;
-            }
+            let columns = columns.get_or_insert(m.columns);
             for r in m.rows {
-                row(r.cells.into_iter().map(crate::v1::convert::value).collect())?;
+                row(columns, r.cells.into_iter().map(crate::v1::convert::value).collect())?;
             }
         }
-        Ok(())
+        Ok(columns.unwrap_or_default())
     }
 }

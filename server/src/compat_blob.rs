@@ -2,18 +2,16 @@
 //! missing ids, ids never reused, transactions shared with `buffdb.kv` when both
 //! services serve one file.
 
-use std::pin::Pin;
-
-use tokio_stream::wrappers::ReceiverStream;
-use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::batch::{runs_by_txn, serve_batches};
-use crate::error::{blocking, not_found, IntoStatus};
-use crate::ops::{run_items, Op, Ops};
+use crate::batch::{compare, serve_ops};
+use crate::error::{not_found, IntoStatus};
+use crate::ops::{Op, Ops};
 use crate::proto::blob::blob_server::Blob;
 use crate::proto::blob::*;
 use crate::state::State;
+use crate::stores::Stores;
+use crate::BoxStream;
 
 pub struct BlobService {
     state: State,
@@ -24,37 +22,21 @@ impl BlobService {
         BlobService { state }
     }
 
+    /// Serves Get, Store, Update or Delete: on the blob store, in the named
+    /// transaction if any (only when the blob store is the KV store's file).
     fn serve<Req, Resp>(
         &self,
         input: Streaming<Req>,
         write: bool,
         txn_of: fn(&Req) -> Option<&String>,
         op: Op<Req, Resp>,
-    ) -> ReceiverStream<Result<Resp, Status>>
+    ) -> BoxStream<Resp>
     where
         Req: prost::Message + Default + Send + 'static,
         Resp: Send + 'static,
     {
-        let state = self.state.clone();
-        serve_batches(input, self.state.shutdown.clone(), move |batch| {
-            let state = state.clone();
-            async move {
-                let mut answers = Vec::with_capacity(batch.len());
-                for (txn, items) in runs_by_txn(batch, txn_of) {
-                    if txn.is_some() {
-                        if let Err(e) = state.stores.blob_txn_allowed() {
-                            return (answers, Some(e));
-                        }
-                    }
-                    let (out, err) = run_items(&state.stores.blob, &state.txns, txn, write, items, op).await;
-                    answers.extend(out);
-                    if err.is_some() {
-                        return (answers, err);
-                    }
-                }
-                (answers, None)
-            }
-        })
+        let db = self.state.stores.blob.clone();
+        Box::pin(serve_ops(&self.state, db, Stores::blob_txn_allowed, input, write, txn_of, op))
     }
 }
 
@@ -91,16 +73,6 @@ fn delete_op(t: &dyn Ops, r: DeleteRequest) -> Result<DeleteResponse, Status> {
     }
 }
 
-type BoxStream<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send>>;
-
-async fn collect_ids<R>(mut input: Streaming<R>, id: fn(R) -> u64) -> Result<Vec<u64>, Status> {
-    let mut ids = Vec::new();
-    while let Some(r) = input.next().await {
-        ids.push(id(r?));
-    }
-    Ok(ids)
-}
-
 #[tonic::async_trait]
 impl Blob for BlobService {
     type GetStream = BoxStream<GetResponse>;
@@ -109,34 +81,26 @@ impl Blob for BlobService {
     type DeleteStream = BoxStream<DeleteResponse>;
 
     async fn get(&self, request: Request<Streaming<GetRequest>>) -> Result<Response<Self::GetStream>, Status> {
-        let s = self.serve(request.into_inner(), false, |r| r.transaction_id.as_ref(), get_op);
-        Ok(Response::new(Box::pin(s)))
+        Ok(Response::new(self.serve(request.into_inner(), false, |r| r.transaction_id.as_ref(), get_op)))
     }
 
     async fn store(&self, request: Request<Streaming<StoreRequest>>) -> Result<Response<Self::StoreStream>, Status> {
-        let s = self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), store_op);
-        Ok(Response::new(Box::pin(s)))
+        Ok(Response::new(self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), store_op)))
     }
 
     async fn update(&self, request: Request<Streaming<UpdateRequest>>) -> Result<Response<Self::UpdateStream>, Status> {
-        let s = self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), update_op);
-        Ok(Response::new(Box::pin(s)))
+        Ok(Response::new(self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), update_op)))
     }
 
     async fn delete(&self, request: Request<Streaming<DeleteRequest>>) -> Result<Response<Self::DeleteStream>, Status> {
-        let s = self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), delete_op);
-        Ok(Response::new(Box::pin(s)))
+        Ok(Response::new(self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), delete_op)))
     }
 
     async fn eq_data(&self, request: Request<Streaming<EqDataRequest>>) -> Result<Response<bool>, Status> {
-        let ids = collect_ids(request.into_inner(), |r| r.id).await?;
-        let db = self.state.stores.blob.clone();
-        Ok(Response::new(blocking(move || db.blob_eq(&ids).or_status()).await?))
+        compare(&self.state.stores.blob, request.into_inner(), |r| r.id, |db, ids| db.blob_eq(ids)).await
     }
 
     async fn not_eq_data(&self, request: Request<Streaming<NotEqDataRequest>>) -> Result<Response<bool>, Status> {
-        let ids = collect_ids(request.into_inner(), |r| r.id).await?;
-        let db = self.state.stores.blob.clone();
-        Ok(Response::new(blocking(move || db.blob_not_eq(&ids).or_status()).await?))
+        compare(&self.state.stores.blob, request.into_inner(), |r| r.id, |db, ids| db.blob_not_eq(ids)).await
     }
 }

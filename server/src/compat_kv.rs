@@ -1,20 +1,18 @@
 //! `buffdb.kv.Kv`, wire-compatible with the earlier BuffDB, with working
 //! transactions and NOT_FOUND for missing keys.
 
-use std::pin::Pin;
 use std::time::Duration;
 
-use tokio_stream::wrappers::ReceiverStream;
-use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::batch::{runs_by_txn, serve_batches};
-use crate::error::{blocking, not_found, IntoStatus};
-use crate::ops::{run_items, Ops};
+use crate::batch::{compare, serve_ops};
+use crate::error::{not_found, IntoStatus};
+use crate::ops::{Op, Ops};
 use crate::proto::kv::kv_server::Kv;
 use crate::proto::kv::*;
 use crate::state::State;
 use crate::txn_registry::not_open;
+use crate::BoxStream;
 
 pub struct KvService {
     state: State,
@@ -25,33 +23,30 @@ impl KvService {
         KvService { state }
     }
 
-    /// Serves a bidirectional stream: batches split into runs by transaction id.
+    /// Serves Get, Set or Delete: on the KV store, in the named transaction if any.
     fn serve<Req, Resp>(
         &self,
         input: Streaming<Req>,
         write: bool,
         txn_of: fn(&Req) -> Option<&String>,
-        op: crate::ops::Op<Req, Resp>,
-    ) -> ReceiverStream<Result<Resp, Status>>
+        op: Op<Req, Resp>,
+    ) -> BoxStream<Resp>
     where
         Req: prost::Message + Default + Send + 'static,
         Resp: Send + 'static,
     {
-        let state = self.state.clone();
-        serve_batches(input, self.state.shutdown.clone(), move |batch| {
-            let state = state.clone();
-            async move {
-                let mut answers = Vec::with_capacity(batch.len());
-                for (txn, items) in runs_by_txn(batch, txn_of) {
-                    let (out, err) = run_items(&state.stores.kv, &state.txns, txn, write, items, op).await;
-                    answers.extend(out);
-                    if err.is_some() {
-                        return (answers, err);
-                    }
-                }
-                (answers, None)
-            }
-        })
+        let db = self.state.stores.kv.clone();
+        Box::pin(serve_ops(&self.state, db, |_| Ok(()), input, write, txn_of, op))
+    }
+
+    /// Commits or rolls back transaction `id`: whether that worked, and why not.
+    async fn end(&self, id: String, commit: bool) -> (bool, Option<String>) {
+        let result = match self.state.txns.take(&id) {
+            Some(worker) if commit => worker.commit().await,
+            Some(worker) => worker.rollback().await,
+            None => Err(not_open(&id)),
+        };
+        (result.is_ok(), result.err().map(|e| e.message().to_string()))
     }
 }
 
@@ -83,17 +78,6 @@ fn delete_op(t: &dyn Ops, r: DeleteRequest) -> Result<DeleteResponse, Status> {
     }
 }
 
-type BoxStream<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send>>;
-
-/// Collects every key of a client stream.
-async fn collect_keys<R>(mut input: Streaming<R>, key: fn(R) -> String) -> Result<Vec<String>, Status> {
-    let mut keys = Vec::new();
-    while let Some(r) = input.next().await {
-        keys.push(key(r?));
-    }
-    Ok(keys)
-}
-
 #[tonic::async_trait]
 impl Kv for KvService {
     type GetStream = BoxStream<GetResponse>;
@@ -101,30 +85,23 @@ impl Kv for KvService {
     type DeleteStream = BoxStream<DeleteResponse>;
 
     async fn get(&self, request: Request<Streaming<GetRequest>>) -> Result<Response<Self::GetStream>, Status> {
-        let s = self.serve(request.into_inner(), false, |r| r.transaction_id.as_ref(), get_op);
-        Ok(Response::new(Box::pin(s)))
+        Ok(Response::new(self.serve(request.into_inner(), false, |r| r.transaction_id.as_ref(), get_op)))
     }
 
     async fn set(&self, request: Request<Streaming<SetRequest>>) -> Result<Response<Self::SetStream>, Status> {
-        let s = self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), set_op);
-        Ok(Response::new(Box::pin(s)))
+        Ok(Response::new(self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), set_op)))
     }
 
     async fn delete(&self, request: Request<Streaming<DeleteRequest>>) -> Result<Response<Self::DeleteStream>, Status> {
-        let s = self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), delete_op);
-        Ok(Response::new(Box::pin(s)))
+        Ok(Response::new(self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), delete_op)))
     }
 
     async fn eq(&self, request: Request<Streaming<EqRequest>>) -> Result<Response<bool>, Status> {
-        let keys = collect_keys(request.into_inner(), |r| r.key).await?;
-        let db = self.state.stores.kv.clone();
-        Ok(Response::new(blocking(move || db.eq(&keys).or_status()).await?))
+        compare(&self.state.stores.kv, request.into_inner(), |r| r.key, |db, keys| db.eq(keys)).await
     }
 
     async fn not_eq(&self, request: Request<Streaming<NotEqRequest>>) -> Result<Response<bool>, Status> {
-        let keys = collect_keys(request.into_inner(), |r| r.key).await?;
-        let db = self.state.stores.kv.clone();
-        Ok(Response::new(blocking(move || db.not_eq(&keys).or_status()).await?))
+        compare(&self.state.stores.kv, request.into_inner(), |r| r.key, |db, keys| db.not_eq(keys)).await
     }
 
     async fn begin_transaction(
@@ -145,29 +122,15 @@ impl Kv for KvService {
         &self,
         request: Request<CommitTransactionRequest>,
     ) -> Result<Response<CommitTransactionResponse>, Status> {
-        let id = request.into_inner().transaction_id;
-        let result = match self.state.txns.take(&id) {
-            Some(worker) => worker.commit().await,
-            None => Err(not_open(&id)),
-        };
-        Ok(Response::new(match result {
-            Ok(()) => CommitTransactionResponse { success: true, error_message: None },
-            Err(e) => CommitTransactionResponse { success: false, error_message: Some(e.message().to_string()) },
-        }))
+        let (success, error_message) = self.end(request.into_inner().transaction_id, true).await;
+        Ok(Response::new(CommitTransactionResponse { success, error_message }))
     }
 
     async fn rollback_transaction(
         &self,
         request: Request<RollbackTransactionRequest>,
     ) -> Result<Response<RollbackTransactionResponse>, Status> {
-        let id = request.into_inner().transaction_id;
-        let result = match self.state.txns.take(&id) {
-            Some(worker) => worker.rollback().await,
-            None => Err(not_open(&id)),
-        };
-        Ok(Response::new(match result {
-            Ok(()) => RollbackTransactionResponse { success: true, error_message: None },
-            Err(e) => RollbackTransactionResponse { success: false, error_message: Some(e.message().to_string()) },
-        }))
+        let (success, error_message) = self.end(request.into_inner().transaction_id, false).await;
+        Ok(Response::new(RollbackTransactionResponse { success, error_message }))
     }
 }

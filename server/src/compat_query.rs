@@ -5,8 +5,6 @@
 //! Rows stream from the engine as SQLite produces them, without a row limit
 //! (see `query_rows`). `Execute` is refused: writes go through Kv and Blob.
 
-use std::pin::Pin;
-
 use buffdb::Value;
 use prost::bytes::BytesMut;
 use prost_types::Any;
@@ -20,6 +18,7 @@ use crate::proto::query::query_server::Query;
 use crate::proto::query::*;
 use crate::query_rows::{self, Pager};
 use crate::state::State;
+use crate::BoxStream;
 
 pub struct QueryService {
     state: State,
@@ -79,8 +78,6 @@ impl Pager for OneRowPerMessage {
         None
     }
 }
-
-type BoxStream<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl Query for QueryService {

@@ -29,6 +29,9 @@ pub mod v1;
 pub mod client;
 
 pub use query_rows::DEFAULT_QUERY_TIMEOUT;
+
+/// A server-streaming response.
+pub type BoxStream<T> = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<T, tonic::Status>> + Send>>;
 pub use server::{start, Config, Running, Tls, DEFAULT_ADDR, DEFAULT_MAX_MESSAGE_SIZE};
 pub use stores::Stores;
 

@@ -63,16 +63,14 @@ async fn the_client_round_trips_and_maps_errors() {
     );
 
     let mut rows = Vec::new();
-    c.query(
-        "SELECT key_text FROM kv",
-        &[],
-        |_| Ok(()),
-        |r| {
+    let columns = c
+        .query("SELECT key_text FROM kv", &[], |columns, r| {
+            assert_eq!(columns, ["key_text"]);
             rows.push(r);
             Ok(())
-        },
-    )
-    .await
-    .unwrap();
+        })
+        .await
+        .unwrap();
+    assert_eq!(columns, ["key_text"]);
     assert_eq!(rows, vec![vec![buffdb::Value::Text("k".into())]]);
 }

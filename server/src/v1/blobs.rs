@@ -1,7 +1,5 @@
 //! `buffdb.v1.Blobs`: blobs of any size, uploaded and downloaded in pieces.
 
-use std::pin::Pin;
-
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
@@ -14,6 +12,7 @@ use crate::state::State;
 use crate::v1::chunks::{aborted, forward_pieces, send_reader, ChannelReader, IN_FLIGHT};
 use crate::v1::convert::blob_info;
 use crate::v1::kv::DEFAULT_PAGE;
+use crate::BoxStream;
 
 pub struct BlobsV1 {
     state: State,
@@ -24,8 +23,6 @@ impl BlobsV1 {
         BlobsV1 { state }
     }
 }
-
-type BoxStream<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl Blobs for BlobsV1 {

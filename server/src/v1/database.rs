@@ -1,10 +1,9 @@
 //! `buffdb.v1.Database`: read-only SQL with typed cells (rows streamed in pages
 //! without a row limit, see `query_rows`), stats and check.
 
-use std::pin::Pin;
-
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status};
 
 use crate::error::{blocking, IntoStatus};
@@ -13,6 +12,7 @@ use crate::proto::v1::*;
 use crate::query_rows::{self, Pager};
 use crate::state::State;
 use crate::v1::convert::{cell, value};
+use crate::BoxStream;
 
 /// Most rows per query message.
 pub const ROWS_PER_MESSAGE: usize = 1000;
@@ -67,8 +67,6 @@ impl DatabaseV1 {
     }
 }
 
-type BoxStream<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send>>;
-
 #[tonic::async_trait]
 impl Database for DatabaseV1 {
     type QueryStream = BoxStream<QueryResponse>;
@@ -84,7 +82,13 @@ impl Database for DatabaseV1 {
                 let _ = tx.send(Err(e)).await;
             }
         });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        // A statement refused or failing before its first page fails the call itself.
+        let mut rx = ReceiverStream::new(rx);
+        let first = match rx.next().await {
+            Some(Err(e)) => return Err(e),
+            first => first,
+        };
+        Ok(Response::new(Box::pin(tokio_stream::iter(first).chain(rx))))
     }
 
     async fn stats(&self, _request: Request<StatsRequest>) -> Result<Response<DatabaseStats>, Status> {

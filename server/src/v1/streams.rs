@@ -1,8 +1,6 @@
 //! `buffdb.v1.Streams`: path streams written and read in pieces (any size, flat
 //! memory), their versions, and prefix search over paths.
 
-use std::pin::Pin;
-
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
@@ -14,6 +12,7 @@ use crate::proto::v1::*;
 use crate::state::State;
 use crate::v1::chunks::{aborted, forward_pieces, io_status, send_reader, ChannelReader, IN_FLIGHT};
 use crate::v1::convert::stream_info;
+use crate::BoxStream;
 
 /// Paths per search page.
 pub const SEARCH_PAGE: usize = 1000;
@@ -27,8 +26,6 @@ impl StreamsV1 {
         StreamsV1 { state }
     }
 }
-
-type BoxStream<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl Streams for StreamsV1 {

@@ -3,8 +3,6 @@
 //! ends its side (or sends `commit`), and rolls back on `rollback`, on an error,
 //! when the client goes away, on the idle timeout, or when the server shuts down.
 
-use std::pin::Pin;
-
 use prost::bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -21,6 +19,7 @@ use crate::state::State;
 use crate::stores::Stores;
 use crate::txn_worker::TxnWorker;
 use crate::v1::convert::{blob_info, stream_info};
+use crate::BoxStream;
 
 pub struct TransactionsV1 {
     state: State,
@@ -31,8 +30,6 @@ impl TransactionsV1 {
         TransactionsV1 { state }
     }
 }
-
-type BoxStream<T> = Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Status>> + Send>>;
 
 fn is_write(op: &Op) -> bool {
     !matches!(op, Op::Get(_) | Op::Scan(_) | Op::BlobGet(_) | Op::StreamRead(_))
