@@ -27,10 +27,15 @@ struct Cli {
     #[arg(long, global = true, default_value = "normal")]
     durability: String,
     /// Run kv, blob, stream, search and query commands against a `buffdb run` server at
-    /// ADDR (host:port or http(s)://...) instead of a local file; the token, if the server
-    /// needs one, comes from BUFFDB_TOKEN.
+    /// ADDR (host:port, http://... or https://... for TLS) instead of a local file; the
+    /// token, if the server needs one, comes from BUFFDB_TOKEN (not a flag: command lines
+    /// are visible to other users).
     #[arg(long, global = true, value_name = "ADDR")]
     remote: Option<String>,
+    /// With --remote: connect over TLS, trusting this PEM certificate (the server's own
+    /// self-signed one or its CA's) instead of the system's roots.
+    #[arg(long, global = true, value_name = "FILE", env = "BUFFDB_CA_CERT")]
+    ca_cert: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }

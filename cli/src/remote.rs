@@ -16,7 +16,13 @@ pub fn run(cli: &Cli, addr: &str) -> Result<Outcome, Error> {
         .map_err(|e| Error::new(ErrorCode::Io, format!("cannot start the client runtime: {e}")))?;
     runtime.block_on(async {
         let token = std::env::var("BUFFDB_TOKEN").ok().filter(|t| !t.is_empty());
-        let mut c = Client::connect(addr, token.as_deref()).await?;
+        let ca = match &cli.ca_cert {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                Error::new(ErrorCode::InvalidArgument, format!("cannot read --ca-cert {}: {e}", path.display()))
+            })?),
+            None => None,
+        };
+        let mut c = Client::connect_with(addr, token.as_deref(), ca.as_deref()).await?;
         let stdout = io::stdout();
         let mut out = stdout.lock();
         let outcome = command(&mut c, &cli.command, &mut out).await?;

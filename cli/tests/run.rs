@@ -152,3 +152,79 @@ async fn remote_commands_reach_the_server() {
     assert_eq!(db.get(b"user:1").unwrap(), Some(b"ada".to_vec()));
     assert_eq!(db.stream_read("/docs/a").unwrap(), data);
 }
+
+/// `--remote` with extra environment (and no inherited token).
+fn remote_env(addr: &str, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_buffdb"));
+    c.env_remove("BUFFDB_TOKEN").env_remove("BUFFDB_CA_CERT").arg("--remote").arg(addr).args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[tokio::test]
+async fn remote_over_tls_with_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let write = |name: &str, pem: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, pem).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let cert = write("cert.pem", ck.cert.pem());
+    let key = write("key.pem", ck.key_pair.serialize_pem());
+    let other = write("other.pem", rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap().cert.pem());
+    let (mut child, addr) = {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_buffdb"))
+            .args(["-s", store.to_str().unwrap(), "run", "127.0.0.1:0", "--tls-cert", &cert, "--tls-key", &key])
+            .env("BUFFDB_TOKEN", "s3cret")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let line = lines.next().unwrap().unwrap();
+        assert!(line.contains("with TLS"), "{line}");
+        let addr = line.split(" on ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        (child, addr)
+    };
+    let port = addr.rsplit(':').next().unwrap();
+    let https = format!("https://localhost:{port}");
+    let token = ("BUFFDB_TOKEN", "s3cret");
+
+    // https:// with the server's certificate and the token.
+    stdout(&remote_env(&https, &[token], &["--ca-cert", &cert, "kv", "set", "k", "over tls"]));
+    assert_eq!(
+        stdout(&remote_env(&https, &[token], &["--ca-cert", &cert, "kv", "get", "k"])),
+        "over tls
+"
+    );
+    // host:port with --ca-cert (from the environment here) means TLS.
+    let q = remote_env(&addr, &[token, ("BUFFDB_CA_CERT", &cert)], &["query", "SELECT value_text FROM kv"]);
+    assert_eq!(stdout(&q), "value_text\nover tls\n");
+
+    // Refused: no token, a wrong token, a certificate the client does not trust,
+    // plaintext to the TLS port, and a CA certificate for an http:// address.
+    let no_token = remote_env(&https, &[], &["--ca-cert", &cert, "kv", "get", "k"]);
+    assert_eq!(no_token.status.code(), Some(2), "{}", String::from_utf8_lossy(&no_token.stderr));
+    assert!(String::from_utf8_lossy(&no_token.stderr).contains("Bearer TOKEN"));
+    let wrong = remote_env(&https, &[("BUFFDB_TOKEN", "guess")], &["--ca-cert", &cert, "kv", "get", "k"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    for out in [
+        remote_env(&https, &[token], &["--ca-cert", &other, "kv", "get", "k"]),
+        remote_env(&format!("http://127.0.0.1:{port}"), &[token], &["kv", "get", "k"]),
+    ] {
+        assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout.is_empty());
+    }
+    let mixed = remote_env(&format!("http://127.0.0.1:{port}"), &[token], &["--ca-cert", &cert, "kv", "get", "k"]);
+    assert_eq!(mixed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&mixed.stderr).contains("https://"));
+
+    assert!(terminate(&mut child).await.success());
+    let db = Db::open(&store, OpenOptions::default()).unwrap();
+    assert_eq!(db.get(b"k").unwrap(), Some(b"over tls".to_vec()));
+}

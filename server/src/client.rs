@@ -138,12 +138,41 @@ async fn upload<T>(
 impl Client {
     /// Connects to `addr` (`host:port` or a full `http(s)://` URI).
     pub async fn connect(addr: &str, token: Option<&str>) -> Result<Client, Error> {
-        let uri = if addr.contains("://") { addr.to_string() } else { format!("http://{addr}") };
-        let channel = Channel::from_shared(uri)
-            .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("bad server address {addr:?}: {e}")))?
-            .connect()
-            .await
-            .map_err(|e| Error::new(ErrorCode::Io, format!("cannot connect to {addr}: {e}")))?;
+        Client::connect_with(addr, token, None).await
+    }
+
+    /// Connects to `addr`, over TLS for an `https://` address or when `ca_pem` (the PEM
+    /// certificate of the authority that signed the server's, or the server's own
+    /// self-signed one) is given; without `ca_pem` the system's roots are trusted.
+    pub async fn connect_with(addr: &str, token: Option<&str>, ca_pem: Option<&[u8]>) -> Result<Client, Error> {
+        let bad = |e: String| Error::new(ErrorCode::InvalidArgument, format!("bad server address {addr:?}: {e}"));
+        let uri = match (addr.split_once("://"), ca_pem) {
+            (Some(("http", _)), Some(_)) => {
+                return Err(bad("a CA certificate was given for a plaintext http:// address (use https://)".into()))
+            }
+            (Some(_), _) => addr.to_string(),
+            (None, Some(_)) => format!("https://{addr}"),
+            (None, None) => format!("http://{addr}"),
+        };
+        let mut endpoint = Channel::from_shared(uri.clone()).map_err(|e| bad(e.to_string()))?;
+        if uri.starts_with("https://") {
+            let tls = match ca_pem {
+                Some(pem) => tonic::transport::ClientTlsConfig::new()
+                    .ca_certificate(tonic::transport::Certificate::from_pem(pem)),
+                None => tonic::transport::ClientTlsConfig::new().with_native_roots(),
+            };
+            endpoint = endpoint.tls_config(tls).map_err(|e| bad(format!("TLS: {e}")))?;
+        }
+        let channel = endpoint.connect().await.map_err(|e| {
+            // The transport's own message is terse; its source says why (a certificate, a refusal).
+            let mut why = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                why = format!("{why}: {s}");
+                source = s.source();
+            }
+            Error::new(ErrorCode::Io, format!("cannot connect to {addr}: {why}"))
+        })?;
         let bearer = Bearer(match token {
             Some(t) => Some(
                 format!("Bearer {t}")
