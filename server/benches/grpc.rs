@@ -28,7 +28,13 @@ fn arg(name: &str, default: u64) -> u64 {
 
 async fn channel(addr: SocketAddr) -> Channel {
     for _ in 0..100 {
-        if let Ok(c) = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await {
+        // The windows and frame size the Rust client uses (for both servers).
+        let endpoint = Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .initial_stream_window_size(buffdb_server::server::STREAM_WINDOW)
+            .initial_connection_window_size(buffdb_server::server::CONNECTION_WINDOW)
+            .max_frame_size(buffdb_server::server::MAX_FRAME);
+        if let Ok(c) = endpoint.connect().await {
             return c;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -118,6 +124,34 @@ async fn stream_rates(addr: SocketAddr, mib: u64) -> (f64, f64) {
     (write, (mib << 20) as f64 / t.elapsed().as_secs_f64() / 1e6)
 }
 
+/// The same document written and read in 1 MiB pieces straight through the engine,
+/// in this process: what the server's stream rates are measured against.
+fn engine_stream_rates(path: &std::path::Path, mib: u64) -> (f64, f64) {
+    let db = Db::open(path, OpenOptions::default()).unwrap();
+    let piece: Vec<u8> = (0..1u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+    let t = Instant::now();
+    let mut w = db.stream_writer("/bench/big").unwrap();
+    for _ in 0..mib {
+        w.write(&piece).unwrap();
+    }
+    assert_eq!(w.commit().unwrap().size, mib << 20);
+    let write = (mib << 20) as f64 / t.elapsed().as_secs_f64() / 1e6;
+    let t = Instant::now();
+    let mut r = db.stream_open("/bench/big", None).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = r.read_into(&mut buf).unwrap();
+        if k == 0 {
+            break;
+        }
+        n += k as u64;
+    }
+    assert_eq!(n, mib << 20);
+    db.close().unwrap();
+    (write, (mib << 20) as f64 / t.elapsed().as_secs_f64() / 1e6)
+}
+
 struct Row {
     what: String,
     ours: f64,
@@ -172,6 +206,17 @@ async fn main() {
         rows.push(Row { what: format!("Set, 100 B values, {label} (ops/s)"), ours: set_ours, old: set_old });
         rows.push(Row { what: format!("Get, 100 B values, {label} (ops/s)"), ours: get_ours, old: get_old });
     }
+    let (ew, er) = engine_stream_rates(&dir.path().join("engine.db"), mib);
+    rows.push(Row {
+        what: format!("path stream write, {mib} MiB, engine alone, no server (MB/s)"),
+        ours: ew,
+        old: None,
+    });
+    rows.push(Row {
+        what: format!("path stream read, {mib} MiB, engine alone, no server (MB/s)"),
+        ours: er,
+        old: None,
+    });
     let (w, r) = stream_rates(ours, mib).await;
     rows.push(Row { what: format!("path stream write, {mib} MiB (MB/s)"), ours: w, old: None });
     rows.push(Row { what: format!("path stream read, {mib} MiB (MB/s)"), ours: r, old: None });

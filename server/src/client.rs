@@ -154,7 +154,11 @@ impl Client {
             (None, Some(_)) => format!("https://{addr}"),
             (None, None) => format!("http://{addr}"),
         };
-        let mut endpoint = Channel::from_shared(uri.clone()).map_err(|e| bad(e.to_string()))?;
+        let mut endpoint = Channel::from_shared(uri.clone())
+            .map_err(|e| bad(e.to_string()))?
+            .initial_stream_window_size(crate::server::STREAM_WINDOW)
+            .initial_connection_window_size(crate::server::CONNECTION_WINDOW)
+            .max_frame_size(crate::server::MAX_FRAME);
         if uri.starts_with("https://") {
             let tls = match ca_pem {
                 Some(pem) => tonic::transport::ClientTlsConfig::new()
