@@ -183,6 +183,7 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path().join("bench.db"), OpenOptions::default()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let engine = db.clone();
     let running = buffdb_server::start(Config::new(Stores::shared(db)), listener).await.unwrap();
     let ours = running.local_addr();
     let mut old = start_old(dir.path());
@@ -206,6 +207,17 @@ async fn main() {
         rows.push(Row { what: format!("Set, 100 B values, {label} (ops/s)"), ours: set_ours, old: set_old });
         rows.push(Row { what: format!("Get, 100 B values, {label} (ops/s)"), ours: get_ours, old: get_old });
     }
+    // The same Gets straight through the engine on one thread: the server's ceiling.
+    let t = Instant::now();
+    for i in 0..n {
+        assert_eq!(engine.get(format!("s1:{i:09}").as_bytes()).unwrap().map(|v| v.len()), Some(100));
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    rows.push(Row {
+        what: "Get, 100 B values, engine alone, one thread, no server (ops/s)".into(),
+        ours: rate,
+        old: None,
+    });
     let (ew, er) = engine_stream_rates(&dir.path().join("engine.db"), mib);
     rows.push(Row {
         what: format!("path stream write, {mib} MiB, engine alone, no server (MB/s)"),

@@ -8,7 +8,7 @@ use std::future::Future;
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
-use tokio_stream::StreamExt;
+use tokio_stream::{Stream, StreamExt};
 use tonic::{Response, Status, Streaming};
 
 use crate::error::{blocking, IntoStatus};
@@ -20,24 +20,28 @@ use crate::stores::Stores;
 pub const MAX_BATCH: usize = 4096;
 /// A batch stops growing past this many bytes of requests.
 pub const MAX_BATCH_BYTES: usize = 64 << 20;
+/// Answered batches waiting for the client to take them.
+const BATCHES_IN_FLIGHT: usize = 2;
 
 /// What a batch handler returns: the answers of the requests it handled, in order,
 /// and the error that ended the stream at the first request it could not handle.
 pub type BatchResult<Resp> = (Vec<Resp>, Option<Status>);
 
-/// Serves a bidirectional stream with `handle` called on each batch.
+/// Serves a bidirectional stream with `handle` called on each batch. A batch's
+/// answers cross to the response stream together (one channel operation a batch,
+/// not one an answer) and go out one message each, in order.
 pub fn serve_batches<Req, Resp, F, Fut>(
     mut input: Streaming<Req>,
     mut shutdown: watch::Receiver<bool>,
     mut handle: F,
-) -> ReceiverStream<Result<Resp, Status>>
+) -> impl Stream<Item = Result<Resp, Status>> + Send + 'static
 where
     Req: prost::Message + Default + Send + 'static,
     Resp: Send + 'static,
     F: FnMut(Vec<Req>) -> Fut + Send + 'static,
     Fut: Future<Output = BatchResult<Resp>> + Send,
 {
-    let (tx, rx) = mpsc::channel(MAX_BATCH);
+    let (tx, rx) = mpsc::channel::<Result<Vec<Resp>, Status>>(BATCHES_IN_FLIGHT);
     tokio::spawn(async move {
         loop {
             let first = tokio::select! {
@@ -70,10 +74,8 @@ where
                 }
             }
             let (answers, error) = handle(batch).await;
-            for a in answers {
-                if tx.send(Ok(a)).await.is_err() {
-                    return;
-                }
+            if !answers.is_empty() && tx.send(Ok(answers)).await.is_err() {
+                return;
             }
             if let Some(e) = error {
                 let _ = tx.send(Err(e)).await;
@@ -84,7 +86,13 @@ where
             }
         }
     });
-    ReceiverStream::new(rx)
+    futures_util::StreamExt::flat_map(ReceiverStream::new(rx), |batch| {
+        let (answers, error) = match batch {
+            Ok(answers) => (answers, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        futures_util::stream::iter(answers.into_iter().map(Ok).chain(error.map(Err)))
+    })
 }
 
 /// Serves a compat bidirectional stream (`buffdb.kv.Kv` Get/Set/Delete,
@@ -99,7 +107,7 @@ pub fn serve_ops<Req, Resp>(
     write: bool,
     txn_of: fn(&Req) -> Option<&String>,
     op: Op<Req, Resp>,
-) -> ReceiverStream<Result<Resp, Status>>
+) -> impl Stream<Item = Result<Resp, Status>> + Send + 'static
 where
     Req: prost::Message + Default + Send + 'static,
     Resp: Send + 'static,
