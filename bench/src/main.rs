@@ -338,6 +338,35 @@ fn main() {
     let keys = keys();
     // Profiling aid: `--loop OP N` builds the K database, then repeats one operation
     // (scan, scan_each, get, get_cold, kscan) N times, so a profiler sees mostly that.
+    // Memory aid: `--stream-mem MIB CACHE_MIB` writes one stream and prints how much
+    // anonymous memory the process gained (RssAnon), after the write and after a read.
+    if let Some(i) = args.iter().position(|a| a == "--stream-mem") {
+        let (mib, cache): (usize, usize) = (args[i + 1].parse().unwrap(), args[i + 2].parse().unwrap());
+        let anon = || {
+            let s = std::fs::read_to_string("/proc/self/status").unwrap();
+            let line = s.lines().find(|l| l.starts_with("RssAnon:")).unwrap().to_string();
+            line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024
+        };
+        let dir = tempfile::tempdir_in(
+            std::env::var("BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().to_string_lossy().into()),
+        )
+        .unwrap();
+        let db = Db::open(dir.path().join("mem.db"), OpenOptions::default().cache_size(cache << 20)).unwrap();
+        let base = anon();
+        let mut w = db.stream_writer("/big").unwrap();
+        let chunk = vec![7u8; 1 << 20];
+        for _ in 0..mib {
+            std::io::Write::write_all(&mut w, &chunk).unwrap();
+        }
+        let during = anon();
+        w.commit().unwrap();
+        let written = anon();
+        let mut r = db.stream_open("/big", None).unwrap();
+        let mut buf = vec![0u8; 1 << 20];
+        while r.read_into(&mut buf).unwrap() > 0 {}
+        println!("stream-mem {mib} MiB, cache {cache} MiB: +{} MiB before commit, +{} MiB after commit, +{} MiB after a read", during - base, written - base, anon() - base);
+        return;
+    }
     if let Some(i) = args.iter().position(|a| a == "--loop") {
         let (op, n) = (args[i + 1].as_str(), args[i + 2].parse::<usize>().unwrap());
         let dir = tempfile::tempdir_in(
