@@ -424,13 +424,23 @@ fn main() {
                         assert!(db.get(k).unwrap().is_some());
                     }
                 }
+                "first_byte" => {
+                    // One stream, opened and read from its first byte each time.
+                    if !db.stream_exists("/fb").unwrap() {
+                        db.stream_write("/fb", &vec![5u8; 16 << 20]).unwrap();
+                        db.checkpoint().unwrap();
+                    }
+                    let mut r = db.stream_open("/fb", None).unwrap();
+                    let mut one = [0u8; 1];
+                    assert_eq!(r.read_into(&mut one).unwrap(), 1);
+                }
                 "get_cold" => {
                     let db = Db::open(&path, OpenOptions::default()).unwrap();
                     for k in &keys {
                         assert!(db.get(k).unwrap().is_some());
                     }
                 }
-                _ => panic!("--loop scan|scan_each|cold_scan|cold_scan_each|get|get_cold|kscan N"),
+                _ => panic!("--loop scan|scan_each|cold_scan|cold_scan_each|get|get_cold|kscan|first_byte N"),
             }
         }
         let rows = n * if op.contains("scan") { SCAN } else { N };
