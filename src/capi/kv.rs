@@ -55,9 +55,21 @@ impl buffdb_kv_cursor {
         buffdb_kv_cursor { pages, page: KvPage::default(), pos: 0 }
     }
 
-    /// Moves to the next row; `false` at the end.
+    /// Moves to the next row; `false` at the end. A row already fetched is not handed
+    /// out once the source has closed or ended: CLOSED once, then the end.
     fn advance(&mut self) -> Result<bool> {
         if self.pos < self.page.len() {
+            let open = match &self.pages {
+                KvPages::Scan(it) => it.check_open(),
+                KvPages::Keys(it) => it.check_open(),
+                KvPages::Done => Ok(()),
+            };
+            if let Err(e) = open {
+                self.pages = KvPages::Done;
+                self.page = KvPage::default();
+                self.pos = 0;
+                return Err(e);
+            }
             self.pos += 1;
             return Ok(true);
         }
