@@ -55,6 +55,7 @@ impl Pooled {
 
     /// Keeps the open read transaction if nothing was committed since it began
     /// (`counter` unchanged), else starts a new one; without a counter, none.
+    #[inline]
     pub fn refresh(&mut self, counter: Option<u32>) -> Result<()> {
         if self.snapshot.is_some() && self.snapshot == counter && !too_old(self.began, now_ns()) {
             return Ok(());
@@ -70,6 +71,7 @@ impl Pooled {
     }
 
     /// At a closed checkpoint gate: ends the kept snapshot and waits for the gate.
+    #[inline]
     pub fn end_if_closed(&mut self, gate: &crate::storage::gate::Gate) {
         if gate.is_closed() {
             self.end();
@@ -91,10 +93,12 @@ pub(crate) struct ReaderPool {
 }
 
 impl ReaderPool {
+    #[inline]
     pub fn take(&self) -> Option<Pooled> {
         self.idle.lock().pop()
     }
 
+    #[inline]
     pub fn give(&self, p: Pooled) {
         let mut idle = self.idle.lock();
         if idle.len() < MAX_IDLE {
