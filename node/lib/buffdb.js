@@ -4,7 +4,7 @@
 // The native classes (Db, Txn, Reader, StreamWriter) carry every operation as a
 // sync method and a Promise method (`...Async`, run on the libuv pool); Db and
 // Txn carry the same operations. This file only adds what is JS-specific, once
-// for both (class Operations): iterators and async iterators over the lazy
+// for both (class Ops): iterators and async iterators over the lazy
 // engine iterators, Node `Readable`/`Writable` streams, and `db.transaction(fn)`.
 // Types and docs: buffdb.d.ts.
 
@@ -347,7 +347,7 @@ native._setScratch(scratch)
  * transaction, and what they open (iterators, readers, writers, streams) works
  * inside it and fails with `CLOSED` once it ends.
  */
-class Operations {
+class Ops {
   get(key) {
     const n = this._getScratch(key)
     if (n >= 0) {
@@ -359,15 +359,15 @@ class Operations {
   }
 
   scan(prefix, options) {
-    return new DbIterator(this._scan(prefix, options), 'pairs', this.owner)
+    return new DbIterator(this._scan(prefix, options), 'pairs', this[OWNER])
   }
 
   keys(prefix, options) {
-    return new DbIterator(this._keys(prefix, options), 'keys', this.owner)
+    return new DbIterator(this._keys(prefix, options), 'keys', this[OWNER])
   }
 
   search(prefix, options) {
-    return new DbIterator(this._search(prefix, options), 'paths', this.owner)
+    return new DbIterator(this._search(prefix, options), 'paths', this[OWNER])
   }
 
   putMany(pairs) {
@@ -412,10 +412,12 @@ class Operations {
   }
 }
 
+/** The transaction an iterator reads in (null for a database, whose iterators the engine ends). */
+const OWNER = Symbol('owner')
+
 /** What only a database has: transactions. */
 class DbOnly {
-  /** Iterators of a database end when it closes (the engine says CLOSED). */
-  get owner() {
+  get [OWNER]() {
     return null
   }
 
@@ -461,8 +463,7 @@ class DbOnly {
 }
 
 class TxnOnly {
-  /** The transaction its iterators belong to (they stop, CLOSED, once it ends). */
-  get owner() {
+  get [OWNER]() {
     return this
   }
 }
@@ -492,9 +493,9 @@ function mixin(to, from) {
   }
 }
 
-mixin(Db, Operations)
+mixin(Db, Ops)
 mixin(Db, DbOnly)
-mixin(Txn, Operations)
+mixin(Txn, Ops)
 mixin(Txn, TxnOnly)
 mixin(Reader, ReaderMethods)
 
