@@ -235,6 +235,7 @@ describe('stream writers in a transaction', () => {
     })
     assert.equal(err.code, 'CLOSED')
     assert.equal(db.streamExists('/late'), false)
+    assert.equal(db.check().ok, true, 'the unfinished version left nothing damaged')
   }))
 })
 
