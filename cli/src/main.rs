@@ -179,9 +179,12 @@ enum StreamCommand {
     Delete { path: String },
 }
 
+/// A blob update: new data and/or new metadata (which may clear it).
+type Update = (Option<Vec<u8>>, Option<Option<String>>);
+
 impl UpdateWhat {
     /// The new data (read from its file) and the new metadata, each when given.
-    fn read(&self) -> Result<(Option<Vec<u8>>, Option<Option<String>>), Error> {
+    fn read(&self) -> Result<Update, Error> {
         Ok(match self {
             UpdateWhat::Data { file } => (Some(read_all(file)?), None),
             UpdateWhat::Metadata { metadata } => (None, Some(metadata.clone())),
