@@ -14,14 +14,22 @@ use tokio_stream::StreamExt;
 
 /// Starts `buffdb ARGS` and returns it with the address it announced.
 fn spawn(args: &[&str]) -> (Child, String) {
+    spawn_env(args, &[])
+}
+
+/// `spawn` with extra environment; also checks that the first line says `with TLS`
+/// exactly when `--tls-cert` is given.
+fn spawn_env(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_buffdb"))
         .args(args)
+        .envs(env.iter().copied())
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let line = lines.next().unwrap().unwrap();
+    assert_eq!(line.contains("with TLS"), args.contains(&"--tls-cert"), "{line}");
     let addr = line.split(" on ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
     // Keep draining stderr so the server never blocks on it.
     std::thread::spawn(move || {
@@ -176,21 +184,10 @@ async fn remote_over_tls_with_a_token() {
     let cert = write("cert.pem", ck.cert.pem());
     let key = write("key.pem", ck.key_pair.serialize_pem());
     let other = write("other.pem", rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap().cert.pem());
-    let (mut child, addr) = {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_buffdb"))
-            .args(["-s", store.to_str().unwrap(), "run", "127.0.0.1:0", "--tls-cert", &cert, "--tls-key", &key])
-            .env("BUFFDB_TOKEN", "s3cret")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let line = lines.next().unwrap().unwrap();
-        assert!(line.contains("with TLS"), "{line}");
-        let addr = line.split(" on ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
-        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-        (child, addr)
-    };
+    let (mut child, addr) = spawn_env(
+        &["-s", store.to_str().unwrap(), "run", "127.0.0.1:0", "--tls-cert", &cert, "--tls-key", &key],
+        &[("BUFFDB_TOKEN", "s3cret")],
+    );
     let port = addr.rsplit(':').next().unwrap();
     let https = format!("https://localhost:{port}");
     let token = ("BUFFDB_TOKEN", "s3cret");
