@@ -1,0 +1,54 @@
+//! What an operation runs on: the database (`Db`: each call is its own short
+//! transaction) or an open transaction (`Transaction`: each call runs inside it).
+//! Both engine types offer every operation of `buffdb::Ops`, so one method body
+//! serves both through [`on!`].
+
+use std::sync::Arc;
+
+use buffdb as engine;
+use parking_lot::Mutex;
+
+use crate::gil::without_gil;
+
+pub(crate) enum Target {
+    Db(engine::Db),
+    /// `None` once committed or rolled back; shared with the `Transaction` object,
+    /// which commits or rolls it back.
+    Txn(Arc<Mutex<Option<engine::Txn>>>),
+}
+
+impl Target {
+    /// Drops the handle where that may touch the disk (closing the database's
+    /// connections, rolling back an unfinished transaction) with the GIL released.
+    pub(crate) fn release(self) {
+        match self {
+            Target::Db(db) => without_gil(move || drop(db)),
+            Target::Txn(t) => {
+                let unfinished = t.lock().take();
+                if let Some(t) = unfinished {
+                    without_gil(move || drop(t.rollback()));
+                }
+            }
+        }
+    }
+}
+
+/// `on!(target, |o| body)`: runs `body` with `o` bound to the engine handle of
+/// `target` (`&engine::Db` or `&engine::Txn`; both have every operation of
+/// `buffdb::Ops` as a method). A finished transaction gives `CLOSED`. The body is an
+/// `engine::Result`; call it inside `run` (or `run_with_file`) to release the GIL.
+macro_rules! on {
+    ($target:expr, |$o:ident| $body:expr) => {
+        match $target {
+            $crate::target::Target::Db(db) => {
+                let $o = db;
+                $body
+            }
+            $crate::target::Target::Txn(t) => match t.lock().as_ref() {
+                Some($o) => $body,
+                None => Err($crate::errors::closed_err("transaction")),
+            },
+        }
+    };
+}
+pub(crate) use on;
