@@ -136,21 +136,6 @@ impl PyDb {
         Ok(run(py, || self.db.check())?.into())
     }
 
-    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    fn __exit__(
-        &self,
-        py: Python<'_>,
-        _exc_type: &Bound<'_, PyAny>,
-        _exc: &Bound<'_, PyAny>,
-        _tb: &Bound<'_, PyAny>,
-    ) -> PyResult<bool> {
-        self.close(py)?;
-        Ok(false)
-    }
-
     fn __repr__(&self) -> String {
         format!("<buffdb.Db {:?}{}>", self.db.path(), if self.db.is_closed() { " closed" } else { "" })
     }

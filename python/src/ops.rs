@@ -63,6 +63,23 @@ impl PyOps {
         true
     }
 
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// Leaving the `with` block: a `Db` closes; a `Transaction` still open commits, or
+    /// rolls back when the block raised.
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        exc_type: &Bound<'_, PyAny>,
+        _exc: &Bound<'_, PyAny>,
+        _tb: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        self.target().exit(py, !exc_type.is_none())?;
+        Ok(false)
+    }
+
     // -- KV ----------------------------------------------------------------
 
     /// The value of `key` (bytes), or `default` if it is missing.

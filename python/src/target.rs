@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use buffdb as engine;
 use parking_lot::Mutex;
+use pyo3::prelude::*;
 
-use crate::gil::without_gil;
+use crate::gil::{lock, run, without_gil};
 
 pub(crate) enum Target {
     Db(engine::Db),
@@ -18,6 +19,21 @@ pub(crate) enum Target {
 }
 
 impl Target {
+    /// Ends what the handle holds, as leaving its `with` block does: a database
+    /// closes; a transaction still open commits, or rolls back when the block raised.
+    pub(crate) fn exit(&self, py: Python<'_>, raised: bool) -> PyResult<()> {
+        match self {
+            Target::Db(db) => run(py, || db.close()),
+            Target::Txn(t) => {
+                let unfinished = lock(py, t).take();
+                match unfinished {
+                    Some(t) => end(py, t, !raised),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
     /// Drops the handle where that may touch the disk (closing the database's
     /// connections, rolling back an unfinished transaction) with the GIL released.
     pub(crate) fn release(self) {
@@ -31,6 +47,11 @@ impl Target {
             }
         }
     }
+}
+
+/// Commits or rolls back a transaction taken out of its `Target::Txn`.
+pub(crate) fn end(py: Python<'_>, t: engine::Txn, commit: bool) -> PyResult<()> {
+    run(py, move || if commit { t.commit() } else { t.rollback() })
 }
 
 /// `on!(target, |o| body)`: runs `body` with `o` bound to the engine handle of

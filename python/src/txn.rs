@@ -8,10 +8,10 @@ use buffdb as engine;
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 
-use crate::errors::closed_err;
-use crate::gil::{lock, run};
+use crate::errors::{closed_err, to_py_err};
+use crate::gil::lock;
 use crate::ops::PyOps;
-use crate::target::Target;
+use crate::target::{end, Target};
 
 /// A transaction: every operation of `Db`, all-or-nothing.
 ///
@@ -36,8 +36,8 @@ impl PyTxn {
     }
 
     fn finish(&self, py: Python<'_>, commit: bool) -> PyResult<()> {
-        let t = run(py, || self.t.lock().take().ok_or_else(|| closed_err("transaction")))?;
-        run(py, move || if commit { t.commit() } else { t.rollback() })
+        let t = lock(py, &self.t).take().ok_or_else(|| to_py_err(closed_err("transaction")))?;
+        end(py, t, commit)
     }
 }
 
@@ -57,23 +57,6 @@ impl PyTxn {
     /// Discards every change made in the transaction.
     fn rollback(&self, py: Python<'_>) -> PyResult<()> {
         self.finish(py, false)
-    }
-
-    fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
-        slf
-    }
-
-    fn __exit__(
-        &self,
-        py: Python<'_>,
-        exc_type: &Bound<'_, PyAny>,
-        _exc: &Bound<'_, PyAny>,
-        _tb: &Bound<'_, PyAny>,
-    ) -> PyResult<bool> {
-        if lock(py, &self.t).is_some() {
-            self.finish(py, exc_type.is_none())?;
-        }
-        Ok(false)
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
