@@ -41,6 +41,38 @@ pub(crate) fn read_bytes<'py>(
     new_bytes(py, n, |buf| read_full(r, buf))
 }
 
+/// Up to this size a whole read is done in the GIL release that opens the reader and
+/// copied once more (cheaper at this size than releasing the GIL a second time).
+const SMALL_READ: u64 = 8 * 1024;
+
+/// A whole blob or stream version as `bytes`, opened by `open` (`None`: it does not
+/// exist). Small ones are read in the same GIL release as the open; larger ones are
+/// copied once, straight into the `bytes`.
+pub(crate) fn read_whole<'py, F>(py: Python<'py>, open: F) -> PyResult<Option<Bound<'py, PyBytes>>>
+where
+    F: FnOnce() -> engine::Result<Option<engine::Reader>> + Send,
+{
+    enum Got {
+        Small(Vec<u8>),
+        Large(engine::Reader),
+    }
+    let got = run(py, || {
+        let Some(mut r) = open()? else { return Ok(None) };
+        if r.size() > SMALL_READ {
+            return Ok(Some(Got::Large(r)));
+        }
+        let mut v = vec![0u8; r.size() as usize];
+        let n = read_full(&mut r, &mut v)?;
+        v.truncate(n);
+        Ok(Some(Got::Small(v)))
+    })?;
+    match got {
+        None => Ok(None),
+        Some(Got::Small(v)) => Ok(Some(PyBytes::new(py, &v))),
+        Some(Got::Large(mut r)) => read_bytes(py, &mut r, None).map(Some),
+    }
+}
+
 /// A class of `buffdb._io` (looked up once).
 fn io_class<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyAny>>, name: &str) -> PyResult<&'py Bound<'py, PyAny>> {
     Ok(cell.get_or_try_init(py, || -> PyResult<Py<PyAny>> { Ok(py.import("buffdb._io")?.getattr(name)?.unbind()) })?.bind(py))

@@ -18,10 +18,10 @@ use crate::convert::{
     bytes_like, id_list, key_arg, key_list, opt_bytes, opt_str, opt_u64, opt_usize, pair_list, prefix_arg, str_arg,
     u64_arg, value_arg, MetaArg,
 };
-use crate::errors::key_missing;
+use crate::errors::{key_missing, to_py_err};
 use crate::fileobj::{data_arg, run_with_file, Data};
 use crate::gil::run;
-use crate::io::{read_bytes, reader_object, writer_object};
+use crate::io::{read_whole, reader_object, writer_object};
 use crate::iter::{PyKeyIter, PyKvIter, PyPathIter};
 use crate::results::{PyBlobInfo, PyQueryResult, PyStreamInfo};
 use crate::target::{on, Target};
@@ -254,16 +254,11 @@ impl PyOps {
     /// The blob's bytes, or None if it does not exist.
     fn blob_get<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let id = u64_arg(id, "blob id")?;
-        // Through a reader, so the bytes are copied once, straight into the bytes object.
-        let r = run(py, || match on!(self.target(), |o| o.blob_open(id)) {
+        read_whole(py, || match on!(self.target(), |o| o.blob_open(id)) {
             Ok(r) => Ok(Some(r)),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
             Err(e) => Err(e),
-        })?;
-        match r {
-            Some(mut r) => Ok(Some(read_bytes(py, &mut r, None)?)),
-            None => Ok(None),
-        }
+        })
     }
 
     /// The blob's metadata string (None if it has none); NotFoundError if the blob is missing.
@@ -414,9 +409,8 @@ impl PyOps {
     fn stream_read<'py>(&self, py: Python<'py>, path: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
         let path = str_arg(path, "path")?;
         let p = path.as_str();
-        // Through a reader: one version, copied once straight into the bytes object.
-        let mut r = run(py, || on!(self.target(), |o| o.stream_open(p, None)))?;
-        read_bytes(py, &mut r, None)
+        let got = read_whole(py, || on!(self.target(), |o| o.stream_open(p, None)).map(Some))?;
+        got.ok_or_else(|| to_py_err(engine::Error::new(ErrorCode::NotFound, format!("stream {p:?} not found"))))
     }
 
     /// Opens the latest (or the given) version of the stream at `path` as a read-only,
