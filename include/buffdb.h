@@ -148,10 +148,12 @@ typedef enum buffdb_value_kind {
 typedef struct buffdb_db buffdb_db;
 
 /**
- * An ordered, lazy cursor over (key, value) pairs from buffdb_scan, buffdb_keys or
- * buffdb_txn_scan. It reads the engine's pages (one buffer each) and hands out rows
- * from them without copying. Single-threaded: it may move to another thread but must
- * not be used by two at once. Free with buffdb_kv_cursor_free.
+ * An ordered, lazy cursor over (key, value) pairs from buffdb_scan, buffdb_keys or their
+ * buffdb_txn_ forms. It reads the engine's pages (one buffer each) and hands out rows
+ * from them without copying. A cursor from a transaction reads the transaction's view
+ * (its own writes included) and gives BUFFDB_CLOSED once the transaction is committed
+ * or rolled back. Single-threaded: it may move to another thread but must not be used
+ * by two at once. Free with buffdb_kv_cursor_free.
  */
 typedef struct buffdb_kv_cursor buffdb_kv_cursor;
 
@@ -169,32 +171,42 @@ typedef struct buffdb_options buffdb_options;
 typedef struct buffdb_query_result buffdb_query_result;
 
 /**
- * A reader over one stream version or one blob, opened with buffdb_stream_open or
- * buffdb_blob_open. It fetches chunk by chunk (it holds no long read transaction, so it
- * may stay open for hours) and never mixes two versions. Single-threaded: it may move
- * to another thread but must not be used by two at once. Free with buffdb_reader_free.
+ * A reader over one stream version or one blob, opened with buffdb_stream_open,
+ * buffdb_blob_open or their buffdb_txn_ forms. It fetches chunk by chunk (it holds no
+ * long read transaction, so it may stay open for hours) and never mixes two versions.
+ * A reader from a transaction reads the transaction's view and gives BUFFDB_CLOSED
+ * once the transaction is committed or rolled back. Single-threaded: it may move to
+ * another thread but must not be used by two at once. Free with buffdb_reader_free.
  */
 typedef struct buffdb_reader buffdb_reader;
 
 /**
- * A lazy cursor over stream paths in byte order (buffdb_search). Single-threaded
- * (movable between threads). Free with buffdb_search_cursor_free.
+ * A lazy cursor over stream paths in byte order (buffdb_search, buffdb_txn_search).
+ * A cursor from a transaction sees the transaction's own writes and gives
+ * BUFFDB_CLOSED once it is committed or rolled back. Single-threaded (movable between
+ * threads). Free with buffdb_search_cursor_free.
  */
 typedef struct buffdb_search_cursor buffdb_search_cursor;
 
 /**
  * A transaction from buffdb_begin. It owns the database's single writer until
  * buffdb_txn_commit or buffdb_txn_rollback; other threads' reads go on meanwhile, other
- * writers wait (BUFFDB_BUSY after the busy timeout). Its own writes are visible to its
- * reads. Single-threaded (movable between threads). Free with buffdb_txn_free, which
- * rolls back if it was neither committed nor rolled back.
+ * writers wait (BUFFDB_BUSY after the busy timeout). Every database operation has a
+ * buffdb_txn_ form that runs inside it and sees its own writes; a failed call changes
+ * nothing and leaves the transaction usable. Cursors, readers and stream writers opened
+ * in it work in it and give BUFFDB_CLOSED once it ends. Single-threaded (movable
+ * between threads). Free with buffdb_txn_free, which rolls back if it was neither
+ * committed nor rolled back.
  */
 typedef struct buffdb_txn buffdb_txn;
 
 /**
- * A stream writer from buffdb_stream_writer: nothing is visible until
- * buffdb_writer_commit. Single-threaded (movable between threads). Free with
- * buffdb_writer_free, which aborts it if it was neither committed nor aborted.
+ * A stream writer from buffdb_stream_writer or buffdb_txn_stream_writer: nothing is
+ * visible until buffdb_writer_commit. A writer from a transaction writes into it: its
+ * version becomes visible to others when the transaction commits and is gone if it
+ * rolls back; once the transaction has ended the writer gives BUFFDB_CLOSED.
+ * Single-threaded (movable between threads). Free with buffdb_writer_free, which aborts
+ * it if it was neither committed nor aborted.
  */
 typedef struct buffdb_writer buffdb_writer;
 
@@ -374,6 +386,15 @@ enum buffdb_status buffdb_blob_put(const struct buffdb_db *db,
                                    uint64_t *id);
 
 /**
+ * buffdb_blob_put inside the transaction.
+ */
+enum buffdb_status buffdb_txn_blob_put(const struct buffdb_txn *txn,
+                                       const uint8_t *data,
+                                       size_t data_len,
+                                       const char *metadata,
+                                       uint64_t *id);
+
+/**
  * Reads blob `id` into the caller's buffer (see buffdb_get for the buffer rules).
  * A missing blob gives BUFFDB_NOT_FOUND.
  */
@@ -382,6 +403,15 @@ enum buffdb_status buffdb_blob_get(const struct buffdb_db *db,
                                    uint8_t *buf,
                                    size_t buf_len,
                                    size_t *data_len);
+
+/**
+ * buffdb_blob_get inside the transaction (sees its own writes).
+ */
+enum buffdb_status buffdb_txn_blob_get(const struct buffdb_txn *txn,
+                                       uint64_t id,
+                                       uint8_t *buf,
+                                       size_t buf_len,
+                                       size_t *data_len);
 
 /**
  * Reads blob `id` into memory allocated by the library (free with buffdb_bytes_free).
@@ -393,6 +423,14 @@ enum buffdb_status buffdb_blob_get_alloc(const struct buffdb_db *db,
                                          size_t *data_len);
 
 /**
+ * buffdb_blob_get_alloc inside the transaction.
+ */
+enum buffdb_status buffdb_txn_blob_get_alloc(const struct buffdb_txn *txn,
+                                             uint64_t id,
+                                             uint8_t **data,
+                                             size_t *data_len);
+
+/**
  * The metadata of blob `id`: `*metadata` is a new NUL-terminated string (free with
  * buffdb_string_free), or NULL when the blob has none. A missing blob gives
  * BUFFDB_NOT_FOUND.
@@ -400,11 +438,25 @@ enum buffdb_status buffdb_blob_get_alloc(const struct buffdb_db *db,
 enum buffdb_status buffdb_blob_metadata(const struct buffdb_db *db, uint64_t id, char **metadata);
 
 /**
+ * buffdb_blob_metadata inside the transaction.
+ */
+enum buffdb_status buffdb_txn_blob_metadata(const struct buffdb_txn *txn,
+                                            uint64_t id,
+                                            char **metadata);
+
+/**
  * Facts about blob `id` (BUFFDB_NOT_FOUND when missing).
  */
 enum buffdb_status buffdb_blob_stat(const struct buffdb_db *db,
                                     uint64_t id,
                                     struct buffdb_blob_info *out);
+
+/**
+ * buffdb_blob_stat inside the transaction.
+ */
+enum buffdb_status buffdb_txn_blob_stat(const struct buffdb_txn *txn,
+                                        uint64_t id,
+                                        struct buffdb_blob_info *out);
 
 /**
  * Changes blob `id` in place (BUFFDB_NOT_FOUND when missing): when `set_data` is true its
@@ -420,10 +472,26 @@ enum buffdb_status buffdb_blob_update(const struct buffdb_db *db,
                                       const char *metadata);
 
 /**
+ * buffdb_blob_update inside the transaction.
+ */
+enum buffdb_status buffdb_txn_blob_update(const struct buffdb_txn *txn,
+                                          uint64_t id,
+                                          bool set_data,
+                                          const uint8_t *data,
+                                          size_t data_len,
+                                          bool set_metadata,
+                                          const char *metadata);
+
+/**
  * Deletes blob `id`; `*existed` (may be NULL) says whether it was there. The id is
  * never reused.
  */
 enum buffdb_status buffdb_blob_delete(const struct buffdb_db *db, uint64_t id, bool *existed);
+
+/**
+ * buffdb_blob_delete inside the transaction.
+ */
+enum buffdb_status buffdb_txn_blob_delete(const struct buffdb_txn *txn, uint64_t id, bool *existed);
 
 /**
  * Opens a reader over blob `id` (BUFFDB_NOT_FOUND when missing). Free with
@@ -434,12 +502,28 @@ enum buffdb_status buffdb_blob_open(const struct buffdb_db *db,
                                     struct buffdb_reader **out);
 
 /**
+ * buffdb_blob_open inside the transaction: the reader reads the transaction's view and
+ * gives BUFFDB_CLOSED once the transaction is committed or rolled back.
+ */
+enum buffdb_status buffdb_txn_blob_open(const struct buffdb_txn *txn,
+                                        uint64_t id,
+                                        struct buffdb_reader **out);
+
+/**
  * Whether the `n` blobs hold equal bytes (a missing blob gives BUFFDB_NOT_FOUND).
  */
 enum buffdb_status buffdb_blob_eq(const struct buffdb_db *db,
                                   const uint64_t *ids,
                                   size_t n,
                                   bool *out);
+
+/**
+ * buffdb_blob_eq inside the transaction.
+ */
+enum buffdb_status buffdb_txn_blob_eq(const struct buffdb_txn *txn,
+                                      const uint64_t *ids,
+                                      size_t n,
+                                      bool *out);
 
 /**
  * Whether the `n` blobs hold pairwise distinct bytes (a missing blob gives
@@ -451,6 +535,14 @@ enum buffdb_status buffdb_blob_not_eq(const struct buffdb_db *db,
                                       bool *out);
 
 /**
+ * buffdb_blob_not_eq inside the transaction.
+ */
+enum buffdb_status buffdb_txn_blob_not_eq(const struct buffdb_txn *txn,
+                                          const uint64_t *ids,
+                                          size_t n,
+                                          bool *out);
+
+/**
  * Lists blob ids in ascending order after `start_after` (0 = from the first) into the
  * caller's array `ids` of `cap` elements; `*count` is how many were written (fewer than
  * `cap` means the end was reached). Page by passing the last id as `start_after`.
@@ -460,6 +552,15 @@ enum buffdb_status buffdb_blob_ids(const struct buffdb_db *db,
                                    uint64_t *ids,
                                    size_t cap,
                                    size_t *count);
+
+/**
+ * buffdb_blob_ids inside the transaction.
+ */
+enum buffdb_status buffdb_txn_blob_ids(const struct buffdb_txn *txn,
+                                       uint64_t start_after,
+                                       uint64_t *ids,
+                                       size_t cap,
+                                       size_t *count);
 
 /**
  * Creates options holding the defaults (create, read-write, durability "normal", no
@@ -594,6 +695,16 @@ enum buffdb_status buffdb_get(const struct buffdb_db *db,
                               size_t *value_len);
 
 /**
+ * buffdb_get inside the transaction (sees its own writes).
+ */
+enum buffdb_status buffdb_txn_get(const struct buffdb_txn *txn,
+                                  const uint8_t *key,
+                                  size_t key_len,
+                                  uint8_t *buf,
+                                  size_t buf_len,
+                                  size_t *value_len);
+
+/**
  * Reads the value of `key` into memory allocated by the library: `*value` / `*value_len`,
  * freed with buffdb_bytes_free(*value, *value_len). A missing key gives BUFFDB_NOT_FOUND.
  */
@@ -602,6 +713,15 @@ enum buffdb_status buffdb_get_alloc(const struct buffdb_db *db,
                                     size_t key_len,
                                     uint8_t **value,
                                     size_t *value_len);
+
+/**
+ * buffdb_get_alloc inside the transaction.
+ */
+enum buffdb_status buffdb_txn_get_alloc(const struct buffdb_txn *txn,
+                                        const uint8_t *key,
+                                        size_t key_len,
+                                        uint8_t **value,
+                                        size_t *value_len);
 
 /**
  * Stores `value` under `key` (replacing any value). Keys: 1..=4096 bytes; values up to
@@ -614,12 +734,29 @@ enum buffdb_status buffdb_put(const struct buffdb_db *db,
                               size_t value_len);
 
 /**
+ * buffdb_put inside the transaction.
+ */
+enum buffdb_status buffdb_txn_put(const struct buffdb_txn *txn,
+                                  const uint8_t *key,
+                                  size_t key_len,
+                                  const uint8_t *value,
+                                  size_t value_len);
+
+/**
  * Deletes `key`. `*existed` (may be NULL) says whether it was there.
  */
 enum buffdb_status buffdb_delete(const struct buffdb_db *db,
                                  const uint8_t *key,
                                  size_t key_len,
                                  bool *existed);
+
+/**
+ * buffdb_delete inside the transaction.
+ */
+enum buffdb_status buffdb_txn_delete(const struct buffdb_txn *txn,
+                                     const uint8_t *key,
+                                     size_t key_len,
+                                     bool *existed);
 
 /**
  * Whether `key` exists.
@@ -630,6 +767,14 @@ enum buffdb_status buffdb_contains(const struct buffdb_db *db,
                                    bool *out);
 
 /**
+ * buffdb_contains inside the transaction.
+ */
+enum buffdb_status buffdb_txn_contains(const struct buffdb_txn *txn,
+                                       const uint8_t *key,
+                                       size_t key_len,
+                                       bool *out);
+
+/**
  * How many keys start with `prefix` (empty prefix: all keys).
  */
 enum buffdb_status buffdb_count(const struct buffdb_db *db,
@@ -638,11 +783,26 @@ enum buffdb_status buffdb_count(const struct buffdb_db *db,
                                 uint64_t *out);
 
 /**
+ * buffdb_count inside the transaction.
+ */
+enum buffdb_status buffdb_txn_count(const struct buffdb_txn *txn,
+                                    const uint8_t *prefix,
+                                    size_t prefix_len,
+                                    uint64_t *out);
+
+/**
  * Stores `n` pairs atomically (all or nothing).
  */
 enum buffdb_status buffdb_put_many(const struct buffdb_db *db,
                                    const struct buffdb_kv_pair *pairs,
                                    size_t n);
+
+/**
+ * buffdb_put_many inside the transaction (all or nothing within it).
+ */
+enum buffdb_status buffdb_txn_put_many(const struct buffdb_txn *txn,
+                                       const struct buffdb_kv_pair *pairs,
+                                       size_t n);
 
 /**
  * Reads `n` keys in one read transaction. `values` is the caller's array of `n`
@@ -653,6 +813,14 @@ enum buffdb_status buffdb_get_many(const struct buffdb_db *db,
                                    const struct buffdb_slice *keys,
                                    size_t n,
                                    struct buffdb_bytes *values);
+
+/**
+ * buffdb_get_many inside the transaction.
+ */
+enum buffdb_status buffdb_txn_get_many(const struct buffdb_txn *txn,
+                                       const struct buffdb_slice *keys,
+                                       size_t n,
+                                       struct buffdb_bytes *values);
 
 /**
  * Frees the values of buffdb_get_many (not the array itself, which is the caller's).
@@ -669,6 +837,14 @@ enum buffdb_status buffdb_eq(const struct buffdb_db *db,
                              bool *out);
 
 /**
+ * buffdb_eq inside the transaction.
+ */
+enum buffdb_status buffdb_txn_eq(const struct buffdb_txn *txn,
+                                 const struct buffdb_slice *keys,
+                                 size_t n,
+                                 bool *out);
+
+/**
  * Whether the `n` keys hold pairwise distinct values (a missing key gives
  * BUFFDB_NOT_FOUND).
  */
@@ -676,6 +852,14 @@ enum buffdb_status buffdb_not_eq(const struct buffdb_db *db,
                                  const struct buffdb_slice *keys,
                                  size_t n,
                                  bool *out);
+
+/**
+ * buffdb_not_eq inside the transaction.
+ */
+enum buffdb_status buffdb_txn_not_eq(const struct buffdb_txn *txn,
+                                     const struct buffdb_slice *keys,
+                                     size_t n,
+                                     bool *out);
 
 /**
  * Starts an ordered scan of the pairs whose key starts with `prefix`, after
@@ -691,6 +875,18 @@ enum buffdb_status buffdb_scan(const struct buffdb_db *db,
                                struct buffdb_kv_cursor **out);
 
 /**
+ * buffdb_scan inside the transaction: the cursor sees the transaction's own writes and
+ * gives BUFFDB_CLOSED once the transaction is committed or rolled back.
+ */
+enum buffdb_status buffdb_txn_scan(const struct buffdb_txn *txn,
+                                   const uint8_t *prefix,
+                                   size_t prefix_len,
+                                   const uint8_t *start_after,
+                                   size_t start_after_len,
+                                   size_t limit,
+                                   struct buffdb_kv_cursor **out);
+
+/**
  * Like buffdb_scan but the cursor yields keys only (values come back empty).
  */
 enum buffdb_status buffdb_keys(const struct buffdb_db *db,
@@ -700,6 +896,17 @@ enum buffdb_status buffdb_keys(const struct buffdb_db *db,
                                size_t start_after_len,
                                size_t limit,
                                struct buffdb_kv_cursor **out);
+
+/**
+ * buffdb_keys inside the transaction (the cursor as with buffdb_txn_scan).
+ */
+enum buffdb_status buffdb_txn_keys(const struct buffdb_txn *txn,
+                                   const uint8_t *prefix,
+                                   size_t prefix_len,
+                                   const uint8_t *start_after,
+                                   size_t start_after_len,
+                                   size_t limit,
+                                   struct buffdb_kv_cursor **out);
 
 /**
  * Advances the cursor. On BUFFDB_OK either `*key` points at the next key (and `*value`
@@ -732,6 +939,15 @@ enum buffdb_status buffdb_query(const struct buffdb_db *db,
                                 struct buffdb_query_result **out);
 
 /**
+ * buffdb_query inside the transaction: the views show the transaction's own writes.
+ */
+enum buffdb_status buffdb_txn_query(const struct buffdb_txn *txn,
+                                    const char *sql,
+                                    const struct buffdb_value *params,
+                                    size_t n,
+                                    struct buffdb_query_result **out);
+
+/**
  * Number of columns of the result.
  */
 enum buffdb_status buffdb_query_result_column_count(const struct buffdb_query_result *res,
@@ -762,152 +978,6 @@ enum buffdb_status buffdb_query_result_value(const struct buffdb_query_result *r
  * Frees a query result. NULL is accepted.
  */
 void buffdb_query_result_free(struct buffdb_query_result *res);
-
-/**
- * Writes `data` as a new version of the stream at `path` (UTF-8, NUL-terminated) in one
- * call. `*info` (may be NULL) receives the new version's facts.
- */
-enum buffdb_status buffdb_stream_write(const struct buffdb_db *db,
-                                       const char *path,
-                                       const uint8_t *data,
-                                       size_t data_len,
-                                       struct buffdb_stream_info *info);
-
-/**
- * Starts writing a new version of the stream at `path` with the database's compression
- * setting. Free the writer with buffdb_writer_free.
- */
-enum buffdb_status buffdb_stream_writer(const struct buffdb_db *db,
-                                        const char *path,
-                                        struct buffdb_writer **out);
-
-/**
- * Like buffdb_stream_writer, with compression on or off for this write only.
- */
-enum buffdb_status buffdb_stream_writer_compressed(const struct buffdb_db *db,
-                                                   const char *path,
-                                                   bool compression,
-                                                   struct buffdb_writer **out);
-
-/**
- * Appends `data` to the writer. After commit or abort: BUFFDB_CLOSED.
- */
-enum buffdb_status buffdb_writer_write(struct buffdb_writer *writer,
-                                       const uint8_t *data,
-                                       size_t data_len);
-
-/**
- * How many bytes were written so far.
- */
-enum buffdb_status buffdb_writer_written(const struct buffdb_writer *writer, uint64_t *out);
-
-/**
- * Commits the writer: the new version becomes visible atomically. `*info` (may be NULL)
- * receives its facts. The writer is finished either way (later calls: BUFFDB_CLOSED);
- * the handle must still be freed with buffdb_writer_free.
- */
-enum buffdb_status buffdb_writer_commit(struct buffdb_writer *writer,
-                                        struct buffdb_stream_info *info);
-
-/**
- * Abandons the writer: nothing it wrote becomes visible. The handle must still be freed.
- */
-enum buffdb_status buffdb_writer_abort(struct buffdb_writer *writer);
-
-/**
- * Frees a writer, aborting it if it was neither committed nor aborted. NULL is accepted.
- */
-void buffdb_writer_free(struct buffdb_writer *writer);
-
-/**
- * Reads the latest version of the stream at `path` into the caller's buffer (see
- * buffdb_get for the buffer rules; buffdb_stream_stat gives the size beforehand).
- * A missing stream gives BUFFDB_NOT_FOUND.
- */
-enum buffdb_status buffdb_stream_read(const struct buffdb_db *db,
-                                      const char *path,
-                                      uint8_t *buf,
-                                      size_t buf_len,
-                                      size_t *data_len);
-
-/**
- * Reads the latest version of the stream at `path` into memory allocated by the library
- * (free with buffdb_bytes_free). A missing stream gives BUFFDB_NOT_FOUND.
- */
-enum buffdb_status buffdb_stream_read_alloc(const struct buffdb_db *db,
-                                            const char *path,
-                                            uint8_t **data,
-                                            size_t *data_len);
-
-/**
- * Reads up to `buf_len` bytes of the latest version at byte `offset` into the caller's
- * buffer; `*n_read` is how many (fewer at the end of the stream, 0 past it).
- */
-enum buffdb_status buffdb_stream_read_range(const struct buffdb_db *db,
-                                            const char *path,
-                                            uint64_t offset,
-                                            uint8_t *buf,
-                                            size_t buf_len,
-                                            size_t *n_read);
-
-/**
- * Reads `len` bytes at `offset` (clipped at the end) into memory allocated by the
- * library (free with buffdb_bytes_free).
- */
-enum buffdb_status buffdb_stream_read_range_alloc(const struct buffdb_db *db,
-                                                  const char *path,
-                                                  uint64_t offset,
-                                                  uint64_t len,
-                                                  uint8_t **data,
-                                                  size_t *data_len);
-
-/**
- * Opens a reader over the latest version of the stream at `path` (BUFFDB_NOT_FOUND when
- * missing). Free with buffdb_reader_free.
- */
-enum buffdb_status buffdb_stream_open(const struct buffdb_db *db,
-                                      const char *path,
-                                      struct buffdb_reader **out);
-
-/**
- * Opens a reader over one kept `version` of the stream at `path` (BUFFDB_NOT_FOUND when
- * that version is missing). Free with buffdb_reader_free.
- */
-enum buffdb_status buffdb_stream_open_version(const struct buffdb_db *db,
-                                              const char *path,
-                                              uint64_t version,
-                                              struct buffdb_reader **out);
-
-/**
- * Facts about the latest version of the stream at `path` (BUFFDB_NOT_FOUND when missing).
- */
-enum buffdb_status buffdb_stream_stat(const struct buffdb_db *db,
-                                      const char *path,
-                                      struct buffdb_stream_info *out);
-
-/**
- * Whether a stream exists at `path`.
- */
-enum buffdb_status buffdb_stream_exists(const struct buffdb_db *db, const char *path, bool *out);
-
-/**
- * The kept versions of the stream at `path`, oldest first, into the caller's array
- * `infos` of `cap` elements; `*count` = how many. When `cap` is too small:
- * BUFFDB_BUFFER_TOO_SMALL with `*count` = the number needed. No versions: `*count` = 0.
- */
-enum buffdb_status buffdb_stream_versions(const struct buffdb_db *db,
-                                          const char *path,
-                                          struct buffdb_stream_info *infos,
-                                          size_t cap,
-                                          size_t *count);
-
-/**
- * Deletes every version of the stream at `path`; `*existed` (may be NULL) says whether
- * it was there. Open readers of it fail cleanly from then on.
- */
-enum buffdb_status buffdb_stream_delete(const struct buffdb_db *db,
-                                        const char *path,
-                                        bool *existed);
 
 /**
  * Reads up to `buf_len` bytes from the current position into the caller's buffer and
@@ -979,6 +1049,30 @@ enum buffdb_status buffdb_search(const struct buffdb_db *db,
                                  struct buffdb_search_cursor **out);
 
 /**
+ * buffdb_search inside the transaction: the cursor sees the transaction's own writes
+ * and gives BUFFDB_CLOSED once it is committed or rolled back.
+ */
+enum buffdb_status buffdb_txn_search(const struct buffdb_txn *txn,
+                                     const char *prefix,
+                                     const char *start_after,
+                                     size_t limit,
+                                     struct buffdb_search_cursor **out);
+
+/**
+ * How many stream paths start with `prefix`.
+ */
+enum buffdb_status buffdb_search_count(const struct buffdb_db *db,
+                                       const char *prefix,
+                                       uint64_t *out);
+
+/**
+ * buffdb_search_count inside the transaction.
+ */
+enum buffdb_status buffdb_txn_search_count(const struct buffdb_txn *txn,
+                                           const char *prefix,
+                                           uint64_t *out);
+
+/**
  * Advances the search: on BUFFDB_OK `*path` is the next path (NUL-terminated, `*path_len`
  * bytes, borrowed until the next call or the free) or NULL at the end.
  * `path_len` may be NULL.
@@ -993,11 +1087,261 @@ enum buffdb_status buffdb_search_next(struct buffdb_search_cursor *cursor,
 void buffdb_search_cursor_free(struct buffdb_search_cursor *cursor);
 
 /**
- * How many stream paths start with `prefix`.
+ * Writes `data` as a new version of the stream at `path` (UTF-8, NUL-terminated) in one
+ * call. `*info` (may be NULL) receives the new version's facts.
  */
-enum buffdb_status buffdb_search_count(const struct buffdb_db *db,
-                                       const char *prefix,
-                                       uint64_t *out);
+enum buffdb_status buffdb_stream_write(const struct buffdb_db *db,
+                                       const char *path,
+                                       const uint8_t *data,
+                                       size_t data_len,
+                                       struct buffdb_stream_info *info);
+
+/**
+ * buffdb_stream_write inside the transaction (visible to others at commit).
+ */
+enum buffdb_status buffdb_txn_stream_write(const struct buffdb_txn *txn,
+                                           const char *path,
+                                           const uint8_t *data,
+                                           size_t data_len,
+                                           struct buffdb_stream_info *info);
+
+/**
+ * Starts writing a new version of the stream at `path` with the database's compression
+ * setting. Free the writer with buffdb_writer_free.
+ */
+enum buffdb_status buffdb_stream_writer(const struct buffdb_db *db,
+                                        const char *path,
+                                        struct buffdb_writer **out);
+
+/**
+ * buffdb_stream_writer inside the transaction: the committed writer's version is part
+ * of the transaction (visible to others when it commits, gone if it rolls back); the
+ * writer gives BUFFDB_CLOSED once the transaction has ended.
+ */
+enum buffdb_status buffdb_txn_stream_writer(const struct buffdb_txn *txn,
+                                            const char *path,
+                                            struct buffdb_writer **out);
+
+/**
+ * Like buffdb_stream_writer, with compression on or off for this write only.
+ */
+enum buffdb_status buffdb_stream_writer_compressed(const struct buffdb_db *db,
+                                                   const char *path,
+                                                   bool compression,
+                                                   struct buffdb_writer **out);
+
+/**
+ * buffdb_stream_writer_compressed inside the transaction (as buffdb_txn_stream_writer).
+ */
+enum buffdb_status buffdb_txn_stream_writer_compressed(const struct buffdb_txn *txn,
+                                                       const char *path,
+                                                       bool compression,
+                                                       struct buffdb_writer **out);
+
+/**
+ * Reads the latest version of the stream at `path` into the caller's buffer (see
+ * buffdb_get for the buffer rules; buffdb_stream_stat gives the size beforehand).
+ * A missing stream gives BUFFDB_NOT_FOUND.
+ */
+enum buffdb_status buffdb_stream_read(const struct buffdb_db *db,
+                                      const char *path,
+                                      uint8_t *buf,
+                                      size_t buf_len,
+                                      size_t *data_len);
+
+/**
+ * buffdb_stream_read inside the transaction (sees its own writes).
+ */
+enum buffdb_status buffdb_txn_stream_read(const struct buffdb_txn *txn,
+                                          const char *path,
+                                          uint8_t *buf,
+                                          size_t buf_len,
+                                          size_t *data_len);
+
+/**
+ * Reads the latest version of the stream at `path` into memory allocated by the library
+ * (free with buffdb_bytes_free). A missing stream gives BUFFDB_NOT_FOUND.
+ */
+enum buffdb_status buffdb_stream_read_alloc(const struct buffdb_db *db,
+                                            const char *path,
+                                            uint8_t **data,
+                                            size_t *data_len);
+
+/**
+ * buffdb_stream_read_alloc inside the transaction.
+ */
+enum buffdb_status buffdb_txn_stream_read_alloc(const struct buffdb_txn *txn,
+                                                const char *path,
+                                                uint8_t **data,
+                                                size_t *data_len);
+
+/**
+ * Reads up to `buf_len` bytes of the latest version at byte `offset` into the caller's
+ * buffer; `*n_read` is how many (fewer at the end of the stream, 0 past it).
+ */
+enum buffdb_status buffdb_stream_read_range(const struct buffdb_db *db,
+                                            const char *path,
+                                            uint64_t offset,
+                                            uint8_t *buf,
+                                            size_t buf_len,
+                                            size_t *n_read);
+
+/**
+ * buffdb_stream_read_range inside the transaction.
+ */
+enum buffdb_status buffdb_txn_stream_read_range(const struct buffdb_txn *txn,
+                                                const char *path,
+                                                uint64_t offset,
+                                                uint8_t *buf,
+                                                size_t buf_len,
+                                                size_t *n_read);
+
+/**
+ * Reads `len` bytes at `offset` (clipped at the end) into memory allocated by the
+ * library (free with buffdb_bytes_free).
+ */
+enum buffdb_status buffdb_stream_read_range_alloc(const struct buffdb_db *db,
+                                                  const char *path,
+                                                  uint64_t offset,
+                                                  uint64_t len,
+                                                  uint8_t **data,
+                                                  size_t *data_len);
+
+/**
+ * buffdb_stream_read_range_alloc inside the transaction.
+ */
+enum buffdb_status buffdb_txn_stream_read_range_alloc(const struct buffdb_txn *txn,
+                                                      const char *path,
+                                                      uint64_t offset,
+                                                      uint64_t len,
+                                                      uint8_t **data,
+                                                      size_t *data_len);
+
+/**
+ * Opens a reader over the latest version of the stream at `path` (BUFFDB_NOT_FOUND when
+ * missing). Free with buffdb_reader_free.
+ */
+enum buffdb_status buffdb_stream_open(const struct buffdb_db *db,
+                                      const char *path,
+                                      struct buffdb_reader **out);
+
+/**
+ * buffdb_stream_open inside the transaction: the reader reads the transaction's view
+ * and gives BUFFDB_CLOSED once the transaction is committed or rolled back.
+ */
+enum buffdb_status buffdb_txn_stream_open(const struct buffdb_txn *txn,
+                                          const char *path,
+                                          struct buffdb_reader **out);
+
+/**
+ * Opens a reader over one kept `version` of the stream at `path` (BUFFDB_NOT_FOUND when
+ * that version is missing). Free with buffdb_reader_free.
+ */
+enum buffdb_status buffdb_stream_open_version(const struct buffdb_db *db,
+                                              const char *path,
+                                              uint64_t version,
+                                              struct buffdb_reader **out);
+
+/**
+ * buffdb_stream_open_version inside the transaction (the reader as with
+ * buffdb_txn_stream_open).
+ */
+enum buffdb_status buffdb_txn_stream_open_version(const struct buffdb_txn *txn,
+                                                  const char *path,
+                                                  uint64_t version,
+                                                  struct buffdb_reader **out);
+
+/**
+ * Facts about the latest version of the stream at `path` (BUFFDB_NOT_FOUND when missing).
+ */
+enum buffdb_status buffdb_stream_stat(const struct buffdb_db *db,
+                                      const char *path,
+                                      struct buffdb_stream_info *out);
+
+/**
+ * buffdb_stream_stat inside the transaction.
+ */
+enum buffdb_status buffdb_txn_stream_stat(const struct buffdb_txn *txn,
+                                          const char *path,
+                                          struct buffdb_stream_info *out);
+
+/**
+ * Whether a stream exists at `path`.
+ */
+enum buffdb_status buffdb_stream_exists(const struct buffdb_db *db, const char *path, bool *out);
+
+/**
+ * buffdb_stream_exists inside the transaction.
+ */
+enum buffdb_status buffdb_txn_stream_exists(const struct buffdb_txn *txn,
+                                            const char *path,
+                                            bool *out);
+
+/**
+ * The kept versions of the stream at `path`, oldest first, into the caller's array
+ * `infos` of `cap` elements; `*count` = how many. When `cap` is too small:
+ * BUFFDB_BUFFER_TOO_SMALL with `*count` = the number needed. No versions: `*count` = 0.
+ */
+enum buffdb_status buffdb_stream_versions(const struct buffdb_db *db,
+                                          const char *path,
+                                          struct buffdb_stream_info *infos,
+                                          size_t cap,
+                                          size_t *count);
+
+/**
+ * buffdb_stream_versions inside the transaction.
+ */
+enum buffdb_status buffdb_txn_stream_versions(const struct buffdb_txn *txn,
+                                              const char *path,
+                                              struct buffdb_stream_info *infos,
+                                              size_t cap,
+                                              size_t *count);
+
+/**
+ * Deletes every version of the stream at `path`; `*existed` (may be NULL) says whether
+ * it was there. Open readers of it fail cleanly from then on.
+ */
+enum buffdb_status buffdb_stream_delete(const struct buffdb_db *db,
+                                        const char *path,
+                                        bool *existed);
+
+/**
+ * buffdb_stream_delete inside the transaction.
+ */
+enum buffdb_status buffdb_txn_stream_delete(const struct buffdb_txn *txn,
+                                            const char *path,
+                                            bool *existed);
+
+/**
+ * Appends `data` to the writer. After commit or abort: BUFFDB_CLOSED.
+ */
+enum buffdb_status buffdb_writer_write(struct buffdb_writer *writer,
+                                       const uint8_t *data,
+                                       size_t data_len);
+
+/**
+ * How many bytes were written so far.
+ */
+enum buffdb_status buffdb_writer_written(const struct buffdb_writer *writer, uint64_t *out);
+
+/**
+ * Commits the writer: the new version becomes visible atomically (for a writer from a
+ * transaction: to the transaction, and to others when it commits). `*info` (may be
+ * NULL) receives its facts. The writer is finished either way (later calls:
+ * BUFFDB_CLOSED); the handle must still be freed with buffdb_writer_free.
+ */
+enum buffdb_status buffdb_writer_commit(struct buffdb_writer *writer,
+                                        struct buffdb_stream_info *info);
+
+/**
+ * Abandons the writer: nothing it wrote becomes visible. The handle must still be freed.
+ */
+enum buffdb_status buffdb_writer_abort(struct buffdb_writer *writer);
+
+/**
+ * Frees a writer, aborting it if it was neither committed nor aborted. NULL is accepted.
+ */
+void buffdb_writer_free(struct buffdb_writer *writer);
 
 /**
  * Begins a transaction (waits for the writer, BUFFDB_BUSY after the busy timeout).
@@ -1008,177 +1352,17 @@ enum buffdb_status buffdb_begin(const struct buffdb_db *db, struct buffdb_txn **
  * Commits every change of the transaction atomically. The transaction is finished
  * either way (later calls: BUFFDB_CLOSED); the handle must still be freed.
  */
-enum buffdb_status buffdb_txn_commit(struct buffdb_txn *t);
+enum buffdb_status buffdb_txn_commit(struct buffdb_txn *txn);
 
 /**
  * Discards every change of the transaction. The handle must still be freed.
  */
-enum buffdb_status buffdb_txn_rollback(struct buffdb_txn *t);
+enum buffdb_status buffdb_txn_rollback(struct buffdb_txn *txn);
 
 /**
  * Frees a transaction, rolling it back if still open. NULL is accepted.
  */
-void buffdb_txn_free(struct buffdb_txn *t);
-
-/**
- * buffdb_get inside the transaction (caller's buffer).
- */
-enum buffdb_status buffdb_txn_get(const struct buffdb_txn *t,
-                                  const uint8_t *key,
-                                  size_t key_len,
-                                  uint8_t *buf,
-                                  size_t buf_len,
-                                  size_t *value_len);
-
-/**
- * buffdb_get_alloc inside the transaction.
- */
-enum buffdb_status buffdb_txn_get_alloc(const struct buffdb_txn *t,
-                                        const uint8_t *key,
-                                        size_t key_len,
-                                        uint8_t **value,
-                                        size_t *value_len);
-
-/**
- * buffdb_put inside the transaction.
- */
-enum buffdb_status buffdb_txn_put(const struct buffdb_txn *t,
-                                  const uint8_t *key,
-                                  size_t key_len,
-                                  const uint8_t *value,
-                                  size_t value_len);
-
-/**
- * buffdb_delete inside the transaction.
- */
-enum buffdb_status buffdb_txn_delete(const struct buffdb_txn *t,
-                                     const uint8_t *key,
-                                     size_t key_len,
-                                     bool *existed);
-
-/**
- * buffdb_contains inside the transaction.
- */
-enum buffdb_status buffdb_txn_contains(const struct buffdb_txn *t,
-                                       const uint8_t *key,
-                                       size_t key_len,
-                                       bool *out);
-
-/**
- * buffdb_count inside the transaction.
- */
-enum buffdb_status buffdb_txn_count(const struct buffdb_txn *t,
-                                    const uint8_t *prefix,
-                                    size_t prefix_len,
-                                    uint64_t *out);
-
-/**
- * buffdb_put_many inside the transaction.
- */
-enum buffdb_status buffdb_txn_put_many(const struct buffdb_txn *t,
-                                       const struct buffdb_kv_pair *kv,
-                                       size_t n);
-
-/**
- * buffdb_scan inside the transaction (sees the transaction's own writes). The cursor
- * is independent of the transaction once created.
- */
-enum buffdb_status buffdb_txn_scan(const struct buffdb_txn *t,
-                                   const uint8_t *prefix,
-                                   size_t prefix_len,
-                                   const uint8_t *start_after,
-                                   size_t start_after_len,
-                                   size_t limit,
-                                   struct buffdb_kv_cursor **out);
-
-/**
- * buffdb_blob_put inside the transaction.
- */
-enum buffdb_status buffdb_txn_blob_put(const struct buffdb_txn *t,
-                                       const uint8_t *data,
-                                       size_t data_len,
-                                       const char *metadata,
-                                       uint64_t *id);
-
-/**
- * buffdb_blob_get inside the transaction (caller's buffer).
- */
-enum buffdb_status buffdb_txn_blob_get(const struct buffdb_txn *t,
-                                       uint64_t id,
-                                       uint8_t *buf,
-                                       size_t buf_len,
-                                       size_t *data_len);
-
-/**
- * buffdb_blob_get_alloc inside the transaction.
- */
-enum buffdb_status buffdb_txn_blob_get_alloc(const struct buffdb_txn *t,
-                                             uint64_t id,
-                                             uint8_t **data,
-                                             size_t *data_len);
-
-/**
- * buffdb_blob_metadata inside the transaction.
- */
-enum buffdb_status buffdb_txn_blob_metadata(const struct buffdb_txn *t,
-                                            uint64_t id,
-                                            char **metadata);
-
-/**
- * buffdb_blob_update inside the transaction.
- */
-enum buffdb_status buffdb_txn_blob_update(const struct buffdb_txn *t,
-                                          uint64_t id,
-                                          bool set_data,
-                                          const uint8_t *data,
-                                          size_t data_len,
-                                          bool set_metadata,
-                                          const char *metadata);
-
-/**
- * buffdb_blob_delete inside the transaction.
- */
-enum buffdb_status buffdb_txn_blob_delete(const struct buffdb_txn *t, uint64_t id, bool *existed);
-
-/**
- * buffdb_stream_write inside the transaction.
- */
-enum buffdb_status buffdb_txn_stream_write(const struct buffdb_txn *t,
-                                           const char *path,
-                                           const uint8_t *data,
-                                           size_t data_len,
-                                           struct buffdb_stream_info *info);
-
-/**
- * buffdb_stream_read inside the transaction (caller's buffer).
- */
-enum buffdb_status buffdb_txn_stream_read(const struct buffdb_txn *t,
-                                          const char *path,
-                                          uint8_t *buf,
-                                          size_t buf_len,
-                                          size_t *data_len);
-
-/**
- * buffdb_stream_read_alloc inside the transaction.
- */
-enum buffdb_status buffdb_txn_stream_read_alloc(const struct buffdb_txn *t,
-                                                const char *path,
-                                                uint8_t **data,
-                                                size_t *data_len);
-
-/**
- * buffdb_stream_stat inside the transaction.
- */
-enum buffdb_status buffdb_txn_stream_stat(const struct buffdb_txn *t,
-                                          const char *path,
-                                          struct buffdb_stream_info *out);
-
-/**
- * buffdb_stream_delete inside the transaction.
- */
-enum buffdb_status buffdb_txn_stream_delete(const struct buffdb_txn *t,
-                                            const char *path,
-                                            bool *existed);
+void buffdb_txn_free(struct buffdb_txn *txn);
 
 #ifdef __cplusplus
 }  // extern "C"

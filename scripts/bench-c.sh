@@ -3,7 +3,8 @@
 # c-examples/bench.c through pkg-config and runs it.
 #   scripts/bench-c.sh [STREAM-MiB (256)] [GETS (100000)]
 # Prints one table: stream read via buffdb_reader_read into a caller buffer and random
-# buffdb_get into a caller buffer, each next to memcpy of the same bytes in the same run.
+# buffdb_get into a caller buffer, each next to memcpy of the same bytes in the same run;
+# stream write, batch put, a prefix scan through the KV cursor, gets in a transaction.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}

@@ -168,8 +168,10 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
+/// SQLite's words for a damaged schema page. Only these: a caller's SQL can fail with
+/// other "malformed" errors ("malformed JSON") that are not damage.
 fn is_malformed(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(_, Some(m)) if m.contains("malformed"))
+    matches!(e, rusqlite::Error::SqliteFailure(_, Some(m)) if m.contains("malformed database schema"))
 }
 
 impl From<std::io::Error> for Error {

@@ -378,6 +378,12 @@ impl KvIter {
     pub fn next_page(&mut self) -> Option<Result<KvPage>> {
         self.pager.next_page()
     }
+
+    /// `CLOSED` once the database is closed or the transaction it came from has ended:
+    /// for bindings that hand out the rows of a page one at a time.
+    pub fn check_open(&self) -> Result<()> {
+        self.pager.via.core().check_open()
+    }
 }
 
 impl KeyIter {
@@ -388,6 +394,11 @@ impl KeyIter {
     /// The next keys as one page (values empty).
     pub fn next_page(&mut self) -> Option<Result<KvPage>> {
         self.pager.next_page()
+    }
+
+    /// As [`KvIter::check_open`].
+    pub fn check_open(&self) -> Result<()> {
+        self.pager.via.core().check_open()
     }
 }
 

@@ -1,9 +1,9 @@
-//! Blob calls.
+//! Blob operations (on a database and in a transaction).
 
 use std::ffi::c_char;
 
+use super::reader::read_whole;
 use super::*;
-use crate::Reader;
 
 /// Facts about a blob (buffdb_blob_stat).
 #[repr(C)]
@@ -20,28 +20,108 @@ pub struct buffdb_blob_info {
     pub has_metadata: bool,
 }
 
-pub(crate) fn blob_not_found(id: u64) -> Error {
+fn blob_not_found(id: u64) -> Error {
     Error::new(ErrorCode::NotFound, format!("blob {id} not found"))
 }
 
-/// Fills `buf` from a reader (which never mixes versions) or reports the needed size.
-pub(crate) fn read_whole(mut r: Reader, buf: &mut [u8], len: &Out<usize>, what: &str) -> Result<()> {
-    let size = usize_of(r.size(), "size")?;
-    if size > buf.len() {
-        len.set(size);
-        return Err(too_small(size, buf.len(), what));
-    }
-    let mut filled = 0;
-    while filled < size {
-        let n = r.read_into(&mut buf[filled..size])?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-    }
-    len.set(filled);
+// ---------------------------------------------------------------------------------------
+// The operations, once each (on a database or a transaction)
+
+unsafe fn put(o: &impl Ops, data: *const u8, data_len: usize, metadata: *const c_char, id: *mut u64) -> Result<()> {
+    let data = bytes(data, data_len, "data")?;
+    let metadata = opt_string(metadata, "metadata")?;
+    let id = Out::new(id, "id")?;
+    id.set(o.blob_put(data, metadata)?);
     Ok(())
 }
+
+unsafe fn get(o: &impl Ops, id: u64, buf: *mut u8, buf_len: usize, data_len: *mut usize) -> Result<()> {
+    let buf = bytes_mut(buf, buf_len, "buf")?;
+    let len = Out::new(data_len, "data_len")?;
+    read_whole(o.blob_open(id)?, buf, &len, "blob")
+}
+
+unsafe fn get_alloc(o: &impl Ops, id: u64, data: *mut *mut u8, data_len: *mut usize) -> Result<()> {
+    let (data, len) = (Out::new(data, "data")?, Out::new(data_len, "data_len")?);
+    give_bytes(o.blob_get(id)?.ok_or_else(|| blob_not_found(id))?, &data, &len);
+    Ok(())
+}
+
+unsafe fn metadata(o: &impl Ops, id: u64, metadata: *mut *mut c_char) -> Result<()> {
+    let out = Out::new(metadata, "metadata")?;
+    let m = o.blob_metadata(id)?;
+    out.set(match m {
+        None => std::ptr::null_mut(),
+        Some(s) => give_string(s)?,
+    });
+    Ok(())
+}
+
+unsafe fn stat(o: &impl Ops, id: u64, out: *mut buffdb_blob_info) -> Result<()> {
+    let out = Out::new(out, "out")?;
+    let i = o.blob_info(id)?.ok_or_else(|| blob_not_found(id))?;
+    out.set(buffdb_blob_info {
+        id: i.id,
+        size: i.size,
+        crc32: i.crc32,
+        chunk_count: i.chunk_count,
+        created_ms: i.created_ms,
+        has_metadata: i.metadata.is_some(),
+    });
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn update(
+    o: &impl Ops,
+    id: u64,
+    set_data: bool,
+    data: *const u8,
+    data_len: usize,
+    set_metadata: bool,
+    metadata: *const c_char,
+) -> Result<()> {
+    let data = if set_data { Some(bytes(data, data_len, "data")?) } else { None };
+    let metadata = if set_metadata { Some(opt_string(metadata, "metadata")?) } else { None };
+    o.blob_update(id, data, metadata)
+}
+
+unsafe fn delete(o: &impl Ops, id: u64, existed: *mut bool) -> Result<()> {
+    Out::opt(existed).set(o.blob_delete(id)?);
+    Ok(())
+}
+
+unsafe fn open(o: &impl Ops, id: u64, out: *mut *mut buffdb_reader) -> Result<()> {
+    let out = Out::new(out, "out")?;
+    new_handle(&out, buffdb_reader { r: o.blob_open(id)? });
+    Ok(())
+}
+
+/// `blob_eq` (`distinct` false) or `blob_not_eq` (`distinct` true).
+unsafe fn equal(o: &impl Ops, ids: *const u64, n: usize, distinct: bool, out: *mut bool) -> Result<()> {
+    let ids = array(ids, n, "ids")?;
+    let out = Out::new(out, "out")?;
+    out.set(if distinct { o.blob_not_eq(ids)? } else { o.blob_eq(ids)? });
+    Ok(())
+}
+
+unsafe fn ids(o: &impl Ops, start_after: u64, ids: *mut u64, cap: usize, count: *mut usize) -> Result<()> {
+    if ids.is_null() && cap > 0 {
+        return Err(invalid("ids is NULL but cap is not 0"));
+    }
+    let count = Out::new(count, "count")?;
+    let sa = if start_after == 0 { None } else { Some(start_after) };
+    let got = if cap == 0 { Vec::new() } else { o.blob_ids(sa, Some(cap))? };
+    let n = got.len().min(cap);
+    for (i, id) in got.into_iter().take(n).enumerate() {
+        ids.add(i).write(id);
+    }
+    count.set(n);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Exports: each operation on a database (buffdb_X) and in a transaction (buffdb_txn_X)
 
 /// Stores `data` as a new blob with an optional UTF-8 `metadata` string (NULL = none) and
 /// writes its id to `*id`. Ids start at 1, grow, and are never reused.
@@ -53,14 +133,19 @@ pub unsafe extern "C" fn buffdb_blob_put(
     metadata: *const c_char,
     id: *mut u64,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let data = bytes(data, data_len, "data")?;
-        let metadata = opt_string(metadata, "metadata")?;
-        let id = Out::new(id, "id")?;
-        id.set(d.db.blob_put(data, metadata)?);
-        Ok(())
-    })
+    ffi(|| put(db_of(db)?, data, data_len, metadata, id))
+}
+
+/// buffdb_blob_put inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_blob_put(
+    txn: *const buffdb_txn,
+    data: *const u8,
+    data_len: usize,
+    metadata: *const c_char,
+    id: *mut u64,
+) -> buffdb_status {
+    ffi(|| put(txn_of(txn)?, data, data_len, metadata, id))
 }
 
 /// Reads blob `id` into the caller's buffer (see buffdb_get for the buffer rules).
@@ -73,12 +158,19 @@ pub unsafe extern "C" fn buffdb_blob_get(
     buf_len: usize,
     data_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let buf = bytes_mut(buf, buf_len, "buf")?;
-        let len = Out::new(data_len, "data_len")?;
-        read_whole(d.db.blob_open(id)?, buf, &len, "blob")
-    })
+    ffi(|| get(db_of(db)?, id, buf, buf_len, data_len))
+}
+
+/// buffdb_blob_get inside the transaction (sees its own writes).
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_blob_get(
+    txn: *const buffdb_txn,
+    id: u64,
+    buf: *mut u8,
+    buf_len: usize,
+    data_len: *mut usize,
+) -> buffdb_status {
+    ffi(|| get(txn_of(txn)?, id, buf, buf_len, data_len))
 }
 
 /// Reads blob `id` into memory allocated by the library (free with buffdb_bytes_free).
@@ -90,13 +182,18 @@ pub unsafe extern "C" fn buffdb_blob_get_alloc(
     data: *mut *mut u8,
     data_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let (data, len) = (Out::new(data, "data")?, Out::new(data_len, "data_len")?);
-        let v = d.db.blob_get(id)?.ok_or_else(|| blob_not_found(id))?;
-        give_bytes(v, &data, &len);
-        Ok(())
-    })
+    ffi(|| get_alloc(db_of(db)?, id, data, data_len))
+}
+
+/// buffdb_blob_get_alloc inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_blob_get_alloc(
+    txn: *const buffdb_txn,
+    id: u64,
+    data: *mut *mut u8,
+    data_len: *mut usize,
+) -> buffdb_status {
+    ffi(|| get_alloc(txn_of(txn)?, id, data, data_len))
 }
 
 /// The metadata of blob `id`: `*metadata` is a new NUL-terminated string (free with
@@ -108,35 +205,33 @@ pub unsafe extern "C" fn buffdb_blob_metadata(
     id: u64,
     metadata: *mut *mut c_char,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let out = Out::new(metadata, "metadata")?;
-        let m = d.db.blob_metadata(id)?;
-        out.set(match m {
-            None => std::ptr::null_mut(),
-            Some(s) => give_string(s)?,
-        });
-        Ok(())
-    })
+    ffi(|| self::metadata(db_of(db)?, id, metadata))
+}
+
+/// buffdb_blob_metadata inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_blob_metadata(
+    txn: *const buffdb_txn,
+    id: u64,
+    metadata: *mut *mut c_char,
+) -> buffdb_status {
+    ffi(|| self::metadata(txn_of(txn)?, id, metadata))
 }
 
 /// Facts about blob `id` (BUFFDB_NOT_FOUND when missing).
 #[no_mangle]
 pub unsafe extern "C" fn buffdb_blob_stat(db: *const buffdb_db, id: u64, out: *mut buffdb_blob_info) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let out = Out::new(out, "out")?;
-        let i = d.db.blob_info(id)?.ok_or_else(|| blob_not_found(id))?;
-        out.set(buffdb_blob_info {
-            id: i.id,
-            size: i.size,
-            crc32: i.crc32,
-            chunk_count: i.chunk_count,
-            created_ms: i.created_ms,
-            has_metadata: i.metadata.is_some(),
-        });
-        Ok(())
-    })
+    ffi(|| stat(db_of(db)?, id, out))
+}
+
+/// buffdb_blob_stat inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_blob_stat(
+    txn: *const buffdb_txn,
+    id: u64,
+    out: *mut buffdb_blob_info,
+) -> buffdb_status {
+    ffi(|| stat(txn_of(txn)?, id, out))
 }
 
 /// Changes blob `id` in place (BUFFDB_NOT_FOUND when missing): when `set_data` is true its
@@ -152,23 +247,34 @@ pub unsafe extern "C" fn buffdb_blob_update(
     set_metadata: bool,
     metadata: *const c_char,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let data = if set_data { Some(bytes(data, data_len, "data")?) } else { None };
-        let metadata = if set_metadata { Some(opt_string(metadata, "metadata")?) } else { None };
-        d.db.blob_update(id, data, metadata)
-    })
+    ffi(|| update(db_of(db)?, id, set_data, data, data_len, set_metadata, metadata))
+}
+
+/// buffdb_blob_update inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_blob_update(
+    txn: *const buffdb_txn,
+    id: u64,
+    set_data: bool,
+    data: *const u8,
+    data_len: usize,
+    set_metadata: bool,
+    metadata: *const c_char,
+) -> buffdb_status {
+    ffi(|| update(txn_of(txn)?, id, set_data, data, data_len, set_metadata, metadata))
 }
 
 /// Deletes blob `id`; `*existed` (may be NULL) says whether it was there. The id is
 /// never reused.
 #[no_mangle]
 pub unsafe extern "C" fn buffdb_blob_delete(db: *const buffdb_db, id: u64, existed: *mut bool) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        Out::opt(existed).set(d.db.blob_delete(id)?);
-        Ok(())
-    })
+    ffi(|| delete(db_of(db)?, id, existed))
+}
+
+/// buffdb_blob_delete inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_blob_delete(txn: *const buffdb_txn, id: u64, existed: *mut bool) -> buffdb_status {
+    ffi(|| delete(txn_of(txn)?, id, existed))
 }
 
 /// Opens a reader over blob `id` (BUFFDB_NOT_FOUND when missing). Free with
@@ -179,13 +285,18 @@ pub unsafe extern "C" fn buffdb_blob_open(
     id: u64,
     out: *mut *mut buffdb_reader,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let out = Out::new(out, "out")?;
-        let r = d.db.blob_open(id)?;
-        new_handle(&out, buffdb_reader { r });
-        Ok(())
-    })
+    ffi(|| open(db_of(db)?, id, out))
+}
+
+/// buffdb_blob_open inside the transaction: the reader reads the transaction's view and
+/// gives BUFFDB_CLOSED once the transaction is committed or rolled back.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_blob_open(
+    txn: *const buffdb_txn,
+    id: u64,
+    out: *mut *mut buffdb_reader,
+) -> buffdb_status {
+    ffi(|| open(txn_of(txn)?, id, out))
 }
 
 /// Whether the `n` blobs hold equal bytes (a missing blob gives BUFFDB_NOT_FOUND).
@@ -196,13 +307,18 @@ pub unsafe extern "C" fn buffdb_blob_eq(
     n: usize,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let ids = bytes_slice_of(ids, n, "ids")?;
-        let out = Out::new(out, "out")?;
-        out.set(d.db.blob_eq(ids)?);
-        Ok(())
-    })
+    ffi(|| equal(db_of(db)?, ids, n, false, out))
+}
+
+/// buffdb_blob_eq inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_blob_eq(
+    txn: *const buffdb_txn,
+    ids: *const u64,
+    n: usize,
+    out: *mut bool,
+) -> buffdb_status {
+    ffi(|| equal(txn_of(txn)?, ids, n, false, out))
 }
 
 /// Whether the `n` blobs hold pairwise distinct bytes (a missing blob gives
@@ -214,13 +330,18 @@ pub unsafe extern "C" fn buffdb_blob_not_eq(
     n: usize,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let ids = bytes_slice_of(ids, n, "ids")?;
-        let out = Out::new(out, "out")?;
-        out.set(d.db.blob_not_eq(ids)?);
-        Ok(())
-    })
+    ffi(|| equal(db_of(db)?, ids, n, true, out))
+}
+
+/// buffdb_blob_not_eq inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_blob_not_eq(
+    txn: *const buffdb_txn,
+    ids: *const u64,
+    n: usize,
+    out: *mut bool,
+) -> buffdb_status {
+    ffi(|| equal(txn_of(txn)?, ids, n, true, out))
 }
 
 /// Lists blob ids in ascending order after `start_after` (0 = from the first) into the
@@ -234,19 +355,17 @@ pub unsafe extern "C" fn buffdb_blob_ids(
     cap: usize,
     count: *mut usize,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        if ids.is_null() && cap > 0 {
-            return Err(invalid("ids is NULL but cap is not 0"));
-        }
-        let count = Out::new(count, "count")?;
-        let sa = if start_after == 0 { None } else { Some(start_after) };
-        let got = if cap == 0 { Vec::new() } else { d.db.blob_ids(sa, Some(cap))? };
-        let n = got.len().min(cap);
-        for (i, id) in got.into_iter().take(n).enumerate() {
-            ids.add(i).write(id);
-        }
-        count.set(n);
-        Ok(())
-    })
+    ffi(|| self::ids(db_of(db)?, start_after, ids, cap, count))
+}
+
+/// buffdb_blob_ids inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_blob_ids(
+    txn: *const buffdb_txn,
+    start_after: u64,
+    ids: *mut u64,
+    cap: usize,
+    count: *mut usize,
+) -> buffdb_status {
+    ffi(|| self::ids(txn_of(txn)?, start_after, ids, cap, count))
 }

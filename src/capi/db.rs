@@ -18,6 +18,11 @@ pub struct buffdb_db {
     pub(crate) db: Db,
 }
 
+/// The database behind a handle argument (NULL: INVALID_ARGUMENT).
+pub(crate) unsafe fn db_of<'a>(p: *const buffdb_db) -> Result<&'a Db> {
+    Ok(&handle(p, "db")?.db)
+}
+
 /// Counts and sizes of a database (buffdb_stats).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]

@@ -1,4 +1,4 @@
-//! Key-value calls and the KV cursor.
+//! Key-value operations (on a database and in a transaction) and the KV cursor.
 
 use super::*;
 use crate::{KvPage, Result};
@@ -31,17 +31,18 @@ pub struct buffdb_bytes {
 }
 
 /// Where a cursor's pages come from.
-pub(crate) enum KvPages {
+enum KvPages {
     Scan(crate::KvIter),
     Keys(crate::KeyIter),
-    /// Everything is in the first page already (a transaction's scan).
     Done,
 }
 
-/// An ordered, lazy cursor over (key, value) pairs from buffdb_scan, buffdb_keys or
-/// buffdb_txn_scan. It reads the engine's pages (one buffer each) and hands out rows
-/// from them without copying. Single-threaded: it may move to another thread but must
-/// not be used by two at once. Free with buffdb_kv_cursor_free.
+/// An ordered, lazy cursor over (key, value) pairs from buffdb_scan, buffdb_keys or their
+/// buffdb_txn_ forms. It reads the engine's pages (one buffer each) and hands out rows
+/// from them without copying. A cursor from a transaction reads the transaction's view
+/// (its own writes included) and gives BUFFDB_CLOSED once the transaction is committed
+/// or rolled back. Single-threaded: it may move to another thread but must not be used
+/// by two at once. Free with buffdb_kv_cursor_free.
 pub struct buffdb_kv_cursor {
     pages: KvPages,
     page: KvPage,
@@ -50,13 +51,25 @@ pub struct buffdb_kv_cursor {
 }
 
 impl buffdb_kv_cursor {
-    pub(crate) fn new(pages: KvPages, first: KvPage) -> buffdb_kv_cursor {
-        buffdb_kv_cursor { pages, page: first, pos: 0 }
+    fn new(pages: KvPages) -> buffdb_kv_cursor {
+        buffdb_kv_cursor { pages, page: KvPage::default(), pos: 0 }
     }
 
-    /// Moves to the next row; `false` at the end.
+    /// Moves to the next row; `false` at the end. A row already fetched is not handed
+    /// out once the source has closed or ended: CLOSED once, then the end.
     fn advance(&mut self) -> Result<bool> {
         if self.pos < self.page.len() {
+            let open = match &self.pages {
+                KvPages::Scan(it) => it.check_open(),
+                KvPages::Keys(it) => it.check_open(),
+                KvPages::Done => Ok(()),
+            };
+            if let Err(e) = open {
+                self.pages = KvPages::Done;
+                self.page = KvPage::default();
+                self.pos = 0;
+                return Err(e);
+            }
             self.pos += 1;
             return Ok(true);
         }
@@ -81,14 +94,13 @@ impl buffdb_kv_cursor {
     }
 }
 
-pub(crate) unsafe fn slices<'a>(list: *const buffdb_slice, n: usize, what: &str) -> Result<Vec<&'a [u8]>> {
-    let list = bytes_slice_of(list, n, what)?;
-    list.iter().enumerate().map(|(i, s)| bytes(s.data, s.len, &format!("{what}[{i}]"))).collect()
+unsafe fn slices<'a>(list: *const buffdb_slice, n: usize, what: &str) -> Result<Vec<&'a [u8]>> {
+    array(list, n, what)?.iter().enumerate().map(|(i, s)| bytes(s.data, s.len, &format!("{what}[{i}]"))).collect()
 }
 
-pub(crate) unsafe fn pairs<'a>(list: *const buffdb_kv_pair, n: usize) -> Result<Vec<(&'a [u8], &'a [u8])>> {
-    let list = bytes_slice_of(list, n, "pairs")?;
-    list.iter()
+unsafe fn pairs<'a>(list: *const buffdb_kv_pair, n: usize) -> Result<Vec<(&'a [u8], &'a [u8])>> {
+    array(list, n, "pairs")?
+        .iter()
         .enumerate()
         .map(|(i, p)| {
             Ok((
@@ -99,58 +111,100 @@ pub(crate) unsafe fn pairs<'a>(list: *const buffdb_kv_pair, n: usize) -> Result<
         .collect()
 }
 
-/// An array argument of `n` elements (NULL only with n == 0).
-pub(crate) unsafe fn bytes_slice_of<'a, T>(p: *const T, n: usize, what: &str) -> Result<&'a [T]> {
-    if n > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
-        return Err(invalid(format!("{what}: impossible count {n}")));
-    }
-    if p.is_null() {
-        if n == 0 {
-            return Ok(&[]);
-        }
-        return Err(invalid(format!("{what} is NULL but its count is {n}")));
-    }
-    Ok(std::slice::from_raw_parts(p, n))
+fn key_not_found() -> Error {
+    Error::new(ErrorCode::NotFound, "key not found")
 }
 
-/// `start_after`: NULL = from the beginning.
-pub(crate) unsafe fn opt_bytes<'a>(p: *const u8, len: usize, what: &str) -> Result<Option<&'a [u8]>> {
-    if p.is_null() {
-        if len != 0 {
-            return Err(invalid(format!("{what} is NULL but its length is {len}")));
-        }
-        Ok(None)
-    } else {
-        bytes(p, len, what).map(Some)
-    }
+// ---------------------------------------------------------------------------------------
+// The operations, once each (on a database or a transaction)
+
+unsafe fn get(o: &impl Ops, key: *const u8, key_len: usize, buf: *mut u8, cap: usize, len: *mut usize) -> Result<()> {
+    let key = bytes(key, key_len, "key")?;
+    let buf = bytes_mut(buf, cap, "buf")?;
+    let len = Out::new(len, "value_len")?;
+    o.get_with(key, |v| copy_out(v.ok_or_else(key_not_found)?, buf, &len, "value"))?
 }
 
-/// `limit`: BUFFDB_NO_LIMIT (SIZE_MAX) = no limit.
-pub(crate) fn opt_limit(limit: usize) -> Option<usize> {
-    if limit == BUFFDB_NO_LIMIT {
-        None
-    } else {
-        Some(limit)
-    }
-}
-
-/// `limit` value meaning "no limit" (`#define BUFFDB_NO_LIMIT SIZE_MAX` in the header).
-pub(crate) const BUFFDB_NO_LIMIT: usize = usize::MAX;
-
-/// Copies `value` into the caller's buffer, or reports the needed size.
-pub(crate) fn copy_out(value: &[u8], buf: &mut [u8], len: &Out<usize>, what: &str) -> Result<()> {
-    if value.len() > buf.len() {
-        len.set(value.len());
-        return Err(too_small(value.len(), buf.len(), what));
-    }
-    buf[..value.len()].copy_from_slice(value);
-    len.set(value.len());
+unsafe fn get_alloc(o: &impl Ops, key: *const u8, key_len: usize, data: *mut *mut u8, len: *mut usize) -> Result<()> {
+    let key = bytes(key, key_len, "key")?;
+    let (data, len) = (Out::new(data, "value")?, Out::new(len, "value_len")?);
+    give_bytes(o.get(key)?.ok_or_else(key_not_found)?, &data, &len);
     Ok(())
 }
 
-pub(crate) fn key_not_found() -> Error {
-    Error::new(ErrorCode::NotFound, "key not found")
+unsafe fn put(o: &impl Ops, key: *const u8, key_len: usize, value: *const u8, value_len: usize) -> Result<()> {
+    o.put(bytes(key, key_len, "key")?, bytes(value, value_len, "value")?)
 }
+
+unsafe fn delete(o: &impl Ops, key: *const u8, key_len: usize, existed: *mut bool) -> Result<()> {
+    let key = bytes(key, key_len, "key")?;
+    Out::opt(existed).set(o.delete(key)?);
+    Ok(())
+}
+
+unsafe fn contains(o: &impl Ops, key: *const u8, key_len: usize, out: *mut bool) -> Result<()> {
+    let key = bytes(key, key_len, "key")?;
+    let out = Out::new(out, "out")?;
+    out.set(o.contains(key)?);
+    Ok(())
+}
+
+unsafe fn count(o: &impl Ops, prefix: *const u8, prefix_len: usize, out: *mut u64) -> Result<()> {
+    let prefix = bytes(prefix, prefix_len, "prefix")?;
+    let out = Out::new(out, "out")?;
+    out.set(o.count(prefix)?);
+    Ok(())
+}
+
+unsafe fn put_many(o: &impl Ops, list: *const buffdb_kv_pair, n: usize) -> Result<()> {
+    o.put_many(&pairs(list, n)?)
+}
+
+unsafe fn get_many(o: &impl Ops, keys: *const buffdb_slice, n: usize, values: *mut buffdb_bytes) -> Result<()> {
+    let keys = slices(keys, n, "keys")?;
+    if values.is_null() && n > 0 {
+        return Err(invalid("out-parameter values is NULL"));
+    }
+    for (i, v) in o.get_many(&keys)?.into_iter().enumerate() {
+        values.add(i).write(give_opt_bytes(v));
+    }
+    Ok(())
+}
+
+/// `eq` (`distinct` false) or `not_eq` (`distinct` true).
+unsafe fn equal(o: &impl Ops, keys: *const buffdb_slice, n: usize, distinct: bool, out: *mut bool) -> Result<()> {
+    let keys = slices(keys, n, "keys")?;
+    let out = Out::new(out, "out")?;
+    out.set(if distinct { o.not_eq(&keys)? } else { o.eq(&keys)? });
+    Ok(())
+}
+
+/// `scan` (`values` true) or `keys` (`values` false) into a new cursor.
+#[allow(clippy::too_many_arguments)]
+unsafe fn cursor(
+    o: &impl Ops,
+    values: bool,
+    prefix: *const u8,
+    prefix_len: usize,
+    start_after: *const u8,
+    start_after_len: usize,
+    limit: usize,
+    out: *mut *mut buffdb_kv_cursor,
+) -> Result<()> {
+    let prefix = bytes(prefix, prefix_len, "prefix")?;
+    let sa = opt_bytes(start_after, start_after_len, "start_after")?;
+    let out = Out::new(out, "out")?;
+    let pages = if values {
+        KvPages::Scan(o.scan(prefix, sa, opt_limit(limit))?)
+    } else {
+        KvPages::Keys(o.keys(prefix, sa, opt_limit(limit))?)
+    };
+    new_handle(&out, buffdb_kv_cursor::new(pages));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Exports: each operation on a database (buffdb_X) and in a transaction (buffdb_txn_X)
 
 /// Reads the value of `key` into the caller's buffer `buf` (`buf_len` bytes; NULL with 0
 /// asks for the size). On BUFFDB_OK `*value_len` is the value's length. When the buffer
@@ -165,16 +219,20 @@ pub unsafe extern "C" fn buffdb_get(
     buf_len: usize,
     value_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let key = bytes(key, key_len, "key")?;
-        let buf = bytes_mut(buf, buf_len, "buf")?;
-        let len = Out::new(value_len, "value_len")?;
-        d.db.get_with(key, |v| match v {
-            None => Err(key_not_found()),
-            Some(v) => copy_out(v, buf, &len, "value"),
-        })?
-    })
+    ffi(|| get(db_of(db)?, key, key_len, buf, buf_len, value_len))
+}
+
+/// buffdb_get inside the transaction (sees its own writes).
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_get(
+    txn: *const buffdb_txn,
+    key: *const u8,
+    key_len: usize,
+    buf: *mut u8,
+    buf_len: usize,
+    value_len: *mut usize,
+) -> buffdb_status {
+    ffi(|| get(txn_of(txn)?, key, key_len, buf, buf_len, value_len))
 }
 
 /// Reads the value of `key` into memory allocated by the library: `*value` / `*value_len`,
@@ -187,14 +245,19 @@ pub unsafe extern "C" fn buffdb_get_alloc(
     value: *mut *mut u8,
     value_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let key = bytes(key, key_len, "key")?;
-        let (value, len) = (Out::new(value, "value")?, Out::new(value_len, "value_len")?);
-        let v = d.db.get(key)?.ok_or_else(key_not_found)?;
-        give_bytes(v, &value, &len);
-        Ok(())
-    })
+    ffi(|| get_alloc(db_of(db)?, key, key_len, value, value_len))
+}
+
+/// buffdb_get_alloc inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_get_alloc(
+    txn: *const buffdb_txn,
+    key: *const u8,
+    key_len: usize,
+    value: *mut *mut u8,
+    value_len: *mut usize,
+) -> buffdb_status {
+    ffi(|| get_alloc(txn_of(txn)?, key, key_len, value, value_len))
 }
 
 /// Stores `value` under `key` (replacing any value). Keys: 1..=4096 bytes; values up to
@@ -207,10 +270,19 @@ pub unsafe extern "C" fn buffdb_put(
     value: *const u8,
     value_len: usize,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        d.db.put(bytes(key, key_len, "key")?, bytes(value, value_len, "value")?)
-    })
+    ffi(|| put(db_of(db)?, key, key_len, value, value_len))
+}
+
+/// buffdb_put inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_put(
+    txn: *const buffdb_txn,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> buffdb_status {
+    ffi(|| put(txn_of(txn)?, key, key_len, value, value_len))
 }
 
 /// Deletes `key`. `*existed` (may be NULL) says whether it was there.
@@ -221,12 +293,18 @@ pub unsafe extern "C" fn buffdb_delete(
     key_len: usize,
     existed: *mut bool,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let key = bytes(key, key_len, "key")?;
-        Out::opt(existed).set(d.db.delete(key)?);
-        Ok(())
-    })
+    ffi(|| delete(db_of(db)?, key, key_len, existed))
+}
+
+/// buffdb_delete inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_delete(
+    txn: *const buffdb_txn,
+    key: *const u8,
+    key_len: usize,
+    existed: *mut bool,
+) -> buffdb_status {
+    ffi(|| delete(txn_of(txn)?, key, key_len, existed))
 }
 
 /// Whether `key` exists.
@@ -237,13 +315,18 @@ pub unsafe extern "C" fn buffdb_contains(
     key_len: usize,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let key = bytes(key, key_len, "key")?;
-        let out = Out::new(out, "out")?;
-        out.set(d.db.contains(key)?);
-        Ok(())
-    })
+    ffi(|| contains(db_of(db)?, key, key_len, out))
+}
+
+/// buffdb_contains inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_contains(
+    txn: *const buffdb_txn,
+    key: *const u8,
+    key_len: usize,
+    out: *mut bool,
+) -> buffdb_status {
+    ffi(|| contains(txn_of(txn)?, key, key_len, out))
 }
 
 /// How many keys start with `prefix` (empty prefix: all keys).
@@ -254,13 +337,18 @@ pub unsafe extern "C" fn buffdb_count(
     prefix_len: usize,
     out: *mut u64,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let prefix = bytes(prefix, prefix_len, "prefix")?;
-        let out = Out::new(out, "out")?;
-        out.set(d.db.count(prefix)?);
-        Ok(())
-    })
+    ffi(|| count(db_of(db)?, prefix, prefix_len, out))
+}
+
+/// buffdb_count inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_count(
+    txn: *const buffdb_txn,
+    prefix: *const u8,
+    prefix_len: usize,
+    out: *mut u64,
+) -> buffdb_status {
+    ffi(|| count(txn_of(txn)?, prefix, prefix_len, out))
 }
 
 /// Stores `n` pairs atomically (all or nothing).
@@ -270,10 +358,17 @@ pub unsafe extern "C" fn buffdb_put_many(
     pairs: *const buffdb_kv_pair,
     n: usize,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        d.db.put_many(&self::pairs(pairs, n)?)
-    })
+    ffi(|| put_many(db_of(db)?, pairs, n))
+}
+
+/// buffdb_put_many inside the transaction (all or nothing within it).
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_put_many(
+    txn: *const buffdb_txn,
+    pairs: *const buffdb_kv_pair,
+    n: usize,
+) -> buffdb_status {
+    ffi(|| put_many(txn_of(txn)?, pairs, n))
 }
 
 /// Reads `n` keys in one read transaction. `values` is the caller's array of `n`
@@ -286,26 +381,18 @@ pub unsafe extern "C" fn buffdb_get_many(
     n: usize,
     values: *mut buffdb_bytes,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let keys = slices(keys, n, "keys")?;
-        if values.is_null() && n > 0 {
-            return Err(invalid("out-parameter values is NULL"));
-        }
-        let got = d.db.get_many(&keys)?;
-        for (i, v) in got.into_iter().enumerate() {
-            let item = match v {
-                None => buffdb_bytes { data: std::ptr::null_mut(), len: 0 },
-                Some(v) => {
-                    let b = v.into_boxed_slice();
-                    let len = b.len();
-                    buffdb_bytes { data: Box::into_raw(b) as *mut u8, len }
-                }
-            };
-            values.add(i).write(item);
-        }
-        Ok(())
-    })
+    ffi(|| get_many(db_of(db)?, keys, n, values))
+}
+
+/// buffdb_get_many inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_get_many(
+    txn: *const buffdb_txn,
+    keys: *const buffdb_slice,
+    n: usize,
+    values: *mut buffdb_bytes,
+) -> buffdb_status {
+    ffi(|| get_many(txn_of(txn)?, keys, n, values))
 }
 
 /// Frees the values of buffdb_get_many (not the array itself, which is the caller's).
@@ -331,13 +418,18 @@ pub unsafe extern "C" fn buffdb_eq(
     n: usize,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let keys = slices(keys, n, "keys")?;
-        let out = Out::new(out, "out")?;
-        out.set(d.db.eq(&keys)?);
-        Ok(())
-    })
+    ffi(|| equal(db_of(db)?, keys, n, false, out))
+}
+
+/// buffdb_eq inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_eq(
+    txn: *const buffdb_txn,
+    keys: *const buffdb_slice,
+    n: usize,
+    out: *mut bool,
+) -> buffdb_status {
+    ffi(|| equal(txn_of(txn)?, keys, n, false, out))
 }
 
 /// Whether the `n` keys hold pairwise distinct values (a missing key gives
@@ -349,13 +441,18 @@ pub unsafe extern "C" fn buffdb_not_eq(
     n: usize,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let keys = slices(keys, n, "keys")?;
-        let out = Out::new(out, "out")?;
-        out.set(d.db.not_eq(&keys)?);
-        Ok(())
-    })
+    ffi(|| equal(db_of(db)?, keys, n, true, out))
+}
+
+/// buffdb_not_eq inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_not_eq(
+    txn: *const buffdb_txn,
+    keys: *const buffdb_slice,
+    n: usize,
+    out: *mut bool,
+) -> buffdb_status {
+    ffi(|| equal(txn_of(txn)?, keys, n, true, out))
 }
 
 /// Starts an ordered scan of the pairs whose key starts with `prefix`, after
@@ -371,15 +468,22 @@ pub unsafe extern "C" fn buffdb_scan(
     limit: usize,
     out: *mut *mut buffdb_kv_cursor,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let prefix = bytes(prefix, prefix_len, "prefix")?;
-        let sa = opt_bytes(start_after, start_after_len, "start_after")?;
-        let out = Out::new(out, "out")?;
-        let it = d.db.scan(prefix, sa, opt_limit(limit))?;
-        new_handle(&out, buffdb_kv_cursor::new(KvPages::Scan(it), KvPage::default()));
-        Ok(())
-    })
+    ffi(|| cursor(db_of(db)?, true, prefix, prefix_len, start_after, start_after_len, limit, out))
+}
+
+/// buffdb_scan inside the transaction: the cursor sees the transaction's own writes and
+/// gives BUFFDB_CLOSED once the transaction is committed or rolled back.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_scan(
+    txn: *const buffdb_txn,
+    prefix: *const u8,
+    prefix_len: usize,
+    start_after: *const u8,
+    start_after_len: usize,
+    limit: usize,
+    out: *mut *mut buffdb_kv_cursor,
+) -> buffdb_status {
+    ffi(|| cursor(txn_of(txn)?, true, prefix, prefix_len, start_after, start_after_len, limit, out))
 }
 
 /// Like buffdb_scan but the cursor yields keys only (values come back empty).
@@ -393,16 +497,25 @@ pub unsafe extern "C" fn buffdb_keys(
     limit: usize,
     out: *mut *mut buffdb_kv_cursor,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let prefix = bytes(prefix, prefix_len, "prefix")?;
-        let sa = opt_bytes(start_after, start_after_len, "start_after")?;
-        let out = Out::new(out, "out")?;
-        let it = d.db.keys(prefix, sa, opt_limit(limit))?;
-        new_handle(&out, buffdb_kv_cursor::new(KvPages::Keys(it), KvPage::default()));
-        Ok(())
-    })
+    ffi(|| cursor(db_of(db)?, false, prefix, prefix_len, start_after, start_after_len, limit, out))
 }
+
+/// buffdb_keys inside the transaction (the cursor as with buffdb_txn_scan).
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_keys(
+    txn: *const buffdb_txn,
+    prefix: *const u8,
+    prefix_len: usize,
+    start_after: *const u8,
+    start_after_len: usize,
+    limit: usize,
+    out: *mut *mut buffdb_kv_cursor,
+) -> buffdb_status {
+    ffi(|| cursor(txn_of(txn)?, false, prefix, prefix_len, start_after, start_after_len, limit, out))
+}
+
+// ---------------------------------------------------------------------------------------
+// Cursor
 
 /// Advances the cursor. On BUFFDB_OK either `*key` points at the next key (and `*value`
 /// at its value, when `value` is not NULL) or, at the end, `*key` is NULL. The pointers

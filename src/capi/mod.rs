@@ -9,19 +9,24 @@
 //!   `BUFFDB_INVALID_ARGUMENT` before anything is done;
 //! - out-parameters are written only on success (the one exception is the needed size
 //!   reported with `BUFFDB_BUFFER_TOO_SMALL`);
-//! - the binding is thin: it converts types and errors and calls the engine.
+//! - the binding is thin: it converts types and errors and calls the engine;
+//! - each operation is written once, over `&impl Ops`; its database export
+//!   (`buffdb_X`, over [`db_of`]) and its transaction export (`buffdb_txn_X`, over
+//!   [`txn_of`]) only resolve their handle and call it.
 #![allow(non_camel_case_types, clippy::missing_safety_doc, clippy::not_unsafe_ptr_arg_deref)]
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::sync::OnceLock;
 
-use crate::{Error, ErrorCode, Result};
+use crate::{Error, ErrorCode, Ops, Result};
 
 mod blob;
 mod db;
 mod kv;
 mod query;
+mod reader;
+mod search;
 mod stream;
 mod txn;
 
@@ -29,6 +34,8 @@ pub use blob::*;
 pub use db::*;
 pub use kv::*;
 pub use query::*;
+pub use reader::*;
+pub use search::*;
 pub use stream::*;
 pub use txn::*;
 
@@ -178,6 +185,44 @@ pub(crate) unsafe fn bytes_mut<'a>(p: *mut u8, len: usize, what: &str) -> Result
     Ok(std::slice::from_raw_parts_mut(p, len))
 }
 
+/// An array argument of `n` elements (NULL only with n == 0).
+pub(crate) unsafe fn array<'a, T>(p: *const T, n: usize, what: &str) -> Result<&'a [T]> {
+    if n > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
+        return Err(invalid(format!("{what}: impossible count {n}")));
+    }
+    if p.is_null() {
+        if n == 0 {
+            return Ok(&[]);
+        }
+        return Err(invalid(format!("{what} is NULL but its count is {n}")));
+    }
+    Ok(std::slice::from_raw_parts(p, n))
+}
+
+/// A byte range where NULL means "none" (`start_after`: from the beginning).
+pub(crate) unsafe fn opt_bytes<'a>(p: *const u8, len: usize, what: &str) -> Result<Option<&'a [u8]>> {
+    if p.is_null() {
+        if len != 0 {
+            return Err(invalid(format!("{what} is NULL but its length is {len}")));
+        }
+        Ok(None)
+    } else {
+        bytes(p, len, what).map(Some)
+    }
+}
+
+/// `limit` value meaning "no limit" (`#define BUFFDB_NO_LIMIT SIZE_MAX` in the header).
+pub(crate) const BUFFDB_NO_LIMIT: usize = usize::MAX;
+
+/// `limit`: BUFFDB_NO_LIMIT (SIZE_MAX) = no limit.
+pub(crate) fn opt_limit(limit: usize) -> Option<usize> {
+    if limit == BUFFDB_NO_LIMIT {
+        None
+    } else {
+        Some(limit)
+    }
+}
+
 /// A NUL-terminated UTF-8 string argument (NULL is an error).
 pub(crate) unsafe fn string<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
     if p.is_null() {
@@ -268,6 +313,29 @@ pub(crate) fn usize_of(v: u64, what: &str) -> Result<usize> {
 
 pub(crate) fn too_small(needed: usize, cap: usize, what: &str) -> Error {
     Error::new(ErrorCode::BufferTooSmall, format!("{what} needs {needed} bytes but the buffer holds {cap}"))
+}
+
+/// Copies `value` into the caller's buffer, or reports the needed size.
+pub(crate) fn copy_out(value: &[u8], buf: &mut [u8], len: &Out<usize>, what: &str) -> Result<()> {
+    if value.len() > buf.len() {
+        len.set(value.len());
+        return Err(too_small(value.len(), buf.len(), what));
+    }
+    buf[..value.len()].copy_from_slice(value);
+    len.set(value.len());
+    Ok(())
+}
+
+/// Hands an optional byte vector to C as a `buffdb_bytes` (`data` NULL = none).
+pub(crate) fn give_opt_bytes(v: Option<Vec<u8>>) -> buffdb_bytes {
+    match v {
+        None => buffdb_bytes { data: std::ptr::null_mut(), len: 0 },
+        Some(v) => {
+            let b = v.into_boxed_slice();
+            let len = b.len();
+            buffdb_bytes { data: Box::into_raw(b) as *mut u8, len }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,8 +1,7 @@
-//! Read-only SQL over the views kv, blobs and streams.
+//! Read-only SQL over the views kv, blobs and streams (on a database and in a transaction).
 
 use std::ffi::{c_char, CString};
 
-use super::kv::bytes_slice_of;
 use super::*;
 use crate::Value;
 
@@ -71,6 +70,41 @@ unsafe fn param(v: &buffdb_value, i: usize) -> Result<Value> {
     })
 }
 
+/// Runs the statement on `o` into a new result handle.
+unsafe fn query(
+    o: &impl Ops,
+    sql: *const c_char,
+    params: *const buffdb_value,
+    n: usize,
+    out: *mut *mut buffdb_query_result,
+) -> Result<()> {
+    let sql = string(sql, "sql")?;
+    let params =
+        array(params, n, "params")?.iter().enumerate().map(|(i, v)| param(v, i)).collect::<Result<Vec<_>>>()?;
+    let out = Out::new(out, "out")?;
+    let r = o.query(sql, &params)?;
+    let columns = r.columns.into_iter().map(|c| CString::new(c.replace('\0', "")).unwrap_or_default()).collect();
+    let rows = r.rows.into_iter().map(|row| row.into_iter().map(Cell::from).collect()).collect();
+    new_handle(&out, buffdb_query_result { columns, rows });
+    Ok(())
+}
+
+impl From<Value> for Cell {
+    fn from(v: Value) -> Cell {
+        match v {
+            Value::Null => Cell::Null,
+            Value::Integer(i) => Cell::Integer(i),
+            Value::Real(f) => Cell::Real(f),
+            Value::Text(s) => {
+                let mut b = s.into_bytes();
+                b.push(0);
+                Cell::Text(b)
+            }
+            Value::Blob(b) => Cell::Blob(b),
+        }
+    }
+}
+
 /// Runs one read-only SQL statement (UTF-8, NUL-terminated) with `n` positional
 /// parameters (`?1`...) over the views kv(key, value), blobs(id, metadata, size, created)
 /// and streams(path, version, size, crc32, chunk_count, stored_size, created).
@@ -84,39 +118,19 @@ pub unsafe extern "C" fn buffdb_query(
     n: usize,
     out: *mut *mut buffdb_query_result,
 ) -> buffdb_status {
-    ffi(|| {
-        let d = handle(db, "db")?;
-        let sql = string(sql, "sql")?;
-        let params = bytes_slice_of(params, n, "params")?
-            .iter()
-            .enumerate()
-            .map(|(i, v)| param(v, i))
-            .collect::<Result<Vec<_>>>()?;
-        let out = Out::new(out, "out")?;
-        let r = d.db.query(sql, &params)?;
-        let columns = r.columns.into_iter().map(|c| CString::new(c.replace('\0', "")).unwrap_or_default()).collect();
-        let rows = r
-            .rows
-            .into_iter()
-            .map(|row| {
-                row.into_iter()
-                    .map(|v| match v {
-                        Value::Null => Cell::Null,
-                        Value::Integer(i) => Cell::Integer(i),
-                        Value::Real(f) => Cell::Real(f),
-                        Value::Text(s) => {
-                            let mut b = s.into_bytes();
-                            b.push(0);
-                            Cell::Text(b)
-                        }
-                        Value::Blob(b) => Cell::Blob(b),
-                    })
-                    .collect()
-            })
-            .collect();
-        new_handle(&out, buffdb_query_result { columns, rows });
-        Ok(())
-    })
+    ffi(|| query(db_of(db)?, sql, params, n, out))
+}
+
+/// buffdb_query inside the transaction: the views show the transaction's own writes.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_query(
+    txn: *const buffdb_txn,
+    sql: *const c_char,
+    params: *const buffdb_value,
+    n: usize,
+    out: *mut *mut buffdb_query_result,
+) -> buffdb_status {
+    ffi(|| query(txn_of(txn)?, sql, params, n, out))
 }
 
 /// Number of columns of the result.

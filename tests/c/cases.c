@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------------------ */
@@ -458,7 +459,11 @@ static buffdb_status read_reader(ctx *c, buffdb_reader *r, val **out) {
     return BUFFDB_OK;
 }
 
-typedef enum { GET_KV, GET_TXN_KV, GET_BLOB, GET_TXN_BLOB, GET_STREAM, GET_TXN_STREAM } get_kind;
+/* The op NAME inside the transaction `t` when there is one, else on the database `db`:
+ * every buffdb_NAME(db, ...) has a buffdb_txn_NAME(txn, ...) with the same arguments. */
+#define ON(NAME, ...) (t ? buffdb_txn_##NAME(t, __VA_ARGS__) : buffdb_##NAME(db, __VA_ARGS__))
+
+typedef enum { GET_KV, GET_BLOB, GET_STREAM } get_kind;
 
 /* A caller-buffer read: first into a 16-byte buffer (pre-filled to check it stays
  * untouched on BUFFER_TOO_SMALL), then into a buffer of the reported size. */
@@ -467,14 +472,12 @@ static buffdb_status get_into(ctx *c, get_kind kind, buffdb_txn *t, const val *k
     unsigned char *big;
     size_t n = 0, need, j;
     buffdb_status st;
+    buffdb_db *db = c->db;
     memset(small, 0xA5, sizeof small);
-#define CALL(BUF, CAP)                                                                                \
-    (kind == GET_KV ? buffdb_get(c->db, key->bytes, key->len, BUF, CAP, &n)                            \
-     : kind == GET_TXN_KV ? buffdb_txn_get(t, key->bytes, key->len, BUF, CAP, &n)                      \
-     : kind == GET_BLOB ? buffdb_blob_get(c->db, id, BUF, CAP, &n)                                     \
-     : kind == GET_TXN_BLOB ? buffdb_txn_blob_get(t, id, BUF, CAP, &n)                                 \
-     : kind == GET_STREAM ? buffdb_stream_read(c->db, path, BUF, CAP, &n)                              \
-                          : buffdb_txn_stream_read(t, path, BUF, CAP, &n))
+#define CALL(BUF, CAP)                                              \
+    (kind == GET_KV     ? ON(get, key->bytes, key->len, BUF, CAP, &n) \
+     : kind == GET_BLOB ? ON(blob_get, id, BUF, CAP, &n)              \
+                        : ON(stream_read, path, BUF, CAP, &n))
     st = note(c, CALL(small, sizeof small));
     if (st == BUFFDB_OK) { *out = v_bytes(small, n); return st; }
     if (st != BUFFDB_BUFFER_TOO_SMALL) return st;
@@ -674,36 +677,36 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
     if (!strcmp(op, "put")) {
         val *v = get_bytes(c, s, "value");
         if (!key || !v) return unrepresentable(c, "key/value");
-        return note(c, t ? buffdb_txn_put(t, key->bytes, key->len, v->bytes, v->len) : buffdb_put(db, key->bytes, key->len, v->bytes, v->len));
+        return note(c, ON(put, key->bytes, key->len, v->bytes, v->len));
     }
     if (!strcmp(op, "get")) {
         if (!key) return unrepresentable(c, "key");
-        st = get_into(c, t ? GET_TXN_KV : GET_KV, t, key, 0, NULL, out);
+        st = get_into(c, GET_KV, t, key, 0, NULL, out);
         if (st == BUFFDB_NOT_FOUND) { *out = v_null(); return BUFFDB_OK; }
         if (st == BUFFDB_OK) {
             uint8_t *data = NULL;
             size_t len = 0;
-            st = note(c, t ? buffdb_txn_get_alloc(t, key->bytes, key->len, &data, &len) : buffdb_get_alloc(db, key->bytes, key->len, &data, &len));
+            st = note(c, ON(get_alloc, key->bytes, key->len, &data, &len));
             st = check_alloc(c, st, data, len, *out);
         }
         return st;
     }
     if (!strcmp(op, "delete")) {
         if (!key) return unrepresentable(c, "key");
-        st = note(c, t ? buffdb_txn_delete(t, key->bytes, key->len, &b) : buffdb_delete(db, key->bytes, key->len, &b));
+        st = note(c, ON(delete, key->bytes, key->len, &b));
         if (!st) *out = v_bool(b);
         return st;
     }
     if (!strcmp(op, "contains")) {
         if (!key) return unrepresentable(c, "key");
-        st = note(c, t ? buffdb_txn_contains(t, key->bytes, key->len, &b) : buffdb_contains(db, key->bytes, key->len, &b));
+        st = note(c, ON(contains, key->bytes, key->len, &b));
         if (!st) *out = v_bool(b);
         return st;
     }
     if (!strcmp(op, "count")) {
         val *p = get_bytes(c, s, "prefix");
         if (!p) return unrepresentable(c, "prefix");
-        st = note(c, t ? buffdb_txn_count(t, p->bytes, p->len, &u) : buffdb_count(db, p->bytes, p->len, &u));
+        st = note(c, ON(count, p->bytes, p->len, &u));
         if (!st) *out = v_int((long long)u);
         return st;
     }
@@ -719,20 +722,19 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
             kv[j].key = p->items[0]->bytes; kv[j].key_len = p->items[0]->len;
             kv[j].value = p->items[1]->bytes; kv[j].value_len = p->items[1]->len;
         }
-        st = note(c, t ? buffdb_txn_put_many(t, kv, pairs->n) : buffdb_put_many(db, kv, pairs->n));
+        st = note(c, ON(put_many, kv, pairs->n));
         free(kv);
         return st;
     }
     if (!strcmp(op, "get_many") || !strcmp(op, "eq") || !strcmp(op, "not_eq")) {
         val *keys = arg(c, s, "keys");
         buffdb_slice *sl = NULL;
-        if (t) return unrepresentable(c, "this op inside a transaction");
         st = keys_of(c, keys, &sl);
         if (st) return st;
         if (!strcmp(op, "get_many")) {
             buffdb_bytes *vals = xmalloc(sizeof *vals * (keys->n ? keys->n : 1));
             size_t j;
-            st = note(c, buffdb_get_many(db, sl, keys->n, vals));
+            st = note(c, ON(get_many, sl, keys->n, vals));
             if (!st) {
                 val *l = v_list(keys->n);
                 for (j = 0; j < keys->n; j++) v_push(l, vals[j].data ? v_bytes(vals[j].data, vals[j].len) : v_null());
@@ -741,7 +743,7 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
             }
             free(vals);
         } else {
-            st = note(c, !strcmp(op, "eq") ? buffdb_eq(db, sl, keys->n, &b) : buffdb_not_eq(db, sl, keys->n, &b));
+            st = note(c, !strcmp(op, "eq") ? ON(eq, sl, keys->n, &b) : ON(not_eq, sl, keys->n, &b));
             if (!st) *out = v_bool(b);
         }
         free(sl);
@@ -754,14 +756,8 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
         buffdb_kv_cursor *cur = NULL;
         int pairs = !strcmp(op, "scan");
         if (!p || bad) return unrepresentable(c, "prefix/limit");
-        if (t) {
-            if (!pairs) return unrepresentable(c, "keys inside a transaction");
-            st = note(c, buffdb_txn_scan(t, p->bytes, p->len, sa ? sa->bytes : NULL, sa ? sa->len : 0, limit, &cur));
-        } else if (pairs) {
-            st = note(c, buffdb_scan(db, p->bytes, p->len, sa ? sa->bytes : NULL, sa ? sa->len : 0, limit, &cur));
-        } else {
-            st = note(c, buffdb_keys(db, p->bytes, p->len, sa ? sa->bytes : NULL, sa ? sa->len : 0, limit, &cur));
-        }
+        if (pairs) st = note(c, ON(scan, p->bytes, p->len, sa ? sa->bytes : NULL, sa ? sa->len : 0, limit, &cur));
+        else st = note(c, ON(keys, p->bytes, p->len, sa ? sa->bytes : NULL, sa ? sa->len : 0, limit, &cur));
         if (st) return st;
         st = cursor_list(c, cur, pairs, out);
         buffdb_kv_cursor_free(cur);
@@ -773,30 +769,30 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
         char *meta = get_str(c, s, "metadata");
         if (!data) { free(meta); return unrepresentable(c, "data"); }
         if (mv && mv->k == V_BYTES && !meta) return unrepresentable(c, "metadata with a NUL");
-        st = note(c, t ? buffdb_txn_blob_put(t, data->bytes, data->len, meta, &u) : buffdb_blob_put(db, data->bytes, data->len, meta, &u));
+        st = note(c, ON(blob_put, data->bytes, data->len, meta, &u));
         free(meta);
         if (!st) *out = v_int((long long)u);
         return st;
     }
     if (!strcmp(op, "blob_get")) {
         if (!get_u64(c, s, "id", &u, &st)) return st;
-        st = get_into(c, t ? GET_TXN_BLOB : GET_BLOB, t, NULL, u, NULL, out);
+        st = get_into(c, GET_BLOB, t, NULL, u, NULL, out);
         if (st == BUFFDB_NOT_FOUND) { *out = v_null(); return BUFFDB_OK; }
         if (st == BUFFDB_OK) {
             uint8_t *data = NULL;
             size_t len = 0;
-            st = note(c, t ? buffdb_txn_blob_get_alloc(t, u, &data, &len) : buffdb_blob_get_alloc(db, u, &data, &len));
+            st = note(c, ON(blob_get_alloc, u, &data, &len));
             st = check_alloc(c, st, data, len, *out);
-            if (!st && !t) {
+            if (!st) {
                 buffdb_reader *r = NULL;
                 val *via = NULL;
                 buffdb_blob_info info;
-                st = note(c, buffdb_blob_open(db, u, &r));
+                st = note(c, ON(blob_open, u, &r));
                 if (!st) st = read_reader(c, r, &via);
                 buffdb_reader_free(r);
                 if (!st && !v_eq(*out, via)) st = BUFFDB_INTERNAL, snprintf(c->why, sizeof c->why, "blob reader disagrees");
                 v_free(via);
-                if (!st) st = note(c, buffdb_blob_stat(db, u, &info));
+                if (!st) st = note(c, ON(blob_stat, u, &info));
                 if (!st && (info.id != u || info.size != (*out)->len)) st = BUFFDB_INTERNAL, snprintf(c->why, sizeof c->why, "blob_info disagrees");
             }
         }
@@ -805,7 +801,7 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
     if (!strcmp(op, "blob_metadata")) {
         char *m = NULL;
         if (!get_u64(c, s, "id", &u, &st)) return st;
-        st = note(c, t ? buffdb_txn_blob_metadata(t, u, &m) : buffdb_blob_metadata(db, u, &m));
+        st = note(c, ON(blob_metadata, u, &m));
         if (!st) {
             *out = m ? v_bytes(m, strlen(m)) : v_null();
             buffdb_string_free(m);
@@ -818,24 +814,22 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
         char *meta = get_str(c, s, "metadata");
         if (!get_u64(c, s, "id", &u, &st)) { free(meta); return st; }
         if (mv && mv->k == V_BYTES && !meta) return unrepresentable(c, "metadata with a NUL");
-        st = note(c, t ? buffdb_txn_blob_update(t, u, data != NULL, data ? data->bytes : NULL, data ? data->len : 0, mv != NULL, meta)
-                       : buffdb_blob_update(db, u, data != NULL, data ? data->bytes : NULL, data ? data->len : 0, mv != NULL, meta));
+        st = note(c, ON(blob_update, u, data != NULL, data ? data->bytes : NULL, data ? data->len : 0, mv != NULL, meta));
         free(meta);
         return st;
     }
     if (!strcmp(op, "blob_delete")) {
         if (!get_u64(c, s, "id", &u, &st)) return st;
-        st = note(c, t ? buffdb_txn_blob_delete(t, u, &b) : buffdb_blob_delete(db, u, &b));
+        st = note(c, ON(blob_delete, u, &b));
         if (!st) *out = v_bool(b);
         return st;
     }
     if (!strcmp(op, "blob_eq") || !strcmp(op, "blob_not_eq")) {
         val *ids = arg(c, s, "ids");
         uint64_t *arr = NULL;
-        if (t) return unrepresentable(c, "this op inside a transaction");
         st = ids_of(c, ids, &arr);
         if (st) return st;
-        st = note(c, !strcmp(op, "blob_eq") ? buffdb_blob_eq(db, arr, ids->n, &b) : buffdb_blob_not_eq(db, arr, ids->n, &b));
+        st = note(c, !strcmp(op, "blob_eq") ? ON(blob_eq, arr, ids->n, &b) : ON(blob_not_eq, arr, ids->n, &b));
         free(arr);
         if (!st) *out = v_bool(b);
         return st;
@@ -850,20 +844,20 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
             val *data = get_bytes(c, s, "data");
             buffdb_stream_info info;
             if (!data) st = unrepresentable(c, "data");
-            else st = note(c, t ? buffdb_txn_stream_write(t, path, data->bytes, data->len, &info) : buffdb_stream_write(db, path, data->bytes, data->len, &info));
+            else st = note(c, ON(stream_write, path, data->bytes, data->len, &info));
             if (!st) *out = info_obj(path, &info);
         } else if (!strcmp(op, "stream_read")) {
-            st = get_into(c, t ? GET_TXN_STREAM : GET_STREAM, t, NULL, 0, path, out);
+            st = get_into(c, GET_STREAM, t, NULL, 0, path, out);
             if (!st) {
                 uint8_t *data = NULL;
                 size_t len = 0;
-                st = note(c, t ? buffdb_txn_stream_read_alloc(t, path, &data, &len) : buffdb_stream_read_alloc(db, path, &data, &len));
+                st = note(c, ON(stream_read_alloc, path, &data, &len));
                 st = check_alloc(c, st, data, len, *out);
             }
-            if (!st && !t) {
+            if (!st) {
                 buffdb_reader *r = NULL;
                 val *via = NULL;
-                st = note(c, buffdb_stream_open(db, path, &r));
+                st = note(c, ON(stream_open, path, &r));
                 if (!st) st = read_reader(c, r, &via);
                 buffdb_reader_free(r);
                 if (!st && !v_eq(*out, via)) st = BUFFDB_INTERNAL, snprintf(c->why, sizeof c->why, "stream reader disagrees");
@@ -874,13 +868,13 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
             uint8_t *data = NULL;
             size_t n = 0;
             if (get_u64(c, s, "offset", &off, &st) && get_u64(c, s, "len", &len, &st)) {
-                st = note(c, buffdb_stream_read_range_alloc(db, path, off, len, &data, &n));
+                st = note(c, ON(stream_read_range_alloc, path, off, len, &data, &n));
                 if (!st) {
                     *out = v_bytes(data, n);
                     buffdb_bytes_free(data, n);
                     if (len <= (1u << 24)) {
                         uint8_t *buf = xmalloc((size_t)len);
-                        st = note(c, buffdb_stream_read_range(db, path, off, buf, (size_t)len, &n));
+                        st = note(c, ON(stream_read_range, path, off, buf, (size_t)len, &n));
                         if (!st && (n != (*out)->len || (n && memcmp(buf, (*out)->bytes, n))))
                             st = BUFFDB_INTERNAL, snprintf(c->why, sizeof c->why, "caller-buffer range read disagrees");
                         free(buf);
@@ -891,7 +885,7 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
             buffdb_reader *r = NULL;
             buffdb_stream_info info;
             if (get_u64(c, s, "version", &u, &st)) {
-                st = note(c, buffdb_stream_open_version(db, path, u, &r));
+                st = note(c, ON(stream_open_version, path, u, &r));
                 if (!st) st = note(c, buffdb_reader_info(r, &info));
                 if (!st && info.version != u) st = BUFFDB_INTERNAL, snprintf(c->why, sizeof c->why, "reader info has version %" PRIu64, info.version);
                 if (!st) st = read_reader(c, r, out);
@@ -899,16 +893,16 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
             }
         } else if (!strcmp(op, "stream_stat")) {
             buffdb_stream_info info;
-            st = note(c, t ? buffdb_txn_stream_stat(t, path, &info) : buffdb_stream_stat(db, path, &info));
+            st = note(c, ON(stream_stat, path, &info));
             if (!st) *out = info_obj(path, &info);
         } else if (!strcmp(op, "stream_versions")) {
             buffdb_stream_info infos[4];
             buffdb_stream_info *big = NULL;
             size_t n = 0, j;
-            st = note(c, buffdb_stream_versions(db, path, infos, 1, &n));
+            st = note(c, ON(stream_versions, path, infos, 1, &n));
             if (st == BUFFDB_BUFFER_TOO_SMALL) {
                 big = xmalloc(sizeof *big * n);
-                st = note(c, buffdb_stream_versions(db, path, big, n, &n));
+                st = note(c, ON(stream_versions, path, big, n, &n));
             }
             if (!st) {
                 val *l = v_list(n);
@@ -917,10 +911,10 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
             }
             free(big);
         } else if (!strcmp(op, "stream_delete")) {
-            st = note(c, t ? buffdb_txn_stream_delete(t, path, &b) : buffdb_stream_delete(db, path, &b));
+            st = note(c, ON(stream_delete, path, &b));
             if (!st) *out = v_bool(b);
         } else if (!strcmp(op, "stream_exists")) {
-            st = note(c, buffdb_stream_exists(db, path, &b));
+            st = note(c, ON(stream_exists, path, &b));
             if (!st) *out = v_bool(b);
         } else if (!strcmp(op, "search")) {
             val *sav = get_bytes(c, s, "start_after");
@@ -928,7 +922,7 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
             size_t limit = get_limit(c, s, &bad);
             buffdb_search_cursor *cur = NULL;
             if (bad || (sav && !sa)) st = unrepresentable(c, "start_after/limit");
-            else st = note(c, buffdb_search(db, path, sa, limit, &cur));
+            else st = note(c, ON(search, path, sa, limit, &cur));
             if (!st) {
                 const char *p;
                 size_t pl, cap = 0;
@@ -953,7 +947,7 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
     if (!strcmp(op, "search_count")) {
         char *p = get_str(c, s, "prefix");
         if (!p) return unrepresentable(c, "prefix");
-        st = note(c, buffdb_search_count(db, p, &u));
+        st = note(c, ON(search_count, p, &u));
         free(p);
         if (!st) *out = v_int((long long)u);
         return st;
@@ -978,7 +972,7 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
             default: break;
             }
         }
-        st = note(c, buffdb_query(db, sql, pv, np, &res));
+        st = note(c, ON(query, sql, pv, np, &res));
         if (!st) st = note(c, buffdb_query_result_row_count(res, &rows));
         if (!st) st = note(c, buffdb_query_result_column_count(res, &cols));
         if (!st) {
@@ -1072,18 +1066,171 @@ static int run_steps(ctx *c, step *steps, size_t n, buffdb_txn *t, const char *w
     return 1;
 }
 
-static int run_case(tcase *tc, const char *dir, int index) {
-    ctx c;
+/* How a case's database ops run (as tests/shared_cases.rs runs them). */
+typedef enum {
+    MODE_DB,       /* each on the database */
+    MODE_COMMIT,   /* each run of them in a transaction, committed: the same results */
+    MODE_ROLLBACK  /* in a transaction (the same results), rolled back (nothing visible
+                    * afterwards), then again on the database */
+} run_mode;
+
+static const char *const MODE_NAMES[] = {"db", "txn commit", "txn rollback"};
+
+/* Ops on the handle or its files, and `txn` (a transaction of its own): never inside one. */
+static int is_handle_op(const step *s) {
+    static const char *const ops[] = {"close", "reopen", "open", "write_file", "read_file", "txn"};
     size_t j;
+    for (j = 0; j < sizeof ops / sizeof ops[0]; j++)
+        if (!strcmp(s->op, ops[j])) return 1;
+    return 0;
+}
+
+/* Appends to a list made with v_list(0), growing it. */
+static void v_append(val *l, val *x) {
+    if ((l->n & (l->n - 1)) == 0) l->items = realloc(l->items, sizeof(val *) * (l->n ? 2 * l->n : 1));
+    v_push(l, x);
+}
+
+/* Everything the database holds, as the API shows it: every pair, every blob (id,
+ * metadata, bytes), every kept stream version (path, version, bytes); or the status that
+ * stopped the walk. */
+static val *fingerprint(buffdb_db *db) {
+    val *all = v_list(0), *part;
+    buffdb_kv_cursor *kc = NULL;
+    buffdb_search_cursor *sc = NULL;
+    uint64_t ids[64], after = 0;
+    size_t n = 0, j, m;
+    const char *p;
+    buffdb_status st;
+    ctx scratch;
+    memset(&scratch, 0, sizeof scratch);
+    st = buffdb_scan(db, NULL, 0, NULL, 0, BUFFDB_NO_LIMIT, &kc);
+    if (!st) st = cursor_list(&scratch, kc, 1, &part);
+    buffdb_kv_cursor_free(kc);
+    if (!st) v_append(all, part);
+    while (!st) { /* blobs, a page of ids at a time */
+        st = buffdb_blob_ids(db, after, ids, 64, &n);
+        for (j = 0; j < n && !st; j++) {
+            char *meta = NULL;
+            uint8_t *data = NULL;
+            size_t len = 0;
+            val *b = v_list(3);
+            st = buffdb_blob_metadata(db, ids[j], &meta);
+            if (!st) st = buffdb_blob_get_alloc(db, ids[j], &data, &len);
+            v_push(b, v_int((long long)ids[j]));
+            v_push(b, meta ? v_bytes(meta, strlen(meta)) : v_null());
+            v_push(b, v_bytes(data, len));
+            buffdb_string_free(meta);
+            buffdb_bytes_free(data, len);
+            v_append(all, b);
+            after = ids[j];
+        }
+        if (n < 64) break;
+    }
+    if (!st) st = buffdb_search(db, "", NULL, BUFFDB_NO_LIMIT, &sc);
+    while (!st) { /* streams: every kept version of every path */
+        buffdb_stream_info *infos = NULL;
+        char *path;
+        st = buffdb_search_next(sc, &p, &n);
+        if (st || !p) break;
+        path = xmalloc(n + 1);
+        memcpy(path, p, n + 1);
+        m = 0;
+        st = buffdb_stream_versions(db, path, NULL, 0, &m);
+        if (st == BUFFDB_BUFFER_TOO_SMALL) {
+            infos = xmalloc(sizeof *infos * m);
+            st = buffdb_stream_versions(db, path, infos, m, &m);
+        }
+        for (j = 0; j < m && !st; j++) {
+            buffdb_reader *r = NULL;
+            val *v = v_list(3), *data = NULL;
+            st = buffdb_stream_open_version(db, path, infos[j].version, &r);
+            if (!st) st = read_reader(&scratch, r, &data);
+            buffdb_reader_free(r);
+            v_push(v, v_bytes(path, strlen(path)));
+            v_push(v, v_int((long long)infos[j].version));
+            v_push(v, data ? data : v_null());
+            v_append(all, v);
+        }
+        free(infos);
+        free(path);
+    }
+    buffdb_search_cursor_free(sc);
+    if (st) {
+        v_free(all);
+        return v_bytes(buffdb_status_str((int)st), strlen(buffdb_status_str((int)st)));
+    }
+    return all;
+}
+
+/* A run of database ops (no handle op among them), as `mode` says. */
+static int run_segment(ctx *c, step *steps, size_t n, run_mode mode, const char *where) {
+    buffdb_txn *tx = NULL;
+    val *before, *after;
+    int ok;
+    /* A handle that cannot begin (read-only, closed) has no transactions: the steps test
+     * the database itself. */
+    if (mode == MODE_DB || buffdb_begin(c->db, &tx) != BUFFDB_OK) return run_steps(c, steps, n, NULL, where);
+    before = fingerprint(c->db);
+    ok = run_steps(c, steps, n, tx, where);
+    if (mode == MODE_COMMIT) {
+        if (buffdb_txn_commit(tx) != BUFFDB_OK) {
+            printf("    %s: commit after the steps failed: %s\n", where, buffdb_last_error_message());
+            ok = 0;
+        }
+    } else {
+        if (buffdb_txn_rollback(tx) != BUFFDB_OK) {
+            printf("    %s: rollback after the steps failed: %s\n", where, buffdb_last_error_message());
+            ok = 0;
+        }
+        after = fingerprint(c->db);
+        if (!v_eq(before, after)) {
+            printf("    %s: rolled back steps left changes: ", where);
+            v_print(stdout, before);
+            printf(" -> ");
+            v_print(stdout, after);
+            printf("\n");
+            ok = 0;
+        }
+        v_free(after);
+        /* The case goes on from the state the steps make. */
+        if (ok) ok = run_steps(c, steps, n, NULL, where);
+    }
+    v_free(before);
+    buffdb_txn_free(tx);
+    return ok;
+}
+
+static int run_case(tcase *tc, const char *dir, int index, run_mode mode) {
+    ctx c;
+    size_t i, end, j;
     int ok = 1;
+    char where[64], own_dir[3072];
     memset(&c, 0, sizeof c);
-    c.dir = dir;
-    snprintf(c.file, sizeof c.file, "%s/case-%d.bdb", dir, index);
+    /* a directory of its own: the files a case makes are not seen by its next run */
+    snprintf(own_dir, sizeof own_dir, "%s/case-%d-%d", dir, index, (int)mode);
+    if (mkdir(own_dir, 0700) != 0) {
+        printf("    cannot make %s\n", own_dir);
+        return 0;
+    }
+    c.dir = own_dir;
+    snprintf(c.file, sizeof c.file, "%s/case.bdb", own_dir);
     if (open_db(&c, c.file, tc->opt_names, tc->opt_vals, tc->nopts, &c.db) != BUFFDB_OK) {
         printf("    open failed: %s\n", c.why);
         ok = 0;
     }
-    if (ok) ok = run_steps(&c, tc->steps, tc->nsteps, NULL, "");
+    for (i = 0; ok && i < tc->nsteps; i = end) {
+        if (is_handle_op(&tc->steps[i])) {
+            snprintf(where, sizeof where, "(%s)", MODE_NAMES[mode]);
+            ok = run_step(&c, &tc->steps[i], NULL, i + 1, where);
+            end = i + 1;
+            continue;
+        }
+        for (end = i; end < tc->nsteps && !is_handle_op(&tc->steps[end]); end++) {
+        }
+        snprintf(where, sizeof where, "(%s, the steps from %zu)", MODE_NAMES[mode], i + 1);
+        ok = run_segment(&c, &tc->steps[i], end - i, mode, where);
+    }
     if (c.db && buffdb_close(c.db) != BUFFDB_OK) {
         printf("    close failed: %s\n", buffdb_last_error_message());
         ok = 0;
@@ -1136,9 +1283,12 @@ void run_shared_cases(const char *token_file, const char *dir) {
         }
     }
     for (j = 0; j < ncases; j++) {
-        char label[300];
-        snprintf(label, sizeof label, "case: %s", cases[j].name);
-        if (run_case(&cases[j], dir, (int)j)) harness_pass(label); else harness_fail(label, "see above");
+        run_mode mode;
+        for (mode = MODE_DB; mode <= MODE_ROLLBACK; mode++) {
+            char label[320];
+            snprintf(label, sizeof label, "case: %s (%s)", cases[j].name, MODE_NAMES[mode]);
+            if (run_case(&cases[j], dir, (int)j, mode)) harness_pass(label); else harness_fail(label, "see above");
+        }
     }
     for (j = 0; j < ncases; j++) {
         for (m = 0; m < cases[j].nsteps; m++) free_step(&cases[j].steps[m]);

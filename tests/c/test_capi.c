@@ -683,6 +683,421 @@ fail:
     return 0;
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Transactions: every operation, and the cursors, readers and writers opened in one     */
+
+/* `n` bytes of a pattern that differs with `seed` (so a wrong chunk never compares equal). */
+static uint8_t *pattern(size_t n, unsigned seed) {
+    uint8_t *p = malloc(n ? n : 1);
+    size_t j;
+    if (!p) return NULL;
+    for (j = 0; j < n; j++) p[j] = (uint8_t)((j * 31 + seed * 7 + j / 251) & 0xff);
+    return p;
+}
+
+/* Reads a reader to its end into `buf` (`cap` bytes); `*got` = how many. */
+static buffdb_status read_all(buffdb_reader *r, uint8_t *buf, size_t cap, size_t *got) {
+    size_t n = 0;
+    buffdb_status st;
+    *got = 0;
+    do {
+        st = buffdb_reader_read(r, buf + *got, cap - *got < 7000 ? cap - *got : 7000, &n);
+        *got += n;
+    } while (st == BUFFDB_OK && n > 0 && *got < cap);
+    return st;
+}
+
+/* Cursors, readers and search opened in a transaction read its view (its own writes,
+ * not yet the database's) and give CLOSED once it ends; then the database shows the
+ * writes (commit) or nothing of them (rollback). */
+static int txn_views_round(int commit) {
+    char name[32], key[32];
+    buffdb_db *db = NULL;
+    buffdb_txn *t = NULL;
+    buffdb_kv_cursor *kc = NULL, *keys = NULL;
+    buffdb_search_cursor *sc = NULL;
+    buffdb_reader *r = NULL, *old_r = NULL, *br = NULL;
+    buffdb_query_result *q = NULL;
+    buffdb_stream_info info, infos[4];
+    buffdb_blob_info bi;
+    buffdb_value cell;
+    buffdb_bytes vals[2];
+    buffdb_slice ks[2];
+    const uint8_t *k, *v;
+    const char *p;
+    uint8_t *data = pattern(100000, 4), *blob = pattern(70000, 5), *buf = malloc(100000), *alloc = NULL;
+    size_t n = 0, kl, vl, got, total;
+    uint64_t first = 0, id = 0, u = 0, ids[4];
+    bool b = false;
+    int i;
+    EXPECT(data && blob && buf);
+    snprintf(name, sizeof name, "txn-views-%d", commit);
+    db = open_tmp(name);
+    EXPECT(db);
+    OK(buffdb_put(db, K("k:old"), K("committed")));
+    OK(buffdb_stream_write(db, "/s", K("old version"), NULL));
+    OK(buffdb_blob_put(db, K("same"), NULL, &first));
+    OK(buffdb_begin(db, &t));
+    for (i = 0; i < 300; i++) {
+        snprintf(key, sizeof key, "k:%04d", i);
+        OK(buffdb_txn_put(t, K(key), K("new")));
+    }
+    OK(buffdb_txn_delete(t, K("k:old"), &b));
+    EXPECT(b);
+    OK(buffdb_txn_stream_write(t, "/s", data, 100000, &info));
+    EXPECT(info.version == 2 && info.size == 100000);
+    OK(buffdb_txn_stream_write(t, "/p/a", K("x"), NULL));
+    OK(buffdb_txn_blob_put(t, blob, 70000, "m", &id));
+    EXPECT(id == first + 1);
+    /* KV: a lazy scan and keys cursor over the transaction's rows */
+    OK(buffdb_txn_scan(t, K("k:"), NULL, 0, BUFFDB_NO_LIMIT, &kc));
+    OK(buffdb_kv_cursor_next(kc, &k, &kl, &v, &vl));
+    EXPECT(k && kl == 6 && memcmp(k, "k:0000", 6) == 0 && vl == 3 && memcmp(v, "new", 3) == 0);
+    OK(buffdb_txn_keys(t, K("k:"), NULL, 0, BUFFDB_NO_LIMIT, &keys));
+    for (total = 0;; total++) {
+        OK(buffdb_kv_cursor_next(keys, &k, &kl, NULL, NULL));
+        if (!k) break;
+    }
+    EXPECT(total == 300); /* the deleted k:old is not among them */
+    buffdb_kv_cursor_free(keys);
+    keys = NULL;
+    OK(buffdb_txn_keys(t, K("k:"), K("k:0297"), 10, &keys));
+    OK(buffdb_kv_cursor_next(keys, &k, &kl, NULL, NULL));
+    EXPECT(k && memcmp(k, "k:0298", 6) == 0);
+    ks[0].data = (const uint8_t *)"k:0001", ks[0].len = 6;
+    ks[1].data = (const uint8_t *)"k:old", ks[1].len = 5;
+    OK(buffdb_txn_get_many(t, ks, 2, vals));
+    EXPECT(vals[0].len == 3 && memcmp(vals[0].data, "new", 3) == 0 && vals[1].data == NULL);
+    buffdb_bytes_array_free(vals, 2);
+    ks[1].data = (const uint8_t *)"k:0002", ks[1].len = 6;
+    OK(buffdb_txn_eq(t, ks, 2, &b));
+    EXPECT(b);
+    OK(buffdb_txn_not_eq(t, ks, 2, &b));
+    EXPECT(!b);
+    /* streams: the transaction's version through a reader, the kept old one too */
+    OK(buffdb_txn_stream_open(t, "/s", &r));
+    OK(buffdb_reader_info(r, &info));
+    EXPECT(info.version == 2);
+    OK(buffdb_reader_read(r, buf, 10000, &n));
+    EXPECT(n == 10000 && memcmp(buf, data, 10000) == 0);
+    OK(buffdb_txn_stream_open_version(t, "/s", 1, &old_r));
+    OK(read_all(old_r, buf, 100000, &got));
+    EXPECT(got == 11 && memcmp(buf, "old version", 11) == 0);
+    OK(buffdb_txn_stream_read_range(t, "/s", 99990, buf, 100, &n));
+    EXPECT(n == 10 && memcmp(buf, data + 99990, 10) == 0);
+    OK(buffdb_txn_stream_read_range_alloc(t, "/s", 5, 20, &alloc, &n));
+    EXPECT(n == 20 && memcmp(alloc, data + 5, 20) == 0);
+    buffdb_bytes_free(alloc, n);
+    alloc = NULL;
+    OK(buffdb_txn_stream_versions(t, "/s", infos, 4, &n));
+    EXPECT(n == 2 && infos[0].version == 1 && infos[1].version == 2);
+    OK(buffdb_txn_stream_exists(t, "/p/a", &b));
+    EXPECT(b);
+    OK(buffdb_stream_exists(db, "/p/a", &b));
+    EXPECT(!b);
+    /* search */
+    OK(buffdb_txn_search_count(t, "/", &u));
+    EXPECT(u == 2);
+    OK(buffdb_txn_search(t, "/", NULL, BUFFDB_NO_LIMIT, &sc));
+    OK(buffdb_search_next(sc, &p, &n));
+    EXPECT(p && strcmp(p, "/p/a") == 0);
+    /* blobs: a reader over the transaction's blob, its facts, comparisons, ids */
+    OK(buffdb_txn_blob_open(t, id, &br));
+    OK(read_all(br, buf, 100000, &got));
+    EXPECT(got == 70000 && memcmp(buf, blob, 70000) == 0);
+    OK(buffdb_txn_blob_stat(t, id, &bi));
+    EXPECT(bi.id == id && bi.size == 70000 && bi.has_metadata);
+    EXPECT_ST(buffdb_blob_stat(db, id, &bi), BUFFDB_NOT_FOUND);
+    ids[0] = first, ids[1] = id;
+    OK(buffdb_txn_blob_not_eq(t, ids, 2, &b));
+    EXPECT(b);
+    OK(buffdb_txn_blob_eq(t, ids, 2, &b));
+    EXPECT(!b);
+    OK(buffdb_txn_blob_ids(t, 0, ids, 4, &n));
+    EXPECT(n == 2 && ids[0] == first && ids[1] == id);
+    /* query sees the transaction's rows; the database does not yet */
+    OK(buffdb_txn_query(t, "SELECT count(*) FROM kv WHERE value_text = 'new'", NULL, 0, &q));
+    OK(buffdb_query_result_value(q, 0, 0, &cell));
+    EXPECT(cell.kind == BUFFDB_VALUE_INTEGER && cell.integer == 300);
+    buffdb_query_result_free(q);
+    q = NULL;
+    OK(buffdb_query(db, "SELECT count(*) FROM kv WHERE value_text = 'new'", NULL, 0, &q));
+    OK(buffdb_query_result_value(q, 0, 0, &cell));
+    EXPECT(cell.integer == 0);
+    buffdb_query_result_free(q);
+    q = NULL;
+    /* the database reads the committed state meanwhile */
+    OK(buffdb_stream_read(db, "/s", buf, 100000, &n));
+    EXPECT(n == 11);
+    OK(buffdb_contains(db, K("k:old"), &b));
+    EXPECT(b);
+    OK(commit ? buffdb_txn_commit(t) : buffdb_txn_rollback(t));
+    /* every handle opened in it ends with it: CLOSED, even for rows already fetched */
+    EXPECT_ST(buffdb_kv_cursor_next(kc, &k, &kl, &v, &vl), BUFFDB_CLOSED);
+    OK(buffdb_kv_cursor_next(kc, &k, &kl, &v, &vl)); /* then the end */
+    EXPECT(k == NULL);
+    EXPECT_ST(buffdb_kv_cursor_next(keys, &k, &kl, NULL, NULL), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_search_next(sc, &p, &n), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_reader_read(r, buf, 100, &n), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_reader_seek(br, 0, NULL), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_reader_read(old_r, buf, 100, &n), BUFFDB_CLOSED);
+    /* the database: every write (commit) or none (rollback) */
+    OK(buffdb_count(db, K("k:"), &u));
+    EXPECT(u == (commit ? 300u : 1u));
+    OK(buffdb_contains(db, K("k:old"), &b));
+    EXPECT(b == !commit);
+    OK(buffdb_stream_read(db, "/s", buf, 100000, &n));
+    EXPECT(commit ? n == 100000 && memcmp(buf, data, n) == 0 : n == 11 && memcmp(buf, "old version", 11) == 0);
+    EXPECT_ST(buffdb_blob_get(db, id, buf, 100000, &n), commit ? BUFFDB_OK : BUFFDB_NOT_FOUND);
+    if (commit) EXPECT(n == 70000 && memcmp(buf, blob, n) == 0);
+    OK(buffdb_search_count(db, "/p/", &u));
+    EXPECT(u == (commit ? 1u : 0u));
+    buffdb_kv_cursor_free(kc);
+    buffdb_kv_cursor_free(keys);
+    buffdb_search_cursor_free(sc);
+    buffdb_reader_free(r);
+    buffdb_reader_free(old_r);
+    buffdb_reader_free(br);
+    buffdb_txn_free(t);
+    OK(buffdb_close(db));
+    free(data);
+    free(blob);
+    free(buf);
+    return 1;
+fail:
+    buffdb_kv_cursor_free(kc);
+    buffdb_kv_cursor_free(keys);
+    buffdb_search_cursor_free(sc);
+    buffdb_reader_free(r);
+    buffdb_reader_free(old_r);
+    buffdb_reader_free(br);
+    buffdb_query_result_free(q);
+    buffdb_bytes_free(alloc, n);
+    buffdb_txn_free(t);
+    buffdb_close(db);
+    free(data);
+    free(blob);
+    free(buf);
+    return 0;
+}
+
+static int t_txn_views(void) { return txn_views_round(1) && txn_views_round(0); }
+
+/* A stream writer opened in a transaction writes inside it: its version is visible to
+ * the transaction once the writer commits, to others when the transaction commits, and
+ * gone when it rolls back; an unfinished writer leaves nothing; a writer still open when
+ * the transaction ends gives CLOSED. */
+static int txn_writer_round(int commit) {
+    char name[32];
+    buffdb_db *db = NULL;
+    buffdb_txn *t = NULL;
+    buffdb_writer *w = NULL, *late = NULL;
+    buffdb_stream_info info;
+    buffdb_db_stats stats;
+    buffdb_check_result check;
+    uint8_t *data = pattern(200000, 6), *other = pattern(50000, 7), *buf = malloc(200000);
+    size_t n = 0, off;
+    uint64_t u = 0, chunks_in_txn;
+    EXPECT(data && other && buf);
+    snprintf(name, sizeof name, "txn-writer-%d", commit);
+    db = open_tmp(name);
+    EXPECT(db);
+    OK(buffdb_begin(db, &t));
+    OK(buffdb_txn_stream_writer(t, "/w", &w));
+    for (off = 0; off < 200000; off += 7000) OK(buffdb_writer_write(w, data + off, 200000 - off < 7000 ? 200000 - off : 7000));
+    OK(buffdb_writer_written(w, &u));
+    EXPECT(u == 200000);
+    OK(buffdb_writer_commit(w, &info));
+    EXPECT(info.version == 1 && info.size == 200000);
+    buffdb_writer_free(w);
+    w = NULL;
+    OK(buffdb_txn_put(t, K("record"), K("weights v1")));
+    OK(buffdb_txn_stream_read(t, "/w", buf, 200000, &n));
+    EXPECT(n == 200000 && memcmp(buf, data, n) == 0);
+    EXPECT_ST(buffdb_stream_stat(db, "/w", &info), BUFFDB_NOT_FOUND);
+    /* an unfinished writer (freed = aborted) leaves nothing behind */
+    OK(buffdb_txn_stream_writer_compressed(t, "/w", true, &w));
+    OK(buffdb_writer_write(w, other, 50000));
+    buffdb_writer_free(w);
+    w = NULL;
+    OK(buffdb_txn_stream_stat(t, "/w", &info));
+    EXPECT(info.version == 1);
+    chunks_in_txn = info.chunk_count;
+    /* a writer still open when the transaction ends */
+    OK(buffdb_txn_stream_writer(t, "/late", &late));
+    OK(buffdb_writer_write(late, other, 5000));
+    OK(commit ? buffdb_txn_commit(t) : buffdb_txn_rollback(t));
+    EXPECT_ST(buffdb_writer_write(late, other, 40000), BUFFDB_CLOSED);
+    EXPECT_ST(buffdb_writer_commit(late, &info), BUFFDB_CLOSED);
+    buffdb_writer_free(late);
+    late = NULL;
+    EXPECT_ST(buffdb_stream_stat(db, "/late", &info), BUFFDB_NOT_FOUND);
+    if (commit) {
+        OK(buffdb_stream_read(db, "/w", buf, 200000, &n));
+        EXPECT(n == 200000 && memcmp(buf, data, n) == 0);
+        OK(buffdb_get(db, K("record"), buf, 64, &n));
+        EXPECT(n == 10 && memcmp(buf, "weights v1", 10) == 0);
+        OK(buffdb_stream_stat(db, "/w", &info));
+        EXPECT(info.chunk_count == chunks_in_txn);
+    } else {
+        EXPECT_ST(buffdb_stream_stat(db, "/w", &info), BUFFDB_NOT_FOUND);
+        EXPECT_ST(buffdb_get(db, K("record"), buf, 64, &n), BUFFDB_NOT_FOUND);
+    }
+    OK(buffdb_stats(db, &stats));
+    EXPECT(stats.stream_count == (commit ? 1u : 0u));
+    OK(buffdb_check(db, &check));
+    EXPECT(check.ok);
+    buffdb_txn_free(t);
+    OK(buffdb_close(db));
+    free(data);
+    free(other);
+    free(buf);
+    return 1;
+fail:
+    buffdb_writer_free(w);
+    buffdb_writer_free(late);
+    buffdb_txn_free(t);
+    buffdb_close(db);
+    free(data);
+    free(other);
+    free(buf);
+    return 0;
+}
+
+static int t_txn_writers(void) { return txn_writer_round(1) && txn_writer_round(0); }
+
+/* Every buffdb_txn_ operation on `t` gives `want` and writes no out-parameter. */
+static int every_txn_op(buffdb_txn *t, buffdb_status want) {
+    uint8_t buf[8], *data = NULL;
+    size_t n = 7;
+    uint64_t u = 7, ids[1] = {1};
+    bool b = true;
+    char *meta = NULL;
+    buffdb_kv_cursor *kc = NULL;
+    buffdb_search_cursor *sc = NULL;
+    buffdb_reader *r = NULL;
+    buffdb_writer *w = NULL;
+    buffdb_query_result *q = NULL;
+    buffdb_stream_info info, infos[1];
+    buffdb_blob_info bi;
+    buffdb_slice ks[1];
+    buffdb_kv_pair kv[1];
+    buffdb_bytes vals[1];
+    ks[0].data = (const uint8_t *)"k", ks[0].len = 1;
+    kv[0].key = (const uint8_t *)"k", kv[0].key_len = 1, kv[0].value = (const uint8_t *)"v", kv[0].value_len = 1;
+    vals[0].data = NULL, vals[0].len = 0;
+    EXPECT_ST(buffdb_txn_get(t, K("k"), buf, sizeof buf, &n), want);
+    EXPECT_ST(buffdb_txn_get_alloc(t, K("k"), &data, &n), want);
+    EXPECT_ST(buffdb_txn_put(t, K("k"), K("v")), want);
+    EXPECT_ST(buffdb_txn_delete(t, K("k"), &b), want);
+    EXPECT_ST(buffdb_txn_contains(t, K("k"), &b), want);
+    EXPECT_ST(buffdb_txn_count(t, K(""), &u), want);
+    EXPECT_ST(buffdb_txn_put_many(t, kv, 1), want);
+    EXPECT_ST(buffdb_txn_get_many(t, ks, 1, vals), want);
+    EXPECT_ST(buffdb_txn_eq(t, ks, 1, &b), want);
+    EXPECT_ST(buffdb_txn_not_eq(t, ks, 1, &b), want);
+    EXPECT_ST(buffdb_txn_scan(t, K(""), NULL, 0, BUFFDB_NO_LIMIT, &kc), want);
+    EXPECT_ST(buffdb_txn_keys(t, K(""), NULL, 0, BUFFDB_NO_LIMIT, &kc), want);
+    EXPECT_ST(buffdb_txn_blob_put(t, K("x"), NULL, &u), want);
+    EXPECT_ST(buffdb_txn_blob_get(t, 1, buf, sizeof buf, &n), want);
+    EXPECT_ST(buffdb_txn_blob_get_alloc(t, 1, &data, &n), want);
+    EXPECT_ST(buffdb_txn_blob_metadata(t, 1, &meta), want);
+    EXPECT_ST(buffdb_txn_blob_stat(t, 1, &bi), want);
+    EXPECT_ST(buffdb_txn_blob_update(t, 1, true, K("y"), false, NULL), want);
+    EXPECT_ST(buffdb_txn_blob_delete(t, 1, &b), want);
+    EXPECT_ST(buffdb_txn_blob_open(t, 1, &r), want);
+    EXPECT_ST(buffdb_txn_blob_eq(t, ids, 1, &b), want);
+    EXPECT_ST(buffdb_txn_blob_not_eq(t, ids, 1, &b), want);
+    EXPECT_ST(buffdb_txn_blob_ids(t, 0, ids, 1, &n), want);
+    EXPECT_ST(buffdb_txn_stream_write(t, "/a", K("x"), &info), want);
+    EXPECT_ST(buffdb_txn_stream_writer(t, "/a", &w), want);
+    EXPECT_ST(buffdb_txn_stream_writer_compressed(t, "/a", true, &w), want);
+    EXPECT_ST(buffdb_txn_stream_read(t, "/a", buf, sizeof buf, &n), want);
+    EXPECT_ST(buffdb_txn_stream_read_alloc(t, "/a", &data, &n), want);
+    EXPECT_ST(buffdb_txn_stream_read_range(t, "/a", 0, buf, sizeof buf, &n), want);
+    EXPECT_ST(buffdb_txn_stream_read_range_alloc(t, "/a", 0, 1, &data, &n), want);
+    EXPECT_ST(buffdb_txn_stream_open(t, "/a", &r), want);
+    EXPECT_ST(buffdb_txn_stream_open_version(t, "/a", 1, &r), want);
+    EXPECT_ST(buffdb_txn_stream_stat(t, "/a", &info), want);
+    EXPECT_ST(buffdb_txn_stream_exists(t, "/a", &b), want);
+    EXPECT_ST(buffdb_txn_stream_versions(t, "/a", infos, 1, &n), want);
+    EXPECT_ST(buffdb_txn_stream_delete(t, "/a", &b), want);
+    EXPECT_ST(buffdb_txn_search(t, "/", NULL, BUFFDB_NO_LIMIT, &sc), want);
+    EXPECT_ST(buffdb_txn_search_count(t, "/", &u), want);
+    EXPECT_ST(buffdb_txn_query(t, "SELECT 1", NULL, 0, &q), want);
+    /* out-parameters are written only on success */
+    EXPECT(n == 7 && u == 7 && b && !data && !meta && !kc && !sc && !r && !w && !q && !vals[0].data && ids[0] == 1);
+    return 1;
+fail:
+    return 0;
+}
+
+/* Bad input to the transaction calls: a NULL transaction is INVALID_ARGUMENT and a
+ * finished one CLOSED, for every operation; a failed call inside an open transaction
+ * changes nothing and the transaction goes on. */
+static int t_txn_bad_input(void) {
+    buffdb_db *db = open_tmp("txn-bad");
+    buffdb_txn *t = NULL;
+    buffdb_kv_cursor *kc = NULL;
+    buffdb_kv_pair kv[2];
+    uint8_t buf[8];
+    uint8_t big_key[BUFFDB_MAX_KEY_SIZE + 1];
+    size_t n = 0;
+    uint64_t u = 0;
+    bool b = false;
+    EXPECT(db);
+    if (!every_txn_op(NULL, BUFFDB_INVALID_ARGUMENT)) goto fail;
+    EXPECT(strstr(buffdb_last_error_message(), "txn is NULL") != NULL);
+    /* an open transaction: failed calls leave nothing, the transaction goes on */
+    OK(buffdb_begin(db, &t));
+    OK(buffdb_txn_put(t, K("kept"), K("1")));
+    memset(big_key, 'k', sizeof big_key);
+    kv[0].key = (const uint8_t *)"a", kv[0].key_len = 1, kv[0].value = (const uint8_t *)"1", kv[0].value_len = 1;
+    kv[1].key = big_key, kv[1].key_len = sizeof big_key, kv[1].value = (const uint8_t *)"2", kv[1].value_len = 1;
+    EXPECT_ST(buffdb_txn_put_many(t, kv, 2), BUFFDB_TOO_LARGE);
+    INVALID(buffdb_txn_put(t, NULL, 3, K("v")));
+    INVALID(buffdb_txn_get_many(t, NULL, 2, NULL));
+    INVALID(buffdb_txn_scan(t, K(""), NULL, 4, BUFFDB_NO_LIMIT, &kc));
+    INVALID(buffdb_txn_stream_write(t, "", K("x"), NULL));
+    INVALID(buffdb_txn_stream_write(t, "/bad\xff", K("x"), NULL));
+    INVALID(buffdb_txn_blob_put(t, K("x"), "\xc3", &u));
+    INVALID(buffdb_txn_search(t, NULL, NULL, BUFFDB_NO_LIMIT, NULL));
+    EXPECT_ST(buffdb_txn_blob_update(t, 99, true, K("x"), false, NULL), BUFFDB_NOT_FOUND);
+    EXPECT_ST(buffdb_txn_query(t, "DELETE FROM kv", NULL, 0, NULL), BUFFDB_INVALID_ARGUMENT); /* out is NULL */
+    EXPECT_ST(buffdb_txn_get(t, K("kept"), buf, 0, &n), BUFFDB_BUFFER_TOO_SMALL);
+    EXPECT(n == 1);
+    OK(buffdb_txn_contains(t, K("a"), &b));
+    EXPECT(!b);
+    OK(buffdb_txn_count(t, K(""), &u));
+    EXPECT(u == 1);
+    OK(buffdb_txn_stream_exists(t, "/bad", &b));
+    EXPECT(!b);
+    EXPECT(kc == NULL);
+    OK(buffdb_txn_commit(t));
+    OK(buffdb_count(db, K(""), &u));
+    EXPECT(u == 1);
+    /* a finished transaction: CLOSED for every operation, until it is freed */
+    if (!every_txn_op(t, BUFFDB_CLOSED)) goto fail;
+    EXPECT_ST(buffdb_txn_commit(t), BUFFDB_CLOSED);
+    buffdb_txn_free(t);
+    t = NULL;
+    OK(buffdb_begin(db, &t));
+    OK(buffdb_txn_rollback(t));
+    if (!every_txn_op(t, BUFFDB_CLOSED)) goto fail;
+    EXPECT_ST(buffdb_txn_rollback(t), BUFFDB_CLOSED);
+    buffdb_txn_free(t);
+    t = NULL;
+    OK(buffdb_count(db, K(""), &u));
+    EXPECT(u == 1);
+    OK(buffdb_close(db));
+    return 1;
+fail:
+    buffdb_kv_cursor_free(kc);
+    buffdb_txn_free(t);
+    buffdb_close(db);
+    return 0;
+}
+
 /* One buffdb_db used from several threads at once. */
 typedef struct {
     buffdb_db *db;
@@ -761,6 +1176,9 @@ int main(int argc, char **argv) {
     RUN(t_closed_handles);
     RUN(t_options_and_files);
     RUN(t_api_tour);
+    RUN(t_txn_views);
+    RUN(t_txn_writers);
+    RUN(t_txn_bad_input);
     RUN(t_threads);
     run_shared_cases(argv[1], argv[2]);
     printf("%d passed, %d failed\n", passed, failed);
