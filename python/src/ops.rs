@@ -491,7 +491,7 @@ impl PyOps {
         let limit = opt_usize(limit, "limit")?;
         let sas = sa.as_deref();
         let it = run(py, || on!(self.target(), |o| o.search(prefix, sas, limit)))?;
-        Ok(PyPathIter::new(it))
+        Ok(PyPathIter::new(it, self.target().liveness()))
     }
 
     /// Number of stream paths starting with `prefix`.

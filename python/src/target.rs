@@ -9,6 +9,7 @@ use buffdb as engine;
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 
+use crate::errors::closed_err;
 use crate::gil::{lock, run, without_gil};
 
 pub(crate) enum Target {
@@ -19,6 +20,15 @@ pub(crate) enum Target {
 }
 
 impl Target {
+    /// A check for iterators that hand out items fetched earlier: `CLOSED` once the
+    /// database is closed or the transaction has ended, as the engine's iterators do.
+    pub(crate) fn liveness(&self) -> Liveness {
+        match self {
+            Target::Db(db) => Liveness::Db(db.clone()),
+            Target::Txn(t) => Liveness::Txn(t.clone()),
+        }
+    }
+
     /// Ends what the handle holds, as leaving its `with` block does: a database
     /// closes; a transaction still open commits, or rolls back when the block raised.
     pub(crate) fn exit(&self, py: Python<'_>, raised: bool) -> PyResult<()> {
@@ -45,6 +55,26 @@ impl Target {
                     without_gil(move || drop(t.rollback()));
                 }
             }
+        }
+    }
+}
+
+pub(crate) enum Liveness {
+    Db(engine::Db),
+    Txn(Arc<Mutex<Option<engine::Txn>>>),
+}
+
+impl Liveness {
+    pub(crate) fn check(&self) -> engine::Result<()> {
+        let open = match self {
+            Liveness::Db(db) => !db.is_closed(),
+            // Held by a call in progress: the transaction is still open.
+            Liveness::Txn(t) => t.try_lock().is_none_or(|g| g.as_ref().is_some_and(engine::Txn::is_open)),
+        };
+        if open {
+            Ok(())
+        } else {
+            Err(closed_err(if matches!(self, Liveness::Db(_)) { "database" } else { "transaction" }))
         }
     }
 }
