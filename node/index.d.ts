@@ -26,6 +26,9 @@ export declare class Db {
   statsAsync(): Promise<unknown>
   check(): unknown
   checkAsync(): Promise<unknown>
+  /** Start a transaction (waits up to the busy timeout for the writer, then `BUSY`). */
+  begin(): JsTxn
+  beginAsync(): Promise<unknown>
   /**
    * Fast path of `get` for the JS layer: copies the value into the registered
    * scratch Buffer and returns its length; -1 = missing, -2 = bigger than the
@@ -99,9 +102,6 @@ export declare class Db {
   _search(prefix?: unknown | undefined | null, options?: unknown | undefined | null): JsPathIter
   searchCount(prefix?: unknown | undefined | null): number
   searchCountAsync(prefix?: unknown | undefined | null): Promise<unknown>
-  /** Start a transaction (waits up to the busy timeout for the writer, then `BUSY`). */
-  begin(): JsTxn
-  beginAsync(): Promise<unknown>
   /** Read-only SQL over the views `kv`, `blobs`, `streams`. */
   query(sql: unknown, params?: unknown | undefined | null): unknown
   queryAsync(sql: unknown, params?: unknown | undefined | null): Promise<unknown>
@@ -186,7 +186,8 @@ export type JsWriter = StreamWriter
 /**
  * A transaction. Everything it writes is visible to its own reads and to
  * nobody else until `commit()`; `rollback()` (or an error in
- * `db.transaction(fn)`) discards it.
+ * `db.transaction(fn)`) discards it. Readers, iterators and stream writers
+ * opened in it read and write inside it, and fail `CLOSED` once it ends.
  */
 export declare class Txn {
   /** False once committed or rolled back. */
@@ -195,7 +196,13 @@ export declare class Txn {
   commitAsync(): Promise<unknown>
   rollback(): void
   rollbackAsync(): Promise<unknown>
-  get(key: unknown): unknown
+  /**
+   * Fast path of `get` for the JS layer: copies the value into the registered
+   * scratch Buffer and returns its length; -1 = missing, -2 = bigger than the
+   * scratch (the JS layer then calls `_get`). No JS object is created here.
+   */
+  _getScratch(key: unknown): number
+  _get(key: unknown): unknown
   getAsync(key: unknown): Promise<unknown>
   put(key: unknown, value: unknown): void
   putAsync(key: unknown, value: unknown): Promise<unknown>
@@ -203,31 +210,68 @@ export declare class Txn {
   deleteAsync(key: unknown): Promise<unknown>
   has(key: unknown): boolean
   hasAsync(key: unknown): Promise<unknown>
-  count(prefix?: unknown | undefined | null): number
-  countAsync(prefix?: unknown | undefined | null): Promise<unknown>
+  getMany(keys: unknown): unknown
+  getManyAsync(keys: unknown): Promise<unknown>
+  /** `pairs`: an array of `[key, value]`. */
   _putMany(pairs: unknown): void
   _putManyAsync(pairs: unknown): Promise<unknown>
-  /** Flat `[k0, v0, k1, v1, ...]` (the JS layer pairs them up). */
-  _scan(prefix?: unknown | undefined | null, options?: unknown | undefined | null): unknown
-  _scanAsync(prefix?: unknown | undefined | null, options?: unknown | undefined | null): Promise<unknown>
+  eq(keys: unknown): boolean
+  eqAsync(keys: unknown): Promise<unknown>
+  notEq(keys: unknown): boolean
+  notEqAsync(keys: unknown): Promise<unknown>
+  count(prefix?: unknown | undefined | null): number
+  countAsync(prefix?: unknown | undefined | null): Promise<unknown>
+  /** Native lazy iterator over `[key, value]` (the JS layer wraps it). */
+  _scan(prefix?: unknown | undefined | null, options?: unknown | undefined | null): NativeKvIterator
+  _keys(prefix?: unknown | undefined | null, options?: unknown | undefined | null): NativeKeyIterator
   blobPut(data: unknown, metadata?: unknown | undefined | null): number
   blobPutAsync(data: unknown, metadata?: unknown | undefined | null): Promise<unknown>
   blobGet(id: unknown): unknown
   blobGetAsync(id: unknown): Promise<unknown>
   blobMetadata(id: unknown): unknown
   blobMetadataAsync(id: unknown): Promise<unknown>
+  blobInfo(id: unknown): unknown
+  blobInfoAsync(id: unknown): Promise<unknown>
+  /** `update`: `{ data?, metadata? }`; `metadata: null` removes it. */
   blobUpdate(id: unknown, update: unknown): void
   blobUpdateAsync(id: unknown, update: unknown): Promise<unknown>
   blobDelete(id: unknown): boolean
   blobDeleteAsync(id: unknown): Promise<unknown>
-  streamWrite(path: unknown, data: unknown): unknown
-  streamWriteAsync(path: unknown, data: unknown): Promise<unknown>
+  blobOpen(id: unknown): Reader
+  blobOpenAsync(id: unknown): Promise<unknown>
+  blobEq(ids: unknown): boolean
+  blobEqAsync(ids: unknown): Promise<unknown>
+  blobNotEq(ids: unknown): boolean
+  blobNotEqAsync(ids: unknown): Promise<unknown>
+  /** `options`: `{ startAfter?: number, limit?: number }`. */
+  blobIds(options?: unknown | undefined | null): unknown
+  blobIdsAsync(options?: unknown | undefined | null): Promise<unknown>
+  streamWrite(path: unknown, data: unknown, options?: unknown | undefined | null): unknown
+  _streamWriteAsync(path: unknown, data: unknown, options?: unknown | undefined | null): Promise<unknown>
+  /** A writer: nothing is visible until `commit()`. */
+  streamWriter(path: unknown, options?: unknown | undefined | null): StreamWriter
+  streamWriterAsync(path: unknown, options?: unknown | undefined | null): Promise<unknown>
   streamRead(path: unknown): unknown
   streamReadAsync(path: unknown): Promise<unknown>
+  /** A reader over one version (the latest unless `{ version }`). */
+  streamOpen(path: unknown, options?: unknown | undefined | null): Reader
+  streamOpenAsync(path: unknown, options?: unknown | undefined | null): Promise<unknown>
+  streamReadRange(path: unknown, offset: unknown, length: unknown): unknown
+  streamReadRangeAsync(path: unknown, offset: unknown, length: unknown): Promise<unknown>
   streamStat(path: unknown): unknown
   streamStatAsync(path: unknown): Promise<unknown>
+  streamExists(path: unknown): boolean
+  streamExistsAsync(path: unknown): Promise<unknown>
+  streamVersions(path: unknown): unknown
+  streamVersionsAsync(path: unknown): Promise<unknown>
   streamDelete(path: unknown): boolean
   streamDeleteAsync(path: unknown): Promise<unknown>
+  _search(prefix?: unknown | undefined | null, options?: unknown | undefined | null): NativePathIterator
+  searchCount(prefix?: unknown | undefined | null): number
+  searchCountAsync(prefix?: unknown | undefined | null): Promise<unknown>
+  /** Read-only SQL over the views `kv`, `blobs`, `streams`. */
+  query(sql: unknown, params?: unknown | undefined | null): unknown
+  queryAsync(sql: unknown, params?: unknown | undefined | null): Promise<unknown>
 }
 export type JsTxn = Txn
 

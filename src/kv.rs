@@ -1,5 +1,6 @@
 //! Key-value records: byte keys in byte order.
 
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection};
 
 use crate::error::{Error, Result};
@@ -28,8 +29,20 @@ pub(crate) fn get_with<R>(conn: &Connection, key: &[u8], f: impl FnOnce(Option<&
 }
 
 /// Column `i` of a row as bytes: a value of another type is damage.
+#[inline]
 fn blob<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r [u8]> {
-    Ok(row.get_ref(i)?.as_blob().map_err(rusqlite::Error::from)?)
+    match row.get_ref(i) {
+        Ok(ValueRef::Blob(b)) => Ok(b),
+        other => Err(not_blob(other)),
+    }
+}
+
+#[cold]
+fn not_blob(v: rusqlite::Result<ValueRef<'_>>) -> Error {
+    match v.and_then(|v| v.as_blob().map(|_| ()).map_err(rusqlite::Error::from)) {
+        Err(e) => e.into(),
+        Ok(()) => Error::corrupt("a stored key or value is not bytes"),
+    }
 }
 
 pub(crate) fn put(conn: &Connection, key: &[u8], value: &[u8]) -> Result<()> {
@@ -90,18 +103,6 @@ pub(crate) fn put_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(conn: &Connection, pairs:
 /// Rows per INSERT statement in `put_many`.
 const PUT_GROUP: usize = 64;
 
-/// The smallest byte string greater than every string starting with `prefix`.
-pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xff {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
-}
-
 /// Rows under `prefix`, each read and checked: a count from the b-tree's cell
 /// counts alone would take a damaged page's garbage for rows.
 pub(crate) fn count(conn: &Connection, source: Source, prefix: &[u8]) -> Result<u64> {
@@ -146,16 +147,19 @@ pub(crate) fn walk(
         Some(a) if a >= prefix => (a, ">"),
         _ => (prefix, ">="),
     };
-    let end = prefix_end(prefix);
-    let upper = if end.is_some() { format!("{key} < ?2") } else { "?2 IS NULL".to_string() };
-    let sql = format!("SELECT {key}, {columns} FROM {table} WHERE {key} {op} ?1 AND {upper} ORDER BY {key} LIMIT ?3");
+    // No upper bound in SQL: the walk stops at the first key past the prefix itself,
+    // which spares SQLite a record comparison per row.
+    let sql = format!("SELECT {key}, {columns} FROM {table} WHERE {key} {op} ?1 ORDER BY {key} LIMIT ?2");
     let limit = limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params![lower, end, limit])?;
+    let mut rows = stmt.query(params![lower, limit])?;
     let mut seen = 0;
     while let Some(row) = rows.next()? {
-        seen += 1;
         let k = blob(row, 0)?;
+        if !k.starts_with(prefix) {
+            break; // keys in byte order: every later key is past the prefix too
+        }
+        seen += 1;
         let v = match source {
             Source::Paths => {
                 let crc = RowCrc::new().bytes(k).int(row.get(2)?).int(row.get(3)?);
@@ -217,22 +221,29 @@ impl KvPage {
     fn last_key(&self) -> Option<&[u8]> {
         self.rows.last().map(|&(k, v, _)| &self.data[k..v])
     }
+
+    /// Empties the page for `rows` more rows of about `bytes` in all, keeping its buffers.
+    fn reset_for(&mut self, rows: usize, bytes: usize) {
+        self.data.clear();
+        self.rows.clear();
+        self.data.reserve(bytes);
+        self.rows.reserve(rows);
+    }
 }
 
-/// One page of rows, copied out into one buffer.
-pub(crate) fn page(
+/// Appends up to `limit` rows to `out`.
+fn fill_page(
     conn: &Connection,
     source: Source,
     prefix: &[u8],
     after: Option<&[u8]>,
     limit: usize,
-) -> Result<KvPage> {
-    let mut out = KvPage::default();
+    out: &mut KvPage,
+) -> Result<u64> {
     walk(conn, source, prefix, after, Some(limit), |k, v| {
         out.push(k, v);
         true
-    })?;
-    Ok(out)
+    })
 }
 
 /// Lazy ordered iterator over (key, value) pairs under a prefix.
@@ -301,19 +312,29 @@ impl Pager {
         // Pages grow so a short scan stays cheap and a long one amortizes each read.
         let want = self.left.unwrap_or(usize::MAX).min(self.page_rows);
         self.page_rows = (self.page_rows * 4).min(PAGE * 16);
-        let (prefix, after, source) = (&self.prefix, self.after.as_deref(), self.source);
-        match self.via.core().read(|c| page(c, source, prefix, after, want)) {
-            Ok(p) => {
-                self.done = p.len() < want;
-                if let Some(last) = p.last_key() {
-                    self.after = Some(last.to_vec());
+        // The buffers of the page just read are reused, sized once from its rows:
+        // growing them a row at a time copied and faulted in each page again.
+        let row_bytes = if self.page.is_empty() { 0 } else { self.page.data.len() / self.page.len() };
+        self.page.reset_for(want, want.saturating_mul(row_bytes));
+        self.pos = 0;
+        let (prefix, after, source, out) = (&self.prefix, self.after.as_deref(), self.source, &mut self.page);
+        match self.via.core().read(|c| fill_page(c, source, prefix, after, want, out)) {
+            Ok(_) => {
+                self.done = self.page.len() < want;
+                if let Some(last) = self.page.last_key() {
+                    match &mut self.after {
+                        Some(a) => {
+                            a.clear();
+                            a.extend_from_slice(last);
+                        }
+                        None => self.after = Some(last.to_vec()),
+                    }
                 }
-                self.page = p;
-                self.pos = 0;
                 Ok(self.pos < self.page.len())
             }
             Err(e) => {
                 self.done = true;
+                self.page = KvPage::default();
                 Err(e)
             }
         }

@@ -1,7 +1,12 @@
 //! Workloads K and S from the design, for BuffDB and its anchors (heed/LMDB, redb,
 //! plain rusqlite) in one run. Prints one table of medians and ratios.
 //!
-//! cargo run --release -p buffdb-bench -- [--runs N] [--stream-mib N]
+//! cargo run --release -p buffdb-bench -- [--runs N] [--stream-mib N] [--only-buffdb]
+//!     [--skip-k] [--skip-s] [--cpu] [--raw]
+//!
+//! `--only-buffdb` leaves out the anchors (and the 64 KiB-page stream run); `--cpu`
+//! times the calling thread's CPU time instead of the wall clock (steadier on a busy
+//! machine); `--raw` prints each run's BuffDB figures, one line per run, for A/B runs.
 
 use std::time::Instant;
 
@@ -43,10 +48,54 @@ struct K {
     scan_borrowed: f64,
 }
 
+/// Times by the calling thread's CPU time instead of the wall clock (`--cpu`).
+static CPU_CLOCK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A start time on the chosen clock.
+#[derive(Clone, Copy)]
+enum Start {
+    Wall(Instant),
+    Cpu(f64),
+}
+
+fn thread_cpu_secs() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid timespec out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+fn now() -> Start {
+    if CPU_CLOCK.load(std::sync::atomic::Ordering::Relaxed) {
+        Start::Cpu(thread_cpu_secs())
+    } else {
+        Start::Wall(Instant::now())
+    }
+}
+
+impl Start {
+    fn secs(self) -> f64 {
+        match self {
+            Start::Wall(t) => t.elapsed().as_secs_f64(),
+            Start::Cpu(t) => thread_cpu_secs() - t,
+        }
+    }
+}
+
+/// With `BENCH_PERF_CTL` naming perf's control FIFO (`perf record --control
+/// fifo:PATH --delay=-1`), turns perf's sampling on and off around the timed part.
+fn profile(on: bool) {
+    if let Ok(p) = std::env::var("BENCH_PERF_CTL") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+        f.write_all(if on { b"enable\n" } else { b"disable\n" }).unwrap();
+    }
+}
+
 fn rate(n: usize, f: impl FnOnce()) -> f64 {
-    let t = Instant::now();
+    let t = now();
     f();
-    n as f64 / t.elapsed().as_secs_f64()
+    n as f64 / t.secs()
 }
 
 fn buffdb_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
@@ -63,7 +112,8 @@ fn buffdb_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
     };
     let get = gets(&db);
     let scan = rate(SCAN, || assert_eq!(db.scan(b"0003:", None, None).unwrap().count(), SCAN));
-    let scan_borrowed = rate(SCAN, || assert_eq!(db.scan_each(b"0003:", None, None, |_, _| true).unwrap(), SCAN as u64));
+    let scan_borrowed =
+        rate(SCAN, || assert_eq!(db.scan_each(b"0003:", None, None, |_, _| true).unwrap(), SCAN as u64));
     db.close().unwrap();
     let db = Db::open(&path, OpenOptions::default()).unwrap();
     let get_cold = gets(&db);
@@ -172,7 +222,10 @@ fn sqlite_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
     let get = gets(&c);
     let scan = rate(SCAN, || {
         let mut s = c.prepare("SELECT key, value FROM kv WHERE key >= ?1 AND key < ?2").unwrap();
-        let n = s.query_map([&b"0003:"[..], &b"0003;"[..]], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))).unwrap().count();
+        let n = s
+            .query_map([&b"0003:"[..], &b"0003;"[..]], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .unwrap()
+            .count();
         assert_eq!(n, SCAN);
     });
     drop(c);
@@ -190,23 +243,24 @@ struct S {
 }
 
 fn buffdb_s(dir: &std::path::Path, data: &[u8], page_size: u32) -> S {
-    let db = Db::open(dir.join(format!("buffdb-s-{page_size}.db")), OpenOptions::default().page_size(page_size)).unwrap();
-    let t = Instant::now();
+    let db =
+        Db::open(dir.join(format!("buffdb-s-{page_size}.db")), OpenOptions::default().page_size(page_size)).unwrap();
+    let t = now();
     db.stream_write("/bench/doc.bin", data).unwrap();
-    let write = data.len() as f64 / t.elapsed().as_secs_f64();
+    let write = data.len() as f64 / t.secs();
     // Reads measure the settled file: the background checkpoint, done now.
-    let t = Instant::now();
+    let t = now();
     db.checkpoint().unwrap();
-    let checkpoint_ms = t.elapsed().as_secs_f64() * 1e3;
-    let t = Instant::now();
+    let checkpoint_ms = t.secs() * 1e3;
+    let t = now();
     let mut r = db.stream_open("/bench/doc.bin", None).unwrap();
     let mut one = [0u8; 1];
     r.read_into(&mut one).unwrap();
-    let first_byte_ms = t.elapsed().as_secs_f64() * 1e3;
+    let first_byte_ms = t.secs() * 1e3;
     let mut buf = vec![0u8; 1 << 20];
     let mut pass = |r: &mut buffdb::Reader| {
         r.seek_to(0).unwrap();
-        let t = Instant::now();
+        let t = now();
         let mut total = 0;
         loop {
             let n = r.read_into(&mut buf).unwrap();
@@ -216,7 +270,7 @@ fn buffdb_s(dir: &std::path::Path, data: &[u8], page_size: u32) -> S {
             total += n;
         }
         assert_eq!(total, data.len());
-        total as f64 / t.elapsed().as_secs_f64()
+        total as f64 / t.secs()
     };
     // The first pass pays the page faults of mapping the file; later ones do not.
     let read = pass(&mut r);
@@ -226,7 +280,10 @@ fn buffdb_s(dir: &std::path::Path, data: &[u8], page_size: u32) -> S {
 
 fn sqlite_s(dir: &std::path::Path, data: &[u8]) -> S {
     let c = rusqlite::Connection::open(dir.join("plain-s.sqlite")).unwrap();
-    c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE chunks(id INTEGER PRIMARY KEY, data BLOB)").unwrap();
+    c.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE chunks(id INTEGER PRIMARY KEY, data BLOB)",
+    )
+    .unwrap();
     let t = Instant::now();
     c.execute_batch("BEGIN").unwrap();
     for (i, ch) in data.chunks(1 << 20).enumerate() {
@@ -273,9 +330,123 @@ fn main() {
     let arg = |name: &str, default: usize| {
         args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(|v| v.parse().unwrap()).unwrap_or(default)
     };
+    let flag = |name: &str| args.iter().any(|a| a == name);
     let runs = arg("--runs", 3);
+    let (only_buffdb, skip_k, skip_s, raw) = (flag("--only-buffdb"), flag("--skip-k"), flag("--skip-s"), flag("--raw"));
+    CPU_CLOCK.store(flag("--cpu"), std::sync::atomic::Ordering::Relaxed);
     let mib = arg("--stream-mib", 256);
     let keys = keys();
+    // Profiling aid: `--loop OP N` builds the K database, then repeats one operation
+    // (scan, scan_each, get, get_cold, kscan) N times, so a profiler sees mostly that.
+    // Memory aid: `--stream-mem MIB CACHE_MIB` writes one stream and prints how much
+    // anonymous memory the process gained (RssAnon), after the write and after a read.
+    if let Some(i) = args.iter().position(|a| a == "--stream-mem") {
+        let (mib, cache): (usize, usize) = (args[i + 1].parse().unwrap(), args[i + 2].parse().unwrap());
+        let anon = || {
+            let s = std::fs::read_to_string("/proc/self/status").unwrap();
+            let line = s.lines().find(|l| l.starts_with("RssAnon:")).unwrap().to_string();
+            line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024
+        };
+        let dir = tempfile::tempdir_in(
+            std::env::var("BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().to_string_lossy().into()),
+        )
+        .unwrap();
+        let db = Db::open(dir.path().join("mem.db"), OpenOptions::default().cache_size(cache << 20)).unwrap();
+        let base = anon();
+        let mut w = db.stream_writer("/big").unwrap();
+        let chunk = vec![7u8; 1 << 20];
+        for _ in 0..mib {
+            std::io::Write::write_all(&mut w, &chunk).unwrap();
+        }
+        let during = anon();
+        w.commit().unwrap();
+        let written = anon();
+        let mut r = db.stream_open("/big", None).unwrap();
+        let mut buf = vec![0u8; 1 << 20];
+        while r.read_into(&mut buf).unwrap() > 0 {}
+        println!("stream-mem {mib} MiB, cache {cache} MiB: +{} MiB before commit, +{} MiB after commit, +{} MiB after a read", during - base, written - base, anon() - base);
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--loop") {
+        let (op, n) = (args[i + 1].as_str(), args[i + 2].parse::<usize>().unwrap());
+        let dir = tempfile::tempdir_in(
+            std::env::var("BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().to_string_lossy().into()),
+        )
+        .unwrap();
+        let path = dir.path().join("buffdb.db");
+        let db = Db::open(&path, OpenOptions::default()).unwrap();
+        let pairs: Vec<([u8; 16], [u8; 100])> = keys.iter().enumerate().map(|(i, k)| (*k, value(i))).collect();
+        db.put_many(&pairs).unwrap();
+        if op == "kscan" {
+            // As in the K workload: a fresh database, random gets, then one scan of each kind.
+            let (mut owned, mut borrowed) = (0.0, 0.0);
+            for i in 0..n {
+                let db = Db::open(dir.path().join(format!("k{i}.db")), OpenOptions::default()).unwrap();
+                db.put_many(&pairs).unwrap();
+                for k in &keys {
+                    assert!(db.get(k).unwrap().is_some());
+                }
+                if std::env::var("KSCAN_WARM").is_ok() {
+                    assert_eq!(db.scan_each(b"0003:", None, None, |_, _| true).unwrap(), SCAN as u64);
+                }
+                profile(true);
+                let t = now();
+                assert_eq!(db.scan(b"0003:", None, None).unwrap().count(), SCAN);
+                owned += t.secs();
+                let t = now();
+                assert_eq!(db.scan_each(b"0003:", None, None, |_, _| true).unwrap(), SCAN as u64);
+                borrowed += t.secs();
+                profile(false);
+            }
+            let per_row = |t: f64| t * 1e9 / (n * SCAN) as f64;
+            println!("kscan: owned {:.1} ns per row, borrowed {:.1} ns per row", per_row(owned), per_row(borrowed));
+            return;
+        }
+        // A commit ends the readers' snapshots: the next scan reads its pages anew.
+        let mut cold = 0.0;
+        let t = now();
+        for _ in 0..n {
+            match op {
+                "scan" => assert_eq!(db.scan(b"0003:", None, None).unwrap().count(), SCAN),
+                "cold_scan" | "cold_scan_each" => {
+                    let c = now();
+                    db.put(b"0009:zzz", b"x").unwrap();
+                    cold += c.secs();
+                    if op == "cold_scan" {
+                        assert_eq!(db.scan(b"0003:", None, None).unwrap().count(), SCAN);
+                    } else {
+                        assert_eq!(db.scan_each(b"0003:", None, None, |_, _| true).unwrap(), SCAN as u64);
+                    }
+                }
+                "scan_each" => assert_eq!(db.scan_each(b"0003:", None, None, |_, _| true).unwrap(), SCAN as u64),
+                "get" => {
+                    for k in &keys {
+                        assert!(db.get(k).unwrap().is_some());
+                    }
+                }
+                "first_byte" => {
+                    // One stream, opened and read from its first byte each time.
+                    if !db.stream_exists("/fb").unwrap() {
+                        db.stream_write("/fb", &vec![5u8; 16 << 20]).unwrap();
+                        db.checkpoint().unwrap();
+                    }
+                    let mut r = db.stream_open("/fb", None).unwrap();
+                    let mut one = [0u8; 1];
+                    assert_eq!(r.read_into(&mut one).unwrap(), 1);
+                }
+                "get_cold" => {
+                    let db = Db::open(&path, OpenOptions::default()).unwrap();
+                    for k in &keys {
+                        assert!(db.get(k).unwrap().is_some());
+                    }
+                }
+                _ => panic!("--loop scan|scan_each|cold_scan|cold_scan_each|get|get_cold|kscan|first_byte N"),
+            }
+        }
+        let rows = n * if op.contains("scan") { SCAN } else { N };
+        println!("{op}: {:.1} ns per row", (t.secs() - cold) * 1e9 / rows as f64);
+        return;
+    }
     let mut order: Vec<usize> = (0..N).collect();
     order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(11));
 
@@ -285,18 +456,44 @@ fn main() {
     let data: Vec<u8> = (0..(mib << 20)).map(|i| ((i as u64).wrapping_mul(0x9E3779B97F4A7C15) >> 56) as u8).collect();
     for run in 0..runs {
         eprintln!("run {}/{runs}", run + 1);
-        let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().to_string_lossy().into())).unwrap();
-        ks[0].push(buffdb_k(dir.path(), &keys, &order));
-        ks[1].push(heed_k(dir.path(), &keys, &order));
-        ks[2].push(redb_k(dir.path(), &keys, &order));
-        ks[3].push(sqlite_k(dir.path(), &keys, &order));
-        ss[0].push(buffdb_s(dir.path(), &data, 16384));
-        ss[1].push(sqlite_s(dir.path(), &data));
-        ss[2].push(buffdb_s(dir.path(), &data, 65536));
-        memcpy.push(memcpy_rate(&data));
+        let dir = tempfile::tempdir_in(
+            std::env::var("BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().to_string_lossy().into()),
+        )
+        .unwrap();
+        if !skip_k {
+            let k = buffdb_k(dir.path(), &keys, &order);
+            if raw {
+                println!(
+                    "raw k put {:.0} get {:.0} get_cold {:.0} scan {:.0} scan_borrowed {:.0}",
+                    k.put, k.get, k.get_cold, k.scan, k.scan_borrowed
+                );
+            }
+            ks[0].push(k);
+            let anchors = !only_buffdb;
+            ks[1].push(if anchors { heed_k(dir.path(), &keys, &order) } else { K::default() });
+            ks[2].push(if anchors { redb_k(dir.path(), &keys, &order) } else { K::default() });
+            ks[3].push(if anchors { sqlite_k(dir.path(), &keys, &order) } else { K::default() });
+        }
+        if !skip_s {
+            let s = buffdb_s(dir.path(), &data, 16384);
+            if raw {
+                println!(
+                    "raw s write {:.3} checkpoint_ms {:.1} read {:.3} read_again {:.3} first_byte_ms {:.3}",
+                    s.write / 1e9,
+                    s.checkpoint_ms,
+                    s.read / 1e9,
+                    s.read_again / 1e9,
+                    s.first_byte_ms
+                );
+            }
+            ss[0].push(s);
+            ss[1].push(if only_buffdb { S::default() } else { sqlite_s(dir.path(), &data) });
+            ss[2].push(if only_buffdb { S::default() } else { buffdb_s(dir.path(), &data, 65536) });
+            memcpy.push(memcpy_rate(&data));
+        }
     }
-    let km = |i: usize, f: fn(&K) -> f64| median(ks[i].iter().map(f).collect());
-    let sm = |i: usize, f: fn(&S) -> f64| median(ss[i].iter().map(f).collect());
+    let km = |i: usize, f: fn(&K) -> f64| if skip_k { 0.0 } else { median(ks[i].iter().map(f).collect()) };
+    let sm = |i: usize, f: fn(&S) -> f64| if skip_s { 0.0 } else { median(ss[i].iter().map(f).collect()) };
     println!("Workload K: {N} keys (16 B) / 100 B values; medians of {runs} runs; ops/s");
     println!("| operation | BuffDB | heed (LMDB) | redb | rusqlite | BuffDB / heed | BuffDB / redb |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
@@ -311,11 +508,16 @@ fn main() {
         let v: Vec<f64> = (0..4).map(|i| km(i, f)).collect();
         println!(
             "| {name} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2}x | {:.2}x |",
-            v[0], v[1], v[2], v[3], v[0] / v[1], v[0] / v[2]
+            v[0],
+            v[1],
+            v[2],
+            v[3],
+            v[0] / v[1],
+            v[0] / v[2]
         );
     }
     let gb = 1e9;
-    let mc = median(memcpy);
+    let mc = if skip_s { 0.0 } else { median(memcpy) };
     println!();
     println!("Workload S: one {mib} MiB document, checksums on; medians of {runs} runs");
     println!("| operation | BuffDB (16 KiB pages, default) | BuffDB (page_size 65536) | raw SQLite chunks | memcpy | BuffDB / memcpy (default) |");

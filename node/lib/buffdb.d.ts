@@ -307,10 +307,12 @@ export declare class StreamWriter {
 }
 
 /**
- * A transaction: owns the single writer until `commit()` or `rollback()`. Its
- * own writes are visible to its reads; nobody else sees them before commit.
- * Inside a transaction use its methods, not the `Db`'s (a `Db` write would wait
- * for this transaction and fail with `BUSY`).
+ * A transaction: owns the single writer until `commit()` or `rollback()`. It
+ * has every operation of `Db` (see `Ops`), each run inside it: its own writes
+ * are visible to its reads; nobody else sees them before commit. Iterators,
+ * readers, writers and streams opened in it work inside it and fail with
+ * `CLOSED` once it ends. Inside a transaction use its methods, not the `Db`'s (a
+ * `Db` write would wait for this transaction and fail with `BUSY`).
  */
 export declare class Txn {
   private constructor()
@@ -326,71 +328,10 @@ export declare class Txn {
   rollbackAsync(): Promise<void>
   /** Roll back unless finished, for `using txn = db.begin()`. */
   [Symbol.dispose](): void
-  /** The value of `key`, or `undefined`. */
-  get(key: BytesLike): Buffer | undefined
-  /** `get()` on the libuv pool. */
-  getAsync(key: BytesLike): Promise<Buffer | undefined>
-  /** Set `key` to `value`. */
-  put(key: BytesLike, value: BytesLike): void
-  /** `put()` on the libuv pool. */
-  putAsync(key: BytesLike, value: BytesLike): Promise<void>
-  /** Remove `key`; whether it existed. */
-  delete(key: BytesLike): boolean
-  /** `delete()` on the libuv pool. */
-  deleteAsync(key: BytesLike): Promise<boolean>
-  /** Whether `key` exists. */
-  has(key: BytesLike): boolean
-  /** `has()` on the libuv pool. */
-  hasAsync(key: BytesLike): Promise<boolean>
-  /** Number of keys starting with `prefix` (all keys when omitted). */
-  count(prefix?: BytesLike): number
-  /** `count()` on the libuv pool. */
-  countAsync(prefix?: BytesLike): Promise<number>
-  /** Set many keys. */
-  putMany(pairs: Pairs): void
-  /** `putMany()` on the libuv pool. */
-  putManyAsync(pairs: Pairs): Promise<void>
-  /** `[key, value]` pairs under `prefix`, in byte order, as an array. */
-  scan(prefix?: BytesLike, options?: RangeOptions): Array<[Buffer, Buffer]>
-  /** `scan()` on the libuv pool. */
-  scanAsync(prefix?: BytesLike, options?: RangeOptions): Promise<Array<[Buffer, Buffer]>>
-  /** Store a blob; returns its new id. */
-  blobPut(data: BytesLike, metadata?: string | null): number
-  /** `blobPut()` on the libuv pool. */
-  blobPutAsync(data: BytesLike, metadata?: string | null): Promise<number>
-  /** A blob's bytes, or `undefined`. */
-  blobGet(id: number): Buffer | undefined
-  /** `blobGet()` on the libuv pool. */
-  blobGetAsync(id: number): Promise<Buffer | undefined>
-  /** A blob's metadata (`null` when it has none); `NOT_FOUND` for a missing blob. */
-  blobMetadata(id: number): string | null
-  /** `blobMetadata()` on the libuv pool. */
-  blobMetadataAsync(id: number): Promise<string | null>
-  /** Replace a blob's data and/or metadata; `NOT_FOUND` for a missing blob. */
-  blobUpdate(id: number, update: BlobUpdate): void
-  /** `blobUpdate()` on the libuv pool. */
-  blobUpdateAsync(id: number, update: BlobUpdate): Promise<void>
-  /** Delete a blob; whether it existed. */
-  blobDelete(id: number): boolean
-  /** `blobDelete()` on the libuv pool. */
-  blobDeleteAsync(id: number): Promise<boolean>
-  /** Write a new version of the stream at `path`. */
-  streamWrite(path: string, data: BytesLike): StreamInfo
-  /** `streamWrite()` on the libuv pool. */
-  streamWriteAsync(path: string, data: BytesLike): Promise<StreamInfo>
-  /** The newest version of `path`, whole; `NOT_FOUND` if missing. */
-  streamRead(path: string): Buffer
-  /** `streamRead()` on the libuv pool. */
-  streamReadAsync(path: string): Promise<Buffer>
-  /** The newest version's info; `NOT_FOUND` if missing. */
-  streamStat(path: string): StreamInfo
-  /** `streamStat()` on the libuv pool. */
-  streamStatAsync(path: string): Promise<StreamInfo>
-  /** Delete every version of `path`; whether it existed. */
-  streamDelete(path: string): boolean
-  /** `streamDelete()` on the libuv pool. */
-  streamDeleteAsync(path: string): Promise<boolean>
 }
+
+/** A transaction has every operation a database has. */
+export interface Txn extends Ops {}
 
 /**
  * A `Readable` over a blob or one stream version (from `createReadStream()` /
@@ -418,43 +359,20 @@ export declare class BuffDBWriteStream extends Writable {
 }
 
 /**
- * An open database (from `open()`/`openAsync()`). Thread-safe and cheap to
- * share. Sync methods run on the calling thread; every `...Async` method runs
- * on the libuv thread pool and returns a Promise, so a long call never blocks
- * the event loop. Values come back as `Buffer`; a missing item is `undefined`.
+ * Every operation of BuffDB, the same on a database (`Db`: each call its own
+ * short transaction or snapshot) and in a transaction (`Txn`: each call inside
+ * it, seeing its writes; what it opens — iterators, readers, writers, streams —
+ * works inside it and fails with `CLOSED` once it ends). Sync methods run on the
+ * calling thread; every `...Async` method runs on the libuv thread pool and
+ * returns a Promise. Values come back as `Buffer`; a missing item is `undefined`.
  */
-export declare class Db {
-  private constructor()
-
-  /** Close the database (idempotent); every later call fails with `CLOSED`. */
-  close(): void
-  /** `close()` on the libuv pool. */
-  closeAsync(): Promise<void>
-  /** Whether `close()` was called. */
-  get closed(): boolean
-  /** The path given to `open()`. */
-  get path(): string
-  /** The options in effect, defaults filled in. */
-  get options(): Required<OpenOptions>
-  /** Copy the WAL into the database file (PASSIVE). */
-  checkpoint(): void
-  /** `checkpoint()` on the libuv pool. */
-  checkpointAsync(): Promise<void>
-  /** Counts and sizes. */
-  stats(): Stats
-  /** `stats()` on the libuv pool. */
-  statsAsync(): Promise<Stats>
-  /** Verify every chunk's CRC and SQLite's integrity; names damaged items. */
-  check(): CheckReport
-  /** `check()` on the libuv pool. */
-  checkAsync(): Promise<CheckReport>
-
+export interface Ops {
   // KV
   /** The value of `key`, or `undefined`. */
   get(key: BytesLike): Buffer | undefined
   /** `get()` on the libuv pool. */
   getAsync(key: BytesLike): Promise<Buffer | undefined>
-  /** Set `key` to `value` (one commit). */
+  /** Set `key` to `value` (one commit on a `Db`). */
   put(key: BytesLike, value: BytesLike): void
   /** `put()` on the libuv pool. */
   putAsync(key: BytesLike, value: BytesLike): Promise<void>
@@ -470,7 +388,7 @@ export declare class Db {
   getMany(keys: readonly BytesLike[]): Array<Buffer | undefined>
   /** `getMany()` on the libuv pool. */
   getManyAsync(keys: readonly BytesLike[]): Promise<Array<Buffer | undefined>>
-  /** Set many keys atomically (one commit). */
+  /** Set many keys atomically (one commit on a `Db`). */
   putMany(pairs: Pairs): void
   /** `putMany()` on the libuv pool. */
   putManyAsync(pairs: Pairs): Promise<void>
@@ -592,6 +510,46 @@ export declare class Db {
   /** `searchCount()` on the libuv pool. */
   searchCountAsync(prefix?: string): Promise<number>
 
+  // Query
+  /** Read-only SQL over the views `kv`, `blobs`, `streams`; a write is `READ_ONLY`. */
+  query(sql: string, params?: readonly SqlParam[]): QueryResult
+  /** `query()` on the libuv pool. */
+  queryAsync(sql: string, params?: readonly SqlParam[]): Promise<QueryResult>
+}
+
+/**
+ * An open database (from `open()`/`openAsync()`). Thread-safe and cheap to
+ * share. Its operations are `Ops` (shared with `Txn`); here are what only a
+ * database has. Sync methods run on the calling thread; every `...Async` method
+ * runs on the libuv thread pool and returns a Promise, so a long call never
+ * blocks the event loop.
+ */
+export declare class Db {
+  private constructor()
+
+  /** Close the database (idempotent); every later call fails with `CLOSED`. */
+  close(): void
+  /** `close()` on the libuv pool. */
+  closeAsync(): Promise<void>
+  /** Whether `close()` was called. */
+  get closed(): boolean
+  /** The path given to `open()`. */
+  get path(): string
+  /** The options in effect, defaults filled in. */
+  get options(): Required<OpenOptions>
+  /** Copy the WAL into the database file (PASSIVE). */
+  checkpoint(): void
+  /** `checkpoint()` on the libuv pool. */
+  checkpointAsync(): Promise<void>
+  /** Counts and sizes. */
+  stats(): Stats
+  /** `stats()` on the libuv pool. */
+  statsAsync(): Promise<Stats>
+  /** Verify every chunk's CRC and SQLite's integrity; names damaged items. */
+  check(): CheckReport
+  /** `check()` on the libuv pool. */
+  checkAsync(): Promise<CheckReport>
+
   // Transactions
   /** Start a transaction (waits up to `busyTimeoutMs` for the writer, then `BUSY`). */
   begin(): Txn
@@ -606,15 +564,12 @@ export declare class Db {
   /** `transaction()` with the begin and commit on the libuv pool; `fn` may be async. */
   transactionAsync<T>(fn: (txn: Txn) => T | Promise<T>): Promise<T>
 
-  // Query
-  /** Read-only SQL over the views `kv`, `blobs`, `streams`; a write is `READ_ONLY`. */
-  query(sql: string, params?: readonly SqlParam[]): QueryResult
-  /** `query()` on the libuv pool. */
-  queryAsync(sql: string, params?: readonly SqlParam[]): Promise<QueryResult>
-
   /** `close()`, for `using db = open(...)`. */
   [Symbol.dispose](): void
 }
+
+/** A database has every operation (`Ops`). */
+export interface Db extends Ops {}
 
 /** Open (or create) the database file at `path`; `':memory:'` opens a private in-memory one. */
 export declare function open(path: string, options?: OpenOptions): Db

@@ -2,10 +2,11 @@
 // BuffDB for Node.js: the thin JS layer over the napi-rs addon (found by ./native.js).
 //
 // The native classes (Db, Txn, Reader, StreamWriter) carry every operation as a
-// sync method and a Promise method (`...Async`, run on the libuv pool). This
-// file only adds what is JS-specific: iterators and async iterators over the
-// lazy engine iterators, Node `Readable`/`Writable` streams, and
-// `db.transaction(fn)`. Types and docs: buffdb.d.ts.
+// sync method and a Promise method (`...Async`, run on the libuv pool); Db and
+// Txn carry the same operations. This file only adds what is JS-specific, once
+// for both (class Ops): iterators and async iterators over the lazy
+// engine iterators, Node `Readable`/`Writable` streams, and `db.transaction(fn)`.
+// Types and docs: buffdb.d.ts.
 
 const { Readable, Writable } = require('node:stream')
 const { pipeline } = require('node:stream/promises')
@@ -45,14 +46,28 @@ function isBytes(x) {
 class DbIterator {
   #native
   #kind
+  #owner
   #buf = EMPTY
   #pos = 0
   #done = false
 
-  /** @param {'pairs' | 'keys' | 'paths'} kind */
-  constructor(nativeIter, kind) {
+  /**
+   * @param {'pairs' | 'keys' | 'paths'} kind
+   * @param {Txn | null} owner the transaction it reads in, if any
+   */
+  constructor(nativeIter, kind, owner) {
     this.#native = nativeIter
     this.#kind = kind
+    this.#owner = owner
+  }
+
+  // Rows already pulled are the transaction's too: once it has ended they are
+  // dropped and the next call fails with CLOSED (once, as the engine's does).
+  #checkOwner() {
+    if (this.#owner !== null && !this.#owner.active && !this.#done) {
+      this.return()
+      throw makeError('CLOSED', 'the transaction of this iterator has been committed or rolled back')
+    }
   }
 
   // Pairs and keys arrive packed in one Buffer per batch (u32 LE length +
@@ -84,6 +99,7 @@ class DbIterator {
 
   /** Next item (sync). */
   next() {
+    this.#checkOwner()
     if (this.#pos >= this.#buf.length) {
       if (this.#done) return { done: true, value: undefined }
       this.#fill(this.#native._next(BATCH))
@@ -109,6 +125,7 @@ class DbIterator {
     const self = this
     return {
       async next() {
+        self.#checkOwner()
         if (self.#pos >= self.#buf.length) {
           if (self.#done) return { done: true, value: undefined }
           self.#fill(await self.#native._nextAsync(BATCH))
@@ -145,12 +162,6 @@ function toPairs(pairs) {
   if (pairs != null && typeof pairs[Symbol.iterator] === 'function') return Array.from(pairs)
   if (pairs != null && typeof pairs === 'object') return Object.entries(pairs)
   throw invalid('pairs must be an array of [key, value], a Map or an iterable of pairs')
-}
-
-function unflatten(flat) {
-  const out = new Array(flat.length >> 1)
-  for (let i = 0, j = 0; i < flat.length; i += 2, j++) out[j] = [flat[i], flat[i + 1]]
-  return out
 }
 
 // -------------------------------------------------------------------- streams
@@ -321,7 +332,7 @@ class BuffDBWriteStream extends Writable {
   }
 }
 
-// ------------------------------------------------------------------------ Db
+// ---------------------------------------------------------------- operations
 
 // `get` copies small values through one scratch Buffer: a number crosses the
 // native boundary instead of a new Buffer (allocating one natively costs more
@@ -330,7 +341,13 @@ const SCRATCH_SIZE = 64 * 1024
 const scratch = Buffer.allocUnsafeSlow(SCRATCH_SIZE)
 native._setScratch(scratch)
 
-const dbMethods = {
+/**
+ * The JS half of every operation, shared by `Db` and `Txn` (each native class
+ * carries the same native operations): on a `Txn` they run inside the
+ * transaction, and what they open (iterators, readers, writers, streams) works
+ * inside it and fails with `CLOSED` once it ends.
+ */
+class Ops {
   get(key) {
     const n = this._getScratch(key)
     if (n >= 0) {
@@ -339,23 +356,23 @@ const dbMethods = {
       return out
     }
     return n === -1 ? undefined : this._get(key)
-  },
+  }
 
   scan(prefix, options) {
-    return new DbIterator(this._scan(prefix, options), 'pairs')
-  },
+    return new DbIterator(this._scan(prefix, options), 'pairs', this[OWNER])
+  }
 
   keys(prefix, options) {
-    return new DbIterator(this._keys(prefix, options), 'keys')
-  },
+    return new DbIterator(this._keys(prefix, options), 'keys', this[OWNER])
+  }
 
   search(prefix, options) {
-    return new DbIterator(this._search(prefix, options), 'paths')
-  },
+    return new DbIterator(this._search(prefix, options), 'paths', this[OWNER])
+  }
 
   putMany(pairs) {
     return this._putMany(toPairs(pairs))
-  },
+  }
 
   putManyAsync(pairs) {
     try {
@@ -363,7 +380,7 @@ const dbMethods = {
     } catch (err) {
       return Promise.reject(err)
     }
-  },
+  }
 
   async streamWriteAsync(path, data, options) {
     if (data != null && !isBytes(data) && (typeof data.pipe === 'function' || typeof data[Symbol.asyncIterator] === 'function' || typeof data[Symbol.iterator] === 'function')) {
@@ -372,18 +389,18 @@ const dbMethods = {
       return ws.info
     }
     return this._streamWriteAsync(path, data, options)
-  },
+  }
 
   createReadStream(path, options) {
     const opts = rangeOptions(options, ['start', 'end', 'version', 'highWaterMark'])
     const version = opts.version
     return new BuffDBReadStream(() => this.streamOpenAsync(path, version === undefined ? undefined : { version }), opts)
-  },
+  }
 
   createBlobReadStream(id, options) {
     const opts = rangeOptions(options, ['start', 'end', 'highWaterMark'])
     return new BuffDBReadStream(() => this.blobOpenAsync(id), opts)
-  },
+  }
 
   createWriteStream(path, options) {
     if (options != null && typeof options !== 'object') throw invalid('options must be an object')
@@ -392,7 +409,17 @@ const dbMethods = {
       throw invalid('options.highWaterMark must be a positive integer')
     }
     return new BuffDBWriteStream(() => this.streamWriterAsync(path, rest), { highWaterMark })
-  },
+  }
+}
+
+/** The transaction an iterator reads in (null for a database, whose iterators the engine ends). */
+const OWNER = Symbol('owner')
+
+/** What only a database has: transactions. */
+class DbOnly {
+  get [OWNER]() {
+    return null
+  }
 
   transaction(fn) {
     if (typeof fn !== 'function') throw invalid('transaction(fn): fn must be a function')
@@ -418,7 +445,7 @@ const dbMethods = {
     }
     if (txn.active) txn.commit()
     return result
-  },
+  }
 
   async transactionAsync(fn) {
     if (typeof fn !== 'function') throw invalid('transactionAsync(fn): fn must be a function')
@@ -432,61 +459,45 @@ const dbMethods = {
     }
     if (txn.active) await txn.commitAsync()
     return result
-  },
+  }
 }
 
-for (const [name, fn] of Object.entries(dbMethods)) {
-  Object.defineProperty(Db.prototype, name, { value: fn, writable: true, configurable: true })
+class TxnOnly {
+  get [OWNER]() {
+    return this
+  }
 }
 
-// ----------------------------------------------------------------------- Txn
+// ------------------------------------------------------------------- Reader
 
-const txnMethods = {
-  putMany(pairs) {
-    return this._putMany(toPairs(pairs))
-  },
-
-  putManyAsync(pairs) {
-    try {
-      return this._putManyAsync(toPairs(pairs))
-    } catch (err) {
-      return Promise.reject(err)
-    }
-  },
-
-  scan(prefix, options) {
-    return unflatten(this._scan(prefix, options))
-  },
-
-  async scanAsync(prefix, options) {
-    return unflatten(await this._scanAsync(prefix, options))
-  },
-}
-
-for (const [name, fn] of Object.entries(txnMethods)) {
-  Object.defineProperty(Txn.prototype, name, { value: fn, writable: true, configurable: true })
-}
-
-// -------------------------------------------------------------------- Reader
-
-const readerMethods = {
+class ReaderMethods {
   async nextChunkAsync() {
     const chunk = await this._nextChunkAsync()
     return chunk.length === 0 ? null : chunk
-  },
+  }
 
   *[Symbol.iterator]() {
     for (let c = this.nextChunk(); c !== null; c = this.nextChunk()) yield c
-  },
+  }
 
   async *[Symbol.asyncIterator]() {
     for (let c = await this.nextChunkAsync(); c !== null; c = await this.nextChunkAsync()) yield c
-  },
+  }
 }
 
-for (const [name, fn] of Reflect.ownKeys(readerMethods).map((k) => [k, readerMethods[k]])) {
-  Object.defineProperty(Reader.prototype, name, { value: fn, writable: true, configurable: true })
+/** Puts the methods of the JS class `from` on the native class `to`. */
+function mixin(to, from) {
+  for (const name of Reflect.ownKeys(from.prototype)) {
+    if (name === 'constructor') continue
+    Object.defineProperty(to.prototype, name, { ...Object.getOwnPropertyDescriptor(from.prototype, name), configurable: true })
+  }
 }
+
+mixin(Db, Ops)
+mixin(Db, DbOnly)
+mixin(Txn, Ops)
+mixin(Txn, TxnOnly)
+mixin(Reader, ReaderMethods)
 
 // `using db = open(...)` (explicit resource management) where the runtime has it.
 if (typeof Symbol.dispose === 'symbol') {
@@ -522,11 +533,13 @@ function openAsync(path, options) {
 }
 
 const ErrorCodes = Object.freeze(native.errorCodes())
+const { version } = native
 
+// Plain names only: Node's ESM loader reads this list to re-export it (buffdb.mjs).
 module.exports = {
   open,
   openAsync,
-  version: native.version,
+  version,
   ErrorCodes,
   Db,
   Txn,

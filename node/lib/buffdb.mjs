@@ -1,21 +1,4 @@
-// ESM entry point: the same module as the CommonJS one (one addon instance).
-import { createRequire } from 'node:module'
-
-const require = createRequire(import.meta.url)
-const buffdb = require('./buffdb.js')
-
-export const {
-  open,
-  openAsync,
-  version,
-  ErrorCodes,
-  Db,
-  Txn,
-  Reader,
-  StreamWriter,
-  DbIterator,
-  BuffDBReadStream,
-  BuffDBWriteStream,
-} = buffdb
-
-export default buffdb
+// ESM entry point: the CommonJS module itself (one addon instance), its named
+// exports found by Node in buffdb.js's `module.exports = { ... }`.
+export * from './buffdb.js'
+export { default } from './buffdb.js'

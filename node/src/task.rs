@@ -22,8 +22,6 @@ pub enum Out {
   /// `undefined` when absent.
   OptBytes(Option<Vec<u8>>),
   ManyOptBytes(Vec<Option<Vec<u8>>>),
-  /// Flat [k0, v0, k1, v1, ...].
-  FlatPairs(Vec<(Vec<u8>, Vec<u8>)>),
   BytesList(Vec<Vec<u8>>),
   Strings(Vec<String>),
   Nums(Vec<u64>),
@@ -70,7 +68,6 @@ out_from!(String, Str);
 out_from!(Vec<u8>, Bytes);
 out_from!(Option<Vec<u8>>, OptBytes);
 out_from!(Vec<Option<Vec<u8>>>, ManyOptBytes);
-out_from!(Vec<(Vec<u8>, Vec<u8>)>, FlatPairs);
 out_from!(Vec<Vec<u8>>, BytesList);
 out_from!(Vec<String>, Strings);
 out_from!(Vec<u64>, Nums);
@@ -103,14 +100,6 @@ impl Out {
               Some(b) => conv::buffer_vec(env, b),
             })
             .collect::<napi::Result<Vec<_>>>()?;
-          conv::array_of(env, items)
-        }
-        Out::FlatPairs(pairs) => {
-          let mut items = Vec::with_capacity(pairs.len() * 2);
-          for (k, v) in pairs {
-            items.push(conv::buffer_vec(env, k)?);
-            items.push(conv::buffer_vec(env, v)?);
-          }
           conv::array_of(env, items)
         }
         Out::BytesList(list) => {

@@ -1,4 +1,6 @@
-//! `Txn`: one transaction (owns the single writer until commit/rollback).
+//! `Txn`: one transaction (owns the single writer until commit/rollback). Its
+//! operations are the shared ones (`ops.rs`), run inside the transaction; here
+//! are only commit, rollback and `active`.
 
 use std::sync::Arc;
 
@@ -6,33 +8,25 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use parking_lot::Mutex;
 
-use crate::conv::{self, Bytes};
-use crate::conv::{blob_update_args, metadata_arg};
 use crate::err::{closed, guard, IntoJs};
-use crate::task::{spawn, spawn_pinned, sync, Job, Out};
-use crate::try_args;
-use crate::conv::JsUnknown;
+use crate::ops::{operations, Target};
+use crate::task::{spawn, Job, Out};
 
+/// The transaction, until commit or rollback takes it.
 type Slot = Arc<Mutex<Option<buffdb::Txn>>>;
 
-fn with<T>(slot: &Slot, f: impl FnOnce(&buffdb::Txn) -> buffdb::Result<T>) -> buffdb::Result<T> {
-  let g = slot.lock();
-  match g.as_ref() {
-    Some(t) => f(t),
-    None => Err(closed("the transaction has already been committed or rolled back")),
-  }
+fn finished() -> buffdb::Error {
+  closed("the transaction has already been committed or rolled back")
 }
 
 fn take(slot: &Slot) -> buffdb::Result<buffdb::Txn> {
-  slot
-    .lock()
-    .take()
-    .ok_or_else(|| closed("the transaction has already been committed or rolled back"))
+  slot.lock().take().ok_or_else(finished)
 }
 
 /// A transaction. Everything it writes is visible to its own reads and to
 /// nobody else until `commit()`; `rollback()` (or an error in
-/// `db.transaction(fn)`) discards it.
+/// `db.transaction(fn)`) discards it. Readers, iterators and stream writers
+/// opened in it read and write inside it, and fail `CLOSED` once it ends.
 #[napi(js_name = "Txn")]
 pub struct JsTxn {
   slot: Slot,
@@ -80,230 +74,23 @@ impl JsTxn {
     let slot = self.slot.clone();
     spawn(move || take(&slot)?.rollback())
   }
+}
 
-  #[napi]
-  pub fn get(&self, env: Env, key: Unknown) -> crate::err::Result<JsUnknown> {
-    let key = conv::bytes(&key, "key").js()?;
-    sync(&env, || with(&self.slot, |t| t.get(key.as_slice())))
+impl Target for JsTxn {
+  type Ops = buffdb::Txn;
+  type Handle = Slot;
+
+  #[inline]
+  fn handle(&self) -> &Slot {
+    &self.slot
   }
 
-  #[napi]
-  pub fn get_async(&self, key: Unknown) -> AsyncTask<Job> {
-    let key = try_args!(conv::bytes(&key, "key")).into_vec();
-    let slot = self.slot.clone();
-    spawn(move || with(&slot, |t| t.get(&key)))
-  }
-
-  #[napi]
-  pub fn put(&self, key: Unknown, value: Unknown) -> crate::err::Result<()> {
-    let key = conv::bytes(&key, "key").js()?;
-    let value = conv::bytes(&value, "value").js()?;
-    guard(|| with(&self.slot, |t| t.put(key.as_slice(), value.as_slice())))
-  }
-
-  #[napi]
-  pub fn put_async(&self, key: Unknown, value: Unknown) -> AsyncTask<Job> {
-    let mut pins = Vec::new();
-    let key = try_args!(conv::bytes(&key, "key")).into_vec();
-    let value = try_args!(conv::abytes(&value, "value", &mut pins));
-    let slot = self.slot.clone();
-    spawn_pinned(pins, move || with(&slot, |t| t.put(&key, value.as_slice())))
-  }
-
-  #[napi]
-  pub fn delete(&self, key: Unknown) -> crate::err::Result<bool> {
-    let key = conv::bytes(&key, "key").js()?;
-    guard(|| with(&self.slot, |t| t.delete(key.as_slice())))
-  }
-
-  #[napi]
-  pub fn delete_async(&self, key: Unknown) -> AsyncTask<Job> {
-    let key = try_args!(conv::bytes(&key, "key")).into_vec();
-    let slot = self.slot.clone();
-    spawn(move || with(&slot, |t| t.delete(&key)))
-  }
-
-  #[napi]
-  pub fn has(&self, key: Unknown) -> crate::err::Result<bool> {
-    let key = conv::bytes(&key, "key").js()?;
-    guard(|| with(&self.slot, |t| t.contains(key.as_slice())))
-  }
-
-  #[napi]
-  pub fn has_async(&self, key: Unknown) -> AsyncTask<Job> {
-    let key = try_args!(conv::bytes(&key, "key")).into_vec();
-    let slot = self.slot.clone();
-    spawn(move || with(&slot, |t| t.contains(&key)))
-  }
-
-  #[napi]
-  pub fn count(&self, prefix: Option<Unknown>) -> crate::err::Result<f64> {
-    let prefix = conv::opt_bytes(&prefix, "prefix").js()?.map(Bytes::into_vec).unwrap_or_default();
-    guard(|| with(&self.slot, |t| t.count(&prefix))).map(|n| n as f64)
-  }
-
-  #[napi]
-  pub fn count_async(&self, prefix: Option<Unknown>) -> AsyncTask<Job> {
-    let prefix = try_args!(conv::opt_bytes(&prefix, "prefix")).map(Bytes::into_vec).unwrap_or_default();
-    let slot = self.slot.clone();
-    spawn(move || with(&slot, |t| t.count(&prefix)))
-  }
-
-  #[napi(js_name = "_putMany")]
-  pub fn put_many(&self, pairs: Unknown) -> crate::err::Result<()> {
-    let pairs = conv::pairs(&pairs, "pairs").js()?;
-    let pairs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
-    guard(|| with(&self.slot, |t| t.put_many(&pairs)))
-  }
-
-  #[napi(js_name = "_putManyAsync")]
-  pub fn put_many_async(&self, pairs: Unknown) -> AsyncTask<Job> {
-    let pairs: Vec<(Vec<u8>, Vec<u8>)> = try_args!(conv::pairs(&pairs, "pairs"))
-      .into_iter()
-      .map(|(k, v)| (k.into_vec(), v.into_vec()))
-      .collect();
-    let slot = self.slot.clone();
-    spawn(move || with(&slot, |t| t.put_many(&pairs)))
-  }
-
-  /// Flat `[k0, v0, k1, v1, ...]` (the JS layer pairs them up).
-  #[napi(js_name = "_scan")]
-  pub fn scan(&self, env: Env, prefix: Option<Unknown>, options: Option<Unknown>) -> crate::err::Result<JsUnknown> {
-    let prefix = conv::opt_bytes(&prefix, "prefix").js()?.map(Bytes::into_vec).unwrap_or_default();
-    let o = conv::range_opts_bytes(&options).js()?;
-    sync(&env, || with(&self.slot, |t| t.scan(&prefix, o.start_after.as_deref(), o.limit)?.collect::<buffdb::Result<Vec<_>>>()))
-  }
-
-  #[napi(js_name = "_scanAsync")]
-  pub fn scan_async(&self, prefix: Option<Unknown>, options: Option<Unknown>) -> AsyncTask<Job> {
-    let prefix = try_args!(conv::opt_bytes(&prefix, "prefix")).map(Bytes::into_vec).unwrap_or_default();
-    let o = try_args!(conv::range_opts_bytes(&options));
-    let slot = self.slot.clone();
-    spawn(move || with(&slot, |t| t.scan(&prefix, o.start_after.as_deref(), o.limit)?.collect::<buffdb::Result<Vec<_>>>()))
-  }
-
-  #[napi]
-  pub fn blob_put(&self, data: Unknown, metadata: Option<Unknown>) -> crate::err::Result<f64> {
-    let data = conv::bytes(&data, "data").js()?;
-    let metadata = metadata_arg(&metadata).js()?;
-    guard(|| with(&self.slot, |t| t.blob_put(data.as_slice(), metadata.as_deref()))).map(|id| id as f64)
-  }
-
-  #[napi]
-  pub fn blob_put_async(&self, data: Unknown, metadata: Option<Unknown>) -> AsyncTask<Job> {
-    let mut pins = Vec::new();
-    let data = try_args!(conv::abytes(&data, "data", &mut pins));
-    let metadata = try_args!(metadata_arg(&metadata));
-    let slot = self.slot.clone();
-    spawn_pinned(pins, move || with(&slot, |t| t.blob_put(data.as_slice(), metadata.as_deref())))
-  }
-
-  #[napi]
-  pub fn blob_get(&self, env: Env, id: Unknown) -> crate::err::Result<JsUnknown> {
-    let id = conv::uint(&id, "id").js()?;
-    sync(&env, || with(&self.slot, |t| t.blob_get(id)))
-  }
-
-  #[napi]
-  pub fn blob_get_async(&self, id: Unknown) -> AsyncTask<Job> {
-    let id = try_args!(conv::uint(&id, "id"));
-    let slot = self.slot.clone();
-    spawn(move || with(&slot, |t| t.blob_get(id)))
-  }
-
-  #[napi]
-  pub fn blob_metadata(&self, env: Env, id: Unknown) -> crate::err::Result<JsUnknown> {
-    let id = conv::uint(&id, "id").js()?;
-    sync(&env, || with(&self.slot, |t| t.blob_metadata(id)).map(Out::NullableStr))
-  }
-
-  #[napi]
-  pub fn blob_metadata_async(&self, id: Unknown) -> AsyncTask<Job> {
-    let id = try_args!(conv::uint(&id, "id"));
-    let slot = self.slot.clone();
-    spawn(move || with(&slot, |t| t.blob_metadata(id)).map(Out::NullableStr))
-  }
-
-  #[napi]
-  pub fn blob_update(&self, id: Unknown, update: Unknown) -> crate::err::Result<()> {
-    let id = conv::uint(&id, "id").js()?;
-    let (data, metadata) = blob_update_args(&update).js()?;
-    guard(|| with(&self.slot, |t| t.blob_update(id, data.as_deref(), metadata.as_ref().map(|m| m.as_deref()))))
-  }
-
-  #[napi]
-  pub fn blob_update_async(&self, id: Unknown, update: Unknown) -> AsyncTask<Job> {
-    let id = try_args!(conv::uint(&id, "id"));
-    let (data, metadata) = try_args!(blob_update_args(&update));
-    let slot = self.slot.clone();
-    spawn(move || with(&slot, |t| t.blob_update(id, data.as_deref(), metadata.as_ref().map(|m| m.as_deref()))))
-  }
-
-  #[napi]
-  pub fn blob_delete(&self, id: Unknown) -> crate::err::Result<bool> {
-    let id = conv::uint(&id, "id").js()?;
-    guard(|| with(&self.slot, |t| t.blob_delete(id)))
-  }
-
-  #[napi]
-  pub fn blob_delete_async(&self, id: Unknown) -> AsyncTask<Job> {
-    let id = try_args!(conv::uint(&id, "id"));
-    let slot = self.slot.clone();
-    spawn(move || with(&slot, |t| t.blob_delete(id)))
-  }
-
-  #[napi]
-  pub fn stream_write(&self, env: Env, path: Unknown, data: Unknown) -> crate::err::Result<JsUnknown> {
-    let path = conv::string(&path, "path").js()?;
-    let data = conv::bytes(&data, "data").js()?;
-    sync(&env, || with(&self.slot, |t| t.stream_write(&path, data.as_slice())))
-  }
-
-  #[napi]
-  pub fn stream_write_async(&self, path: Unknown, data: Unknown) -> AsyncTask<Job> {
-    let mut pins = Vec::new();
-    let path = try_args!(conv::string(&path, "path"));
-    let data = try_args!(conv::abytes(&data, "data", &mut pins));
-    let slot = self.slot.clone();
-    spawn_pinned(pins, move || with(&slot, |t| t.stream_write(&path, data.as_slice())))
-  }
-
-  #[napi]
-  pub fn stream_read(&self, env: Env, path: Unknown) -> crate::err::Result<JsUnknown> {
-    let path = conv::string(&path, "path").js()?;
-    sync(&env, || with(&self.slot, |t| t.stream_read(&path)))
-  }
-
-  #[napi]
-  pub fn stream_read_async(&self, path: Unknown) -> AsyncTask<Job> {
-    let path = try_args!(conv::string(&path, "path"));
-    let slot = self.slot.clone();
-    spawn(move || with(&slot, |t| t.stream_read(&path)))
-  }
-
-  #[napi]
-  pub fn stream_stat(&self, env: Env, path: Unknown) -> crate::err::Result<JsUnknown> {
-    let path = conv::string(&path, "path").js()?;
-    sync(&env, || with(&self.slot, |t| t.stream_stat(&path)))
-  }
-
-  #[napi]
-  pub fn stream_stat_async(&self, path: Unknown) -> AsyncTask<Job> {
-    let path = try_args!(conv::string(&path, "path"));
-    let slot = self.slot.clone();
-    spawn(move || with(&slot, |t| t.stream_stat(&path)))
-  }
-
-  #[napi]
-  pub fn stream_delete(&self, path: Unknown) -> crate::err::Result<bool> {
-    let path = conv::string(&path, "path").js()?;
-    guard(|| with(&self.slot, |t| t.stream_delete(&path)))
-  }
-
-  #[napi]
-  pub fn stream_delete_async(&self, path: Unknown) -> AsyncTask<Job> {
-    let path = try_args!(conv::string(&path, "path"));
-    let slot = self.slot.clone();
-    spawn(move || with(&slot, |t| t.stream_delete(&path)))
+  fn on<R>(slot: &Slot, f: impl FnOnce(&buffdb::Txn) -> buffdb::Result<R>) -> buffdb::Result<R> {
+    match slot.lock().as_ref() {
+      Some(t) => f(t),
+      None => Err(finished()),
+    }
   }
 }
+
+operations!(JsTxn);

@@ -1,9 +1,14 @@
 'use strict'
 // The shared JSON cases (tests/cases/*.json, see its README) through the Node
-// API — once with the sync methods, once with the Promise methods.
+// API, as tests/shared_cases.rs runs them in Rust: on the database; with each run
+// of database steps inside a transaction, committed (the same results); and inside
+// a transaction, rolled back (nothing visible afterwards; the steps are then
+// replayed on the database so the case goes on). Each of the three once with the
+// sync methods and once with the Promise methods.
 
 const { test, describe } = require('node:test')
 const assert = require('node:assert/strict')
+const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
 const { tmpDir } = require('./helpers.js')
@@ -68,7 +73,6 @@ function matches(actual, expected) {
 const show = (x) =>
   JSON.stringify(x, (_k, v) => (v && v.type === 'Buffer' && Array.isArray(v.data) ? `<${Buffer.from(v.data).toString('hex')}>` : typeof v === 'bigint' ? `${v}n` : v))
 
-/** Runs one step; `mode` is 'sync' or 'async'. */
 /** The ops on the case's handle and files: close, reopen, open, write_file, read_file. */
 async function fileOp(c, s, mode) {
   // A database path of `open`: relative to the case's directory; "" stays "".
@@ -92,6 +96,7 @@ async function fileOp(c, s, mode) {
 
 const fileOps = new Set(['close', 'reopen', 'open', 'write_file', 'read_file'])
 
+/** Runs one step on `txn`, or on the database when `txn` is null; `mode` is 'sync' or 'async'. */
 async function run(c, txn, step, vars, mode) {
   const db = c.db
   const sub = (x) => {
@@ -124,10 +129,8 @@ async function run(c, txn, step, vars, mode) {
     case 'get_many': return call('getMany', s.keys.map(bytes))
     case 'eq': return call('eq', s.keys.map(bytes))
     case 'not_eq': return call('notEq', s.keys.map(bytes))
-    case 'scan':
-      if (txn) return call('scan', bytes(s.prefix), range())
-      return iter(db.scan(bytes(s.prefix), range()))
-    case 'keys': return iter(db.keys(bytes(s.prefix), range()))
+    case 'scan': return iter(target.scan(bytes(s.prefix), range()))
+    case 'keys': return iter(target.keys(bytes(s.prefix), range()))
     case 'blob_put': return call('blobPut', bytes(s.data), str(s.metadata))
     case 'blob_get': return call('blobGet', num(s.id))
     case 'blob_metadata': return call('blobMetadata', num(s.id))
@@ -145,7 +148,7 @@ async function run(c, txn, step, vars, mode) {
     case 'stream_read_range': return call('streamReadRange', str(s.path), num(s.offset), num(s.len))
     case 'stream_read_version': {
       const v = { version: num(s.version) }
-      const r = mode === 'sync' ? db.streamOpen(str(s.path), v) : await db.streamOpenAsync(str(s.path), v)
+      const r = mode === 'sync' ? target.streamOpen(str(s.path), v) : await target.streamOpenAsync(str(s.path), v)
       try {
         return mode === 'sync' ? r.read(r.size) : await r.readAsync(r.size)
       } finally {
@@ -155,7 +158,7 @@ async function run(c, txn, step, vars, mode) {
     case 'stream_stat': return call('streamStat', str(s.path))
     case 'stream_versions': return (await call('streamVersions', str(s.path))).map((i) => i.version)
     case 'stream_delete': return call('streamDelete', str(s.path))
-    case 'search': return iter(db.search(str(s.prefix), range()))
+    case 'search': return iter(target.search(str(s.prefix), range()))
     case 'search_count': return call('searchCount', str(s.prefix))
     case 'query': return (await call('query', s.sql, s.params)).rows
     case 'txn': {
@@ -201,22 +204,94 @@ async function step_(c, txn, step, vars, mode) {
   if (step.save) vars[step.save] = result
 }
 
+/** Ops on the handle or its files, and `txn` (a transaction of its own): never inside one. */
+const handleOps = new Set(['comment', ...fileOps, 'txn'])
+
+const digest = (b) => crypto.createHash('sha256').update(b).digest('hex')
+
+/** Everything the database holds, as the API shows it (or the error that stops it). */
+function fingerprint(db) {
+  try {
+    const kv = db.scan('').toArray().map(([k, v]) => [k.toString('hex'), digest(v)])
+    const blobs = db.blobIds().map((id) => [id, db.blobMetadata(id), digest(db.blobGet(id))])
+    const streams = []
+    for (const p of db.search('')) {
+      for (const { version } of db.streamVersions(p)) {
+        const r = db.streamOpen(p, { version })
+        streams.push([p, version, digest(r.read(r.size))])
+        r.close()
+      }
+    }
+    return JSON.stringify({ kv, blobs, streams })
+  } catch (err) {
+    return `error ${err.code}`
+  }
+}
+
+/** A run of database steps, on the database or in a transaction as `way` says. */
+async function segment(c, steps, way, vars, mode) {
+  const onDb = async () => {
+    for (const step of steps) await step_(c, null, step, vars, mode)
+  }
+  if (way === 'db') return onDb()
+  let txn
+  try {
+    txn = mode === 'sync' ? c.db.begin() : await c.db.beginAsync()
+  } catch {
+    // A handle that cannot begin (read-only, closed) has no transactions: the steps
+    // test the database itself.
+    return onDb()
+  }
+  const before = fingerprint(c.db)
+  try {
+    for (const step of steps) await step_(c, txn, step, vars, mode)
+  } finally {
+    if (txn.active) {
+      if (way === 'commit') {
+        if (mode === 'sync') txn.commit()
+        else await txn.commitAsync()
+      } else if (mode === 'sync') txn.rollback()
+      else await txn.rollbackAsync()
+    }
+  }
+  if (way === 'rollback') {
+    assert.equal(fingerprint(c.db), before, `rolled back steps left changes (${steps.length} steps)`)
+    // The case goes on from the state the steps make.
+    await onDb()
+  }
+}
+
+async function runCase(spec, way, mode) {
+  const dir = tmpDir()
+  const file = path.join(dir, 'case.bdb')
+  const c = { dir, file, db: buffdb.open(file, optionsOf(spec.options)) }
+  try {
+    const vars = {}
+    const steps = spec.steps
+    for (let i = 0; i < steps.length; ) {
+      if (handleOps.has(steps[i].op)) {
+        await step_(c, null, steps[i], vars, mode)
+        i++
+        continue
+      }
+      let end = i
+      while (end < steps.length && !handleOps.has(steps[end].op)) end++
+      await segment(c, steps.slice(i, end), way, vars, mode)
+      i = end
+    }
+  } finally {
+    c.db.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 for (const file of files) {
   const spec = JSON.parse(fs.readFileSync(path.join(casesDir, file), 'utf8'))
   describe(`case ${file}: ${spec.name}`, () => {
-    for (const mode of ['sync', 'async']) {
-      test(mode, async () => {
-        const dir = tmpDir()
-        const file = path.join(dir, 'case.bdb')
-        const c = { dir, file, db: buffdb.open(file, optionsOf(spec.options)) }
-        try {
-          const vars = {}
-          for (const step of spec.steps) await step_(c, null, step, vars, mode)
-        } finally {
-          c.db.close()
-          fs.rmSync(dir, { recursive: true, force: true })
-        }
-      })
+    for (const way of ['db', 'commit', 'rollback']) {
+      for (const mode of ['sync', 'async']) {
+        test(`${way}, ${mode}`, () => runCase(spec, way, mode))
+      }
     }
   })
 }

@@ -23,19 +23,41 @@ pub(crate) struct Pooled {
     pub conn: Connection,
     /// The commit counter when its open read transaction began; `None`: no transaction.
     snapshot: Option<u32>,
-    /// When its open read transaction began.
-    began: Instant,
+    /// When its open read transaction began ([`now_ns`]).
+    began: u64,
+}
+
+/// Nanoseconds on a monotonic clock, coarse (a few ms) where the OS offers one: the
+/// snapshot age is checked on every read, and a precise clock read was the largest
+/// cost of that check.
+fn now_ns() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: a valid timespec out-pointer.
+        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) } == 0 {
+            return ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+        }
+    }
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// Whether a snapshot that began at `began` ([`now_ns`]) has lived its time.
+fn too_old(began: u64, now: u64) -> bool {
+    now.saturating_sub(began) >= SNAPSHOT_MAX_AGE.as_nanos() as u64
 }
 
 impl Pooled {
     pub fn new(conn: Connection) -> Pooled {
-        Pooled { conn, snapshot: None, began: Instant::now() }
+        Pooled { conn, snapshot: None, began: now_ns() }
     }
 
     /// Keeps the open read transaction if nothing was committed since it began
     /// (`counter` unchanged), else starts a new one; without a counter, none.
+    #[inline]
     pub fn refresh(&mut self, counter: Option<u32>) -> Result<()> {
-        if self.snapshot.is_some() && self.snapshot == counter && self.began.elapsed() < SNAPSHOT_MAX_AGE {
+        if self.snapshot.is_some() && self.snapshot == counter && !too_old(self.began, now_ns()) {
             return Ok(());
         }
         self.end();
@@ -43,12 +65,13 @@ impl Pooled {
             // DEFERRED: the snapshot is taken by the first read, at `c` or later.
             self.conn.execute_batch("BEGIN DEFERRED")?;
             self.snapshot = Some(c);
-            self.began = Instant::now();
+            self.began = now_ns();
         }
         Ok(())
     }
 
     /// At a closed checkpoint gate: ends the kept snapshot and waits for the gate.
+    #[inline]
     pub fn end_if_closed(&mut self, gate: &crate::storage::gate::Gate) {
         if gate.is_closed() {
             self.end();
@@ -70,10 +93,12 @@ pub(crate) struct ReaderPool {
 }
 
 impl ReaderPool {
+    #[inline]
     pub fn take(&self) -> Option<Pooled> {
         self.idle.lock().pop()
     }
 
+    #[inline]
     pub fn give(&self, p: Pooled) {
         let mut idle = self.idle.lock();
         if idle.len() < MAX_IDLE {
@@ -97,9 +122,9 @@ impl ReaderPool {
     /// Ends idle read transactions that are stale at `counter` or older than
     /// [`SNAPSHOT_MAX_AGE`].
     pub fn release_old(&self, counter: Option<u32>) {
-        let now = Instant::now();
+        let now = now_ns();
         for p in self.idle.lock().iter_mut() {
-            if p.snapshot.is_some() && (p.snapshot != counter || now - p.began >= SNAPSHOT_MAX_AGE) {
+            if p.snapshot.is_some() && (p.snapshot != counter || too_old(p.began, now)) {
                 p.end();
             }
         }

@@ -377,11 +377,15 @@ impl Store {
     }
 
     /// Keeps the WAL bounded whatever readers do: once it holds `wal_max_bytes`, the
-    /// next write first checkpoints everything and truncates the WAL (TRUNCATE waits
+    /// next write first checkpoints everything and restarts the WAL (RESTART waits
     /// for readers still using it, which end within a call or, when idle, within
     /// [`SNAPSHOT_MAX_AGE`] in any process), so the WAL never runs past `wal_max_bytes`
     /// by more than one transaction. A reader that keeps it busy past the busy
     /// timeout makes this write fail `BUSY` rather than let the WAL grow.
+    /// RESTART rather than TRUNCATE: the next commit writes from the WAL's start and
+    /// trims the file to `journal_size_limit` (= `wal_max_bytes`), so a WAL cycling
+    /// under the bound keeps its file instead of freeing and regrowing it each time
+    /// (truncating 256 MiB of WAL cost ~150 ms, a quarter of that checkpoint).
     fn bound_wal(&self, guard: &WriterGuard) -> Result<()> {
         if self.wal_bytes() < self.opts.wal_max_bytes {
             return Ok(());
@@ -402,7 +406,7 @@ impl Store {
         loop {
             // (busy, frames in the WAL, frames copied); busy: a reader or another
             // checkpoint is still in the way after SQLite's own busy wait.
-            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get(0))?;
             if busy == 0 || self.wal_bytes() < self.opts.wal_max_bytes {
                 return Ok(());
             }

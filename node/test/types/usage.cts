@@ -36,8 +36,22 @@ const ws = db.createWriteStream('/c')
 ws.on('finish', () => console.log(ws.info?.size))
 const result: number = db.transaction((txn) => {
   txn.put('a', 'b')
+  // Every operation is on a transaction too, with the same types.
+  const pairs: Array<[Buffer, Buffer]> = txn.scan('a', { limit: 2 }).toArray()
+  const tr: buffdb.Reader = txn.streamOpen('/a')
+  const tw: buffdb.StreamWriter = txn.streamWriter('/t', { compression: false })
+  const trs: Readable = txn.createBlobReadStream(id)
+  const tq: buffdb.QueryResult = txn.query('SELECT count(*) FROM kv')
   return 1
 })
+// Code written once for a database or a transaction.
+function putTwice(target: buffdb.Ops, key: string): number {
+  target.put(key, '1')
+  target.put(key, '2')
+  return target.count(key)
+}
+putTwice(db, 'a')
+db.transaction((txn) => putTwice(txn, 'b'))
 const q: buffdb.QueryResult = db.query('SELECT ?', [1, 'a', null, 2n, true, Buffer.from('x')])
 const code: number = buffdb.ErrorCodes.NOT_FOUND
 try {
