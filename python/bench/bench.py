@@ -382,6 +382,7 @@ def main():
     ap.add_argument("--dir", default=None, help="where to put the database files (default: a temp dir)")
     ap.add_argument("--only", default=None, help="comma-separated engine names")
     ap.add_argument("--skip-s", action="store_true", help="skip workload S")
+    ap.add_argument("--json", default=None, help="also write every round's figures to this file")
     args = ap.parse_args()
 
     engines = [BuffDB()]
@@ -452,6 +453,12 @@ def main():
         b = median(results["buffdb"].get("doc_read", [])) if "buffdb" in results else None
         table.append(["memcpy (same bytes)"] + [fmt(m, "GB/s") if n == "buffdb" else "" for n in names]
                      + [f"read = {b / m:.2f}x memcpy" if b else "-"])
+
+    if args.json:
+        import json
+
+        with open(args.json, "w") as f:
+            json.dump({"results": results, "memcpy": memcpy}, f)
 
     widths = [max(len(str(r[i])) for r in [header] + table) for i in range(len(header))]
     print(f"\nBuffDB Python benchmark ({args.rounds} rounds, medians, {args.keys:,} keys): {machine()}\n")

@@ -8,6 +8,7 @@ from . import BlobInfo as BlobInfo
 from . import CheckReport as CheckReport
 from . import KeyIterator as KeyIterator
 from . import KvIterator as KvIterator
+from . import Ops as Ops
 from . import PathIterator as PathIterator
 from . import QueryResult as QueryResult
 from . import Stats as Stats
@@ -17,7 +18,7 @@ from . import Db as _PublicDb
 
 __all__ = [
     "__version__", "ENGINE_VERSION", "MAX_KEY_SIZE", "MAX_VALUE_SIZE", "MAX_PATH_SIZE",
-    "MAX_METADATA_SIZE", "ERROR_CODES", "Db", "Transaction", "NativeReader", "NativeWriter",
+    "MAX_METADATA_SIZE", "ERROR_CODES", "Ops", "Db", "Transaction", "NativeReader", "NativeWriter",
     "KvIterator", "KeyIterator", "PathIterator", "StreamInfo", "BlobInfo", "Stats",
     "CheckReport", "QueryResult",
 ]
@@ -59,7 +60,4 @@ class NativeWriter:
     def abort(self) -> None: ...
 
 @disjoint_base
-class Db(_PublicDb):
-    def stream_open(self, path: str, version: Optional[int] = None) -> NativeReader: ...  # type: ignore[override]
-    def blob_open(self, id: int) -> NativeReader: ...  # type: ignore[override]
-    def stream_writer(self, path: str, *, compression: Optional[bool] = None) -> NativeWriter: ...  # type: ignore[override]
+class Db(_PublicDb): ...

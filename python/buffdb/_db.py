@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 from . import _buffdb
-from ._io import Reader, StreamWriter
 
 __all__ = ["Db", "open"]
 
@@ -32,25 +31,13 @@ class Db(_buffdb.Db):
     ``key in db``, ``len(db)``, ``iter(db)`` (keys). Keys are ``str`` (stored as
     UTF-8) or ``bytes``; values are bytes-like or ``str``; values and keys come back
     as ``bytes``.
+
+    Every operation (KV, blobs, streams, search, query) comes from the base class
+    ``Ops`` and is on ``Transaction`` (``db.begin()``) too, with the same arguments,
+    results and errors.
     """
 
     __slots__ = ()
-
-    def stream_open(self, path: str, version: Optional[int] = None) -> Reader:  # type: ignore[override]
-        """Open the latest (or the given) version of the stream at ``path`` as a
-        read-only, seekable file object (``NotFoundError`` if missing)."""
-        return Reader(super().stream_open(path, version))
-
-    def blob_open(self, id: int) -> Reader:  # type: ignore[override]
-        """Open the blob as a read-only, seekable file object (``NotFoundError`` if
-        missing)."""
-        return Reader(super().blob_open(id))
-
-    def stream_writer(self, path: str, *, compression: Optional[bool] = None) -> StreamWriter:  # type: ignore[override]
-        """A writable file object for a new version of ``path``: nothing is visible
-        until ``commit()``; as a context manager it commits on success and aborts on
-        an exception. ``compression`` overrides the database default."""
-        return StreamWriter(super().stream_writer(path, compression=compression))
 
 
 def open(path: Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"], **options: Any) -> Db:

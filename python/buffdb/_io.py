@@ -16,7 +16,9 @@ __all__ = ["Reader", "StreamWriter"]
 class Reader(io.RawIOBase):
     """A read-only, seekable binary file object over one stream version or a blob.
 
-    Returned by ``Db.stream_open()`` and ``Db.blob_open()``. It is an
+    Returned by ``stream_open()`` and ``blob_open()`` of a ``Db`` or a
+    ``Transaction`` (a reader opened in a transaction reads its view, its own writes
+    included, and raises ``ClosedError`` once the transaction ends). It is an
     ``io.RawIOBase``, so ``shutil.copyfileobj``, ``io.BufferedReader`` and libraries
     that take a file object work with it. ``readinto`` fills the caller's buffer
     directly; ``read`` copies the data once into the returned ``bytes``. Every read
@@ -141,8 +143,10 @@ class Reader(io.RawIOBase):
 class StreamWriter(io.RawIOBase):
     """A write-only binary file object that writes a new version of a path stream.
 
-    Returned by ``Db.stream_writer(path)``. Nothing is visible to readers until
-    ``commit()``. Used as a context manager it commits when the block succeeds and
+    Returned by ``stream_writer(path)`` of a ``Db`` or a ``Transaction``. Nothing
+    is visible to readers until ``commit()`` (in a transaction: until the
+    transaction commits; a rollback discards it, and the writer raises
+    ``ClosedError`` once the transaction ends). Used as a context manager it commits when the block succeeds and
     aborts when it raises; ``close()`` also commits (like closing a file), while a
     writer that is garbage-collected without being closed or committed is aborted.
     """

@@ -6,6 +6,7 @@ use parking_lot::Mutex;
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyMemoryView};
 
 use crate::buffers::{bytes_from_vec, new_bytes, pin_writable};
@@ -38,6 +39,57 @@ pub(crate) fn read_bytes<'py>(
     let n = n.map_or(remaining, |n| n.min(remaining));
     let n = usize::try_from(n).map_err(|_| invalid_arg("read size too large for this platform"))?;
     new_bytes(py, n, |buf| read_full(r, buf))
+}
+
+/// Up to this size a whole read is done in the GIL release that opens the reader and
+/// copied once more (cheaper at this size than releasing the GIL a second time).
+const SMALL_READ: u64 = 8 * 1024;
+
+/// A whole blob or stream version as `bytes`, opened by `open` (`None`: it does not
+/// exist). Small ones are read in the same GIL release as the open; larger ones are
+/// copied once, straight into the `bytes`.
+pub(crate) fn read_whole<'py, F>(py: Python<'py>, open: F) -> PyResult<Option<Bound<'py, PyBytes>>>
+where
+    F: FnOnce() -> engine::Result<Option<engine::Reader>> + Send,
+{
+    enum Got {
+        Small(Vec<u8>),
+        Large(engine::Reader),
+    }
+    let got = run(py, || {
+        let Some(mut r) = open()? else { return Ok(None) };
+        if r.size() > SMALL_READ {
+            return Ok(Some(Got::Large(r)));
+        }
+        let mut v = vec![0u8; r.size() as usize];
+        let n = read_full(&mut r, &mut v)?;
+        v.truncate(n);
+        Ok(Some(Got::Small(v)))
+    })?;
+    match got {
+        None => Ok(None),
+        Some(Got::Small(v)) => Ok(Some(PyBytes::new(py, &v))),
+        Some(Got::Large(mut r)) => read_bytes(py, &mut r, None).map(Some),
+    }
+}
+
+/// A class of `buffdb._io` (looked up once).
+fn io_class<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyAny>>, name: &str) -> PyResult<&'py Bound<'py, PyAny>> {
+    Ok(cell.get_or_try_init(py, || -> PyResult<Py<PyAny>> { Ok(py.import("buffdb._io")?.getattr(name)?.unbind()) })?.bind(py))
+}
+
+/// A `buffdb.Reader` (the Python file object) over an engine reader.
+pub(crate) fn reader_object(py: Python<'_>, r: engine::Reader) -> PyResult<Bound<'_, PyAny>> {
+    static READER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let native = Bound::new(py, PyReader::new(py, r)?)?;
+    io_class(py, &READER, "Reader")?.call1((native,))
+}
+
+/// A `buffdb.StreamWriter` (the Python file object) over an engine stream writer.
+pub(crate) fn writer_object(py: Python<'_>, w: engine::StreamWriter, path: String) -> PyResult<Bound<'_, PyAny>> {
+    static WRITER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let native = Bound::new(py, PyWriter::new(w, path))?;
+    io_class(py, &WRITER, "StreamWriter")?.call1((native,))
 }
 
 /// Native reader over a blob or one stream version; use `buffdb.Reader` instead.

@@ -11,6 +11,7 @@ use pyo3::types::{PyBytes, PyString, PyTuple};
 
 use crate::errors::to_py_err;
 use crate::gil::lock;
+use crate::target::Liveness;
 
 const FIRST_BATCH: usize = 64;
 const MAX_BATCH: usize = 4096;
@@ -23,14 +24,23 @@ struct Lazy<T> {
     buf: VecDeque<T>,
     pending: Option<engine::Error>,
     batch: usize,
+    /// Items fetched earlier are not handed out once the source has ended.
+    alive: Liveness,
 }
 
 impl<T: Send + 'static> Lazy<T> {
-    fn new(it: BoxIter<T>) -> Self {
-        Lazy { it: Some(it), buf: VecDeque::new(), pending: None, batch: FIRST_BATCH }
+    fn new(it: BoxIter<T>, alive: Liveness) -> Self {
+        Lazy { it: Some(it), buf: VecDeque::new(), pending: None, batch: FIRST_BATCH, alive }
     }
 
     fn next(&mut self, py: Python<'_>) -> PyResult<Option<T>> {
+        if !self.buf.is_empty() {
+            if let Err(e) = self.alive.check() {
+                self.buf.clear();
+                self.it = None;
+                return Err(to_py_err(e));
+            }
+        }
         if let Some(x) = self.buf.pop_front() {
             return Ok(Some(x));
         }
@@ -74,17 +84,25 @@ impl<T: Send + 'static> Lazy<T> {
 /// An engine scan that hands out whole pages.
 trait PageSource: Send {
     fn next_page(&mut self) -> Option<engine::Result<engine::KvPage>>;
+    /// `CLOSED` once the database is closed or the transaction has ended.
+    fn check_open(&self) -> engine::Result<()>;
 }
 
 impl PageSource for engine::KvIter {
     fn next_page(&mut self) -> Option<engine::Result<engine::KvPage>> {
         engine::KvIter::next_page(self)
     }
+    fn check_open(&self) -> engine::Result<()> {
+        engine::KvIter::check_open(self)
+    }
 }
 
 impl PageSource for engine::KeyIter {
     fn next_page(&mut self) -> Option<engine::Result<engine::KvPage>> {
         engine::KeyIter::next_page(self)
+    }
+    fn check_open(&self) -> engine::Result<()> {
+        engine::KeyIter::check_open(self)
     }
 }
 
@@ -103,6 +121,16 @@ impl<I: PageSource> Pages<I> {
 
     fn next_row<R>(&mut self, py: Python<'_>, f: impl FnOnce(&[u8], &[u8]) -> R) -> PyResult<Option<R>> {
         loop {
+            // Rows of a page already fetched are not handed out once the transaction
+            // (or database) they come from has ended: CLOSED, as the engine's own
+            // iterators do.
+            if let (Some(it), true) = (self.it.as_ref(), self.pos < self.page.len()) {
+                if let Err(e) = it.check_open() {
+                    self.it = None;
+                    self.page = engine::KvPage::default();
+                    return Err(to_py_err(e));
+                }
+            }
             if let Some((k, v)) = self.page.get(self.pos) {
                 self.pos += 1;
                 return Ok(Some(f(k, v)));
@@ -182,8 +210,8 @@ pub struct PyPathIter {
 }
 
 impl PyPathIter {
-    pub(crate) fn new(it: impl Iterator<Item = engine::Result<String>> + Send + 'static) -> Self {
-        PyPathIter { st: Mutex::new(Lazy::new(Box::new(it))) }
+    pub(crate) fn new(it: impl Iterator<Item = engine::Result<String>> + Send + 'static, alive: Liveness) -> Self {
+        PyPathIter { st: Mutex::new(Lazy::new(Box::new(it), alive)) }
     }
 }
 

@@ -5,10 +5,12 @@
 //! converts the result or the error back. The pure-Python package `buffdb/` adds
 //! the exception classes, the `io.RawIOBase` reader/writer classes and `open()`.
 //!
-//! One module per concept: `db` (`Db`), `txn` (`Transaction`), `io` (native reader
-//! and writer), `iter` (lazy iterators), `results` (result objects); and the helpers
-//! they share: `convert` (arguments), `buffers` (bytes in and out), `fileobj` (file
-//! objects as readers), `errors` (exceptions), `gil` (releasing the GIL).
+//! One module per concept: `ops` (`Ops`: every operation, written once), `db` (`Db`)
+//! and `txn` (`Transaction`), both subclasses of `Ops` running its operations on their
+//! `target` (the database or the open transaction), `io` (native reader and writer),
+//! `iter` (lazy iterators), `results` (result objects); and the helpers they share:
+//! `convert` (arguments), `buffers` (bytes in and out), `fileobj` (file objects as
+//! readers), `errors` (exceptions), `gil` (releasing the GIL).
 
 mod buffers;
 mod convert;
@@ -18,7 +20,9 @@ mod fileobj;
 mod gil;
 mod io;
 mod iter;
+mod ops;
 mod results;
+mod target;
 mod txn;
 
 use buffdb as engine;
@@ -29,6 +33,7 @@ use pyo3::types::PyList;
 use crate::db::PyDb;
 use crate::io::{PyReader, PyWriter};
 use crate::iter::{PyKeyIter, PyKvIter, PyPathIter};
+use crate::ops::PyOps;
 use crate::results::{PyBlobInfo, PyCheckReport, PyQueryResult, PyStats, PyStreamInfo};
 use crate::txn::PyTxn;
 
@@ -47,6 +52,7 @@ fn _buffdb(m: &Bound<'_, PyModule>) -> PyResult<()> {
         codes.append((c.as_i32(), c.name()))?;
     }
     m.add("ERROR_CODES", codes)?;
+    m.add_class::<PyOps>()?;
     m.add_class::<PyDb>()?;
     m.add_class::<PyTxn>()?;
     m.add_class::<PyReader>()?;

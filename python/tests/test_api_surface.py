@@ -21,12 +21,17 @@ def is_public(name):
 
 
 def stub_names(path):
-    """{top-level name: set of member names or None for non-classes}."""
+    """{top-level name: set of member names or None for non-classes}. A class's members
+    include those of its bases defined in the same stub (Db and Transaction inherit
+    every operation from Ops)."""
     tree = ast.parse(path.read_text())
     out = {}
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             members = set()
+            for base in node.bases:
+                if isinstance(base, ast.Name) and isinstance(out.get(base.id), set):
+                    members |= out[base.id]
             for item in node.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     members.add(item.name)

@@ -1,5 +1,8 @@
 """Runs the shared JSON cases (tests/cases/*.json, see tests/cases/README.md) through
-the Python API, exactly like the Rust, C and Node suites do."""
+the Python API, exactly like the Rust, C and Node suites do, three ways like
+tests/shared_cases.rs: on the database; with each run of database steps inside one
+transaction, committed (the same results); and inside one transaction, rolled back
+(nothing visible afterwards; the steps are then replayed on the database)."""
 
 import json
 import os
@@ -192,6 +195,26 @@ def open_options(options, variables):
     return {k: num(v, variables) for k, v in (options or {}).items()}
 
 
+# Ops on the handle or its files, and `txn` (a transaction of its own): never inside one.
+HANDLE_OPS = {"comment", "close", "reopen", "open", "write_file", "read_file", "txn"}
+MODES = ["db", "commit", "rollback"]
+
+
+def fingerprint(db):
+    """Everything the database holds, as the API shows it (or the error that stops it)."""
+    try:
+        kv = list(db.scan())
+        blobs = [(i, db.blob_metadata(i), db.blob_get(i)) for i in db.blob_ids()]
+        streams = []
+        for path in db.search():
+            for info in db.stream_versions(path):
+                with db.stream_open(path, info.version) as f:
+                    streams.append((path, info.version, f.read()))
+        return (kv, blobs, streams)
+    except buffdb.Error as e:
+        return f"error {e.code}"
+
+
 class Case:
     """One case: its directory and the handle open on its database file."""
 
@@ -205,7 +228,7 @@ class Case:
         b = to_bytes(v)
         return "" if b == b"" else os.path.join(os.fsencode(self.dir), b)
 
-    def run(self, step, variables):
+    def run_handle_op(self, step, variables):
         op = step["op"]
         if op == "comment":
             return None
@@ -228,19 +251,58 @@ class Case:
                     return f.read()
             except FileNotFoundError:
                 return None
-        return run_op(self.db, step, variables, False)
+        return run_op(self.db, step, variables, False)  # txn
 
-    def step(self, step, variables):
-        check_result(step, lambda: self.run(step, variables), variables)
+    def handle_step(self, step, variables):
+        check_result(step, lambda: self.run_handle_op(step, variables), variables)
+
+    def segment(self, steps, mode, variables):
+        """A run of database steps, as `mode` says."""
+        if mode == "db":
+            return self.on_db(steps, variables)
+        # A handle that cannot begin (read-only, closed) has no transactions: the steps
+        # test the database itself.
+        try:
+            tx = self.db.begin()
+        except (buffdb.ReadOnlyError, buffdb.ClosedError):
+            return self.on_db(steps, variables)
+        before = fingerprint(self.db)
+        try:
+            for step in steps:
+                check_step(tx, step, variables, True)
+        except BaseException:
+            tx.rollback()
+            raise
+        if mode == "commit":
+            tx.commit()
+            return None
+        tx.rollback()
+        after = fingerprint(self.db)
+        assert after == before, f"rolled back steps left changes: {before!r} -> {after!r}"
+        # The case goes on from the state the steps make.
+        return self.on_db(steps, variables)
+
+    def on_db(self, steps, variables):
+        for step in steps:
+            check_step(self.db, step, variables)
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case_file", CASE_FILES, ids=[p.stem for p in CASE_FILES])
-def test_shared_case(case_file, tmp_path):
+def test_shared_case(case_file, mode, tmp_path):
     case = json.loads(case_file.read_text())
     variables = {}
     c = Case(tmp_path, open_options(case.get("options"), variables))
+    steps = case["steps"]
     try:
-        for step in case["steps"]:
-            c.step(step, variables)
+        i = 0
+        while i < len(steps):
+            if steps[i]["op"] in HANDLE_OPS:
+                c.handle_step(steps[i], variables)
+                i += 1
+                continue
+            end = next((j for j in range(i, len(steps)) if steps[j]["op"] in HANDLE_OPS), len(steps))
+            c.segment(steps[i:end], mode, variables)
+            i = end
     finally:
         c.db.close()

@@ -1,0 +1,535 @@
+//! `Ops`: every operation of BuffDB (KV, blobs, streams, search, query), written once
+//! and inherited by `Db` (each call its own short transaction) and `Transaction`
+//! (each call inside the open transaction, seeing its own writes). Readers, iterators
+//! and stream writers opened from a transaction read and write its view and raise
+//! `ClosedError` once it ends.
+
+use std::io;
+use std::mem::ManuallyDrop;
+
+use buffdb as engine;
+use buffdb::ErrorCode;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString};
+
+use crate::buffers::bytes_from_vec;
+use crate::convert::{
+    bytes_like, id_list, key_arg, key_list, opt_bytes, opt_str, opt_u64, opt_usize, pair_list, prefix_arg, str_arg,
+    u64_arg, value_arg, MetaArg,
+};
+use crate::errors::{key_missing, to_py_err};
+use crate::fileobj::{data_arg, run_with_file, Data};
+use crate::gil::run;
+use crate::io::{read_whole, reader_object, writer_object};
+use crate::iter::{PyKeyIter, PyKvIter, PyPathIter};
+use crate::results::{PyBlobInfo, PyQueryResult, PyStreamInfo};
+use crate::target::{on, Target};
+
+/// Bytes read from a file object per call when it is copied into a stream writer.
+const COPY_BUF: usize = 1 << 20;
+
+/// The operations of a BuffDB database: the base class of `Db` and `Transaction`.
+///
+/// On a `Db` each call is its own short transaction; on a `Transaction` each call runs
+/// inside it and sees its writes. Readers, iterators and stream writers opened from a
+/// transaction read and write its view and raise `ClosedError` once it ends.
+/// Not created directly: open a `Db`, or begin a `Transaction` on one.
+#[pyclass(frozen, subclass, module = "buffdb", name = "Ops")]
+pub struct PyOps {
+    target: ManuallyDrop<Target>,
+}
+
+impl Drop for PyOps {
+    fn drop(&mut self) {
+        // SAFETY: taken exactly once, here; `self.target` is not used afterwards.
+        unsafe { ManuallyDrop::take(&mut self.target) }.release();
+    }
+}
+
+impl PyOps {
+    pub(crate) fn new(target: Target) -> Self {
+        PyOps { target: ManuallyDrop::new(target) }
+    }
+
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+}
+
+#[pymethods]
+impl PyOps {
+    fn __bool__(&self) -> bool {
+        true
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// Leaving the `with` block: a `Db` closes; a `Transaction` still open commits, or
+    /// rolls back when the block raised.
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        exc_type: &Bound<'_, PyAny>,
+        _exc: &Bound<'_, PyAny>,
+        _tb: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        self.target().exit(py, !exc_type.is_none())?;
+        Ok(false)
+    }
+
+    // -- KV ----------------------------------------------------------------
+
+    /// The value of `key` (bytes), or `default` if it is missing.
+    #[pyo3(signature = (key, default=None))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let k = key_arg(key)?;
+        let ks = k.as_slice();
+        match run(py, || on!(self.target(), |o| o.get(ks)))? {
+            Some(v) => Ok(bytes_from_vec(py, v)?.into_any()),
+            None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
+        }
+    }
+
+    fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+        let k = key_arg(key)?;
+        let ks = k.as_slice();
+        match run(py, || on!(self.target(), |o| o.get(ks)))? {
+            Some(v) => bytes_from_vec(py, v),
+            None => Err(key_missing(key)),
+        }
+    }
+
+    /// Sets `key` to `value` (bytes-like or str).
+    fn put(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let k = key_arg(key)?;
+        let v = bytes_like(value, "value")?;
+        let (ks, vs) = (k.as_slice(), v.as_slice());
+        run(py, || on!(self.target(), |o| o.put(ks, vs)))
+    }
+
+    fn __setitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.put(py, key, value)
+    }
+
+    /// Deletes `key`; returns whether it existed.
+    fn delete(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let k = key_arg(key)?;
+        let ks = k.as_slice();
+        run(py, || on!(self.target(), |o| o.delete(ks)))
+    }
+
+    fn __delitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
+        if self.delete(py, key)? {
+            Ok(())
+        } else {
+            Err(key_missing(key))
+        }
+    }
+
+    /// Whether `key` exists.
+    fn contains(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let k = key_arg(key)?;
+        let ks = k.as_slice();
+        run(py, || on!(self.target(), |o| o.contains(ks)))
+    }
+
+    fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.contains(py, key)
+    }
+
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(run(py, || on!(self.target(), |o| o.count(b"")))? as usize)
+    }
+
+    fn __iter__(&self, py: Python<'_>) -> PyResult<PyKeyIter> {
+        self.keys(py, None, None, None)
+    }
+
+    /// Values of many keys (a list of bytes or None), read from one snapshot.
+    fn get_many<'py>(&self, py: Python<'py>, keys: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let keys = key_list(keys)?;
+        let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+        let vals = run(py, || on!(self.target(), |o| o.get_many(&refs)))?;
+        let list = PyList::empty(py);
+        for v in vals {
+            match v {
+                Some(v) => list.append(bytes_from_vec(py, v)?)?,
+                None => list.append(py.None())?,
+            }
+        }
+        Ok(list)
+    }
+
+    /// Sets many keys atomically; `pairs` is a mapping or an iterable of (key, value).
+    fn put_many(&self, py: Python<'_>, pairs: &Bound<'_, PyAny>) -> PyResult<()> {
+        let pairs = pair_list(pairs)?;
+        let refs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+        run(py, || on!(self.target(), |o| o.put_many(&refs)))
+    }
+
+    /// Whether all the keys have equal values (NotFoundError if one is missing).
+    fn eq(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let keys = key_list(keys)?;
+        let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+        run(py, || on!(self.target(), |o| o.eq(&refs)))
+    }
+
+    /// Whether all the keys have pairwise distinct values (NotFoundError if one is missing).
+    fn not_eq(&self, py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let keys = key_list(keys)?;
+        let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+        run(py, || on!(self.target(), |o| o.not_eq(&refs)))
+    }
+
+    /// Lazy iterator of (key, value) pairs whose key starts with `prefix`, in key order,
+    /// starting after `start_after`, at most `limit` pairs.
+    #[pyo3(signature = (prefix=None, start_after=None, limit=None))]
+    fn scan(
+        &self,
+        py: Python<'_>,
+        prefix: Option<&Bound<'_, PyAny>>,
+        start_after: Option<&Bound<'_, PyAny>>,
+        limit: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyKvIter> {
+        let p = prefix_arg(prefix)?;
+        let sa = opt_bytes(start_after, "start_after")?;
+        let limit = opt_usize(limit, "limit")?;
+        let (ps, sas) = (p.as_slice(), sa.as_ref().map(|b| b.as_slice()));
+        let it = run(py, || on!(self.target(), |o| o.scan(ps, sas, limit)))?;
+        Ok(PyKvIter::new(it))
+    }
+
+    /// Lazy iterator of keys (bytes) starting with `prefix`, in key order.
+    #[pyo3(signature = (prefix=None, start_after=None, limit=None))]
+    fn keys(
+        &self,
+        py: Python<'_>,
+        prefix: Option<&Bound<'_, PyAny>>,
+        start_after: Option<&Bound<'_, PyAny>>,
+        limit: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyKeyIter> {
+        let p = prefix_arg(prefix)?;
+        let sa = opt_bytes(start_after, "start_after")?;
+        let limit = opt_usize(limit, "limit")?;
+        let (ps, sas) = (p.as_slice(), sa.as_ref().map(|b| b.as_slice()));
+        let it = run(py, || on!(self.target(), |o| o.keys(ps, sas, limit)))?;
+        Ok(PyKeyIter::new(it))
+    }
+
+    /// Number of keys starting with `prefix`.
+    #[pyo3(signature = (prefix=None))]
+    fn count(&self, py: Python<'_>, prefix: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+        let p = prefix_arg(prefix)?;
+        let ps = p.as_slice();
+        run(py, || on!(self.target(), |o| o.count(ps)))
+    }
+
+    // -- blobs -------------------------------------------------------------
+
+    /// Stores a new blob from bytes-like data or a readable file object (read in
+    /// chunks); returns its id (ids grow and are never reused).
+    #[pyo3(signature = (data, metadata=None))]
+    fn blob_put(&self, py: Python<'_>, data: &Bound<'_, PyAny>, metadata: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+        let meta = opt_str(metadata, "metadata")?;
+        let m = meta.as_deref();
+        match data_arg(data, "data")? {
+            Data::Bytes(b) => {
+                let s = b.as_slice();
+                run(py, || on!(self.target(), |o| o.blob_put(s, m)))
+            }
+            Data::File(obj, readinto) => {
+                run_with_file(py, &obj, readinto, |rd| on!(self.target(), |o| o.blob_put_from(rd, m)))
+            }
+        }
+    }
+
+    /// The blob's bytes, or None if it does not exist.
+    fn blob_get<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let id = u64_arg(id, "blob id")?;
+        read_whole(py, || match on!(self.target(), |o| o.blob_open(id)) {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e),
+        })
+    }
+
+    /// The blob's metadata string (None if it has none); NotFoundError if the blob is missing.
+    fn blob_metadata(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+        let id = u64_arg(id, "blob id")?;
+        run(py, || on!(self.target(), |o| o.blob_metadata(id)))
+    }
+
+    /// BlobInfo of the blob, or None if it does not exist.
+    fn blob_info(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Option<PyBlobInfo>> {
+        let id = u64_arg(id, "blob id")?;
+        Ok(run(py, || on!(self.target(), |o| o.blob_info(id)))?.map(PyBlobInfo::from))
+    }
+
+    /// Replaces the blob's data and/or metadata; metadata=None clears it, leaving it out
+    /// keeps it. NotFoundError if the blob is missing.
+    #[pyo3(signature = (id, data=None, metadata=MetaArg::Unset))]
+    #[pyo3(text_signature = "($self, id, data=None, metadata=...)")]
+    fn blob_update(
+        &self,
+        py: Python<'_>,
+        id: &Bound<'_, PyAny>,
+        data: Option<&Bound<'_, PyAny>>,
+        metadata: MetaArg,
+    ) -> PyResult<()> {
+        let id = u64_arg(id, "blob id")?;
+        let d = opt_bytes(data, "data")?;
+        let ds = d.as_ref().map(|b| b.as_slice());
+        let m = match &metadata {
+            MetaArg::Unset => None,
+            MetaArg::Clear => Some(None),
+            MetaArg::Set(s) => Some(Some(s.as_str())),
+        };
+        run(py, || on!(self.target(), |o| o.blob_update(id, ds, m)))
+    }
+
+    /// Deletes the blob; returns whether it existed.
+    fn blob_delete(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let id = u64_arg(id, "blob id")?;
+        run(py, || on!(self.target(), |o| o.blob_delete(id)))
+    }
+
+    /// Opens the blob as a read-only, seekable file object (a `Reader`; NotFoundError
+    /// if missing).
+    fn blob_open<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let id = u64_arg(id, "blob id")?;
+        let r = run(py, || on!(self.target(), |o| o.blob_open(id)))?;
+        reader_object(py, r)
+    }
+
+    /// Whether all the blobs have equal contents (NotFoundError if one is missing).
+    fn blob_eq(&self, py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let ids = id_list(ids)?;
+        run(py, || on!(self.target(), |o| o.blob_eq(&ids)))
+    }
+
+    /// Whether all the blobs have pairwise distinct contents (NotFoundError if one is missing).
+    fn blob_not_eq(&self, py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let ids = id_list(ids)?;
+        run(py, || on!(self.target(), |o| o.blob_not_eq(&ids)))
+    }
+
+    /// Blob ids in increasing order, after `start_after`, at most `limit`.
+    #[pyo3(signature = (start_after=None, limit=None))]
+    fn blob_ids(
+        &self,
+        py: Python<'_>,
+        start_after: Option<&Bound<'_, PyAny>>,
+        limit: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<u64>> {
+        let sa = opt_u64(start_after, "start_after")?;
+        let limit = opt_usize(limit, "limit")?;
+        run(py, || on!(self.target(), |o| o.blob_ids(sa, limit)))
+    }
+
+    // -- streams -----------------------------------------------------------
+
+    /// Writes a new version of the stream at `path` from bytes-like data or a readable
+    /// file object (read in chunks); returns its StreamInfo. `compression` overrides the
+    /// database default for this write.
+    #[pyo3(signature = (path, data, *, compression=None))]
+    fn stream_write(
+        &self,
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        data: &Bound<'_, PyAny>,
+        compression: Option<bool>,
+    ) -> PyResult<PyStreamInfo> {
+        let path = str_arg(path, "path")?;
+        let p = path.as_str();
+        let info = match (data_arg(data, "data")?, compression) {
+            (Data::Bytes(b), None) => {
+                let s = b.as_slice();
+                run(py, || on!(self.target(), |o| o.stream_write(p, s)))?
+            }
+            (Data::File(obj, readinto), None) => {
+                run_with_file(py, &obj, readinto, |rd| on!(self.target(), |o| o.stream_write_from(p, rd)))?
+            }
+            // The engine's one-call writes take the database's compression setting; a
+            // writer takes this call's.
+            (Data::Bytes(b), Some(c)) => {
+                let s = b.as_slice();
+                run(py, || {
+                    on!(self.target(), |o| {
+                        let mut w = o.stream_writer_with(p, Some(c))?;
+                        w.write(s)?;
+                        w.commit()
+                    })
+                })?
+            }
+            (Data::File(obj, readinto), Some(c)) => run_with_file(py, &obj, readinto, |mut rd| {
+                on!(self.target(), |o| {
+                    let mut w = o.stream_writer_with(p, Some(c))?;
+                    let mut buf = vec![0u8; COPY_BUF];
+                    loop {
+                        let n = io::Read::read(&mut rd, &mut buf)
+                            .map_err(|e| engine::Error::new(ErrorCode::Io, e.to_string()))?;
+                        if n == 0 {
+                            break;
+                        }
+                        w.write(&buf[..n])?;
+                    }
+                    w.commit()
+                })
+            })?,
+        };
+        Ok(info.into())
+    }
+
+    /// A writable file object (a `StreamWriter`) for a new version of `path`: nothing
+    /// is visible until `commit()` (in a transaction: until the transaction commits);
+    /// as a context manager it commits on success and aborts on an exception.
+    /// `compression` overrides the database default.
+    #[pyo3(signature = (path, *, compression=None))]
+    fn stream_writer<'py>(
+        &self,
+        py: Python<'py>,
+        path: &Bound<'py, PyAny>,
+        compression: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let path = str_arg(path, "path")?;
+        let p = path.as_str();
+        let w = run(py, || on!(self.target(), |o| o.stream_writer_with(p, compression)))?;
+        writer_object(py, w, path)
+    }
+
+    /// The whole latest version of the stream at `path` (NotFoundError if missing).
+    fn stream_read<'py>(&self, py: Python<'py>, path: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+        let path = str_arg(path, "path")?;
+        let p = path.as_str();
+        let got = read_whole(py, || on!(self.target(), |o| o.stream_open(p, None)).map(Some))?;
+        got.ok_or_else(|| to_py_err(engine::Error::new(ErrorCode::NotFound, format!("stream {p:?} not found"))))
+    }
+
+    /// Opens the latest (or the given) version of the stream at `path` as a read-only,
+    /// seekable file object (a `Reader`; NotFoundError if missing).
+    #[pyo3(signature = (path, version=None))]
+    fn stream_open<'py>(
+        &self,
+        py: Python<'py>,
+        path: &Bound<'py, PyAny>,
+        version: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let path = str_arg(path, "path")?;
+        let p = path.as_str();
+        let version = opt_u64(version, "version")?;
+        let r = run(py, || on!(self.target(), |o| o.stream_open(p, version)))?;
+        reader_object(py, r)
+    }
+
+    /// `length` bytes at `offset` of the latest version (clipped at the end).
+    fn stream_read_range<'py>(
+        &self,
+        py: Python<'py>,
+        path: &Bound<'py, PyAny>,
+        offset: &Bound<'py, PyAny>,
+        length: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let path = str_arg(path, "path")?;
+        let p = path.as_str();
+        let offset = u64_arg(offset, "offset")?;
+        let length = u64_arg(length, "length")?;
+        let v = run(py, || on!(self.target(), |o| o.stream_read_range(p, offset, length)))?;
+        bytes_from_vec(py, v)
+    }
+
+    /// StreamInfo of the latest version of `path` (NotFoundError if missing).
+    fn stream_stat(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<PyStreamInfo> {
+        let path = str_arg(path, "path")?;
+        let p = path.as_str();
+        Ok(run(py, || on!(self.target(), |o| o.stream_stat(p)))?.into())
+    }
+
+    /// Whether a stream exists at `path`.
+    fn stream_exists(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let path = str_arg(path, "path")?;
+        let p = path.as_str();
+        run(py, || on!(self.target(), |o| o.stream_exists(p)))
+    }
+
+    /// StreamInfo of every kept version of `path`, oldest first (empty if none).
+    fn stream_versions(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Vec<PyStreamInfo>> {
+        let path = str_arg(path, "path")?;
+        let p = path.as_str();
+        Ok(run(py, || on!(self.target(), |o| o.stream_versions(p)))?.into_iter().map(Into::into).collect())
+    }
+
+    /// Deletes the stream (all versions); returns whether it existed.
+    fn stream_delete(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let path = str_arg(path, "path")?;
+        let p = path.as_str();
+        run(py, || on!(self.target(), |o| o.stream_delete(p)))
+    }
+
+    // -- search ------------------------------------------------------------
+
+    /// Lazy iterator of stream paths starting with `prefix`, in byte order, after
+    /// `start_after`, at most `limit`.
+    #[pyo3(signature = (prefix=None, start_after=None, limit=None))]
+    fn search(
+        &self,
+        py: Python<'_>,
+        prefix: Option<&Bound<'_, PyAny>>,
+        start_after: Option<&Bound<'_, PyAny>>,
+        limit: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyPathIter> {
+        let prefix = opt_str(prefix, "prefix")?.unwrap_or_default();
+        let prefix = prefix.as_str();
+        let sa = opt_str(start_after, "start_after")?;
+        let limit = opt_usize(limit, "limit")?;
+        let sas = sa.as_deref();
+        let it = run(py, || on!(self.target(), |o| o.search(prefix, sas, limit)))?;
+        Ok(PyPathIter::new(it, self.target().liveness()))
+    }
+
+    /// Number of stream paths starting with `prefix`.
+    #[pyo3(signature = (prefix=None))]
+    fn search_count(&self, py: Python<'_>, prefix: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+        let prefix = opt_str(prefix, "prefix")?.unwrap_or_default();
+        let prefix = prefix.as_str();
+        run(py, || on!(self.target(), |o| o.search_count(prefix)))
+    }
+
+    // -- query -------------------------------------------------------------
+
+    /// Runs a read-only SQL statement over the views kv(key, value),
+    /// blobs(id, metadata, size, created) and streams(path, version, size, crc32,
+    /// chunk_count, stored_size, created). Writes raise ReadOnlyError. In a
+    /// transaction it sees the transaction's writes.
+    #[pyo3(signature = (sql, params=None))]
+    fn query(
+        &self,
+        py: Python<'_>,
+        sql: &Bound<'_, PyAny>,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyQueryResult> {
+        let sql = str_arg(sql, "sql")?;
+        let mut values = Vec::new();
+        if let Some(p) = params {
+            if !p.is_none() {
+                if p.is_instance_of::<PyString>() || p.is_instance_of::<PyBytes>() {
+                    return Err(PyTypeError::new_err("params must be a sequence of values"));
+                }
+                for item in p.try_iter()? {
+                    values.push(value_arg(&item?)?);
+                }
+            }
+        }
+        let s = sql.as_str();
+        let vs = &values[..];
+        let res = run(py, || on!(self.target(), |o| o.query(s, vs)))?;
+        PyQueryResult::new(py, res)
+    }
+}
