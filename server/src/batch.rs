@@ -12,7 +12,7 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Response, Status, Streaming};
 
 use crate::error::{blocking, IntoStatus};
-use crate::ops::{run_items, Op};
+use crate::ops::{run_items, BatchResult, Op};
 use crate::state::State;
 use crate::stores::Stores;
 
@@ -23,9 +23,6 @@ pub const MAX_BATCH_BYTES: usize = 64 << 20;
 /// Answered batches waiting for the client to take them.
 const BATCHES_IN_FLIGHT: usize = 2;
 
-/// What a batch handler returns: the answers of the requests it handled, in order,
-/// and the error that ended the stream at the first request it could not handle.
-pub type BatchResult<Resp> = (Vec<Resp>, Option<Status>);
 
 /// Serves a bidirectional stream with `handle` called on each batch. A batch's
 /// answers cross to the response stream together (one channel operation a batch,

@@ -5,7 +5,6 @@
 use buffdb::{BlobInfo, Db, Txn};
 use tonic::Status;
 
-use crate::batch::BatchResult;
 use crate::error::{blocking, status, IntoStatus};
 use crate::txn_registry::TxnRegistry;
 
@@ -52,6 +51,10 @@ macro_rules! forward_ops {
 }
 forward_ops!(Db);
 forward_ops!(Txn);
+
+/// What a batch handler returns: the answers of the requests it handled, in order,
+/// and the error that ended the stream at the first request it could not handle.
+pub type BatchResult<Resp> = (Vec<Resp>, Option<Status>);
 
 /// One request applied to a database or transaction.
 pub type Op<Req, Resp> = fn(&dyn Ops, Req) -> Result<Resp, Status>;
