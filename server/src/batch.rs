@@ -23,7 +23,6 @@ pub const MAX_BATCH_BYTES: usize = 64 << 20;
 /// Answered batches waiting for the client to take them.
 const BATCHES_IN_FLIGHT: usize = 2;
 
-
 /// Serves a bidirectional stream with `handle` called on each batch. A batch's
 /// answers cross to the response stream together (one channel operation a batch,
 /// not one an answer) and go out one message each, in order.
