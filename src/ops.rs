@@ -104,7 +104,7 @@ surface! {
 
     /// Values of many keys from one snapshot.
     fn get_many(&self, keys: &[impl AsRef<[u8]>]) -> Result<Vec<Option<Vec<u8>>>> {
-        self.core().snapshot(|c| keys.iter().map(|k| kv::get(c, k.as_ref())).collect())
+        self.core().get_many(keys)
     }
 
     /// Puts every pair, atomically.

@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::batch::{compare, serve_ops};
 use crate::error::{not_found, IntoStatus};
-use crate::ops::{Op, Ops};
+use crate::ops::{each, BatchResult, Op, Ops};
 use crate::proto::kv::kv_server::Kv;
 use crate::proto::kv::*;
 use crate::state::State;
@@ -58,11 +58,34 @@ fn utf8(key: &str, value: Vec<u8>) -> Result<String, Status> {
     })
 }
 
-fn get_op(t: &dyn Ops, r: GetRequest) -> Result<GetResponse, Status> {
+/// A run of Gets reads its keys together, in one snapshot: one reader and one
+/// read of the commit counter for the run instead of one per key.
+fn get_op(t: &dyn Ops, items: Vec<GetRequest>) -> BatchResult<GetResponse> {
+    let keys: Vec<&[u8]> = items.iter().map(|r| r.key.as_bytes()).collect();
+    let values = match t.get_many(&keys).or_status() {
+        Ok(v) => v,
+        // One bad key fails the whole read: answer the ones before it one by one.
+        Err(_) => return each(t, items, get_one),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (r, v) in items.iter().zip(values) {
+        match v.ok_or_else(|| missing(&r.key)).and_then(|v| utf8(&r.key, v)) {
+            Ok(value) => out.push(GetResponse { value }),
+            Err(e) => return (out, Some(e)),
+        }
+    }
+    (out, None)
+}
+
+fn get_one(t: &dyn Ops, r: GetRequest) -> Result<GetResponse, Status> {
     match t.get(r.key.as_bytes()).or_status()? {
         Some(v) => Ok(GetResponse { value: utf8(&r.key, v)? }),
-        None => Err(not_found(format!("key {:?} not found", r.key))),
+        None => Err(missing(&r.key)),
     }
+}
+
+fn missing(key: &str) -> Status {
+    not_found(format!("key {key:?} not found"))
 }
 
 fn set_op(t: &dyn Ops, r: SetRequest) -> Result<SetResponse, Status> {
@@ -74,7 +97,7 @@ fn delete_op(t: &dyn Ops, r: DeleteRequest) -> Result<DeleteResponse, Status> {
     if t.delete(r.key.as_bytes()).or_status()? {
         Ok(DeleteResponse { key: r.key })
     } else {
-        Err(not_found(format!("key {:?} not found", r.key)))
+        Err(missing(&r.key))
     }
 }
 
@@ -89,11 +112,11 @@ impl Kv for KvService {
     }
 
     async fn set(&self, request: Request<Streaming<SetRequest>>) -> Result<Response<Self::SetStream>, Status> {
-        Ok(Response::new(self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), set_op)))
+        Ok(Response::new(self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), |t, items| each(t, items, set_op))))
     }
 
     async fn delete(&self, request: Request<Streaming<DeleteRequest>>) -> Result<Response<Self::DeleteStream>, Status> {
-        Ok(Response::new(self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), delete_op)))
+        Ok(Response::new(self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), |t, items| each(t, items, delete_op))))
     }
 
     async fn eq(&self, request: Request<Streaming<EqRequest>>) -> Result<Response<bool>, Status> {

@@ -10,6 +10,7 @@ use crate::txn_registry::TxnRegistry;
 
 pub trait Ops {
     fn get(&self, key: &[u8]) -> buffdb::Result<Option<Vec<u8>>>;
+    fn get_many(&self, keys: &[&[u8]]) -> buffdb::Result<Vec<Option<Vec<u8>>>>;
     fn put(&self, key: &[u8], value: &[u8]) -> buffdb::Result<()>;
     fn delete(&self, key: &[u8]) -> buffdb::Result<bool>;
     fn blob_put(&self, data: &[u8], metadata: Option<&str>) -> buffdb::Result<u64>;
@@ -24,6 +25,9 @@ macro_rules! forward_ops {
         impl Ops for $t {
             fn get(&self, key: &[u8]) -> buffdb::Result<Option<Vec<u8>>> {
                 <$t>::get(self, key)
+            }
+            fn get_many(&self, keys: &[&[u8]]) -> buffdb::Result<Vec<Option<Vec<u8>>>> {
+                <$t>::get_many(self, keys)
             }
             fn put(&self, key: &[u8], value: &[u8]) -> buffdb::Result<()> {
                 <$t>::put(self, key, value)
@@ -56,11 +60,16 @@ forward_ops!(Txn);
 /// and the error that ended the stream at the first request it could not handle.
 pub type BatchResult<Resp> = (Vec<Resp>, Option<Status>);
 
-/// One request applied to a database or transaction.
-pub type Op<Req, Resp> = fn(&dyn Ops, Req) -> Result<Resp, Status>;
+/// A run of requests applied in order to a database or transaction, stopping at
+/// the first error (most are [`each`] over a one-request function).
+pub type Op<Req, Resp> = fn(&dyn Ops, Vec<Req>) -> BatchResult<Resp>;
 
 /// Applies `op` to each request in order, stopping at the first error.
-fn apply<Req, Resp>(target: &dyn Ops, items: Vec<Req>, op: Op<Req, Resp>) -> BatchResult<Resp> {
+pub fn each<Req, Resp>(
+    target: &dyn Ops,
+    items: Vec<Req>,
+    op: fn(&dyn Ops, Req) -> Result<Resp, Status>,
+) -> BatchResult<Resp> {
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         match op(target, item) {
@@ -84,14 +93,14 @@ pub async fn run_items<Req: Send + 'static, Resp: Send + 'static>(
 ) -> BatchResult<Resp> {
     let result = match txn {
         Some(id) => match txns.get(&id) {
-            Ok(worker) => worker.run(write, move |t| Ok(apply(t, items, op))).await,
+            Ok(worker) => worker.run(write, move |t| Ok(op(t, items))).await,
             Err(e) => Err(e),
         },
         None if write => {
             let db = db.clone();
             blocking(move || {
                 let tx = db.begin().or_status()?;
-                let (out, err) = apply(&tx, items, op);
+                let (out, err) = op(&tx, items);
                 if out.is_empty() {
                     drop(tx); // rolls back
                 } else if let Err(e) = tx.commit() {
@@ -103,7 +112,7 @@ pub async fn run_items<Req: Send + 'static, Resp: Send + 'static>(
         }
         None => {
             let db = db.clone();
-            blocking(move || Ok(apply(&db, items, op))).await
+            blocking(move || Ok(op(&db, items))).await
         }
     };
     result.unwrap_or_else(|e| (Vec::new(), Some(e)))

@@ -6,10 +6,12 @@
 //! This process's own KV writes keep the cache warm: when nothing else committed in
 //! between, the writer moves the cache to the new counter with its changes applied.
 
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+
+type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
 
 /// A KV change made by this process: the key and its new value, `None` for a delete.
 pub(crate) type Change<'a> = (&'a [u8], Option<&'a [u8]>);
@@ -31,7 +33,7 @@ impl State {
     fn reset(&mut self, version: Option<u32>) {
         self.version = version;
         if !self.map.is_empty() {
-            self.map = HashMap::new();
+            self.map = HashMap::default();
             self.bytes = 0;
         }
     }
@@ -44,7 +46,7 @@ impl State {
         }
         if self.bytes + size > capacity {
             // Bounded by clearing: simple, and a full cache is rebuilt by the next gets.
-            self.map = HashMap::new();
+            self.map = HashMap::default();
             self.bytes = 0;
         }
         self.bytes += size;

@@ -161,6 +161,46 @@ impl<'a> Core<'a> {
         })
     }
 
+    /// Values of many keys from one snapshot: on the database, hits from the read
+    /// cache and misses from one pooled reader at the same commit.
+    pub(crate) fn get_many(self, keys: &[impl AsRef<[u8]>]) -> Result<Vec<Option<Vec<u8>>>> {
+        for k in keys {
+            crate::options::check_key(k.as_ref())?;
+        }
+        let read_all = |c: &Connection| keys.iter().map(|k| crate::kv::get(c, k.as_ref())).collect();
+        let inner = match self {
+            Core::Db(i) => i,
+            Core::Txn(t) => return t.with(read_all),
+        };
+        let counter = inner.commit_counter();
+        let Some((cache, version)) = inner.cache.as_ref().zip(counter) else {
+            return inner.read_snapshot(read_all);
+        };
+        inner.check_open()?;
+        let mut out: Vec<Option<Option<Vec<u8>>>> =
+            keys.iter().map(|k| cache.lookup(k.as_ref(), version).map(|hit| hit.as_deref().map(<[u8]>::to_vec))).collect();
+        if out.iter().all(Option::is_some) {
+            return Ok(out.into_iter().flatten().collect());
+        }
+        let filled = inner.read_snapshot(|c| {
+            for (k, slot) in keys.iter().zip(out.iter_mut()).filter(|(_, s)| s.is_none()) {
+                *slot = Some(crate::kv::get_with(c, k.as_ref(), |v| {
+                    cache.fill(k.as_ref(), v, version);
+                    v.map(<[u8]>::to_vec)
+                })?);
+            }
+            Ok(())
+        });
+        filled?;
+        // The hits were valid at `version`; the misses were read in a snapshot taken
+        // after it. Unless something committed in between, that is one snapshot.
+        if inner.commit_counter() == counter {
+            Ok(out.into_iter().flatten().collect())
+        } else {
+            inner.read_snapshot(read_all)
+        }
+    }
+
     /// After a large write committed on the database (a transaction's commit is later).
     #[inline]
     pub(crate) fn after_large_write(self, size: u64) {
