@@ -17,6 +17,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 ///
 /// Exit codes: 0 success; 1 a false `eq`/`not-eq`, or a missing key, id or path;
 /// 2 a usage error; 3 any other failure (corrupt data, not a BuffDB file, I/O).
+/// Limits of a local `query` unless given (the rows stream, so these bound time and
+/// output, not memory).
+const QUERY_TIMEOUT_MS: u64 = 10_000;
+const QUERY_MAX_ROWS: usize = 1_000_000;
+
 #[derive(Parser)]
 #[command(name = "buffdb", version, about, long_about)]
 struct Cli {
@@ -70,12 +75,14 @@ enum Command {
         sql: String,
         /// Parameters for the statement's `?` placeholders (as text).
         params: Vec<String>,
-        /// Stop the query after this many milliseconds (INTERRUPTED).
-        #[arg(long, default_value_t = 10_000)]
-        timeout_ms: u64,
-        /// Fail (TOO_LARGE) when the query returns more rows than this.
-        #[arg(long, default_value_t = 1_000_000)]
-        max_rows: usize,
+        /// Stop the query after this many milliseconds (INTERRUPTED) [default: 10000;
+        /// with --remote, the server's --query-timeout-ms, which also caps this]
+        #[arg(long)]
+        timeout_ms: Option<u64>,
+        /// Fail (TOO_LARGE) when the query returns more rows than this [default:
+        /// 1000000; with --remote, no limit]
+        #[arg(long)]
+        max_rows: Option<usize>,
     },
     /// Serve the store over gRPC (see `buffdb run --help`).
     Run(serve::RunArgs),
@@ -391,7 +398,9 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Query { sql, params, timeout_ms, max_rows } => {
             // Rows are printed as the engine hands them over: memory stays flat.
             let params: Vec<Value> = params.iter().map(|p| Value::Text(p.clone())).collect();
-            let limits = QueryOptions::new().timeout(Duration::from_millis(*timeout_ms)).max_rows(*max_rows);
+            let limits = QueryOptions::new()
+                .timeout(Duration::from_millis(timeout_ms.unwrap_or(QUERY_TIMEOUT_MS)))
+                .max_rows(max_rows.unwrap_or(QUERY_MAX_ROWS));
             let mut table = print::Table::new(&mut out);
             let columns = db.query_each(sql, &params, &limits, |columns, row| table.row(columns, row))?;
             table.finish(&columns)?;

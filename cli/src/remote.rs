@@ -2,6 +2,7 @@
 //! `buffdb run` server, with the same output and exit codes as on a local file.
 
 use std::io::{self, Write};
+use std::time::Duration;
 
 use buffdb::{Error, ErrorCode, Value};
 use buffdb_server::client::Client;
@@ -117,19 +118,12 @@ async fn command(c: &mut Client, cmd: &Command, out: &mut impl Write) -> Result<
             Outcome::Ok
         }
         Command::Query { sql, params, timeout_ms, max_rows } => {
-            // The server runs queries with the engine's default limits, which are the
-            // CLI's defaults; other limits cannot be asked for remotely yet.
-            let defaults = buffdb::QueryOptions::default();
-            if u128::from(*timeout_ms) != defaults.timeout.as_millis() || *max_rows != defaults.max_rows {
-                return Err(Error::new(
-                    ErrorCode::InvalidArgument,
-                    "--timeout-ms and --max-rows are not supported with --remote (the server uses the defaults)",
-                ));
-            }
             let params: Vec<Value> = params.iter().map(|p| Value::Text(p.clone())).collect();
             let mut table = print::Table::new(&mut *out);
             let columns = c
-                .query(sql, &params, |columns, row| {
+                // Limits only when asked for: the server streams rows without a row limit
+                // and caps the time at its own.
+                .query_with(sql, &params, timeout_ms.map(Duration::from_millis), *max_rows, |columns, row| {
                     if table.row(columns, row) {
                         Ok(())
                     } else {

@@ -153,6 +153,18 @@ async fn remote_commands_reach_the_server() {
     let many = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000001) SELECT i FROM n";
     let rows = stdout(&remote(&addr, &["query", many]));
     assert_eq!((rows.lines().count(), rows.lines().last()), (1_000_002, Some("1000001")));
+    // Limits asked for on the command line reach the server, with the local exit codes.
+    let five = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5) SELECT i FROM n";
+    assert_eq!(stdout(&remote(&addr, &["query", five, "--max-rows", "5"])), "i\n1\n2\n3\n4\n5\n");
+    assert_eq!(remote(&addr, &["query", five, "--max-rows", "4"]).status.code(), Some(2));
+    let endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c WHERE x < 0";
+    let late = remote(&addr, &["query", endless, "--timeout-ms", "200"]);
+    let local_late = Command::new(env!("CARGO_BIN_EXE_buffdb"))
+        .args(["-s", dir.path().join("local.db").to_str().unwrap(), "query", endless, "--timeout-ms", "200"])
+        .output()
+        .unwrap();
+    assert_eq!(late.status.code(), local_late.status.code(), "{}", String::from_utf8_lossy(&late.stderr));
+    assert_ne!(late.status.code(), Some(0));
 
     assert!(terminate(&mut child).await.success());
     // Everything went to the served file.

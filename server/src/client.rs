@@ -400,11 +400,29 @@ impl Client {
         &mut self,
         sql: &str,
         params: &[Value],
+        row: impl FnMut(&[String], Vec<Value>) -> Result<(), Error>,
+    ) -> Result<Vec<String>, Error> {
+        self.query_with(sql, params, None, None, row).await
+    }
+
+    /// [`Client::query`] with a time limit (at most the server's own) and a row
+    /// limit (more rows fail `TOO_LARGE`), as `Db::query_with` takes locally.
+    pub async fn query_with(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        timeout: Option<std::time::Duration>,
+        max_rows: Option<usize>,
         mut row: impl FnMut(&[String], Vec<Value>) -> Result<(), Error>,
     ) -> Result<Vec<String>, Error> {
         let params = params.iter().cloned().map(crate::v1::convert::cell).collect();
-        let mut s =
-            self.database.query(v1::QueryRequest { sql: sql.into(), params }).await.map_err(error)?.into_inner();
+        let request = v1::QueryRequest {
+            sql: sql.into(),
+            params,
+            timeout_ms: timeout.map(|t| t.as_millis().min(u64::MAX as u128) as u64),
+            max_rows: max_rows.map(|n| n as u64),
+        };
+        let mut s = self.database.query(request).await.map_err(error)?.into_inner();
         let mut columns = None;
         while let Some(m) = s.next().await {
             let m = m.map_err(error)?;

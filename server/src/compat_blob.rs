@@ -81,19 +81,39 @@ impl Blob for BlobService {
     type DeleteStream = BoxStream<DeleteResponse>;
 
     async fn get(&self, request: Request<Streaming<GetRequest>>) -> Result<Response<Self::GetStream>, Status> {
-        Ok(Response::new(self.serve(request.into_inner(), false, |r| r.transaction_id.as_ref(), |t, items| each(t, items, get_op))))
+        Ok(Response::new(self.serve(
+            request.into_inner(),
+            false,
+            |r| r.transaction_id.as_ref(),
+            |t, items| each(t, items, get_op),
+        )))
     }
 
     async fn store(&self, request: Request<Streaming<StoreRequest>>) -> Result<Response<Self::StoreStream>, Status> {
-        Ok(Response::new(self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), |t, items| each(t, items, store_op))))
+        Ok(Response::new(self.serve(
+            request.into_inner(),
+            true,
+            |r| r.transaction_id.as_ref(),
+            |t, items| each(t, items, store_op),
+        )))
     }
 
     async fn update(&self, request: Request<Streaming<UpdateRequest>>) -> Result<Response<Self::UpdateStream>, Status> {
-        Ok(Response::new(self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), |t, items| each(t, items, update_op))))
+        Ok(Response::new(self.serve(
+            request.into_inner(),
+            true,
+            |r| r.transaction_id.as_ref(),
+            |t, items| each(t, items, update_op),
+        )))
     }
 
     async fn delete(&self, request: Request<Streaming<DeleteRequest>>) -> Result<Response<Self::DeleteStream>, Status> {
-        Ok(Response::new(self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), |t, items| each(t, items, delete_op))))
+        Ok(Response::new(self.serve(
+            request.into_inner(),
+            true,
+            |r| r.transaction_id.as_ref(),
+            |t, items| each(t, items, delete_op),
+        )))
     }
 
     async fn eq_data(&self, request: Request<Streaming<EqDataRequest>>) -> Result<Response<bool>, Status> {

@@ -112,11 +112,21 @@ impl Kv for KvService {
     }
 
     async fn set(&self, request: Request<Streaming<SetRequest>>) -> Result<Response<Self::SetStream>, Status> {
-        Ok(Response::new(self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), |t, items| each(t, items, set_op))))
+        Ok(Response::new(self.serve(
+            request.into_inner(),
+            true,
+            |r| r.transaction_id.as_ref(),
+            |t, items| each(t, items, set_op),
+        )))
     }
 
     async fn delete(&self, request: Request<Streaming<DeleteRequest>>) -> Result<Response<Self::DeleteStream>, Status> {
-        Ok(Response::new(self.serve(request.into_inner(), true, |r| r.transaction_id.as_ref(), |t, items| each(t, items, delete_op))))
+        Ok(Response::new(self.serve(
+            request.into_inner(),
+            true,
+            |r| r.transaction_id.as_ref(),
+            |t, items| each(t, items, delete_op),
+        )))
     }
 
     async fn eq(&self, request: Request<Streaming<EqRequest>>) -> Result<Response<bool>, Status> {

@@ -105,7 +105,9 @@ impl Query for QueryService {
                 } else {
                     state.stores.kv.clone()
                 };
-                if let Err(e) = query_rows::stream(&state, db, q.query, Vec::new(), &tx, OneRowPerMessage).await {
+                if let Err(e) =
+                    query_rows::stream(&state, db, q.query, Vec::new(), Default::default(), &tx, OneRowPerMessage).await
+                {
                     let _ = tx.send(Err(e)).await;
                     return;
                 }

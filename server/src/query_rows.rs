@@ -31,6 +31,14 @@ pub trait Pager: Send + 'static {
     fn end(self, columns: Vec<String>) -> Option<Self::Message>;
 }
 
+/// What a client asked to bound its query by, within the server's own limits.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limits {
+    /// Shorter than the server's query timeout, or ignored.
+    pub timeout: Option<Duration>,
+    pub max_rows: Option<usize>,
+}
+
 /// Runs `sql` on `db`, sending the messages `pager` makes through `tx`. Returns
 /// the status the stream should end with when the query failed (or was stopped by a
 /// shutdown); `Ok` also when the client went away.
@@ -39,11 +47,14 @@ pub async fn stream<P: Pager>(
     db: Db,
     sql: String,
     params: Vec<Value>,
+    limits: Limits,
     tx: &mpsc::Sender<Result<P::Message, Status>>,
     mut pager: P,
 ) -> Result<(), Status> {
     let cancel = CancelToken::new();
-    let opts = QueryOptions::default().max_rows(usize::MAX).timeout(state.query_timeout).cancel(cancel.clone());
+    let timeout = limits.timeout.map_or(state.query_timeout, |t| t.min(state.query_timeout));
+    let opts =
+        QueryOptions::default().max_rows(limits.max_rows.unwrap_or(usize::MAX)).timeout(timeout).cancel(cancel.clone());
     let watcher = {
         let (tx, cancel, mut shutdown) = (tx.clone(), cancel.clone(), state.shutdown.clone());
         tokio::spawn(async move {

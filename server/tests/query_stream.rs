@@ -94,7 +94,7 @@ async fn v1_query_streams_over_a_million_rows_in_pages() {
     let mut c = DatabaseClient::new(srv.channel.clone());
     let before = anon_rss_bytes();
     let sampler = PeakSampler::start();
-    let mut pages = c.query(QueryRequest { sql: numbered(ROWS), params: vec![] }).await.unwrap().into_inner();
+    let mut pages = c.query(QueryRequest { sql: numbered(ROWS), ..Default::default() }).await.unwrap().into_inner();
     let first = pages.next().await.unwrap().unwrap();
     assert_eq!(first.columns.len(), 2);
     let mut n = first.rows.len() as u64;
@@ -114,7 +114,7 @@ async fn v1_query_streams_over_a_million_rows_in_pages() {
 
     // No rows: one message with the columns.
     let msgs: Vec<_> = c
-        .query(QueryRequest { sql: "SELECT key, value FROM kv".into(), params: vec![] })
+        .query(QueryRequest { sql: "SELECT key, value FROM kv".into(), ..Default::default() })
         .await
         .unwrap()
         .into_inner()
@@ -153,7 +153,8 @@ async fn a_client_that_goes_away_mid_query_stops_it() {
     // given up before any row came.
     let mut c = DatabaseClient::new(srv.channel.clone());
     let sql = format!("{ENDLESS} SELECT x FROM c WHERE x < 0");
-    let call = tokio::time::timeout(Duration::from_millis(600), c.query(QueryRequest { sql, params: vec![] })).await;
+    let call =
+        tokio::time::timeout(Duration::from_millis(600), c.query(QueryRequest { sql, ..Default::default() })).await;
     assert!(call.is_err(), "no page can come");
     assert!(goes_idle().await, "the server kept running a v1 query whose client gave up the call");
 

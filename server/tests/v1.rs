@@ -233,6 +233,7 @@ async fn query_cells_stats_and_check() {
         .query(QueryRequest {
             sql: "SELECT key, value, 42, 0.5, NULL, ? FROM kv WHERE key_text = ?".into(),
             params: vec![text("p"), text("a")],
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -249,7 +250,7 @@ async fn query_cells_stats_and_check() {
     assert_eq!(cells[3], V::Real(0.5));
     assert_eq!(cells[4], V::Null(true));
     assert_eq!(cells[5], V::Text("p".into()));
-    let refused = c.query(QueryRequest { sql: "DELETE FROM kv".into(), params: vec![] }).await.unwrap_err();
+    let refused = c.query(QueryRequest { sql: "DELETE FROM kv".into(), ..Default::default() }).await.unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
 
     let stats = c.stats(StatsRequest {}).await.unwrap().into_inner();
@@ -339,4 +340,49 @@ async fn an_aborted_upload_stores_nothing() {
     assert_eq!(blobs.put(stream_of(vec![piece(false), piece(true)])).await.unwrap_err().code(), Code::Cancelled);
     assert_eq!(blobs.put(stream_of(vec![piece(true)])).await.unwrap_err().code(), Code::Cancelled);
     assert_eq!(srv.stores.kv.blob_ids(None, None).unwrap(), Vec::<u64>::new());
+}
+
+/// Rows of a v1 query, or the status that ended it (from the call or the stream).
+async fn query_rows(
+    c: &mut DatabaseClient<tonic::transport::Channel>,
+    r: QueryRequest,
+) -> Result<usize, tonic::Status> {
+    let mut s = c.query(r).await?.into_inner();
+    let mut n = 0;
+    while let Some(m) = s.next().await {
+        n += m?.rows.len();
+    }
+    Ok(n)
+}
+
+#[tokio::test]
+async fn query_limits_asked_by_the_client() {
+    let srv = start().await;
+    let mut c = DatabaseClient::new(srv.channel.clone());
+    let five = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5) SELECT i FROM n";
+    let ask = |sql: &str, timeout_ms: Option<u64>, max_rows: Option<u64>| QueryRequest {
+        sql: sql.into(),
+        params: vec![],
+        timeout_ms,
+        max_rows,
+    };
+    // Unset: no row limit. At the limit: every row. Past it: TOO_LARGE, as locally.
+    assert_eq!(query_rows(&mut c, ask(five, None, None)).await.unwrap(), 5);
+    assert_eq!(query_rows(&mut c, ask(five, None, Some(5))).await.unwrap(), 5);
+    let over = query_rows(&mut c, ask(five, None, Some(3))).await.unwrap_err();
+    assert_eq!(over.code(), Code::InvalidArgument);
+    assert!(over.message().starts_with("TOO_LARGE"), "{}", over.message());
+
+    // A query that would count for ever ends at the client's time limit.
+    let endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c WHERE x < 0";
+    let t = std::time::Instant::now();
+    let late = query_rows(&mut c, ask(endless, Some(200), None)).await.unwrap_err();
+    assert_eq!(late.code(), Code::ResourceExhausted, "{}", late.message());
+    assert!(late.message().starts_with("INTERRUPTED"), "{}", late.message());
+    assert!(t.elapsed() < std::time::Duration::from_secs(10), "took {:?}", t.elapsed());
+
+    // Limits of zero are refused before anything runs.
+    for bad in [ask(five, Some(0), None), ask(five, None, Some(0))] {
+        assert_eq!(query_rows(&mut c, bad).await.unwrap_err().code(), Code::InvalidArgument);
+    }
 }

@@ -177,8 +177,10 @@ impl<'a> Core<'a> {
             return inner.read_snapshot(read_all);
         };
         inner.check_open()?;
-        let mut out: Vec<Option<Option<Vec<u8>>>> =
-            keys.iter().map(|k| cache.lookup(k.as_ref(), version).map(|hit| hit.as_deref().map(<[u8]>::to_vec))).collect();
+        let mut out: Vec<Option<Option<Vec<u8>>>> = keys
+            .iter()
+            .map(|k| cache.lookup(k.as_ref(), version).map(|hit| hit.as_deref().map(<[u8]>::to_vec)))
+            .collect();
         if out.iter().all(Option::is_some) {
             return Ok(out.into_iter().flatten().collect());
         }

@@ -1,6 +1,8 @@
 //! `buffdb.v1.Database`: read-only SQL with typed cells (rows streamed in pages
 //! without a row limit, see `query_rows`), stats and check.
 
+use std::time::Duration;
+
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
@@ -74,11 +76,15 @@ impl Database for DatabaseV1 {
     async fn query(&self, request: Request<QueryRequest>) -> Result<Response<Self::QueryStream>, Status> {
         let r = request.into_inner();
         let params: Vec<buffdb::Value> = r.params.into_iter().map(value).collect();
+        let limits = query_rows::Limits {
+            timeout: r.timeout_ms.map(Duration::from_millis),
+            max_rows: r.max_rows.map(|n| n.min(usize::MAX as u64) as usize),
+        };
         let db = self.state.stores.kv.clone();
         let state = self.state.clone();
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(async move {
-            if let Err(e) = query_rows::stream(&state, db, r.sql, params, &tx, Pages::default()).await {
+            if let Err(e) = query_rows::stream(&state, db, r.sql, params, limits, &tx, Pages::default()).await {
                 let _ = tx.send(Err(e)).await;
             }
         });
