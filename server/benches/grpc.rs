@@ -197,7 +197,7 @@ async fn main() {
         // Both servers get the same Gets: n of them, cycling over the first `old_n`
         // keys (the earlier server commits each Set with an fsync, so it stores only
         // `old_n`). BuffDB also reads each of its n keys once: nothing cached.
-        let cycled = old_n / streams * streams;
+        let cycled = old_n.min(written) / streams * streams;
         let get_ours = kv_rate(ours, &tag, n, cycled, streams, false).await.unwrap();
         let cold_ours = kv_rate(ours, &tag, n, written, streams, false).await.unwrap();
         let (set_old, get_old) = match old_addr {
