@@ -16,442 +16,471 @@ pub type BResult<T> = buffdb::Result<T>;
 
 #[inline]
 fn ok(status: sys::napi_status) -> BResult<()> {
-    if status == sys::Status::napi_ok {
-        Ok(())
-    } else {
-        Err(napi_failure(napi::Error::new(Status::from(status), "napi call failed".to_owned())))
-    }
+  if status == sys::Status::napi_ok {
+    Ok(())
+  } else {
+    Err(napi_failure(napi::Error::new(
+      Status::from(status),
+      "napi call failed".to_owned(),
+    )))
+  }
 }
 
 #[inline]
 fn nok(status: sys::napi_status) -> napi::Result<()> {
-    if status == sys::Status::napi_ok {
-        Ok(())
-    } else {
-        Err(napi::Error::new(Status::from(status), "napi call failed".to_owned()))
-    }
+  if status == sys::Status::napi_ok {
+    Ok(())
+  } else {
+    Err(napi::Error::new(
+      Status::from(status),
+      "napi call failed".to_owned(),
+    ))
+  }
 }
 
 /// A raw JS value (already converted); what native methods hand back to napi.
 pub struct JsUnknown(pub sys::napi_value);
 
 impl ToNapiValue for JsUnknown {
-    unsafe fn to_napi_value(_env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
-        Ok(val.0)
-    }
+  unsafe fn to_napi_value(_env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+    Ok(val.0)
+  }
 }
 
 impl TypeName for JsUnknown {
-    fn type_name() -> &'static str {
-        "unknown"
-    }
-    fn value_type() -> ValueType {
-        ValueType::Unknown
-    }
+  fn type_name() -> &'static str {
+    "unknown"
+  }
+  fn value_type() -> ValueType {
+    ValueType::Unknown
+  }
 }
 
 // ---------------------------------------------------------------- arguments
 
 #[inline]
 pub fn raw(u: &Unknown) -> (sys::napi_env, sys::napi_value) {
-    let v = u.value();
-    (v.env, v.value)
+  let v = u.value();
+  (v.env, v.value)
 }
 
 pub unsafe fn type_of(env: sys::napi_env, v: sys::napi_value) -> BResult<sys::napi_valuetype> {
-    let mut t = 0;
-    ok(unsafe { sys::napi_typeof(env, v, &mut t) })?;
-    Ok(t)
+  let mut t = 0;
+  ok(unsafe { sys::napi_typeof(env, v, &mut t) })?;
+  Ok(t)
 }
 
 fn type_name(t: sys::napi_valuetype) -> &'static str {
-    match t {
-        sys::ValueType::napi_undefined => "undefined",
-        sys::ValueType::napi_null => "null",
-        sys::ValueType::napi_boolean => "a boolean",
-        sys::ValueType::napi_number => "a number",
-        sys::ValueType::napi_string => "a string",
-        sys::ValueType::napi_symbol => "a symbol",
-        sys::ValueType::napi_object => "an object",
-        sys::ValueType::napi_function => "a function",
-        sys::ValueType::napi_external => "an external",
-        sys::ValueType::napi_bigint => "a bigint",
-        _ => "an unknown value",
-    }
+  match t {
+    sys::ValueType::napi_undefined => "undefined",
+    sys::ValueType::napi_null => "null",
+    sys::ValueType::napi_boolean => "a boolean",
+    sys::ValueType::napi_number => "a number",
+    sys::ValueType::napi_string => "a string",
+    sys::ValueType::napi_symbol => "a symbol",
+    sys::ValueType::napi_object => "an object",
+    sys::ValueType::napi_function => "a function",
+    sys::ValueType::napi_external => "an external",
+    sys::ValueType::napi_bigint => "a bigint",
+    _ => "an unknown value",
+  }
 }
 
 /// Bytes of an argument: borrowed from a TypedArray/DataView (valid for the
 /// current call), or owned (a string's UTF-8).
 pub enum Bytes {
-    Borrowed(*const u8, usize),
-    Owned(Vec<u8>),
+  Borrowed(*const u8, usize),
+  Owned(Vec<u8>),
 }
 
 impl Bytes {
-    #[inline]
-    pub fn as_slice(&self) -> &[u8] {
-        match self {
-            Bytes::Borrowed(p, n) => {
-                if *n == 0 {
-                    &[]
-                } else {
-                    unsafe { std::slice::from_raw_parts(*p, *n) }
-                }
-            }
-            Bytes::Owned(v) => v,
+  #[inline]
+  pub fn as_slice(&self) -> &[u8] {
+    match self {
+      Bytes::Borrowed(p, n) => {
+        if *n == 0 {
+          &[]
+        } else {
+          unsafe { std::slice::from_raw_parts(*p, *n) }
         }
+      }
+      Bytes::Owned(v) => v,
     }
-    pub fn into_vec(self) -> Vec<u8> {
-        match self {
-            Bytes::Owned(v) => v,
-            b => b.as_slice().to_vec(),
-        }
+  }
+  pub fn into_vec(self) -> Vec<u8> {
+    match self {
+      Bytes::Owned(v) => v,
+      b => b.as_slice().to_vec(),
     }
+  }
 }
 
 /// A JS string as UTF-8. A string that is not well-formed Unicode (a lone
 /// surrogate) is refused rather than silently turned into U+FFFD, which could
 /// make two different JS strings the same key or path.
 pub unsafe fn string_of(env: sys::napi_env, v: sys::napi_value) -> BResult<String> {
-    const STACK: usize = 128;
-    let mut small = [0u16; STACK];
-    let mut len = 0usize;
-    ok(unsafe { sys::napi_get_value_string_utf16(env, v, small.as_mut_ptr(), STACK, &mut len) })?;
-    let lone = || invalid("string is not well-formed Unicode (it has a lone surrogate)");
-    if len < STACK - 1 {
-        return String::from_utf16(&small[..len]).map_err(|_| lone());
-    }
-    ok(unsafe { sys::napi_get_value_string_utf16(env, v, ptr::null_mut(), 0, &mut len) })?;
-    let mut big = vec![0u16; len + 1];
-    ok(unsafe { sys::napi_get_value_string_utf16(env, v, big.as_mut_ptr(), len + 1, &mut len) })?;
-    String::from_utf16(&big[..len]).map_err(|_| lone())
+  const STACK: usize = 128;
+  let mut small = [0u16; STACK];
+  let mut len = 0usize;
+  ok(unsafe { sys::napi_get_value_string_utf16(env, v, small.as_mut_ptr(), STACK, &mut len) })?;
+  let lone = || invalid("string is not well-formed Unicode (it has a lone surrogate)");
+  if len < STACK - 1 {
+    return String::from_utf16(&small[..len]).map_err(|_| lone());
+  }
+  ok(unsafe { sys::napi_get_value_string_utf16(env, v, ptr::null_mut(), 0, &mut len) })?;
+  let mut big = vec![0u16; len + 1];
+  ok(unsafe { sys::napi_get_value_string_utf16(env, v, big.as_mut_ptr(), len + 1, &mut len) })?;
+  String::from_utf16(&big[..len]).map_err(|_| lone())
 }
 
 /// The bytes of a TypedArray / DataView, or None if `v` is neither.
 unsafe fn view_of(env: sys::napi_env, v: sys::napi_value) -> BResult<Option<(*mut u8, usize)>> {
-    let mut is = false;
-    ok(unsafe { sys::napi_is_typedarray(env, v, &mut is) })?;
-    if is {
-        let mut ty = 0;
-        let mut len = 0usize;
-        let mut data = ptr::null_mut();
-        let mut ab = ptr::null_mut();
-        let mut off = 0usize;
-        ok(unsafe { sys::napi_get_typedarray_info(env, v, &mut ty, &mut len, &mut data, &mut ab, &mut off) })?;
-        let elem = match ty {
-            sys::TypedarrayType::int8_array
-            | sys::TypedarrayType::uint8_array
-            | sys::TypedarrayType::uint8_clamped_array => 1,
-            sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array => 2,
-            sys::TypedarrayType::int32_array
-            | sys::TypedarrayType::uint32_array
-            | sys::TypedarrayType::float32_array => 4,
-            _ => 8,
-        };
-        return Ok(Some((data.cast(), len * elem)));
-    }
-    ok(unsafe { sys::napi_is_dataview(env, v, &mut is) })?;
-    if is {
-        let mut len = 0usize;
-        let mut data = ptr::null_mut();
-        let mut ab = ptr::null_mut();
-        let mut off = 0usize;
-        ok(unsafe { sys::napi_get_dataview_info(env, v, &mut len, &mut data, &mut ab, &mut off) })?;
-        return Ok(Some((data.cast(), len)));
-    }
-    Ok(None)
+  let mut is = false;
+  ok(unsafe { sys::napi_is_typedarray(env, v, &mut is) })?;
+  if is {
+    let mut ty = 0;
+    let mut len = 0usize;
+    let mut data = ptr::null_mut();
+    let mut ab = ptr::null_mut();
+    let mut off = 0usize;
+    ok(unsafe { sys::napi_get_typedarray_info(env, v, &mut ty, &mut len, &mut data, &mut ab, &mut off) })?;
+    let elem = match ty {
+      sys::TypedarrayType::int8_array
+      | sys::TypedarrayType::uint8_array
+      | sys::TypedarrayType::uint8_clamped_array => 1,
+      sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array => 2,
+      sys::TypedarrayType::int32_array
+      | sys::TypedarrayType::uint32_array
+      | sys::TypedarrayType::float32_array => 4,
+      _ => 8,
+    };
+    return Ok(Some((data.cast(), len * elem)));
+  }
+  ok(unsafe { sys::napi_is_dataview(env, v, &mut is) })?;
+  if is {
+    let mut len = 0usize;
+    let mut data = ptr::null_mut();
+    let mut ab = ptr::null_mut();
+    let mut off = 0usize;
+    ok(unsafe { sys::napi_get_dataview_info(env, v, &mut len, &mut data, &mut ab, &mut off) })?;
+    return Ok(Some((data.cast(), len)));
+  }
+  Ok(None)
 }
 
 /// string (UTF-8) | Buffer | Uint8Array (any ArrayBufferView).
 pub unsafe fn bytes_raw(env: sys::napi_env, v: sys::napi_value, what: &str) -> BResult<Bytes> {
-    let t = unsafe { type_of(env, v)? };
-    if t == sys::ValueType::napi_string {
-        return Ok(Bytes::Owned(unsafe { string_of(env, v)? }.into_bytes()));
+  let t = unsafe { type_of(env, v)? };
+  if t == sys::ValueType::napi_string {
+    return Ok(Bytes::Owned(unsafe { string_of(env, v)? }.into_bytes()));
+  }
+  if t == sys::ValueType::napi_object {
+    if let Some((p, n)) = unsafe { view_of(env, v)? } {
+      return Ok(Bytes::Borrowed(p, n));
     }
-    if t == sys::ValueType::napi_object {
-        if let Some((p, n)) = unsafe { view_of(env, v)? } {
-            return Ok(Bytes::Borrowed(p, n));
-        }
-    }
-    Err(invalid(format!("{what} must be a string, Buffer or Uint8Array, not {}", type_name(t))))
+  }
+  Err(invalid(format!(
+    "{what} must be a string, Buffer or Uint8Array, not {}",
+    type_name(t)
+  )))
 }
 
 #[inline]
 pub fn bytes(u: &Unknown, what: &str) -> BResult<Bytes> {
-    let (env, v) = raw(u);
-    unsafe { bytes_raw(env, v, what) }
+  let (env, v) = raw(u);
+  unsafe { bytes_raw(env, v, what) }
 }
 
 pub fn opt_bytes(u: &Option<Unknown>, what: &str) -> BResult<Option<Bytes>> {
-    match u {
-        None => Ok(None),
-        Some(u) => bytes(u, what).map(Some),
-    }
+  match u {
+    None => Ok(None),
+    Some(u) => bytes(u, what).map(Some),
+  }
 }
 
 pub unsafe fn str_raw(env: sys::napi_env, v: sys::napi_value, what: &str) -> BResult<String> {
-    let t = unsafe { type_of(env, v)? };
-    if t == sys::ValueType::napi_string {
-        return unsafe { string_of(env, v) };
-    }
-    Err(invalid(format!("{what} must be a string, not {}", type_name(t))))
+  let t = unsafe { type_of(env, v)? };
+  if t == sys::ValueType::napi_string {
+    return unsafe { string_of(env, v) };
+  }
+  Err(invalid(format!("{what} must be a string, not {}", type_name(t))))
 }
 
 pub fn string(u: &Unknown, what: &str) -> BResult<String> {
-    let (env, v) = raw(u);
-    unsafe { str_raw(env, v, what) }
+  let (env, v) = raw(u);
+  unsafe { str_raw(env, v, what) }
 }
 
 pub fn opt_string(u: &Option<Unknown>, what: &str) -> BResult<Option<String>> {
-    match u {
-        None => Ok(None),
-        Some(u) => string(u, what).map(Some),
-    }
+  match u {
+    None => Ok(None),
+    Some(u) => string(u, what).map(Some),
+  }
 }
 
 /// A non-negative integer (number or bigint) up to 2^64-1 (numbers: up to 2^53).
 pub unsafe fn u64_raw(env: sys::napi_env, v: sys::napi_value, what: &str) -> BResult<u64> {
-    let t = unsafe { type_of(env, v)? };
-    if t == sys::ValueType::napi_number {
-        let mut d = 0f64;
-        ok(unsafe { sys::napi_get_value_double(env, v, &mut d) })?;
-        if d.is_finite() && d >= 0.0 && d.fract() == 0.0 && d <= 9_007_199_254_740_991.0 {
-            return Ok(d as u64);
-        }
-        return Err(invalid(format!("{what} must be a non-negative safe integer, not {d}")));
+  let t = unsafe { type_of(env, v)? };
+  if t == sys::ValueType::napi_number {
+    let mut d = 0f64;
+    ok(unsafe { sys::napi_get_value_double(env, v, &mut d) })?;
+    if d.is_finite() && d >= 0.0 && d.fract() == 0.0 && d <= 9_007_199_254_740_991.0 {
+      return Ok(d as u64);
     }
-    if t == sys::ValueType::napi_bigint {
-        let mut x = 0u64;
-        let mut lossless = false;
-        ok(unsafe { sys::napi_get_value_bigint_uint64(env, v, &mut x, &mut lossless) })?;
-        if lossless {
-            return Ok(x);
-        }
-        return Err(invalid(format!("{what} is out of range")));
+    return Err(invalid(format!(
+      "{what} must be a non-negative safe integer, not {d}"
+    )));
+  }
+  if t == sys::ValueType::napi_bigint {
+    let mut x = 0u64;
+    let mut lossless = false;
+    ok(unsafe { sys::napi_get_value_bigint_uint64(env, v, &mut x, &mut lossless) })?;
+    if lossless {
+      return Ok(x);
     }
-    Err(invalid(format!("{what} must be a non-negative integer, not {}", type_name(t))))
+    return Err(invalid(format!("{what} is out of range")));
+  }
+  Err(invalid(format!(
+    "{what} must be a non-negative integer, not {}",
+    type_name(t)
+  )))
 }
 
 pub fn uint(u: &Unknown, what: &str) -> BResult<u64> {
-    let (env, v) = raw(u);
-    unsafe { u64_raw(env, v, what) }
+  let (env, v) = raw(u);
+  unsafe { u64_raw(env, v, what) }
 }
 
 pub fn usize_of(x: u64) -> usize {
-    usize::try_from(x).unwrap_or(usize::MAX)
+  usize::try_from(x).unwrap_or(usize::MAX)
 }
 
 pub unsafe fn bool_raw(env: sys::napi_env, v: sys::napi_value, what: &str) -> BResult<bool> {
-    let t = unsafe { type_of(env, v)? };
-    if t == sys::ValueType::napi_boolean {
-        let mut b = false;
-        ok(unsafe { sys::napi_get_value_bool(env, v, &mut b) })?;
-        return Ok(b);
-    }
-    Err(invalid(format!("{what} must be a boolean, not {}", type_name(t))))
+  let t = unsafe { type_of(env, v)? };
+  if t == sys::ValueType::napi_boolean {
+    let mut b = false;
+    ok(unsafe { sys::napi_get_value_bool(env, v, &mut b) })?;
+    return Ok(b);
+  }
+  Err(invalid(format!("{what} must be a boolean, not {}", type_name(t))))
 }
 
 /// Elements of a JS array.
 pub unsafe fn array_raw(env: sys::napi_env, v: sys::napi_value, what: &str) -> BResult<Vec<sys::napi_value>> {
-    let mut is = false;
-    ok(unsafe { sys::napi_is_array(env, v, &mut is) })?;
-    if !is {
-        let t = unsafe { type_of(env, v)? };
-        return Err(invalid(format!("{what} must be an array, not {}", type_name(t))));
-    }
-    let mut n = 0u32;
-    ok(unsafe { sys::napi_get_array_length(env, v, &mut n) })?;
-    let mut out = Vec::with_capacity(n as usize);
-    for i in 0..n {
-        let mut e = ptr::null_mut();
-        ok(unsafe { sys::napi_get_element(env, v, i, &mut e) })?;
-        out.push(e);
-    }
-    Ok(out)
+  let mut is = false;
+  ok(unsafe { sys::napi_is_array(env, v, &mut is) })?;
+  if !is {
+    let t = unsafe { type_of(env, v)? };
+    return Err(invalid(format!("{what} must be an array, not {}", type_name(t))));
+  }
+  let mut n = 0u32;
+  ok(unsafe { sys::napi_get_array_length(env, v, &mut n) })?;
+  let mut out = Vec::with_capacity(n as usize);
+  for i in 0..n {
+    let mut e = ptr::null_mut();
+    ok(unsafe { sys::napi_get_element(env, v, i, &mut e) })?;
+    out.push(e);
+  }
+  Ok(out)
 }
 
 pub fn array(u: &Unknown, what: &str) -> BResult<Vec<sys::napi_value>> {
-    let (env, v) = raw(u);
-    unsafe { array_raw(env, v, what) }
+  let (env, v) = raw(u);
+  unsafe { array_raw(env, v, what) }
 }
 
 /// keys: an array of string | Buffer.
 pub fn bytes_list(u: &Unknown, what: &str) -> BResult<Vec<Bytes>> {
-    let (env, _) = raw(u);
-    let items = array(u, what)?;
-    items.into_iter().map(|e| unsafe { bytes_raw(env, e, what) }).collect()
+  let (env, _) = raw(u);
+  let items = array(u, what)?;
+  items
+    .into_iter()
+    .map(|e| unsafe { bytes_raw(env, e, what) })
+    .collect()
 }
 
 /// pairs: an array of [key, value] arrays.
 pub fn pairs(u: &Unknown, what: &str) -> BResult<Vec<(Bytes, Bytes)>> {
-    let (env, _) = raw(u);
-    let items = array(u, what)?;
-    let mut out = Vec::with_capacity(items.len());
-    for e in items {
-        let kv = unsafe { array_raw(env, e, "each pair") }?;
-        if kv.len() != 2 {
-            return Err(invalid(format!("{what}: each pair must be [key, value]")));
-        }
-        out.push(unsafe { (bytes_raw(env, kv[0], "key")?, bytes_raw(env, kv[1], "value")?) });
+  let (env, _) = raw(u);
+  let items = array(u, what)?;
+  let mut out = Vec::with_capacity(items.len());
+  for e in items {
+    let kv = unsafe { array_raw(env, e, "each pair") }?;
+    if kv.len() != 2 {
+      return Err(invalid(format!("{what}: each pair must be [key, value]")));
     }
-    Ok(out)
+    out.push(unsafe { (bytes_raw(env, kv[0], "key")?, bytes_raw(env, kv[1], "value")?) });
+  }
+  Ok(out)
 }
 
 pub fn ids(u: &Unknown, what: &str) -> BResult<Vec<u64>> {
-    let (env, _) = raw(u);
-    array(u, what)?.into_iter().map(|e| unsafe { u64_raw(env, e, "id") }).collect()
+  let (env, _) = raw(u);
+  array(u, what)?
+    .into_iter()
+    .map(|e| unsafe { u64_raw(env, e, "id") })
+    .collect()
 }
 
 /// SQL parameters.
 pub fn values(u: &Option<Unknown>) -> BResult<Vec<Value>> {
-    let Some(u) = u else { return Ok(Vec::new()) };
-    let (env, _) = raw(u);
-    let items = array(u, "params")?;
-    let mut out = Vec::with_capacity(items.len());
-    for v in items {
-        let t = unsafe { type_of(env, v)? };
-        out.push(match t {
-            sys::ValueType::napi_null | sys::ValueType::napi_undefined => Value::Null,
-            sys::ValueType::napi_boolean => Value::Integer(unsafe { bool_raw(env, v, "param")? } as i64),
-            sys::ValueType::napi_number => {
-                let mut d = 0f64;
-                ok(unsafe { sys::napi_get_value_double(env, v, &mut d) })?;
-                if d.fract() == 0.0 && d.abs() <= 9_007_199_254_740_991.0 {
-                    Value::Integer(d as i64)
-                } else {
-                    Value::Real(d)
-                }
-            }
-            sys::ValueType::napi_bigint => {
-                let mut x = 0i64;
-                let mut lossless = false;
-                ok(unsafe { sys::napi_get_value_bigint_int64(env, v, &mut x, &mut lossless) })?;
-                if !lossless {
-                    return Err(invalid("a bigint param must fit in 64 bits"));
-                }
-                Value::Integer(x)
-            }
-            sys::ValueType::napi_string => Value::Text(unsafe { string_of(env, v)? }),
-            sys::ValueType::napi_object => match unsafe { view_of(env, v)? } {
-                Some(_) => Value::Blob(unsafe { bytes_raw(env, v, "param")? }.into_vec()),
-                None => return Err(invalid("a param must be null, a number, bigint, string, boolean or Buffer")),
-            },
-            other => {
-                return Err(invalid(format!(
-                    "a param must be null, a number, bigint, string, boolean or Buffer, not {}",
-                    type_name(other)
-                )))
-            }
-        });
-    }
-    Ok(out)
+  let Some(u) = u else { return Ok(Vec::new()) };
+  let (env, _) = raw(u);
+  let items = array(u, "params")?;
+  let mut out = Vec::with_capacity(items.len());
+  for v in items {
+    let t = unsafe { type_of(env, v)? };
+    out.push(match t {
+      sys::ValueType::napi_null | sys::ValueType::napi_undefined => Value::Null,
+      sys::ValueType::napi_boolean => Value::Integer(unsafe { bool_raw(env, v, "param")? } as i64),
+      sys::ValueType::napi_number => {
+        let mut d = 0f64;
+        ok(unsafe { sys::napi_get_value_double(env, v, &mut d) })?;
+        if d.fract() == 0.0 && d.abs() <= 9_007_199_254_740_991.0 {
+          Value::Integer(d as i64)
+        } else {
+          Value::Real(d)
+        }
+      }
+      sys::ValueType::napi_bigint => {
+        let mut x = 0i64;
+        let mut lossless = false;
+        ok(unsafe { sys::napi_get_value_bigint_int64(env, v, &mut x, &mut lossless) })?;
+        if !lossless {
+          return Err(invalid("a bigint param must fit in 64 bits"));
+        }
+        Value::Integer(x)
+      }
+      sys::ValueType::napi_string => Value::Text(unsafe { string_of(env, v)? }),
+      sys::ValueType::napi_object => match unsafe { view_of(env, v)? } {
+        Some(_) => Value::Blob(unsafe { bytes_raw(env, v, "param")? }.into_vec()),
+        None => return Err(invalid("a param must be null, a number, bigint, string, boolean or Buffer")),
+      },
+      other => {
+        return Err(invalid(format!(
+          "a param must be null, a number, bigint, string, boolean or Buffer, not {}",
+          type_name(other)
+        )))
+      }
+    });
+  }
+  Ok(out)
 }
 
 /// Reads an options object, refusing unknown keys and wrongly typed values.
 pub struct Opts {
-    env: sys::napi_env,
-    obj: Option<sys::napi_value>,
-    what: &'static str,
+  env: sys::napi_env,
+  obj: Option<sys::napi_value>,
+  what: &'static str,
 }
 
 impl Opts {
-    pub fn new(u: &Option<Unknown>, what: &'static str, known: &[&str]) -> BResult<Opts> {
-        let Some(u) = u else {
-            return Ok(Opts { env: ptr::null_mut(), obj: None, what });
-        };
-        let (env, v) = raw(u);
-        let t = unsafe { type_of(env, v)? };
-        if t != sys::ValueType::napi_object {
-            return Err(invalid(format!("{what} must be an object, not {}", type_name(t))));
-        }
-        let mut names = ptr::null_mut();
-        ok(unsafe { sys::napi_get_property_names(env, v, &mut names) })?;
-        for n in unsafe { array_raw(env, names, "names")? } {
-            let name = unsafe { str_raw(env, n, "option name")? };
-            if !known.contains(&name.as_str()) {
-                return Err(invalid(format!("unknown {what} option {name:?} (known: {})", known.join(", "))));
-            }
-        }
-        Ok(Opts { env, obj: Some(v), what })
+  pub fn new(u: &Option<Unknown>, what: &'static str, known: &[&str]) -> BResult<Opts> {
+    let Some(u) = u else {
+      return Ok(Opts { env: ptr::null_mut(), obj: None, what });
+    };
+    let (env, v) = raw(u);
+    let t = unsafe { type_of(env, v)? };
+    if t != sys::ValueType::napi_object {
+      return Err(invalid(format!("{what} must be an object, not {}", type_name(t))));
     }
+    let mut names = ptr::null_mut();
+    ok(unsafe { sys::napi_get_property_names(env, v, &mut names) })?;
+    for n in unsafe { array_raw(env, names, "names")? } {
+      let name = unsafe { str_raw(env, n, "option name")? };
+      if !known.contains(&name.as_str()) {
+        return Err(invalid(format!(
+          "unknown {what} option {name:?} (known: {})",
+          known.join(", ")
+        )));
+      }
+    }
+    Ok(Opts { env, obj: Some(v), what })
+  }
 
-    /// The property, or None when absent or undefined.
-    pub fn get(&self, name: &str) -> BResult<Option<sys::napi_value>> {
-        let Some(obj) = self.obj else { return Ok(None) };
-        let cname = std::ffi::CString::new(name).map_err(|_| invalid("bad option name"))?;
-        let mut has = false;
-        ok(unsafe { sys::napi_has_named_property(self.env, obj, cname.as_ptr(), &mut has) })?;
-        if !has {
-            return Ok(None);
-        }
-        let mut v = ptr::null_mut();
-        ok(unsafe { sys::napi_get_named_property(self.env, obj, cname.as_ptr(), &mut v) })?;
-        if unsafe { type_of(self.env, v)? } == sys::ValueType::napi_undefined {
-            return Ok(None);
-        }
-        Ok(Some(v))
+  /// The property, or None when absent or undefined.
+  pub fn get(&self, name: &str) -> BResult<Option<sys::napi_value>> {
+    let Some(obj) = self.obj else { return Ok(None) };
+    let cname = std::ffi::CString::new(name).map_err(|_| invalid("bad option name"))?;
+    let mut has = false;
+    ok(unsafe { sys::napi_has_named_property(self.env, obj, cname.as_ptr(), &mut has) })?;
+    if !has {
+      return Ok(None);
     }
+    let mut v = ptr::null_mut();
+    ok(unsafe { sys::napi_get_named_property(self.env, obj, cname.as_ptr(), &mut v) })?;
+    if unsafe { type_of(self.env, v)? } == sys::ValueType::napi_undefined {
+      return Ok(None);
+    }
+    Ok(Some(v))
+  }
 
-    fn label(&self, name: &str) -> String {
-        format!("{}.{name}", self.what)
-    }
+  fn label(&self, name: &str) -> String {
+    format!("{}.{name}", self.what)
+  }
 
-    pub fn is_null(&self, v: sys::napi_value) -> BResult<bool> {
-        Ok(unsafe { type_of(self.env, v)? } == sys::ValueType::napi_null)
-    }
+  pub fn is_null(&self, v: sys::napi_value) -> BResult<bool> {
+    Ok(unsafe { type_of(self.env, v)? } == sys::ValueType::napi_null)
+  }
 
-    pub fn bool(&self, name: &str) -> BResult<Option<bool>> {
-        match self.get(name)? {
-            None => Ok(None),
-            Some(v) => unsafe { bool_raw(self.env, v, &self.label(name)) }.map(Some),
-        }
+  pub fn bool(&self, name: &str) -> BResult<Option<bool>> {
+    match self.get(name)? {
+      None => Ok(None),
+      Some(v) => unsafe { bool_raw(self.env, v, &self.label(name)) }.map(Some),
     }
+  }
 
-    pub fn uint(&self, name: &str) -> BResult<Option<u64>> {
-        match self.get(name)? {
-            None => Ok(None),
-            Some(v) => unsafe { u64_raw(self.env, v, &self.label(name)) }.map(Some),
-        }
+  pub fn uint(&self, name: &str) -> BResult<Option<u64>> {
+    match self.get(name)? {
+      None => Ok(None),
+      Some(v) => unsafe { u64_raw(self.env, v, &self.label(name)) }.map(Some),
     }
+  }
 
-    pub fn string(&self, name: &str) -> BResult<Option<String>> {
-        match self.get(name)? {
-            None => Ok(None),
-            Some(v) => unsafe { str_raw(self.env, v, &self.label(name)) }.map(Some),
-        }
+  pub fn string(&self, name: &str) -> BResult<Option<String>> {
+    match self.get(name)? {
+      None => Ok(None),
+      Some(v) => unsafe { str_raw(self.env, v, &self.label(name)) }.map(Some),
     }
+  }
 
-    pub fn bytes(&self, name: &str) -> BResult<Option<Bytes>> {
-        match self.get(name)? {
-            None => Ok(None),
-            Some(v) => unsafe { bytes_raw(self.env, v, &self.label(name)) }.map(Some),
-        }
+  pub fn bytes(&self, name: &str) -> BResult<Option<Bytes>> {
+    match self.get(name)? {
+      None => Ok(None),
+      Some(v) => unsafe { bytes_raw(self.env, v, &self.label(name)) }.map(Some),
     }
+  }
 
-    /// undefined / absent -> None; null -> Some(None); string -> Some(Some(s)).
-    pub fn nullable_string(&self, name: &str) -> BResult<Option<Option<String>>> {
-        match self.get(name)? {
-            None => Ok(None),
-            Some(v) if self.is_null(v)? => Ok(Some(None)),
-            Some(v) => unsafe { str_raw(self.env, v, &self.label(name)) }.map(|s| Some(Some(s))),
-        }
+  /// undefined / absent -> None; null -> Some(None); string -> Some(Some(s)).
+  pub fn nullable_string(&self, name: &str) -> BResult<Option<Option<String>>> {
+    match self.get(name)? {
+      None => Ok(None),
+      Some(v) if self.is_null(v)? => Ok(Some(None)),
+      Some(v) => unsafe { str_raw(self.env, v, &self.label(name)) }.map(|s| Some(Some(s))),
     }
+  }
 }
 
 /// Arguments of scan/keys/search: `{ startAfter, limit }`.
 pub struct RangeOpts<B> {
-    pub start_after: Option<B>,
-    pub limit: Option<usize>,
+  pub start_after: Option<B>,
+  pub limit: Option<usize>,
 }
 
 pub fn range_opts_bytes(u: &Option<Unknown>) -> BResult<RangeOpts<Vec<u8>>> {
-    let o = Opts::new(u, "options", &["startAfter", "limit"])?;
-    Ok(RangeOpts { start_after: o.bytes("startAfter")?.map(Bytes::into_vec), limit: o.uint("limit")?.map(usize_of) })
+  let o = Opts::new(u, "options", &["startAfter", "limit"])?;
+  Ok(RangeOpts {
+    start_after: o.bytes("startAfter")?.map(Bytes::into_vec),
+    limit: o.uint("limit")?.map(usize_of),
+  })
 }
 
 pub fn range_opts_str(u: &Option<Unknown>) -> BResult<RangeOpts<String>> {
-    let o = Opts::new(u, "options", &["startAfter", "limit"])?;
-    Ok(RangeOpts { start_after: o.string("startAfter")?, limit: o.uint("limit")?.map(usize_of) })
+  let o = Opts::new(u, "options", &["startAfter", "limit"])?;
+  Ok(RangeOpts {
+    start_after: o.string("startAfter")?,
+    limit: o.uint("limit")?.map(usize_of),
+  })
 }
 
 // -------------------------------------------------- buffers pinned for the pool
@@ -459,105 +488,105 @@ pub fn range_opts_str(u: &Option<Unknown>) -> BResult<RangeOpts<String>> {
 /// A JS ArrayBufferView kept alive (napi reference) while a libuv pool thread
 /// reads or fills its memory; released on the JS thread when the task ends.
 pub struct Pin {
-    reference: sys::napi_ref,
+  reference: sys::napi_ref,
 }
 
 unsafe impl Send for Pin {}
 
 impl Pin {
-    pub fn release(self, env: sys::napi_env) {
-        unsafe {
-            sys::napi_delete_reference(env, self.reference);
-        }
+  pub fn release(self, env: sys::napi_env) {
+    unsafe {
+      sys::napi_delete_reference(env, self.reference);
     }
+  }
 }
 
 /// A view of pinned (or owned) memory that a pool thread may use.
 #[derive(Clone, Copy)]
 pub struct SendSlice {
-    ptr: *mut u8,
-    len: usize,
+  ptr: *mut u8,
+  len: usize,
 }
 
 unsafe impl Send for SendSlice {}
 
 impl SendSlice {
-    pub fn as_slice(&self) -> &[u8] {
-        if self.len == 0 {
-            &[]
-        } else {
-            unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
-        }
+  pub fn as_slice(&self) -> &[u8] {
+    if self.len == 0 {
+      &[]
+    } else {
+      unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
-    #[allow(clippy::mut_from_ref)]
-    pub fn as_mut_slice(&self) -> &mut [u8] {
-        if self.len == 0 {
-            &mut []
-        } else {
-            unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
-        }
+  }
+  #[allow(clippy::mut_from_ref)]
+  pub fn as_mut_slice(&self) -> &mut [u8] {
+    if self.len == 0 {
+      &mut []
+    } else {
+      unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
     }
+  }
 }
 
 /// Bytes for an async call: strings and small views are copied, big views are
 /// pinned (zero-copy) until the task ends.
 pub enum ABytes {
-    Owned(Vec<u8>),
-    Pinned(SendSlice),
+  Owned(Vec<u8>),
+  Pinned(SendSlice),
 }
 
 impl ABytes {
-    pub fn as_slice(&self) -> &[u8] {
-        match self {
-            ABytes::Owned(v) => v,
-            ABytes::Pinned(s) => s.as_slice(),
-        }
+  pub fn as_slice(&self) -> &[u8] {
+    match self {
+      ABytes::Owned(v) => v,
+      ABytes::Pinned(s) => s.as_slice(),
     }
+  }
 }
 
 const PIN_THRESHOLD: usize = 64 * 1024;
 
 pub unsafe fn pin_raw(env: sys::napi_env, v: sys::napi_value) -> BResult<Pin> {
-    let mut reference = ptr::null_mut();
-    ok(unsafe { sys::napi_create_reference(env, v, 1, &mut reference) })?;
-    Ok(Pin { reference })
+  let mut reference = ptr::null_mut();
+  ok(unsafe { sys::napi_create_reference(env, v, 1, &mut reference) })?;
+  Ok(Pin { reference })
 }
 
 pub fn abytes(u: &Unknown, what: &str, pins: &mut Vec<Pin>) -> BResult<ABytes> {
-    let (env, v) = raw(u);
-    let b = unsafe { bytes_raw(env, v, what)? };
-    match b {
-        Bytes::Borrowed(p, n) if n >= PIN_THRESHOLD => {
-            pins.push(unsafe { pin_raw(env, v)? });
-            Ok(ABytes::Pinned(SendSlice { ptr: p as *mut u8, len: n }))
-        }
-        b => Ok(ABytes::Owned(b.into_vec())),
+  let (env, v) = raw(u);
+  let b = unsafe { bytes_raw(env, v, what)? };
+  match b {
+    Bytes::Borrowed(p, n) if n >= PIN_THRESHOLD => {
+      pins.push(unsafe { pin_raw(env, v)? });
+      Ok(ABytes::Pinned(SendSlice { ptr: p as *mut u8, len: n }))
     }
+    b => Ok(ABytes::Owned(b.into_vec())),
+  }
 }
 
 /// A writable view (readInto): always pinned.
 pub fn out_view(u: &Unknown, what: &str, pins: &mut Vec<Pin>) -> BResult<SendSlice> {
-    let (env, v) = raw(u);
-    let t = unsafe { type_of(env, v)? };
-    if t == sys::ValueType::napi_object {
-        if let Some((p, n)) = unsafe { view_of(env, v)? } {
-            pins.push(unsafe { pin_raw(env, v)? });
-            return Ok(SendSlice { ptr: p, len: n });
-        }
+  let (env, v) = raw(u);
+  let t = unsafe { type_of(env, v)? };
+  if t == sys::ValueType::napi_object {
+    if let Some((p, n)) = unsafe { view_of(env, v)? } {
+      pins.push(unsafe { pin_raw(env, v)? });
+      return Ok(SendSlice { ptr: p, len: n });
     }
-    Err(invalid(format!("{what} must be a Buffer or Uint8Array, not {}", type_name(t))))
+  }
+  Err(invalid(format!("{what} must be a Buffer or Uint8Array, not {}", type_name(t))))
 }
 
 /// A writable view for a synchronous call (no pin needed).
 pub fn out_view_sync(u: &Unknown, what: &str) -> BResult<SendSlice> {
-    let (env, v) = raw(u);
-    let t = unsafe { type_of(env, v)? };
-    if t == sys::ValueType::napi_object {
-        if let Some((p, n)) = unsafe { view_of(env, v)? } {
-            return Ok(SendSlice { ptr: p, len: n });
-        }
+  let (env, v) = raw(u);
+  let t = unsafe { type_of(env, v)? };
+  if t == sys::ValueType::napi_object {
+    if let Some((p, n)) = unsafe { view_of(env, v)? } {
+      return Ok(SendSlice { ptr: p, len: n });
     }
-    Err(invalid(format!("{what} must be a Buffer or Uint8Array, not {}", type_name(t))))
+  }
+  Err(invalid(format!("{what} must be a Buffer or Uint8Array, not {}", type_name(t))))
 }
 
 // ---------------------------------------------------------------- results
@@ -577,91 +606,95 @@ thread_local! {
 
 /// Register the scratch Buffer used by `Db._getScratch`.
 pub fn set_scratch(u: &Unknown) -> BResult<()> {
-    let mut pins = Vec::new();
-    let view = out_view(u, "scratch", &mut pins)?;
-    // The reference is never released: the scratch lives as long as the module.
-    std::mem::forget(pins);
-    JS_SCRATCH.with(|c| c.set((view.ptr, view.len)));
-    Ok(())
+  let mut pins = Vec::new();
+  let view = out_view(u, "scratch", &mut pins)?;
+  // The reference is never released: the scratch lives as long as the module.
+  std::mem::forget(pins);
+  JS_SCRATCH.with(|c| c.set((view.ptr, view.len)));
+  Ok(())
 }
 
 pub fn scratch() -> (*mut u8, usize) {
-    JS_SCRATCH.with(|c| c.get())
+  JS_SCRATCH.with(|c| c.get())
 }
 
 pub unsafe fn undefined(env: sys::napi_env) -> napi::Result<sys::napi_value> {
-    let mut v = ptr::null_mut();
-    nok(unsafe { sys::napi_get_undefined(env, &mut v) })?;
-    Ok(v)
+  let mut v = ptr::null_mut();
+  nok(unsafe { sys::napi_get_undefined(env, &mut v) })?;
+  Ok(v)
 }
 
 pub unsafe fn null(env: sys::napi_env) -> napi::Result<sys::napi_value> {
-    let mut v = ptr::null_mut();
-    nok(unsafe { sys::napi_get_null(env, &mut v) })?;
-    Ok(v)
+  let mut v = ptr::null_mut();
+  nok(unsafe { sys::napi_get_null(env, &mut v) })?;
+  Ok(v)
 }
 
 pub unsafe fn boolean(env: sys::napi_env, b: bool) -> napi::Result<sys::napi_value> {
-    let mut v = ptr::null_mut();
-    nok(unsafe { sys::napi_get_boolean(env, b, &mut v) })?;
-    Ok(v)
+  let mut v = ptr::null_mut();
+  nok(unsafe { sys::napi_get_boolean(env, b, &mut v) })?;
+  Ok(v)
 }
 
 pub unsafe fn number(env: sys::napi_env, d: f64) -> napi::Result<sys::napi_value> {
-    let mut v = ptr::null_mut();
-    nok(unsafe { sys::napi_create_double(env, d, &mut v) })?;
-    Ok(v)
+  let mut v = ptr::null_mut();
+  nok(unsafe { sys::napi_create_double(env, d, &mut v) })?;
+  Ok(v)
 }
 
 pub unsafe fn int64(env: sys::napi_env, x: i64) -> napi::Result<sys::napi_value> {
-    if x.unsigned_abs() <= 9_007_199_254_740_991 {
-        return unsafe { number(env, x as f64) };
-    }
-    let mut v = ptr::null_mut();
-    nok(unsafe { sys::napi_create_bigint_int64(env, x, &mut v) })?;
-    Ok(v)
+  if x.unsigned_abs() <= 9_007_199_254_740_991 {
+    return unsafe { number(env, x as f64) };
+  }
+  let mut v = ptr::null_mut();
+  nok(unsafe { sys::napi_create_bigint_int64(env, x, &mut v) })?;
+  Ok(v)
 }
 
 pub unsafe fn str_val(env: sys::napi_env, s: &str) -> napi::Result<sys::napi_value> {
-    let mut v = ptr::null_mut();
-    nok(unsafe { sys::napi_create_string_utf8(env, s.as_ptr().cast(), s.len() as isize, &mut v) })?;
-    Ok(v)
+  let mut v = ptr::null_mut();
+  nok(unsafe { sys::napi_create_string_utf8(env, s.as_ptr().cast(), s.len() as isize, &mut v) })?;
+  Ok(v)
 }
 
 /// A new Buffer holding a copy of `data`.
 pub unsafe fn buffer_copy(env: sys::napi_env, data: &[u8]) -> napi::Result<sys::napi_value> {
-    let mut v = ptr::null_mut();
-    let mut out = ptr::null_mut();
-    nok(unsafe { sys::napi_create_buffer_copy(env, data.len(), data.as_ptr().cast(), &mut out, &mut v) })?;
-    Ok(v)
+  let mut v = ptr::null_mut();
+  let mut out = ptr::null_mut();
+  nok(unsafe {
+    sys::napi_create_buffer_copy(env, data.len(), data.as_ptr().cast(), &mut out, &mut v)
+  })?;
+  Ok(v)
 }
 
 unsafe extern "C" fn drop_vec(env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-    let _ = env;
-    drop(unsafe { Box::<Vec<u8>>::from_raw(hint.cast()) });
+  let _ = env;
+  drop(unsafe { Box::<Vec<u8>>::from_raw(hint.cast()) });
 }
 
 /// A Buffer owning `data`: copied when small, wrapped without a copy when big.
 pub unsafe fn buffer_vec(env: sys::napi_env, data: Vec<u8>) -> napi::Result<sys::napi_value> {
-    if data.len() < PIN_THRESHOLD {
-        return unsafe { buffer_copy(env, &data) };
-    }
-    let mut data = Box::new(data);
-    let ptr = data.as_mut_ptr();
-    let len = data.len();
-    let cap = data.capacity() as i64;
-    let hint = Box::into_raw(data);
-    let mut v = ptr::null_mut();
-    let status = unsafe { sys::napi_create_external_buffer(env, len, ptr.cast(), Some(drop_vec), hint.cast(), &mut v) };
-    if status != sys::Status::napi_ok {
-        // Runtimes without external buffers: copy.
-        let data = unsafe { Box::from_raw(hint) };
-        return unsafe { buffer_copy(env, &data) };
-    }
-    // (No napi_adjust_external_memory: V8 already counts an external backing
-    // store's length; reporting it again forces needless full GCs.)
-    let _ = cap;
-    Ok(v)
+  if data.len() < PIN_THRESHOLD {
+    return unsafe { buffer_copy(env, &data) };
+  }
+  let mut data = Box::new(data);
+  let ptr = data.as_mut_ptr();
+  let len = data.len();
+  let cap = data.capacity() as i64;
+  let hint = Box::into_raw(data);
+  let mut v = ptr::null_mut();
+  let status = unsafe {
+    sys::napi_create_external_buffer(env, len, ptr.cast(), Some(drop_vec), hint.cast(), &mut v)
+  };
+  if status != sys::Status::napi_ok {
+    // Runtimes without external buffers: copy.
+    let data = unsafe { Box::from_raw(hint) };
+    return unsafe { buffer_copy(env, &data) };
+  }
+  // (No napi_adjust_external_memory: V8 already counts an external backing
+  // store's length; reporting it again forces needless full GCs.)
+  let _ = cap;
+  Ok(v)
 }
 
 // ------------------------------------------------- recycled read buffers
@@ -674,172 +707,192 @@ const POOL_MAX_BYTES: usize = 256 << 20;
 
 /// A zero-initialised (or reused) buffer of exactly `n` bytes.
 pub fn pool_take(n: usize) -> Vec<u8> {
-    {
-        let mut g = POOL.lock();
-        let (list, bytes) = &mut *g;
-        if let Some(i) = list.iter().rposition(|v| v.capacity() >= n && v.capacity() <= n.saturating_mul(2)) {
-            let mut v = list.swap_remove(i);
-            *bytes -= v.capacity();
-            v.truncate(n);
-            return v;
-        }
+  {
+    let mut g = POOL.lock();
+    let (list, bytes) = &mut *g;
+    if let Some(i) = list.iter().rposition(|v| v.capacity() >= n && v.capacity() <= n.saturating_mul(2)) {
+      let mut v = list.swap_remove(i);
+      *bytes -= v.capacity();
+      v.truncate(n);
+      return v;
     }
-    vec![0u8; n]
+  }
+  vec![0u8; n]
 }
 
 unsafe extern "C" fn return_to_pool(env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-    let mut v: Box<Vec<u8>> = unsafe { Box::from_raw(hint.cast()) };
-    let _ = env;
-    let cap = v.capacity();
-    // Every byte up to the capacity was initialised when the buffer was made.
-    unsafe { v.set_len(cap) };
-    let mut g = POOL.lock();
-    let (list, bytes) = &mut *g;
-    if *bytes + cap <= POOL_MAX_BYTES {
-        *bytes += cap;
-        list.push(*v);
-    }
+  let mut v: Box<Vec<u8>> = unsafe { Box::from_raw(hint.cast()) };
+  let _ = env;
+  let cap = v.capacity();
+  // Every byte up to the capacity was initialised when the buffer was made.
+  unsafe { v.set_len(cap) };
+  let mut g = POOL.lock();
+  let (list, bytes) = &mut *g;
+  if *bytes + cap <= POOL_MAX_BYTES {
+    *bytes += cap;
+    list.push(*v);
+  }
 }
 
 /// A Buffer over a pooled `Vec` (no copy); the memory returns to the pool on GC.
 pub unsafe fn buffer_pooled(env: sys::napi_env, data: Vec<u8>) -> napi::Result<sys::napi_value> {
-    if data.is_empty() {
-        return unsafe { buffer_copy(env, &[]) };
-    }
-    let mut data = Box::new(data);
-    let ptr = data.as_mut_ptr();
-    let len = data.len();
-    let cap = data.capacity() as i64;
-    let hint = Box::into_raw(data);
-    let mut v = ptr::null_mut();
-    let status =
-        unsafe { sys::napi_create_external_buffer(env, len, ptr.cast(), Some(return_to_pool), hint.cast(), &mut v) };
-    if status != sys::Status::napi_ok {
-        let data = unsafe { Box::from_raw(hint) };
-        return unsafe { buffer_copy(env, &data) };
-    }
-    // (No napi_adjust_external_memory: V8 already counts an external backing
-    // store's length; reporting it again forces needless full GCs.)
-    let _ = cap;
-    Ok(v)
+  if data.is_empty() {
+    return unsafe { buffer_copy(env, &[]) };
+  }
+  let mut data = Box::new(data);
+  let ptr = data.as_mut_ptr();
+  let len = data.len();
+  let cap = data.capacity() as i64;
+  let hint = Box::into_raw(data);
+  let mut v = ptr::null_mut();
+  let status = unsafe {
+    sys::napi_create_external_buffer(env, len, ptr.cast(), Some(return_to_pool), hint.cast(), &mut v)
+  };
+  if status != sys::Status::napi_ok {
+    let data = unsafe { Box::from_raw(hint) };
+    return unsafe { buffer_copy(env, &data) };
+  }
+  // (No napi_adjust_external_memory: V8 already counts an external backing
+  // store's length; reporting it again forces needless full GCs.)
+  let _ = cap;
+  Ok(v)
 }
 
 pub unsafe fn array_of(env: sys::napi_env, items: Vec<sys::napi_value>) -> napi::Result<sys::napi_value> {
-    let mut a = ptr::null_mut();
-    nok(unsafe { sys::napi_create_array_with_length(env, items.len(), &mut a) })?;
-    for (i, v) in items.into_iter().enumerate() {
-        nok(unsafe { sys::napi_set_element(env, a, i as u32, v) })?;
-    }
-    Ok(a)
+  let mut a = ptr::null_mut();
+  nok(unsafe { sys::napi_create_array_with_length(env, items.len(), &mut a) })?;
+  for (i, v) in items.into_iter().enumerate() {
+    nok(unsafe { sys::napi_set_element(env, a, i as u32, v) })?;
+  }
+  Ok(a)
 }
 
 pub unsafe fn object(env: sys::napi_env, fields: &[(&str, sys::napi_value)]) -> napi::Result<sys::napi_value> {
-    let mut o = ptr::null_mut();
-    nok(unsafe { sys::napi_create_object(env, &mut o) })?;
-    for (k, v) in fields {
-        let key = unsafe { str_val(env, k)? };
-        nok(unsafe { sys::napi_set_property(env, o, key, *v) })?;
-    }
-    Ok(o)
+  let mut o = ptr::null_mut();
+  nok(unsafe { sys::napi_create_object(env, &mut o) })?;
+  for (k, v) in fields {
+    let key = unsafe { str_val(env, k)? };
+    nok(unsafe { sys::napi_set_property(env, o, key, *v) })?;
+  }
+  Ok(o)
 }
 
 pub unsafe fn stream_info(env: sys::napi_env, i: &StreamInfo) -> napi::Result<sys::napi_value> {
-    unsafe {
-        object(
-            env,
-            &[
-                ("path", str_val(env, &i.path)?),
-                ("version", number(env, i.version as f64)?),
-                ("size", number(env, i.size as f64)?),
-                ("crc32", number(env, i.crc32 as f64)?),
-                ("chunkCount", number(env, i.chunk_count as f64)?),
-                ("chunkSize", number(env, i.chunk_size as f64)?),
-                ("storedSize", number(env, i.stored_size as f64)?),
-                ("createdMs", number(env, i.created_ms as f64)?),
-            ],
-        )
-    }
+  unsafe {
+    object(
+      env,
+      &[
+        ("path", str_val(env, &i.path)?),
+        ("version", number(env, i.version as f64)?),
+        ("size", number(env, i.size as f64)?),
+        ("crc32", number(env, i.crc32 as f64)?),
+        ("chunkCount", number(env, i.chunk_count as f64)?),
+        ("chunkSize", number(env, i.chunk_size as f64)?),
+        ("storedSize", number(env, i.stored_size as f64)?),
+        ("createdMs", number(env, i.created_ms as f64)?),
+      ],
+    )
+  }
 }
 
 pub unsafe fn blob_info(env: sys::napi_env, i: &BlobInfo) -> napi::Result<sys::napi_value> {
-    unsafe {
-        object(
-            env,
-            &[
-                ("id", number(env, i.id as f64)?),
-                ("size", number(env, i.size as f64)?),
-                (
-                    "metadata",
-                    match &i.metadata {
-                        Some(m) => str_val(env, m)?,
-                        None => null(env)?,
-                    },
-                ),
-                ("crc32", number(env, i.crc32 as f64)?),
-                ("chunkCount", number(env, i.chunk_count as f64)?),
-                ("createdMs", number(env, i.created_ms as f64)?),
-            ],
-        )
-    }
+  unsafe {
+    object(
+      env,
+      &[
+        ("id", number(env, i.id as f64)?),
+        ("size", number(env, i.size as f64)?),
+        (
+          "metadata",
+          match &i.metadata {
+            Some(m) => str_val(env, m)?,
+            None => null(env)?,
+          },
+        ),
+        ("crc32", number(env, i.crc32 as f64)?),
+        ("chunkCount", number(env, i.chunk_count as f64)?),
+        ("createdMs", number(env, i.created_ms as f64)?),
+      ],
+    )
+  }
 }
 
 pub unsafe fn stats(env: sys::napi_env, s: &Stats) -> napi::Result<sys::napi_value> {
-    unsafe {
-        object(
-            env,
-            &[
-                ("kvCount", number(env, s.kv_count as f64)?),
-                ("blobCount", number(env, s.blob_count as f64)?),
-                ("streamCount", number(env, s.stream_count as f64)?),
-                ("versionCount", number(env, s.version_count as f64)?),
-                ("fileSize", number(env, s.file_size as f64)?),
-                ("pageSize", number(env, s.page_size as f64)?),
-                ("formatVersion", number(env, s.format_version as f64)?),
-            ],
-        )
-    }
+  unsafe {
+    object(
+      env,
+      &[
+        ("kvCount", number(env, s.kv_count as f64)?),
+        ("blobCount", number(env, s.blob_count as f64)?),
+        ("streamCount", number(env, s.stream_count as f64)?),
+        ("versionCount", number(env, s.version_count as f64)?),
+        ("fileSize", number(env, s.file_size as f64)?),
+        ("pageSize", number(env, s.page_size as f64)?),
+        ("formatVersion", number(env, s.format_version as f64)?),
+      ],
+    )
+  }
 }
 
 pub unsafe fn check_report(env: sys::napi_env, r: &CheckReport) -> napi::Result<sys::napi_value> {
-    unsafe {
-        let streams = r.damaged_streams.iter().map(|s| str_val(env, s)).collect::<napi::Result<Vec<_>>>()?;
-        let blobs = r.damaged_blobs.iter().map(|b| number(env, *b as f64)).collect::<napi::Result<Vec<_>>>()?;
-        let errors = r.sqlite_errors.iter().map(|s| str_val(env, s)).collect::<napi::Result<Vec<_>>>()?;
-        object(
-            env,
-            &[
-                ("ok", boolean(env, r.ok)?),
-                ("chunksChecked", number(env, r.chunks_checked as f64)?),
-                ("damagedStreams", array_of(env, streams)?),
-                ("damagedBlobs", array_of(env, blobs)?),
-                ("sqliteErrors", array_of(env, errors)?),
-            ],
-        )
-    }
+  unsafe {
+    let streams = r
+      .damaged_streams
+      .iter()
+      .map(|s| str_val(env, s))
+      .collect::<napi::Result<Vec<_>>>()?;
+    let blobs = r
+      .damaged_blobs
+      .iter()
+      .map(|b| number(env, *b as f64))
+      .collect::<napi::Result<Vec<_>>>()?;
+    let errors = r
+      .sqlite_errors
+      .iter()
+      .map(|s| str_val(env, s))
+      .collect::<napi::Result<Vec<_>>>()?;
+    object(
+      env,
+      &[
+        ("ok", boolean(env, r.ok)?),
+        ("chunksChecked", number(env, r.chunks_checked as f64)?),
+        ("damagedStreams", array_of(env, streams)?),
+        ("damagedBlobs", array_of(env, blobs)?),
+        ("sqliteErrors", array_of(env, errors)?),
+      ],
+    )
+  }
 }
 
 pub unsafe fn sql_value(env: sys::napi_env, v: Value) -> napi::Result<sys::napi_value> {
-    unsafe {
-        match v {
-            Value::Null => null(env),
-            Value::Integer(i) => int64(env, i),
-            Value::Real(d) => number(env, d),
-            Value::Text(s) => str_val(env, &s),
-            Value::Blob(b) => buffer_vec(env, b),
-        }
+  unsafe {
+    match v {
+      Value::Null => null(env),
+      Value::Integer(i) => int64(env, i),
+      Value::Real(d) => number(env, d),
+      Value::Text(s) => str_val(env, &s),
+      Value::Blob(b) => buffer_vec(env, b),
     }
+  }
 }
 
 pub unsafe fn query_result(env: sys::napi_env, q: QueryResult) -> napi::Result<sys::napi_value> {
-    unsafe {
-        let cols = q.columns.iter().map(|c| str_val(env, c)).collect::<napi::Result<Vec<_>>>()?;
-        let mut rows = Vec::with_capacity(q.rows.len());
-        for row in q.rows {
-            let cells = row.into_iter().map(|v| sql_value(env, v)).collect::<napi::Result<Vec<_>>>()?;
-            rows.push(array_of(env, cells)?);
-        }
-        object(env, &[("columns", array_of(env, cols)?), ("rows", array_of(env, rows)?)])
+  unsafe {
+    let cols = q
+      .columns
+      .iter()
+      .map(|c| str_val(env, c))
+      .collect::<napi::Result<Vec<_>>>()?;
+    let mut rows = Vec::with_capacity(q.rows.len());
+    for row in q.rows {
+      let cells = row
+        .into_iter()
+        .map(|v| sql_value(env, v))
+        .collect::<napi::Result<Vec<_>>>()?;
+      rows.push(array_of(env, cells)?);
     }
+    object(env, &[("columns", array_of(env, cols)?), ("rows", array_of(env, rows)?)])
+  }
 }
 
 /// `{ data, metadata }` of blobUpdate.
@@ -847,11 +900,11 @@ pub unsafe fn query_result(env: sys::napi_env, q: QueryResult) -> napi::Result<s
 pub type BlobUpdate = (Option<Vec<u8>>, Option<Option<String>>);
 
 pub fn blob_update_args(update: &Unknown) -> buffdb::Result<BlobUpdate> {
-    let u = Some(*update);
-    let o = Opts::new(&u, "update", &["data", "metadata"])?;
-    Ok((o.bytes("data")?.map(Bytes::into_vec), o.nullable_string("metadata")?))
+  let u = Some(*update);
+  let o = Opts::new(&u, "update", &["data", "metadata"])?;
+  Ok((o.bytes("data")?.map(Bytes::into_vec), o.nullable_string("metadata")?))
 }
 
 pub fn metadata_arg(m: &Option<Unknown>) -> buffdb::Result<Option<String>> {
-    opt_string(m, "metadata")
+  opt_string(m, "metadata")
 }

@@ -12,202 +12,203 @@ use crate::ops::{operations, Target};
 use crate::task::{spawn, sync, Job, Out};
 
 pub const OPEN_OPTIONS: &[&str] = &[
-    "create",
-    "readOnly",
-    "durability",
-    "compression",
-    "verifyChecksums",
-    "chunkSize",
-    "versionsToKeep",
-    "cacheSize",
-    "maxDocumentSize",
-    "busyTimeoutMs",
-    "pageSize",
+  "create",
+  "readOnly",
+  "durability",
+  "compression",
+  "verifyChecksums",
+  "chunkSize",
+  "versionsToKeep",
+  "cacheSize",
+  "maxDocumentSize",
+  "busyTimeoutMs",
+  "pageSize",
 ];
 
 pub fn open_options(options: &Option<Unknown>) -> buffdb::Result<OpenOptions> {
-    let o = Opts::new(options, "options", OPEN_OPTIONS)?;
-    let mut opts = OpenOptions::default();
-    if let Some(v) = o.bool("create")? {
-        opts.create = v;
-    }
-    if let Some(v) = o.bool("readOnly")? {
-        opts.read_only = v;
-    }
-    if let Some(v) = o.string("durability")? {
-        opts.durability = v.parse::<Durability>()?;
-    }
-    if let Some(v) = o.bool("compression")? {
-        opts.compression = v;
-    }
-    if let Some(v) = o.bool("verifyChecksums")? {
-        opts.verify_checksums = v;
-    }
-    if let Some(v) = o.uint("chunkSize")? {
-        opts.chunk_size = conv::usize_of(v);
-    }
-    if let Some(v) = o.uint("versionsToKeep")? {
-        opts.versions_to_keep = u32::try_from(v).map_err(|_| invalid("options.versionsToKeep is too large"))?;
-    }
-    if let Some(v) = o.uint("cacheSize")? {
-        opts.cache_size = conv::usize_of(v);
-    }
-    if let Some(v) = o.uint("maxDocumentSize")? {
-        opts.max_document_size = v;
-    }
-    if let Some(v) = o.uint("busyTimeoutMs")? {
-        opts.busy_timeout_ms = v;
-    }
-    if let Some(v) = o.uint("pageSize")? {
-        opts.page_size = u32::try_from(v).map_err(|_| invalid("options.pageSize is too large"))?;
-    }
-    Ok(opts)
+  let o = Opts::new(options, "options", OPEN_OPTIONS)?;
+  let mut opts = OpenOptions::default();
+  if let Some(v) = o.bool("create")? {
+    opts.create = v;
+  }
+  if let Some(v) = o.bool("readOnly")? {
+    opts.read_only = v;
+  }
+  if let Some(v) = o.string("durability")? {
+    opts.durability = v.parse::<Durability>()?;
+  }
+  if let Some(v) = o.bool("compression")? {
+    opts.compression = v;
+  }
+  if let Some(v) = o.bool("verifyChecksums")? {
+    opts.verify_checksums = v;
+  }
+  if let Some(v) = o.uint("chunkSize")? {
+    opts.chunk_size = conv::usize_of(v);
+  }
+  if let Some(v) = o.uint("versionsToKeep")? {
+    opts.versions_to_keep =
+      u32::try_from(v).map_err(|_| invalid("options.versionsToKeep is too large"))?;
+  }
+  if let Some(v) = o.uint("cacheSize")? {
+    opts.cache_size = conv::usize_of(v);
+  }
+  if let Some(v) = o.uint("maxDocumentSize")? {
+    opts.max_document_size = v;
+  }
+  if let Some(v) = o.uint("busyTimeoutMs")? {
+    opts.busy_timeout_ms = v;
+  }
+  if let Some(v) = o.uint("pageSize")? {
+    opts.page_size = u32::try_from(v).map_err(|_| invalid("options.pageSize is too large"))?;
+  }
+  Ok(opts)
 }
 
 pub fn open_path(path: &Unknown) -> buffdb::Result<String> {
-    conv::string(path, "path")
+  conv::string(path, "path")
 }
 
 /// An open database. Create one with `open()`; thread-safe, cheap to share.
 #[napi(js_name = "Db")]
 pub struct JsDb {
-    pub(crate) db: Db,
+  pub(crate) db: Db,
 }
 
 impl JsDb {
-    pub fn new(db: Db) -> JsDb {
-        JsDb { db }
-    }
+  pub fn new(db: Db) -> JsDb {
+    JsDb { db }
+  }
 }
 
 impl From<Db> for Out {
-    fn from(x: Db) -> Out {
-        // SAFETY: `Out::into_js` calls it on the JS thread with that thread's env.
-        Out::Handle(Box::new(move |env| unsafe { ToNapiValue::to_napi_value(env, JsDb::new(x)) }))
-    }
+  fn from(x: Db) -> Out {
+    // SAFETY: `Out::into_js` calls it on the JS thread with that thread's env.
+    Out::Handle(Box::new(move |env| unsafe { ToNapiValue::to_napi_value(env, JsDb::new(x)) }))
+  }
 }
 
 #[napi]
 impl JsDb {
-    // ------------------------------------------------------------- lifecycle
+  // ------------------------------------------------------------- lifecycle
 
-    /// Close the database (idempotent); every later call fails with `CLOSED`.
-    #[napi]
-    pub fn close(&self) -> crate::err::Result<()> {
-        guard(|| self.db.close())
-    }
+  /// Close the database (idempotent); every later call fails with `CLOSED`.
+  #[napi]
+  pub fn close(&self) -> crate::err::Result<()> {
+    guard(|| self.db.close())
+  }
 
-    #[napi]
-    pub fn close_async(&self) -> AsyncTask<Job> {
-        let db = self.db.clone();
-        spawn(move || db.close())
-    }
+  #[napi]
+  pub fn close_async(&self) -> AsyncTask<Job> {
+    let db = self.db.clone();
+    spawn(move || db.close())
+  }
 
-    /// Whether `close()` was called.
-    #[napi(getter)]
-    pub fn closed(&self) -> bool {
-        self.db.is_closed()
-    }
+  /// Whether `close()` was called.
+  #[napi(getter)]
+  pub fn closed(&self) -> bool {
+    self.db.is_closed()
+  }
 
-    /// The path given to `open()`.
-    #[napi(getter)]
-    pub fn path(&self) -> String {
-        self.db.path().to_owned()
-    }
+  /// The path given to `open()`.
+  #[napi(getter)]
+  pub fn path(&self) -> String {
+    self.db.path().to_owned()
+  }
 
-    /// The options in effect.
-    #[napi(getter, ts_return_type = "object")]
-    pub fn options(&self, env: Env) -> crate::err::Result<JsUnknown> {
-        let o = self.db.options();
-        let raw = env.raw();
-        let dur = match o.durability {
-            Durability::Full => "full",
-            Durability::Normal => "normal",
-            Durability::None => "none",
-        };
-        (|| unsafe {
-            conv::object(
-                raw,
-                &[
-                    ("create", conv::boolean(raw, o.create)?),
-                    ("readOnly", conv::boolean(raw, o.read_only)?),
-                    ("durability", conv::str_val(raw, dur)?),
-                    ("compression", conv::boolean(raw, o.compression)?),
-                    ("verifyChecksums", conv::boolean(raw, o.verify_checksums)?),
-                    ("chunkSize", conv::number(raw, o.chunk_size as f64)?),
-                    ("versionsToKeep", conv::number(raw, o.versions_to_keep as f64)?),
-                    ("cacheSize", conv::number(raw, o.cache_size as f64)?),
-                    ("maxDocumentSize", conv::number(raw, o.max_document_size as f64)?),
-                    ("busyTimeoutMs", conv::number(raw, o.busy_timeout_ms as f64)?),
-                    ("pageSize", conv::number(raw, o.page_size as f64)?),
-                ],
-            )
-        })()
-        .map(JsUnknown)
-        .map_err(|e| to_js(napi_failure(e)))
-    }
+  /// The options in effect.
+  #[napi(getter, ts_return_type = "object")]
+  pub fn options(&self, env: Env) -> crate::err::Result<JsUnknown> {
+    let o = self.db.options();
+    let raw = env.raw();
+    let dur = match o.durability {
+      Durability::Full => "full",
+      Durability::Normal => "normal",
+      Durability::None => "none",
+    };
+    (|| unsafe {
+      conv::object(
+        raw,
+        &[
+          ("create", conv::boolean(raw, o.create)?),
+          ("readOnly", conv::boolean(raw, o.read_only)?),
+          ("durability", conv::str_val(raw, dur)?),
+          ("compression", conv::boolean(raw, o.compression)?),
+          ("verifyChecksums", conv::boolean(raw, o.verify_checksums)?),
+          ("chunkSize", conv::number(raw, o.chunk_size as f64)?),
+          ("versionsToKeep", conv::number(raw, o.versions_to_keep as f64)?),
+          ("cacheSize", conv::number(raw, o.cache_size as f64)?),
+          ("maxDocumentSize", conv::number(raw, o.max_document_size as f64)?),
+          ("busyTimeoutMs", conv::number(raw, o.busy_timeout_ms as f64)?),
+          ("pageSize", conv::number(raw, o.page_size as f64)?),
+        ],
+      )
+    })()
+    .map(JsUnknown)
+    .map_err(|e| to_js(napi_failure(e)))
+  }
 
-    #[napi]
-    pub fn checkpoint(&self) -> crate::err::Result<()> {
-        guard(|| self.db.checkpoint())
-    }
+  #[napi]
+  pub fn checkpoint(&self) -> crate::err::Result<()> {
+    guard(|| self.db.checkpoint())
+  }
 
-    #[napi]
-    pub fn checkpoint_async(&self) -> AsyncTask<Job> {
-        let db = self.db.clone();
-        spawn(move || db.checkpoint())
-    }
+  #[napi]
+  pub fn checkpoint_async(&self) -> AsyncTask<Job> {
+    let db = self.db.clone();
+    spawn(move || db.checkpoint())
+  }
 
-    #[napi]
-    pub fn stats(&self, env: Env) -> crate::err::Result<JsUnknown> {
-        sync(&env, || self.db.stats())
-    }
+  #[napi]
+  pub fn stats(&self, env: Env) -> crate::err::Result<JsUnknown> {
+    sync(&env, || self.db.stats())
+  }
 
-    #[napi]
-    pub fn stats_async(&self) -> AsyncTask<Job> {
-        let db = self.db.clone();
-        spawn(move || db.stats())
-    }
+  #[napi]
+  pub fn stats_async(&self) -> AsyncTask<Job> {
+    let db = self.db.clone();
+    spawn(move || db.stats())
+  }
 
-    #[napi]
-    pub fn check(&self, env: Env) -> crate::err::Result<JsUnknown> {
-        sync(&env, || self.db.check())
-    }
+  #[napi]
+  pub fn check(&self, env: Env) -> crate::err::Result<JsUnknown> {
+    sync(&env, || self.db.check())
+  }
 
-    #[napi]
-    pub fn check_async(&self) -> AsyncTask<Job> {
-        let db = self.db.clone();
-        spawn(move || db.check())
-    }
+  #[napi]
+  pub fn check_async(&self) -> AsyncTask<Job> {
+    let db = self.db.clone();
+    spawn(move || db.check())
+  }
 
-    // ---------------------------------------------------------- transactions
+  // ---------------------------------------------------------- transactions
 
-    /// Start a transaction (waits up to the busy timeout for the writer, then `BUSY`).
-    #[napi]
-    pub fn begin(&self) -> crate::err::Result<crate::txn::JsTxn> {
-        guard(|| self.db.begin()).map(crate::txn::JsTxn::new)
-    }
+  /// Start a transaction (waits up to the busy timeout for the writer, then `BUSY`).
+  #[napi]
+  pub fn begin(&self) -> crate::err::Result<crate::txn::JsTxn> {
+    guard(|| self.db.begin()).map(crate::txn::JsTxn::new)
+  }
 
-    #[napi]
-    pub fn begin_async(&self) -> AsyncTask<Job> {
-        let db = self.db.clone();
-        spawn(move || db.begin())
-    }
+  #[napi]
+  pub fn begin_async(&self) -> AsyncTask<Job> {
+    let db = self.db.clone();
+    spawn(move || db.begin())
+  }
 }
 
 impl Target for JsDb {
-    type Ops = Db;
-    type Handle = Db;
+  type Ops = Db;
+  type Handle = Db;
 
-    #[inline]
-    fn handle(&self) -> &Db {
-        &self.db
-    }
+  #[inline]
+  fn handle(&self) -> &Db {
+    &self.db
+  }
 
-    #[inline]
-    fn on<R>(db: &Db, f: impl FnOnce(&Db) -> buffdb::Result<R>) -> buffdb::Result<R> {
-        f(db)
-    }
+  #[inline]
+  fn on<R>(db: &Db, f: impl FnOnce(&Db) -> buffdb::Result<R>) -> buffdb::Result<R> {
+    f(db)
+  }
 }
 
 operations!(JsDb);

@@ -28,42 +28,42 @@ use crate::task::{spawn, Job};
 /// Open (or create) the database at `path`; `":memory:"` is a private in-memory one.
 #[napi]
 pub fn open(path: Unknown, options: Option<Unknown>) -> crate::err::Result<JsDb> {
-    let path = db::open_path(&path).js()?;
-    let opts = db::open_options(&options).js()?;
-    guard(|| buffdb::Db::open(&path, opts)).map(JsDb::new)
+  let path = db::open_path(&path).js()?;
+  let opts = db::open_options(&options).js()?;
+  guard(|| buffdb::Db::open(&path, opts)).map(JsDb::new)
 }
 
 /// `open()` on the libuv pool.
 #[napi]
 pub fn open_async(path: Unknown, options: Option<Unknown>) -> AsyncTask<Job> {
-    let path = try_args!(db::open_path(&path));
-    let opts = try_args!(db::open_options(&options));
-    spawn(move || buffdb::Db::open(&path, opts))
+  let path = try_args!(db::open_path(&path));
+  let opts = try_args!(db::open_options(&options));
+  spawn(move || buffdb::Db::open(&path, opts))
 }
 
 /// Register the JS layer's scratch Buffer (see `Db._getScratch`).
 #[napi(js_name = "_setScratch")]
 pub fn set_scratch(buffer: Unknown) -> crate::err::Result<()> {
-    conv::set_scratch(&buffer).js()
+  conv::set_scratch(&buffer).js()
 }
 
 /// The engine version.
 #[napi]
 pub fn version() -> String {
-    buffdb::version().to_owned()
+  buffdb::version().to_owned()
 }
 
 /// Stable error names -> numbers (`{ NOT_FOUND: 1, ... }`), shared with C and Python.
 #[napi(ts_return_type = "Record<string, number>")]
 pub fn error_codes(env: Env) -> crate::err::Result<JsUnknown> {
-    let raw = env.raw();
-    (|| unsafe {
-        let mut fields = Vec::new();
-        for c in buffdb::ErrorCode::ALL {
-            fields.push((c.name(), conv::number(raw, c.as_i32() as f64)?));
-        }
-        conv::object(raw, &fields)
-    })()
-    .map(JsUnknown)
-    .map_err(|e| to_js(napi_failure(e)))
+  let raw = env.raw();
+  (|| unsafe {
+    let mut fields = Vec::new();
+    for c in buffdb::ErrorCode::ALL {
+      fields.push((c.name(), conv::number(raw, c.as_i32() as f64)?));
+    }
+    conv::object(raw, &fields)
+  })()
+  .map(JsUnknown)
+  .map_err(|e| to_js(napi_failure(e)))
 }

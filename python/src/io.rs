@@ -74,14 +74,8 @@ where
 }
 
 /// A class of `buffdb._io` (looked up once).
-fn io_class<'py>(
-    py: Python<'py>,
-    cell: &'static PyOnceLock<Py<PyAny>>,
-    name: &str,
-) -> PyResult<&'py Bound<'py, PyAny>> {
-    Ok(cell
-        .get_or_try_init(py, || -> PyResult<Py<PyAny>> { Ok(py.import("buffdb._io")?.getattr(name)?.unbind()) })?
-        .bind(py))
+fn io_class<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyAny>>, name: &str) -> PyResult<&'py Bound<'py, PyAny>> {
+    Ok(cell.get_or_try_init(py, || -> PyResult<Py<PyAny>> { Ok(py.import("buffdb._io")?.getattr(name)?.unbind()) })?.bind(py))
 }
 
 /// A `buffdb.Reader` (the Python file object) over an engine reader.
