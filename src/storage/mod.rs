@@ -1,5 +1,5 @@
 //! Storage, below the data parts: the file's schema and record checksums, chunked
-//! content, the WAL index and bound, the read cache, the connection pool, the
+//! content, the WAL index, bound and early writeback, the read cache, the connection pool, the
 //! liveness lock and checkpoint gate, and the [`Store`] that holds them; and where
 //! an operation gets its connection ([`source`]). Nothing here knows `Db` or `Txn`.
 
@@ -12,6 +12,7 @@ pub(crate) mod schema;
 pub(crate) mod source;
 pub(crate) mod store;
 pub(crate) mod wal;
+pub(crate) mod writeback;
 
 pub(crate) use source::{Core, TxnConn, Via};
 pub use store::Store;

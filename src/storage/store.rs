@@ -19,6 +19,7 @@ use crate::storage::owner::{lock_path, OwnerLock};
 use crate::storage::pool::{Pooled, ReaderPool, SNAPSHOT_MAX_AGE};
 use crate::storage::schema::{self, FileKind};
 use crate::storage::wal::WalIndex;
+use crate::storage::writeback::WalWriteback;
 
 /// Memory map for reader connections: chunk reads run at memcpy speed through it.
 const READER_MMAP_SIZE: i64 = 1 << 30;
@@ -49,6 +50,8 @@ pub struct Store {
     /// Exact KV read cache, kept valid through `wal`.
     pub(crate) cache: Option<ReadCache>,
     checkpointer: Option<Checkpointer>,
+    /// Starts the WAL's writeback early during large writes (files that are synced).
+    writeback: Option<WalWriteback>,
     /// The file's page size (fixed when it was made).
     page_size: u64,
     /// This handle's writer-liveness lock (writable databases only).
@@ -117,6 +120,7 @@ impl Store {
             wal: Arc::default(),
             cache: None,
             checkpointer: None,
+            writeback: None,
             page_size: 0,
             owner: None,
             immutable: false,
@@ -152,6 +156,12 @@ impl Store {
                 // where pwrite copies them in one call (~10% faster stream writes).
                 let checkpoint_conn = inner.connect(false)?;
                 checkpoint_conn.pragma_update(None, "mmap_size", 0)?;
+                // The checkpoint syncs as the writer's commits do: not at all with
+                // `Durability::None` (it synced with SQLite's default before).
+                checkpoint_conn.pragma_update(None, "synchronous", inner.synchronous())?;
+                if inner.synchronous() != "OFF" {
+                    inner.writeback = Some(WalWriteback::new(&inner.target));
+                }
                 let c = Checkpointer::start(checkpoint_conn, inner.readers.clone(), inner.wal.clone())?;
                 inner.checkpointer = Some(c);
             }
@@ -282,13 +292,7 @@ impl Store {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         schema::prepare_connection(&conn)?;
         if writer {
-            let sync = match self.opts.durability {
-                _ if self.scratch_dir.is_some() => "OFF",
-                Durability::Full => "FULL",
-                Durability::Normal => "NORMAL",
-                Durability::None => "OFF",
-            };
-            conn.pragma_update(None, "synchronous", sync)?;
+            conn.pragma_update(None, "synchronous", self.synchronous())?;
         } else {
             conn.pragma_update(None, "query_only", true)?;
             conn.pragma_update(None, "mmap_size", READER_MMAP_SIZE)?;
@@ -374,6 +378,16 @@ impl Store {
             other => other?,
         }
         Ok(guard)
+    }
+
+    /// SQLite's `synchronous` setting for the writer and checkpointer connections.
+    fn synchronous(&self) -> &'static str {
+        match self.opts.durability {
+            _ if self.scratch_dir.is_some() => "OFF",
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+            Durability::None => "OFF",
+        }
     }
 
     /// Bytes of WAL frames not yet reset (0 without a WAL index).
@@ -479,6 +493,9 @@ impl Store {
             if let Some(owner) = &self.owner {
                 self.reserve_released.store(!owner.reserve_if_room(self.opts.wal_max_bytes), Ordering::SeqCst);
             }
+        }
+        if let Some(w) = &self.writeback {
+            w.after_commit(self.wal_bytes());
         }
         if let Some(c) = &self.checkpointer {
             let frames = self.wal.read().as_ref().and_then(WalIndex::frames);
