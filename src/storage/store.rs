@@ -19,7 +19,7 @@ use crate::storage::owner::{lock_path, OwnerLock};
 use crate::storage::pool::{Pooled, ReaderPool, SNAPSHOT_MAX_AGE};
 use crate::storage::schema::{self, FileKind};
 use crate::storage::wal::WalIndex;
-use crate::storage::writeback::WalWriteback;
+use crate::storage::writeback::EarlyWriteback;
 
 /// Memory map for reader connections: chunk reads run at memcpy speed through it.
 const READER_MMAP_SIZE: i64 = 1 << 30;
@@ -50,8 +50,8 @@ pub struct Store {
     /// Exact KV read cache, kept valid through `wal`.
     pub(crate) cache: Option<ReadCache>,
     checkpointer: Option<Checkpointer>,
-    /// Starts the WAL's writeback early during large writes (files that are synced).
-    writeback: Option<WalWriteback>,
+    /// Starts writeback early during large writes (files that are synced).
+    writeback: Option<EarlyWriteback>,
     /// The file's page size (fixed when it was made).
     page_size: u64,
     /// This handle's writer-liveness lock (writable databases only).
@@ -160,7 +160,7 @@ impl Store {
                 // `Durability::None` (it synced with SQLite's default before).
                 checkpoint_conn.pragma_update(None, "synchronous", inner.synchronous())?;
                 if inner.synchronous() != "OFF" {
-                    inner.writeback = Some(WalWriteback::new(&inner.target));
+                    inner.writeback = Some(EarlyWriteback::new(&inner.target, &conn));
                 }
                 let c = Checkpointer::start(checkpoint_conn, inner.readers.clone(), inner.wal.clone())?;
                 inner.checkpointer = Some(c);
@@ -206,6 +206,9 @@ impl Store {
             if let Some(mut g) = w.try_lock_for(self.busy_timeout()) {
                 // The WAL index is the writer connection's mapping: gone with it.
                 *self.wal.write() = None;
+                if let Some(w) = &self.writeback {
+                    w.forget_main_file();
+                }
                 if let Some(conn) = g.take() {
                     let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
                     drop(conn);
