@@ -1,7 +1,5 @@
 //! Path streams: large versioned documents stored as checksummed chunks.
 
-use std::io::Read;
-
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, ErrorCode, Result};
@@ -219,12 +217,6 @@ pub(crate) fn write(conn: &Connection, inner: &Store, path: &str, data: &[u8]) -
     commit_version(conn, inner, path, &meta)
 }
 
-pub(crate) fn write_from(conn: &Connection, inner: &Store, path: &str, reader: impl Read) -> Result<StreamInfo> {
-    check_path(path)?;
-    let meta = content::write_all(conn, inner, inner.opts.compression, reader)?;
-    commit_version(conn, inner, path, &meta)
-}
-
 pub(crate) fn read(conn: &Connection, inner: &Store, path: &str, version: Option<u64>) -> Result<Vec<u8>> {
     check_path(path)?;
     let (info, content_id) = version_row(conn, path, version)?.ok_or_else(|| missing(path, version))?;
@@ -268,6 +260,12 @@ pub(crate) fn versions(conn: &Connection, path: &str) -> Result<Vec<StreamInfo>>
 /// keeping the write lock for short stretches only.
 const CHUNKS_PER_FLUSH: usize = 4;
 
+/// Bytes a [`StreamWriter`] stores per commit; a whole document larger than this is
+/// written through a writer too (see `Ops::stream_write`).
+pub(crate) fn batch_bytes(inner: &Store) -> usize {
+    inner.opts.chunk_size * CHUNKS_PER_FLUSH
+}
+
 /// Writes a new version of a stream piece by piece. Nothing is visible until
 /// [`StreamWriter::commit`]; a crash or [`StreamWriter::abort`] leaves the previous
 /// version whole. The write lock is taken only while a batch of chunks is stored,
@@ -286,7 +284,7 @@ impl StreamWriter {
         let core = via.core();
         let compress = compression.unwrap_or(core.inner().opts.compression);
         let builder = core.write(&[], |c| ContentBuilder::start(c, core.inner(), compress, STATE_WRITING))?;
-        let flush_at = core.inner().opts.chunk_size * CHUNKS_PER_FLUSH;
+        let flush_at = batch_bytes(core.inner());
         Ok(StreamWriter { via, path: path.to_string(), builder: Some(builder), pending: Vec::new(), flush_at })
     }
 
@@ -304,8 +302,15 @@ impl StreamWriter {
         if size + data.len() as u64 > max {
             return Err(Error::too_large(format!("stream {:?} is over max_document_size ({max} bytes)", self.path)));
         }
-        if self.pending.is_empty() && data.len() >= self.flush_at {
-            return self.store(data); // large writes go straight through, uncopied
+        let mut data = data;
+        if self.pending.is_empty() {
+            // Large writes go straight through, uncopied, a batch per commit: one
+            // transaction of the whole would carry it all through the WAL at once.
+            while data.len() >= self.flush_at {
+                let (batch, rest) = data.split_at(self.flush_at);
+                self.store(batch)?;
+                data = rest;
+            }
         }
         self.pending.extend_from_slice(data);
         if self.pending.len() >= self.flush_at {
