@@ -12,8 +12,8 @@ use tokio_stream::StreamExt;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_stream_round_trips_with_flat_memory() {
     let size: u64 = if std::env::var_os("BUFFDB_SERVER_SOAK").is_some() { 1 << 30 } else { 256 << 20 };
-    // A small SQLite page cache: what remains is the server's own memory (the engine's
-    // writer otherwise grows its page cache with the document; see the server report).
+    // A small SQLite page cache (the default 64 MiB would count here too): what
+    // remains is the server's own memory.
     let srv = start_full(|_| {}, false, buffdb::OpenOptions { cache_size: 8 << 20, ..options() }).await;
     let mut c = StreamsClient::new(srv.channel.clone());
     let piece: Bytes = (0..1u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect::<Vec<u8>>().into();
