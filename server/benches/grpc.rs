@@ -124,6 +124,31 @@ async fn stream_rates(addr: SocketAddr, mib: u64) -> (f64, f64) {
     (write, (mib << 20) as f64 / t.elapsed().as_secs_f64() / 1e6)
 }
 
+/// Time from opening a compat Get stream of `gets` requests to its last answer, the
+/// median of `n` streams on one connection, in milliseconds: what a client that
+/// opens a short stream per group of Gets waits.
+async fn short_stream_ms(addr: SocketAddr, key: &str, gets: usize, n: usize) -> Result<f64, String> {
+    let mut c = KvClient::new(channel(addr).await);
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let reqs: Vec<GetRequest> =
+            (0..gets).map(|_| GetRequest { key: key.to_string(), transaction_id: None }).collect();
+        let mut s = c.get(tokio_stream::iter(reqs)).await.map_err(|e| e.message().to_string())?.into_inner();
+        let mut answers = 0;
+        while let Some(r) = s.next().await {
+            r.map_err(|e| e.message().to_string())?;
+            answers += 1;
+        }
+        if answers != gets {
+            return Err(format!("{answers} answers to {gets} Gets"));
+        }
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[n / 2])
+}
+
 /// The same document written and read in 1 MiB pieces straight through the engine,
 /// in this process: what the server's stream rates are measured against.
 fn engine_stream_rates(path: &std::path::Path, mib: u64) -> (f64, f64) {
@@ -169,6 +194,26 @@ struct Row {
     what: String,
     ours: f64,
     old: Option<Result<f64, String>>,
+}
+
+impl Row {
+    /// How many times better BuffDB is: rates divide by the earlier one's, times
+    /// (the rows in ms) the other way round.
+    fn ratio(&self, old: f64) -> f64 {
+        if self.what.contains("(ms") {
+            old / self.ours
+        } else {
+            self.ours / old
+        }
+    }
+}
+
+fn figure(v: f64) -> String {
+    if v < 100.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.0}")
+    }
 }
 
 fn start_old(dir: &std::path::Path) -> Option<(Child, SocketAddr)> {
@@ -232,6 +277,15 @@ async fn main() {
             old: None,
         });
     }
+    let key = format!("s1:{:09}", 0);
+    rows.push(Row {
+        what: "a new stream of 100 Gets, until its last answer, median of 20 (ms)".into(),
+        ours: short_stream_ms(ours, &key, 100, 20).await.unwrap(),
+        old: match old_addr {
+            Some(a) => Some(short_stream_ms(a, &key, 100, 20).await),
+            None => None,
+        },
+    });
     // The same Gets straight through the engine on one thread: the server's ceiling.
     let t = Instant::now();
     for i in 0..n {
@@ -262,12 +316,12 @@ async fn main() {
     println!("| operation | BuffDB {} | earlier BuffDB 0.5 | ratio |", buffdb::version());
     println!("|---|---:|---:|---:|");
     for row in rows {
-        let (old, ratio) = match row.old {
-            Some(Ok(o)) => (format!("{o:.0}"), format!("{:.1}x", row.ours / o)),
+        let (old, ratio) = match &row.old {
+            Some(Ok(o)) => (figure(*o), format!("{:.1}x", row.ratio(*o))),
             Some(Err(e)) => (format!("failed: {e}"), String::new()),
             None => ("n/a".into(), String::new()),
         };
-        println!("| {} | {:.0} | {} | {} |", row.what, row.ours, old, ratio);
+        println!("| {} | {} | {} | {} |", row.what, figure(row.ours), old, ratio);
     }
     if let Some((mut child, _)) = old.take() {
         let _ = child.kill();

@@ -194,3 +194,56 @@ async fn an_idle_transaction_rolls_back_after_its_timeout() {
             == Code::InvalidArgument
     );
 }
+
+/// The server's accepted sockets have TCP_NODELAY, found among this process's
+/// descriptors (the server runs in it). With Nagle's algorithm on, the answers of
+/// a stream of Gets waited ~40 ms for the client's delayed ACK: a stream of 100
+/// Gets took 44 ms where the earlier BuffDB took 2 (server benchmark).
+#[tokio::test]
+async fn the_servers_connections_send_without_delay() {
+    let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
+        eprintln!("skipped: no /proc/self/fd to find the server's sockets in");
+        return;
+    };
+    let srv = start().await;
+    let mut c = KvClient::new(srv.channel.clone());
+    let (answers, err) = get_all(&mut c, vec![get("absent", None)]).await;
+    assert!(answers.is_empty() && err.unwrap().code() == Code::NotFound);
+    let port = srv.running.as_ref().unwrap().local_addr().port();
+    let mut accepted = 0;
+    for fd in fds.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()) {
+        // SAFETY: the calls only write into the buffers given with their lengths; a
+        // descriptor that is not a socket (or closed meanwhile) makes them fail.
+        unsafe {
+            let mut addr: libc::sockaddr_storage = std::mem::zeroed();
+            let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            if libc::getsockname(fd, &mut addr as *mut _ as *mut libc::sockaddr, &mut len) != 0
+                || addr.ss_family != libc::AF_INET as libc::sa_family_t
+            {
+                continue;
+            }
+            let local = &*(&addr as *const libc::sockaddr_storage as *const libc::sockaddr_in);
+            let mut peer: libc::sockaddr_storage = std::mem::zeroed();
+            let mut plen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            // The server's side of a connection: its port, and a peer (the listener has none).
+            if u16::from_be(local.sin_port) != port
+                || libc::getpeername(fd, &mut peer as *mut _ as *mut libc::sockaddr, &mut plen) != 0
+            {
+                continue;
+            }
+            let mut on: libc::c_int = 0;
+            let mut olen = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            let rc = libc::getsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                &mut on as *mut libc::c_int as *mut libc::c_void,
+                &mut olen,
+            );
+            assert_eq!(rc, 0);
+            assert_eq!(on, 1, "an accepted connection (descriptor {fd}) has Nagle's algorithm on");
+            accepted += 1;
+        }
+    }
+    assert!(accepted >= 1, "no accepted connection on port {port} among this process's descriptors");
+}
