@@ -290,3 +290,27 @@ fn blobs_of_any_size_and_ids_never_reused() {
     assert_eq!(code(db.blob_open(99)), ErrorCode::NotFound);
     assert_eq!(code(db.blob_get(u64::MAX)), ErrorCode::InvalidArgument);
 }
+
+/// A write that fails (here BUSY: a transaction holds the write lock) keeps nothing
+/// of its call, so the caller can write the same bytes again: the document has no
+/// gap and no lost bytes from before the failure.
+#[test]
+fn a_writer_goes_on_after_a_failed_write() {
+    let (_d, path) = temp();
+    let db = Db::open(&path, OpenOptions::default().chunk_size(4096).busy_timeout_ms(50)).unwrap();
+    let mut w = db.stream_writer("/doc").unwrap();
+    let (a, b, c) = (pattern(1000, 1), pattern(20_000, 2), pattern(3000, 3));
+    w.write(&a).unwrap(); // held back: less than a batch
+    let txn = db.begin().unwrap();
+    let err = w.write(&b).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Busy, "{err}");
+    assert_eq!(w.written(), a.len() as u64);
+    txn.rollback().unwrap();
+    w.write(&b).unwrap();
+    w.write(&c).unwrap();
+    let info = w.commit().unwrap();
+    let expect: Vec<u8> = [a, b, c].concat();
+    assert_eq!((info.size, info.crc32), (expect.len() as u64, crc32fast::hash(&expect)));
+    assert_eq!(db.stream_read("/doc").unwrap(), expect);
+    assert!(db.check().unwrap().ok);
+}

@@ -123,6 +123,15 @@ pub(crate) struct ContentBuilder {
     packed: Vec<u8>,
 }
 
+/// A [`ContentBuilder`]'s state at a point (its partial chunk at most a chunk).
+pub(crate) struct BuilderMark {
+    seq: i64,
+    size: u64,
+    stored: u64,
+    crc: crc32fast::Hasher,
+    buf: Vec<u8>,
+}
+
 impl ContentBuilder {
     /// Starts a content. `state` is `STATE_LIVE` inside one transaction, or
     /// `STATE_WRITING` for a writer whose chunks are committed before it is.
@@ -158,6 +167,24 @@ impl ContentBuilder {
     }
 
     /// Takes more bytes; full chunks are written out through `conn`.
+    /// Where the content stands, for [`ContentBuilder::back_to`] when the
+    /// transaction its next chunks go into fails.
+    pub fn mark(&self) -> BuilderMark {
+        BuilderMark {
+            seq: self.seq,
+            size: self.size,
+            stored: self.stored,
+            crc: self.crc.clone(),
+            buf: self.buf.clone(),
+        }
+    }
+
+    /// Back to `mark`: the chunks put since then were rolled back with their
+    /// transaction, so the next ones take their place.
+    pub fn back_to(&mut self, mark: BuilderMark) {
+        (self.seq, self.size, self.stored, self.crc, self.buf) = (mark.seq, mark.size, mark.stored, mark.crc, mark.buf);
+    }
+
     pub fn write(&mut self, conn: &Connection, mut data: &[u8]) -> Result<()> {
         if self.size() + data.len() as u64 > self.max_size {
             return Err(Error::too_large(format!("document is over max_document_size ({} bytes)", self.max_size)));

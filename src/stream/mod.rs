@@ -294,7 +294,9 @@ impl StreamWriter {
             .ok_or_else(|| Error::new(ErrorCode::Closed, format!("the writer of {:?} is finished", self.path)))
     }
 
-    /// Appends bytes.
+    /// Appends bytes. On an error, [`StreamWriter::written`] tells how many bytes of
+    /// the document are kept (the call's bytes may be in part); writing on after
+    /// that, or retrying the rest, makes no gap.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
         self.via.core().check_open()?;
         let max = self.via.inner().opts.max_document_size;
@@ -312,21 +314,36 @@ impl StreamWriter {
                 data = rest;
             }
         }
+        let before = self.pending.len();
         self.pending.extend_from_slice(data);
         if self.pending.len() >= self.flush_at {
             let pending = std::mem::take(&mut self.pending);
             let out = self.store(&pending);
             self.pending = pending;
-            self.pending.clear();
-            out?;
+            match out {
+                Ok(()) => self.pending.clear(),
+                Err(e) => {
+                    // What this call added is not kept: `written()` counts what is.
+                    self.pending.truncate(before);
+                    return Err(e);
+                }
+            }
         }
         Ok(())
     }
 
+    /// Stores a batch in one transaction. When it fails (BUSY, a full disk) nothing of
+    /// the batch stays, in the file or in the builder, so writing on goes on from
+    /// where the last stored batch ended.
     fn store(&mut self, data: &[u8]) -> Result<()> {
         let via = self.via.clone();
         let b = self.builder()?;
-        via.core().write(&[], |c| b.write(c, data))
+        let mark = b.mark();
+        let out = via.core().write(&[], |c| b.write(c, data));
+        if out.is_err() {
+            b.back_to(mark);
+        }
+        out
     }
 
     /// Bytes written so far.
