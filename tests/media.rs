@@ -133,3 +133,46 @@ fn a_full_disk_refuses_writes_and_loses_nothing() {
     }
     assert!(db.check().unwrap().ok);
 }
+
+/// A stream writer that fills the disk mid-document goes on once there is room: the
+/// failed batch leaves nothing behind, in the file or in the writer (its chunk
+/// sequence and checksum), so the caller writes the same bytes again and the
+/// document holds each byte once.
+#[test]
+fn a_writer_that_fills_the_disk_goes_on_after_room_is_made() {
+    let Some(fs) = Tmpfs::mount("12m") else { return };
+    let path: PathBuf = fs.path().join("full.db");
+    // The default WAL bound (past the disk's size): the disk fills while a commit
+    // appends to the WAL, after the batch's chunks went in.
+    let db = Db::open(&path, OpenOptions::default().chunk_size(64 << 10)).unwrap();
+    let filler = fs.path().join("filler");
+    std::fs::write(&filler, vec![1u8; 4 << 20]).unwrap();
+    let mut w = db.stream_writer("/doc").unwrap();
+    let mut expect = Vec::new();
+    let mut full = None;
+    // 100 KiB pieces: batches of 4 chunks end inside a chunk, so the writer also
+    // holds a partial chunk across a failure.
+    for i in 0..400u32 {
+        let piece = pattern(100 << 10, i);
+        match w.write(&piece) {
+            Ok(()) => expect.extend_from_slice(&piece),
+            Err(e) => {
+                full = Some((i, e));
+                break;
+            }
+        }
+    }
+    let (i, err) = full.expect("the disk never filled");
+    assert_eq!(err.code(), ErrorCode::Full, "{err:?}");
+    assert!(expect.len() > 1 << 20, "only {} bytes fit", expect.len());
+    assert_eq!(w.written(), expect.len() as u64);
+    std::fs::remove_file(&filler).unwrap();
+    for piece in [pattern(100 << 10, i), pattern(50 << 10, 7777)] {
+        w.write(&piece).unwrap();
+        expect.extend_from_slice(&piece);
+    }
+    let info = w.commit().unwrap();
+    assert_eq!((info.size, info.crc32), (expect.len() as u64, crc32fast::hash(&expect)));
+    assert_eq!(db.stream_read("/doc").unwrap(), expect);
+    assert!(db.check().unwrap().ok);
+}
