@@ -166,7 +166,6 @@ impl ContentBuilder {
         self.size + self.buf.len() as u64
     }
 
-    /// Takes more bytes; full chunks are written out through `conn`.
     /// Where the content stands, for [`ContentBuilder::back_to`] when the
     /// transaction its next chunks go into fails.
     pub fn mark(&self) -> BuilderMark {
@@ -185,6 +184,7 @@ impl ContentBuilder {
         (self.seq, self.size, self.stored, self.crc, self.buf) = (mark.seq, mark.size, mark.stored, mark.crc, mark.buf);
     }
 
+    /// Takes more bytes; full chunks are written out through `conn`.
     pub fn write(&mut self, conn: &Connection, mut data: &[u8]) -> Result<()> {
         if self.size() + data.len() as u64 > self.max_size {
             return Err(Error::too_large(format!("document is over max_document_size ({} bytes)", self.max_size)));
