@@ -28,6 +28,70 @@ pub(crate) fn get_with<R>(conn: &Connection, key: &[u8], f: impl FnOnce(Option<&
     }
 }
 
+/// Calls `f` with the value of `key`, borrowed: on the database from the read
+/// cache when it is current.
+pub(crate) fn cached_get_with<R>(core: Core<'_>, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R> {
+    check_key(key)?;
+    let inner = match core {
+        Core::Db(i) => i,
+        Core::Txn(t) => return t.with(|c| get_with(c, key, f)),
+    };
+    let counter = inner.commit_counter();
+    let Some((cache, version)) = inner.cache.as_ref().zip(counter) else {
+        return inner.read(|c| get_with(c, key, f));
+    };
+    inner.check_open()?;
+    if let Some(hit) = cache.lookup(key, version) {
+        return Ok(f(hit.as_deref()));
+    }
+    inner.read_at(counter, |c| {
+        get_with(c, key, |v| {
+            cache.fill(key, v, version);
+            f(v)
+        })
+    })
+}
+
+/// Values of many keys from one snapshot: on the database, hits from the read
+/// cache and misses from one pooled reader at the same commit.
+pub(crate) fn get_many(core: Core<'_>, keys: &[impl AsRef<[u8]>]) -> Result<Vec<Option<Vec<u8>>>> {
+    for k in keys {
+        check_key(k.as_ref())?;
+    }
+    let read_all = |c: &Connection| keys.iter().map(|k| get(c, k.as_ref())).collect();
+    let inner = match core {
+        Core::Db(i) => i,
+        Core::Txn(t) => return t.with(read_all),
+    };
+    let counter = inner.commit_counter();
+    let Some((cache, version)) = inner.cache.as_ref().zip(counter) else {
+        return inner.read_snapshot(read_all);
+    };
+    inner.check_open()?;
+    let mut out: Vec<Option<Option<Vec<u8>>>> =
+        keys.iter().map(|k| cache.lookup(k.as_ref(), version).map(|hit| hit.as_deref().map(<[u8]>::to_vec))).collect();
+    if out.iter().all(Option::is_some) {
+        return Ok(out.into_iter().flatten().collect());
+    }
+    let filled = inner.read_snapshot(|c| {
+        for (k, slot) in keys.iter().zip(out.iter_mut()).filter(|(_, s)| s.is_none()) {
+            *slot = Some(get_with(c, k.as_ref(), |v| {
+                cache.fill(k.as_ref(), v, version);
+                v.map(<[u8]>::to_vec)
+            })?);
+        }
+        Ok(())
+    });
+    filled?;
+    // The hits were valid at `version`; the misses were read in a snapshot taken
+    // after it. Unless something committed in between, that is one snapshot.
+    if inner.commit_counter() == counter {
+        Ok(out.into_iter().flatten().collect())
+    } else {
+        inner.read_snapshot(read_all)
+    }
+}
+
 /// Column `i` of a row as bytes: a value of another type is damage.
 #[inline]
 fn blob<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r [u8]> {

@@ -77,13 +77,13 @@ surface! {
 
     /// The value of `key`, or `None`.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.core().get_with(key, |v| v.map(<[u8]>::to_vec))
+        kv::cached_get_with(self.core(), key, |v| v.map(<[u8]>::to_vec))
     }
 
     /// Calls `f` with the value borrowed (from the read cache or the database page):
     /// no copy, for caller-buffer reads in bindings.
     fn get_with<R>(&self, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R> {
-        self.core().get_with(key, f)
+        kv::cached_get_with(self.core(), key, f)
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
@@ -99,12 +99,12 @@ surface! {
     }
 
     fn contains(&self, key: &[u8]) -> Result<bool> {
-        self.core().get_with(key, |v| v.is_some())
+        kv::cached_get_with(self.core(), key, |v| v.is_some())
     }
 
     /// Values of many keys from one snapshot.
     fn get_many(&self, keys: &[impl AsRef<[u8]>]) -> Result<Vec<Option<Vec<u8>>>> {
-        self.core().get_many(keys)
+        kv::get_many(self.core(), keys)
     }
 
     /// Puts every pair, atomically.
