@@ -5,6 +5,7 @@ use rusqlite::{params, Connection};
 
 use crate::error::{Error, Result};
 use crate::options::{check_key, check_value, show_key};
+use crate::storage::pool::Pooled;
 use crate::storage::schema::{open_kv, seal_kv, RowCrc};
 use crate::storage::{Core, Via};
 
@@ -17,10 +18,13 @@ pub(crate) fn get(conn: &Connection, key: &[u8]) -> Result<Option<Vec<u8>>> {
     get_with(conn, key, |v| v.map(<[u8]>::to_vec))
 }
 
+/// The point get. A `static`, so its address names the pooled readers' kept statement.
+static GET_SQL: &str = "SELECT value FROM bdb_kv WHERE key = ?1";
+
 /// Calls `f` with the value of `key`, borrowed, once its record checksum is checked.
 pub(crate) fn get_with<R>(conn: &Connection, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R> {
     check_key(key)?;
-    let mut stmt = conn.prepare_cached("SELECT value FROM bdb_kv WHERE key = ?1")?;
+    let mut stmt = conn.prepare_cached(GET_SQL)?;
     let mut rows = stmt.query([key])?;
     match rows.next()? {
         Some(row) => Ok(f(Some(open_kv(key, blob(row, 0)?)?))),
@@ -38,17 +42,27 @@ pub(crate) fn cached_get_with<R>(core: Core<'_>, key: &[u8], f: impl FnOnce(Opti
     };
     let counter = inner.commit_counter();
     let Some((cache, version)) = inner.cache.as_ref().zip(counter) else {
-        return inner.read(|c| get_with(c, key, f));
+        return inner.read_pooled(counter, |p| pooled_get(p, key, f));
     };
     inner.check_open()?;
     if let Some(hit) = cache.lookup(key, version) {
         return Ok(f(hit.as_deref()));
     }
-    inner.read_at(counter, |c| {
-        get_with(c, key, |v| {
+    inner.read_pooled(counter, |p| {
+        pooled_get(p, key, |v| {
             cache.fill(key, v, version);
             f(v)
         })
+    })
+}
+
+/// [`get_with`] on a pooled reader, through its kept statement.
+#[inline]
+fn pooled_get<R>(p: &mut Pooled, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> Result<R> {
+    p.lookup(GET_SQL, key, |row| match row {
+        None => Ok(f(None)),
+        Some(Ok(stored)) => Ok(f(Some(open_kv(key, stored)?))),
+        Some(Err(())) => Err(Error::corrupt("a stored key or value is not bytes")),
     })
 }
 

@@ -10,9 +10,9 @@
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use rusqlite::Connection;
+use rusqlite::{ffi, Connection};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Most idle reader connections kept for reuse.
 const MAX_IDLE: usize = 16;
@@ -25,6 +25,21 @@ pub(crate) struct Pooled {
     snapshot: Option<u32>,
     /// When its open read transaction began ([`now_ns`]).
     began: u64,
+    /// The connection's hot statement (see [`Pooled::lookup`]), prepared at first use.
+    hot: Option<(&'static str, std::ptr::NonNull<ffi::sqlite3_stmt>)>,
+}
+
+// SAFETY: the statement belongs to `conn` and goes with it; a `Pooled` is used by
+// one thread at a time (taken from the pool, given back), as the connection is.
+unsafe impl Send for Pooled {}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Some((_, stmt)) = self.hot.take() {
+            // SAFETY: prepared on `conn`, which is still open here (fields drop after this).
+            unsafe { ffi::sqlite3_finalize(stmt.as_ptr()) };
+        }
+    }
 }
 
 /// Nanoseconds on a monotonic clock, coarse (a few ms) where the OS offers one: the
@@ -50,7 +65,102 @@ fn too_old(began: u64, now: u64) -> bool {
 
 impl Pooled {
     pub fn new(conn: Connection) -> Pooled {
-        Pooled { conn, snapshot: None, began: now_ns() }
+        Pooled { conn, snapshot: None, began: now_ns(), hot: None }
+    }
+
+    /// Runs `sql` (one `?1` blob parameter, one result row at most) with `param`, and
+    /// calls `f` with the first column of the row (`Err` when it is not a blob), or
+    /// `None` when there is no row. The statement is prepared once per connection and
+    /// kept outside rusqlite's statement cache: that cache's lookup and re-insert (SQL
+    /// hashing, LRU moves, clearing bindings) cost ~1,000 instructions per call, an
+    /// eighth of a point get that misses the read cache.
+    pub fn lookup<R>(
+        &mut self,
+        sql: &'static str,
+        param: &[u8],
+        f: impl FnOnce(Option<std::result::Result<&[u8], ()>>) -> Result<R>,
+    ) -> Result<R> {
+        let stmt = self.hot_stmt(sql)?;
+        let db = unsafe { self.conn.handle() };
+        let fail = |rc: i32| -> Error {
+            // SAFETY: the connection is open; the message is copied before any other call.
+            let msg = unsafe { std::ffi::CStr::from_ptr(ffi::sqlite3_errmsg(db)) }.to_string_lossy().into_owned();
+            rusqlite::Error::SqliteFailure(ffi::Error::new(rc), Some(msg)).into()
+        };
+        // Resets the statement however this call ends, so it never holds a cursor or
+        // the caller's bytes (bound without a copy) past the call.
+        struct Reset(*mut ffi::sqlite3_stmt);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                // SAFETY: a live statement of this connection.
+                unsafe {
+                    ffi::sqlite3_reset(self.0);
+                    ffi::sqlite3_clear_bindings(self.0);
+                }
+            }
+        }
+        let _reset = Reset(stmt);
+        // SAFETY: `stmt` is a live statement of `conn` with one parameter; `param`
+        // outlives the step (SQLITE_STATIC), and `_reset` unbinds it before returning.
+        // The column's bytes are read before the statement is stepped or reset again.
+        unsafe {
+            let len = i32::try_from(param.len()).map_err(|_| Error::too_large("lookup key"))?;
+            let rc = ffi::sqlite3_bind_blob(stmt, 1, param.as_ptr().cast(), len, ffi::SQLITE_STATIC());
+            if rc != ffi::SQLITE_OK {
+                return Err(fail(rc));
+            }
+            match ffi::sqlite3_step(stmt) {
+                ffi::SQLITE_ROW => {
+                    if ffi::sqlite3_column_type(stmt, 0) != ffi::SQLITE_BLOB {
+                        return f(Some(Err(())));
+                    }
+                    let n = ffi::sqlite3_column_bytes(stmt, 0) as usize;
+                    let p = ffi::sqlite3_column_blob(stmt, 0) as *const u8;
+                    f(Some(Ok(if n == 0 || p.is_null() { &[] } else { std::slice::from_raw_parts(p, n) })))
+                }
+                ffi::SQLITE_DONE => f(None),
+                rc => Err(fail(rc)),
+            }
+        }
+    }
+
+    /// The connection's kept statement for `sql`, prepared on first use.
+    fn hot_stmt(&mut self, sql: &'static str) -> Result<*mut ffi::sqlite3_stmt> {
+        if let Some((s, stmt)) = self.hot {
+            if std::ptr::eq(s, sql) {
+                return Ok(stmt.as_ptr());
+            }
+        }
+        if let Some((_, old)) = self.hot.take() {
+            // SAFETY: prepared on this connection and not in use.
+            unsafe { ffi::sqlite3_finalize(old.as_ptr()) };
+        }
+        let mut stmt = std::ptr::null_mut();
+        // SAFETY: a valid connection handle and SQL text with its exact length.
+        let rc = unsafe {
+            ffi::sqlite3_prepare_v3(
+                self.conn.handle(),
+                sql.as_ptr().cast(),
+                sql.len() as i32,
+                ffi::SQLITE_PREPARE_PERSISTENT,
+                &mut stmt,
+                std::ptr::null_mut(),
+            )
+        };
+        let stmt = match std::ptr::NonNull::new(stmt) {
+            Some(s) if rc == ffi::SQLITE_OK => s,
+            _ => {
+                // SAFETY: finalizing NULL is a no-op; the message belongs to the open connection.
+                let msg = unsafe {
+                    ffi::sqlite3_finalize(stmt);
+                    std::ffi::CStr::from_ptr(ffi::sqlite3_errmsg(self.conn.handle())).to_string_lossy().into_owned()
+                };
+                let rc = if rc == ffi::SQLITE_OK { ffi::SQLITE_MISUSE } else { rc };
+                return Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), Some(msg)).into());
+            }
+        };
+        self.hot = Some((sql, stmt));
+        Ok(stmt.as_ptr())
     }
 
     /// Keeps the open read transaction if nothing was committed since it began

@@ -328,6 +328,11 @@ impl Store {
 
     /// [`Store::read`] for a caller that has just read the commit counter.
     pub(crate) fn read_at<T>(&self, counter: Option<u32>, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.read_pooled(counter, |p| f(&p.conn))
+    }
+
+    /// [`Store::read_at`] with the pooled connection itself (for its kept statement).
+    pub(crate) fn read_pooled<T>(&self, counter: Option<u32>, f: impl FnOnce(&mut Pooled) -> Result<T>) -> Result<T> {
         self.check_open()?;
         let mut p = match self.readers.take() {
             Some(p) => p,
@@ -338,7 +343,7 @@ impl Store {
         }
         let draining = self.draining.load(Ordering::Relaxed);
         p.refresh(if draining { None } else { counter })?;
-        let out = f(&p.conn);
+        let out = f(&mut p);
         if out.is_err() || draining {
             p.end();
         }
