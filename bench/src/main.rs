@@ -320,6 +320,15 @@ fn memcpy_rate(data: &[u8]) -> f64 {
     data.len() as f64 / t.elapsed().as_secs_f64()
 }
 
+/// One read transaction, every key once (kept out of line so a profiler can select it).
+#[inline(never)]
+fn heed_gets(env: &heed::Env, db: heed::Database<heed::types::Bytes, heed::types::Bytes>, keys: &[[u8; 16]]) {
+    let r = env.read_txn().unwrap();
+    for k in keys {
+        assert!(db.get(&r, k).unwrap().is_some());
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -377,6 +386,27 @@ fn main() {
         let db = Db::open(&path, OpenOptions::default()).unwrap();
         let pairs: Vec<([u8; 16], [u8; 100])> = keys.iter().enumerate().map(|(i, k)| (*k, value(i))).collect();
         db.put_many(&pairs).unwrap();
+        if op == "get_cold" {
+            // As in the K workload: the writing handle is closed before the reopen.
+            db.close().unwrap();
+        }
+        if op == "heed_get" {
+            // The anchor's point get, for instruction counts beside BuffDB's.
+            use heed::types::Bytes;
+            let env = unsafe { heed::EnvOpenOptions::new().map_size(1 << 30).open(dir.path()).unwrap() };
+            let mut w = env.write_txn().unwrap();
+            let hdb: heed::Database<Bytes, Bytes> = env.create_database(&mut w, None).unwrap();
+            for (k, v) in &pairs {
+                hdb.put(&mut w, k, v).unwrap();
+            }
+            w.commit().unwrap();
+            let t = now();
+            for _ in 0..n {
+                heed_gets(&env, hdb, &keys);
+            }
+            println!("heed_get: {:.1} ns per row", t.secs() * 1e9 / (n * N) as f64);
+            return;
+        }
         if op == "kscan" {
             // As in the K workload: a fresh database, random gets, then one scan of each kind.
             let (mut owned, mut borrowed) = (0.0, 0.0);
@@ -440,7 +470,7 @@ fn main() {
                         assert!(db.get(k).unwrap().is_some());
                     }
                 }
-                _ => panic!("--loop scan|scan_each|cold_scan|cold_scan_each|get|get_cold|kscan|first_byte N"),
+                _ => panic!("--loop scan|scan_each|cold_scan|cold_scan_each|get|get_cold|heed_get|kscan|first_byte N"),
             }
         }
         let rows = n * if op.contains("scan") { SCAN } else { N };
