@@ -2,7 +2,8 @@
 # The C library: libbuffdb.so (SONAME libbuffdb.so.0), libbuffdb.a, include/buffdb.h, buffdb.pc.
 #
 #   scripts/build-c.sh build               build both libraries (cargo profile "capi")
-#   scripts/build-c.sh install PREFIX      build, then install lib/, include/ and
+#   scripts/build-c.sh install PREFIX      build, then install lib/, include/ (buffdb.h and the
+#                                          C++/PhysFS/SDL headers beside it) and
 #                                          lib/pkgconfig/buffdb.pc under PREFIX
 #                                          (then: cc app.c $(pkg-config --cflags --libs buffdb))
 #   scripts/build-c.sh header              regenerate include/buffdb.h with the pinned cbindgen
@@ -77,7 +78,9 @@ install_to() { # $1 = prefix
     build
     native=$(cat "$OUT/buffdb-native-static-libs.txt")
     mkdir -p "$libdir/pkgconfig" "$prefix/include"
-    install -m 0644 "$ROOT/include/buffdb.h" "$prefix/include/buffdb.h"
+    # buffdb.h, and beside it the header-only C++ wrapper and engine adapters (buffdb.hpp,
+    # buffdb_physfs.h, buffdb_sdl.h).
+    install -m 0644 "$ROOT"/include/buffdb*.h* "$prefix/include/"
     install -m 0755 "$OUT/libbuffdb.so" "$libdir/libbuffdb.so.$VERSION"
     ln -sf "libbuffdb.so.$VERSION" "$libdir/libbuffdb.so.$SONAME_MAJOR"
     ln -sf "libbuffdb.so.$SONAME_MAJOR" "$libdir/libbuffdb.so"
@@ -96,7 +99,7 @@ Libs: -L\${libdir} -lbuffdb
 Libs.private: $native
 Cflags: -I\${includedir}
 PC
-    log "installed into $prefix (lib/libbuffdb.so.$VERSION, lib/libbuffdb.a, include/buffdb.h, lib/pkgconfig/buffdb.pc)"
+    log "installed into $prefix (lib/libbuffdb.so.$VERSION, lib/libbuffdb.a, include/buffdb*.h*, lib/pkgconfig/buffdb.pc)"
 }
 
 case "${1:-build}" in
