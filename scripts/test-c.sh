@@ -8,7 +8,10 @@
 #  5. every example is built through pkg-config (shared, and kv also statically) and run
 #     under AddressSanitizer + UBSan;
 #  6. tests/c/test_capi runs the shared JSON cases (tests/cases/*.json) and every bad-input
-#     case under ASan + UBSan (leaks included), then everything again under valgrind.
+#     case under ASan + UBSan (leaks included), then everything again under valgrind;
+#     tests/c/test_hpp.cpp tests the C++ wrapper built with and without exceptions;
+#     tests/c/test_physfs.c and test_sdl.c test the PhysFS archiver and the SDL_RWops
+#     adapter against the real libraries (Debian packages, installed when missing).
 # Prints one line per test and ends with "N passed, M failed"; exits non-zero on failure.
 set -uo pipefail
 
@@ -95,11 +98,34 @@ else
     fail "examples build through pkg-config (c-examples/Makefile)" "$WORK/make-asan.log"
 fi
 mkdir -p "$WORK/run"
-for ex in kv stream search asset_loader; do
+for ex in kv stream search asset_loader savegame; do
     args=("$WORK/run/$ex-asan.bdb")
     [ "$ex" = stream ] && args+=(32)
+    [ "$ex" = savegame ] && args+=(threads)
     run "example $ex (ASan+UBSan)" "$WORK/$ex-asan.log" "$WORK/asan/$ex" "${args[@]}"
 done
+
+# The save-game crash test: kill -9 an endless autosave at a random moment, 50 times;
+# each time the save on disk must be whole (the old round or the new one, never a mix)
+# and never older than the one before.
+savegame_crash_test() { # binary db rounds
+    local bin=$1 db=$2 rounds=$3 i pid out r prev=0
+    for ((i = 1; i <= rounds; i++)); do
+        "$bin" "$db" autosave >/dev/null 2>&1 &
+        pid=$!
+        sleep "$(printf '0.%03d' $((RANDOM % 300 + 20)))"
+        kill -9 "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        out=$("$bin" "$db" check 2>&1) || { echo "kill $i: $out"; return 1; }
+        r=$(sed -n 's/^check: save of round \([0-9]*\) is whole$/\1/p' <<<"$out")
+        [ -n "$r" ] && [ "$r" -ge "$prev" ] || { echo "kill $i: save went from round $prev to '$r'"; return 1; }
+        prev=$r
+    done
+    echo "$rounds kills during autosaves; every save whole; last round $prev"
+    [ "$prev" -gt 0 ]
+}
+run "save game: kill -9 during autosave, 50 times: old or new save, never a mix" "$WORK/crash.log" \
+    savegame_crash_test "$WORK/asan/savegame" "$WORK/run/crash.bdb" 50
 if make -s -C "$ROOT/c-examples" O="$WORK/static" STATIC=1 CC="$CC" CXX="$CXX" "$WORK/static/kv" >"$WORK/make-static.log" 2>&1 \
     && ! ldd "$WORK/static/kv" | grep -q libbuffdb; then
     run "example kv linked statically (libbuffdb.a + Libs.private)" "$WORK/kv-static.log" "$WORK/static/kv" "$WORK/run/kv-static.bdb"
@@ -132,6 +158,49 @@ if build_tests "$WORK/test_capi_asan" $SAN >"$WORK/build-tests.log" 2>&1; then
     run_test_program "ASan+UBSan" "$WORK/test-asan.log" "$WORK/test_capi_asan"
 else
     fail "build tests/c/test_capi" "$WORK/build-tests.log"
+fi
+
+# 6b. the C++ wrapper (include/buffdb.hpp), with exceptions and with -fno-exceptions, ASan + UBSan
+for mode in exceptions no-exceptions; do
+    flags=()
+    [ "$mode" = no-exceptions ] && flags=(-fno-exceptions)
+    if $CXX -std=c++17 -Wall -Wextra -Werror -pedantic $SAN "${flags[@]}" $(pkg-config --cflags buffdb) \
+        "$ROOT/tests/c/test_hpp.cpp" -o "$WORK/test_hpp_$mode" $(pkg-config --libs buffdb) >"$WORK/build-hpp-$mode.log" 2>&1; then
+        run_test_program "C++ $mode, ASan+UBSan" "$WORK/test-hpp-$mode.log" "$WORK/test_hpp_$mode"
+    else
+        fail "build tests/c/test_hpp.cpp ($mode)" "$WORK/build-hpp-$mode.log"
+    fi
+done
+
+# 6c. game engines: the PhysFS archiver (include/buffdb_physfs.h) and the SDL_RWops adapter
+#     (include/buffdb_sdl.h) against the real libraries from Debian (installed here when
+#     missing), headless, under ASan + UBSan.
+GAME_PKGS="libsdl2-dev libsdl2-image-dev libsdl2-mixer-dev libphysfs-dev zip"
+game_libs() { pkg-config --exists sdl2 SDL2_image SDL2_mixer physfs && command -v zip >/dev/null 2>&1; }
+if ! game_libs && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "     installing $GAME_PKGS (apt-get)"
+    { apt-get update && apt-get install -y --no-install-recommends $GAME_PKGS; } >"$WORK/apt-game.log" 2>&1 \
+        || fail "apt-get install $GAME_PKGS" "$WORK/apt-game.log"
+fi
+if game_libs; then
+    GAME_CFLAGS="$(pkg-config --cflags buffdb sdl2 SDL2_image SDL2_mixer physfs)"
+    GAME_LIBS="$(pkg-config --libs buffdb SDL2_image SDL2_mixer sdl2 physfs)"
+    printf '#define BUFFDB_PHYSFS_IMPLEMENTATION\n#include <buffdb_physfs.h>\n#define BUFFDB_SDL_IMPLEMENTATION\n#include <buffdb_sdl.h>\nint main(void) { return buffdb_physfs_register() == 2; }\n' >"$WORK/game-h.c"
+    cp "$WORK/game-h.c" "$WORK/game-h.cpp"
+    run "buffdb_physfs.h + buffdb_sdl.h implementations compile as C99" "$WORK/game-h-c.log" \
+        $CC -std=c99 -Wall -Wextra -Werror $GAME_CFLAGS "$WORK/game-h.c" -o "$WORK/game-h-c" $GAME_LIBS
+    run "buffdb_physfs.h + buffdb_sdl.h implementations compile as C++17" "$WORK/game-h-cpp.log" \
+        $CXX -std=c++17 -Wall -Wextra -Werror $GAME_CFLAGS "$WORK/game-h.cpp" -o "$WORK/game-h-cpp" $GAME_LIBS
+    for t in physfs sdl; do
+        if $CC -std=c99 -Wall -Wextra -Werror $SAN $GAME_CFLAGS "$ROOT/tests/c/test_$t.c" -o "$WORK/test_$t" $GAME_LIBS \
+            >"$WORK/build-$t.log" 2>&1; then
+            SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy run_test_program "$t, ASan+UBSan" "$WORK/test-$t.log" "$WORK/test_$t"
+        else
+            fail "build tests/c/test_$t.c" "$WORK/build-$t.log"
+        fi
+    done
+else
+    echo "     SKIPPED the PhysFS and SDL tests: $GAME_PKGS are not installed and cannot be (needs root and apt-get)"
 fi
 
 # 7. the same under valgrind
