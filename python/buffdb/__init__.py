@@ -31,7 +31,7 @@ from ._buffdb import (
     Transaction,
     __version__,
 )
-from ._db import Db, open
+from ._db import Db, ReadOnlyDb, open
 from ._errors import (
     BufferTooSmallError,
     QueryInterruptedError,
@@ -50,6 +50,7 @@ from ._errors import (
     TooLargeError,
 )
 from ._io import Reader, StreamWriter
+from ._views import ItemsView, KeysView, ValuesView
 
 __all__ = [
     "__version__",
@@ -60,10 +61,14 @@ __all__ = [
     "MAX_METADATA_SIZE",
     "open",
     "Db",
+    "ReadOnlyDb",
     "Transaction",
     "Ops",
     "Reader",
     "StreamWriter",
+    "KeysView",
+    "ValuesView",
+    "ItemsView",
     "KvIterator",
     "KeyIterator",
     "PathIterator",

@@ -8,15 +8,19 @@ from typing import (
     Any,
     Dict,
     Iterable,
+    ItemsView as _ItemsView,
     Iterator,
+    KeysView as _KeysView,
     List,
     Mapping,
+    MutableMapping,
     Optional,
     Sequence,
     Tuple,
     Type,
     TypeVar,
     Union,
+    ValuesView as _ValuesView,
     final,
     overload,
 )
@@ -32,10 +36,14 @@ __all__ = [
     "MAX_METADATA_SIZE",
     "open",
     "Db",
+    "ReadOnlyDb",
     "Transaction",
     "Ops",
     "Reader",
     "StreamWriter",
+    "KeysView",
+    "ValuesView",
+    "ItemsView",
     "KvIterator",
     "KeyIterator",
     "PathIterator",
@@ -197,6 +205,31 @@ class PathIterator(Iterator[str]):
     def __iter__(self) -> "PathIterator": ...
     def __next__(self) -> str: ...
 
+# -- mapping views ---------------------------------------------------------------
+
+class KeysView(_KeysView[bytes]):
+    def __init__(
+        self, mapping: Any, prefix: bytes = b"", start_after: Optional[bytes] = None, limit: Optional[int] = None
+    ) -> None: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, key: object) -> bool: ...
+    def __iter__(self) -> Iterator[bytes]: ...
+
+class ValuesView(_ValuesView[bytes]):
+    def __init__(
+        self, mapping: Any, prefix: bytes = b"", start_after: Optional[bytes] = None, limit: Optional[int] = None
+    ) -> None: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[bytes]: ...
+
+class ItemsView(_ItemsView[bytes, bytes]):
+    def __init__(
+        self, mapping: Any, prefix: bytes = b"", start_after: Optional[bytes] = None, limit: Optional[int] = None
+    ) -> None: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, item: object) -> bool: ...
+    def __iter__(self) -> Iterator[Tuple[bytes, bytes]]: ...
+
 # -- file objects -------------------------------------------------------------
 
 class Reader(io.RawIOBase):
@@ -248,7 +281,7 @@ class StreamWriter(io.RawIOBase):
 # -- operations ----------------------------------------------------------------
 
 @disjoint_base
-class Ops:
+class Ops(MutableMapping[bytes, bytes]):
     def __bool__(self) -> bool: ...
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -286,7 +319,27 @@ class Ops:
         prefix: Optional[_Key] = None,
         start_after: Optional[_Key] = None,
         limit: Optional[int] = None,
-    ) -> KeyIterator: ...
+    ) -> KeysView: ...
+    def values(
+        self,
+        prefix: Optional[_Key] = None,
+        start_after: Optional[_Key] = None,
+        limit: Optional[int] = None,
+    ) -> ValuesView: ...
+    def items(
+        self,
+        prefix: Optional[_Key] = None,
+        start_after: Optional[_Key] = None,
+        limit: Optional[int] = None,
+    ) -> ItemsView: ...
+    @overload
+    def pop(self, key: _Key, /) -> bytes: ...
+    @overload
+    def pop(self, key: _Key, default: _T, /) -> Union[bytes, _T]: ...
+    def popitem(self) -> Tuple[bytes, bytes]: ...
+    def setdefault(self, key: _Key, default: Optional[_Value] = None) -> Union[bytes, _Value, None]: ...  # type: ignore[override]
+    def update(self, other: Optional[_Pairs] = None, /, **kwargs: _Value) -> None: ...  # type: ignore[override]
+    def clear(self) -> None: ...
     def count(self, prefix: Optional[_Key] = None) -> int: ...
     # blobs
     def blob_put(self, data: _Data, metadata: Optional[str] = None) -> int: ...
@@ -362,6 +415,8 @@ class Db(Ops):
     # transactions
     def begin(self) -> Transaction: ...
     def transaction(self) -> Transaction: ...
+
+class ReadOnlyDb(Db): ...
 
 def open(
     path: _StrPath,

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, MutableMapping
 from typing import Any, Union
 
 from . import _buffdb
 
-__all__ = ["Db", "open"]
+__all__ = ["Db", "ReadOnlyDb", "open"]
 
 
-class Db(_buffdb.Db):
+class _DbType(type):
+    """`Db`'s metaclass: a read-only handle (a `ReadOnlyDb`) is an instance of `Db` too.
+
+    It is not a subclass: `Db` is registered as a `MutableMapping`, ABC registration
+    holds for subclasses, and a read-only database is only a `Mapping`.
+    """
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return type.__instancecheck__(cls, obj) or (cls is Db and type.__instancecheck__(ReadOnlyDb, obj))
+
+
+class Db(_buffdb.Db, metaclass=_DbType):
     """A BuffDB database: one file holding a KV store, blobs, versioned path streams
     and prefix search, with transactions and read-only SQL.
 
@@ -27,10 +39,14 @@ class Db(_buffdb.Db):
     touches the disk releases the GIL. It is a context manager that closes the
     database; after ``close()`` every call raises ``ClosedError``.
 
-    KV works like a mapping: ``db[key]``, ``db[key] = value``, ``del db[key]``,
-    ``key in db``, ``len(db)``, ``iter(db)`` (keys). Keys are ``str`` (stored as
-    UTF-8) or ``bytes``; values are bytes-like or ``str``; values and keys come back
-    as ``bytes``.
+    KV is a ``collections.abc.MutableMapping`` (registered: ``isinstance`` says so,
+    ``shelve.Shelf(db)`` works): ``db[key]``, ``db[key] = value``, ``del db[key]``,
+    ``key in db``, ``len(db)``, ``iter(db)`` (keys), lazy ``keys()``, ``values()``
+    and ``items()`` views, ``pop``, ``popitem``, ``setdefault``, ``update`` and
+    ``clear`` (each atomic). Keys are ``str`` (stored as UTF-8) or ``bytes``; values
+    are bytes-like or ``str``; values and keys come back as ``bytes``. Equality is the
+    handle's identity, not its contents. Opened with ``read_only=True`` it is a
+    ``ReadOnlyDb``: still an instance of ``Db``, but only a ``Mapping``.
 
     Every operation (KV, blobs, streams, search, query) comes from the base class
     ``Ops`` and is on ``Transaction`` (``db.begin()``) too, with the same arguments,
@@ -38,6 +54,26 @@ class Db(_buffdb.Db):
     """
 
     __slots__ = ()
+
+    def __new__(cls, path: Any, **options: Any) -> "Db":
+        if cls is Db and options.get("read_only"):
+            cls = ReadOnlyDb  # type: ignore[assignment]
+        return _buffdb.Db.__new__(cls, path, **options)  # type: ignore[no-any-return]
+
+
+class ReadOnlyDb(_buffdb.Db):
+    """A database opened with ``read_only=True`` (``Db(path, read_only=True)`` gives
+    one): every operation of ``Db``, writes raising ``ReadOnlyError``. It is a
+    ``collections.abc.Mapping``, not a ``MutableMapping``, and ``isinstance(db, Db)``
+    holds for it.
+    """
+
+    __slots__ = ()
+
+
+MutableMapping.register(Db)
+MutableMapping.register(_buffdb.Transaction)
+Mapping.register(ReadOnlyDb)
 
 
 def open(path: Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"], **options: Any) -> Db:

@@ -11,7 +11,9 @@ use buffdb as engine;
 use buffdb::ErrorCode;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString};
+use pyo3::intern;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::buffers::bytes_from_vec;
 use crate::convert::{
@@ -24,10 +26,42 @@ use crate::gil::run;
 use crate::io::{read_whole, reader_object, writer_object};
 use crate::iter::{PyKeyIter, PyKvIter, PyPathIter};
 use crate::results::{PyBlobInfo, PyQueryResult, PyStreamInfo};
-use crate::target::{on, Target};
+use crate::target::{atomic, on, Target};
 
 /// Bytes read from a file object per call when it is copied into a stream writer.
 const COPY_BUF: usize = 1 << 20;
+
+/// Keys deleted per page by `clear`.
+const CLEAR_BATCH: usize = 1024;
+
+/// The view class `name` of buffdb/_views.py over `ops`, for the keys the arguments
+/// select (checked now, as `scan` checks them). A finished transaction or a closed
+/// database gives `ClosedError` now rather than at the first use.
+fn view<'py>(
+    ops: &Bound<'py, PyOps>,
+    name: &Bound<'py, PyString>,
+    prefix: Option<&Bound<'py, PyAny>>,
+    start_after: Option<&Bound<'py, PyAny>>,
+    limit: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = ops.py();
+    let p = PyBytes::new(py, prefix_arg(prefix)?.as_slice());
+    let sa = opt_bytes(start_after, "start_after")?.map(|b| PyBytes::new(py, b.as_slice()));
+    let limit = opt_usize(limit, "limit")?;
+    ops.get().target().liveness().check().map_err(to_py_err)?;
+    static VIEWS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    let module = VIEWS.get_or_try_init(py, || py.import("buffdb._views").map(Bound::unbind))?;
+    module.bind(py).getattr(name)?.call1((ops, p, sa, limit))
+}
+
+/// The optional `default` of `pop` (given positionally, at most one).
+fn one_default<'py>(args: &Bound<'py, PyTuple>, what: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    match args.len() {
+        0 => Ok(None),
+        1 => args.get_item(0).map(Some),
+        n => Err(PyTypeError::new_err(format!("{what} expected at most 2 arguments, got {}", n + 1))),
+    }
+}
 
 /// The operations of a BuffDB database: the base class of `Db` and `Transaction`.
 ///
@@ -150,7 +184,7 @@ impl PyOps {
     }
 
     fn __iter__(&self, py: Python<'_>) -> PyResult<PyKeyIter> {
-        self.keys(py, None, None, None)
+        self._key_iter(py, None, None, None)
     }
 
     /// Values of many keys (a list of bytes or None), read from one snapshot.
@@ -207,9 +241,10 @@ impl PyOps {
         Ok(PyKvIter::new(it))
     }
 
-    /// Lazy iterator of keys (bytes) starting with `prefix`, in key order.
+    /// Lazy iterator of keys (bytes) starting with `prefix`, in key order (what
+    /// `iter()` and the views' iteration run on).
     #[pyo3(signature = (prefix=None, start_after=None, limit=None))]
-    fn keys(
+    fn _key_iter(
         &self,
         py: Python<'_>,
         prefix: Option<&Bound<'_, PyAny>>,
@@ -222,6 +257,151 @@ impl PyOps {
         let (ps, sas) = (p.as_slice(), sa.as_ref().map(|b| b.as_slice()));
         let it = run(py, || on!(self.target(), |o| o.keys(ps, sas, limit)))?;
         Ok(PyKeyIter::new(it))
+    }
+
+    // -- mapping -------------------------------------------------------------
+    // `Db` and `Transaction` are registered as `collections.abc.MutableMapping`
+    // (buffdb/_db.py): these are the methods that interface promises beyond the item
+    // access above, each one engine call (or one transaction) like the others.
+
+    /// A lazy, set-like view of the keys (a `collections.abc.KeysView` of bytes, in key
+    /// order): `len`, `in` and iteration ask the engine each time. `prefix`,
+    /// `start_after` and `limit` narrow it as they narrow `scan`.
+    #[pyo3(signature = (prefix=None, start_after=None, limit=None))]
+    fn keys<'py>(
+        slf: &Bound<'py, Self>,
+        prefix: Option<&Bound<'py, PyAny>>,
+        start_after: Option<&Bound<'py, PyAny>>,
+        limit: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        view(slf, intern!(slf.py(), "KeysView"), prefix, start_after, limit)
+    }
+
+    /// A lazy view of the values (a `collections.abc.ValuesView` of bytes, in key order);
+    /// the arguments are those of `keys`.
+    #[pyo3(signature = (prefix=None, start_after=None, limit=None))]
+    fn values<'py>(
+        slf: &Bound<'py, Self>,
+        prefix: Option<&Bound<'py, PyAny>>,
+        start_after: Option<&Bound<'py, PyAny>>,
+        limit: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        view(slf, intern!(slf.py(), "ValuesView"), prefix, start_after, limit)
+    }
+
+    /// A lazy, set-like view of the (key, value) pairs (a `collections.abc.ItemsView`,
+    /// in key order); the arguments are those of `keys`.
+    #[pyo3(signature = (prefix=None, start_after=None, limit=None))]
+    fn items<'py>(
+        slf: &Bound<'py, Self>,
+        prefix: Option<&Bound<'py, PyAny>>,
+        start_after: Option<&Bound<'py, PyAny>>,
+        limit: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        view(slf, intern!(slf.py(), "ItemsView"), prefix, start_after, limit)
+    }
+
+    /// Removes `key` and returns its value; when it is missing, returns `default`, or
+    /// raises NotFoundError (a KeyError) if none is given. Atomic.
+    #[pyo3(signature = (key, *default), text_signature = "($self, key, default=..., /)")]
+    fn pop<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let default = one_default(default, "pop")?;
+        let k = key_arg(key)?;
+        let ks = k.as_slice();
+        let got = run(py, || {
+            atomic!(self.target(), |o| {
+                let v = o.get(ks)?;
+                if v.is_some() {
+                    o.delete(ks)?;
+                }
+                Ok(v)
+            })
+        })?;
+        match got {
+            Some(v) => Ok(bytes_from_vec(py, v)?.into_any()),
+            None => default.ok_or_else(|| key_missing(key)),
+        }
+    }
+
+    /// Removes the first key (in key order) and returns `(key, value)`; NotFoundError
+    /// (a KeyError) when there are no keys. Atomic.
+    fn popitem<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let got = run(py, || {
+            atomic!(self.target(), |o| match o.scan(b"", None, Some(1))?.next().transpose()? {
+                Some((k, v)) => o.delete(&k).map(|_| Some((k, v))),
+                None => Ok(None),
+            })
+        })?;
+        let (k, v) = got.ok_or_else(|| to_py_err(engine::Error::new(ErrorCode::NotFound, "popitem(): no keys")))?;
+        PyTuple::new(py, [bytes_from_vec(py, k)?, bytes_from_vec(py, v)?])
+    }
+
+    /// The value of `key` (bytes); when it is missing, stores `default` under it and
+    /// returns `default`. Atomic.
+    #[pyo3(signature = (key, default=None))]
+    fn setdefault<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let default = default.unwrap_or_else(|| py.None().into_bound(py));
+        let k = key_arg(key)?;
+        // None cannot be stored: an error only if it would be.
+        let d = if default.is_none() { None } else { Some(bytes_like(&default, "value")?) };
+        let (ks, ds) = (k.as_slice(), d.as_ref().map(|d| d.as_slice()));
+        let got = run(py, || {
+            atomic!(self.target(), |o| match (o.get(ks)?, ds) {
+                (Some(v), _) => Ok(Ok(v)),
+                (None, Some(d)) => o.put(ks, d).map(|()| Err(true)),
+                (None, None) => Ok(Err(false)),
+            })
+        })?;
+        match got {
+            Ok(v) => Ok(bytes_from_vec(py, v)?.into_any()),
+            Err(true) => Ok(default),
+            Err(false) => bytes_like(&default, "value").map(|_| default),
+        }
+    }
+
+    /// Sets every pair of `other` (a mapping or an iterable of (key, value)) and of the
+    /// keyword arguments, atomically (as `put_many`).
+    #[pyo3(signature = (other=None, /, **kwargs))]
+    fn update(
+        &self,
+        py: Python<'_>,
+        other: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let mut pairs = match other {
+            Some(o) => pair_list(o)?,
+            None => Vec::new(),
+        };
+        if let Some(kw) = kwargs {
+            pairs.extend(pair_list(kw.as_any())?);
+        }
+        let refs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+        run(py, || on!(self.target(), |o| o.put_many(&refs)))
+    }
+
+    /// Deletes every key (blobs and streams stay), atomically.
+    fn clear(&self, py: Python<'_>) -> PyResult<()> {
+        run(py, || {
+            atomic!(self.target(), |o| loop {
+                let batch = o.keys(b"", None, Some(CLEAR_BATCH))?.collect::<engine::Result<Vec<_>>>()?;
+                if batch.is_empty() {
+                    break Ok(());
+                }
+                for k in &batch {
+                    o.delete(k)?;
+                }
+            })
+        })
     }
 
     /// Number of keys starting with `prefix`.

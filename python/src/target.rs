@@ -103,3 +103,27 @@ macro_rules! on {
     };
 }
 pub(crate) use on;
+
+/// `atomic!(target, |o| body)`: as `on!`, but on a database the body runs in a
+/// transaction of its own, committed when it returns `Ok` (an early `Err` drops it,
+/// which rolls it back), so a read-then-write (`pop`, `setdefault`, `clear`) is one
+/// atomic step on a database as it is inside a transaction.
+macro_rules! atomic {
+    ($target:expr, |$o:ident| $body:expr) => {
+        match $target {
+            $crate::target::Target::Db(db) => {
+                let t = db.begin()?;
+                let r = {
+                    let $o = &t;
+                    $body
+                };
+                match r {
+                    Ok(v) => t.commit().map(|()| v),
+                    Err(e) => Err(e),
+                }
+            }
+            t @ $crate::target::Target::Txn(_) => $crate::target::on!(t, |$o| $body),
+        }
+    };
+}
+pub(crate) use atomic;

@@ -142,7 +142,7 @@ def test_scan_keys_count(db):
     assert len(list(db.scan("user:", limit=5))) == 5
     assert list(db.scan(b"user:", b"user:0100", 2)) == [(b"user:0101", b"v101"), (b"user:0102", b"v102")]
     assert list(db.scan("nothing")) == []
-    keys = db.keys("user:00", limit=3)
+    keys = iter(db.keys("user:00", limit=3))
     assert isinstance(keys, buffdb.KeyIterator)
     assert list(keys) == [b"user:0000", b"user:0001", b"user:0002"]
     assert db.count("user:") == 300

@@ -191,7 +191,7 @@ def test_lazy_iterators_read_the_transaction_and_raise_closed_after_it(small_db,
         tx.put(f"k:{i:04}", b"new")
         tx.stream_write(f"/p/{i:04}", b"x")
     tx.delete("k:old")
-    scan, keys, paths, it = tx.scan("k:"), tx.keys("k:"), tx.search("/p/"), iter(tx)
+    scan, keys, paths, it = tx.scan("k:"), iter(tx.keys("k:")), tx.search("/p/"), iter(tx)
     assert next(scan) == (b"k:0000", b"new")
     assert next(keys) == b"k:0000" and next(it) == b"k:0000"
     assert next(paths) == "/p/0000"
@@ -322,7 +322,7 @@ def test_iterators_raise_closed_after_the_database_closes(dbpath):
     db.put_many([(f"k{i:03}", b"v") for i in range(100)])
     for i in range(100):
         db.stream_write(f"/p/{i:03}", b"x")
-    scan, keys, paths = db.scan("k"), db.keys("k"), db.search("/p/")
+    scan, keys, paths = db.scan("k"), iter(db.keys("k")), db.search("/p/")
     assert next(scan) == (b"k000", b"v") and next(keys) == b"k000" and next(paths) == "/p/000"
     db.close()
     for iterator in (scan, keys, paths):
