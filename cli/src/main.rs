@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use buffdb::{Db, Error, ErrorCode, OpenOptions, QueryOptions, Value};
 use clap::{Parser, Subcommand};
 
+mod pack;
 mod print;
 mod remote;
 mod serve;
@@ -93,6 +94,8 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         mib: u64,
     },
+    #[command(flatten)]
+    Assets(pack::Command),
 }
 
 #[derive(Subcommand)]
@@ -268,6 +271,9 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
     if let Command::Demo { mib } = &cli.command {
         return demo(&cli, *mib);
     }
+    if let Command::Assets(cmd) = &cli.command {
+        return pack::run(&cli, cmd).map(|_| Outcome::Ok);
+    }
     if let Some(addr) = &cli.remote {
         return remote::run(&cli, addr);
     }
@@ -406,7 +412,7 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
             table.finish(&columns)?;
             Outcome::Ok
         }
-        Command::Demo { .. } | Command::Run(_) => unreachable!(),
+        Command::Demo { .. } | Command::Run(_) | Command::Assets(_) => unreachable!(),
     };
     out.flush()?;
     db.close()?;
