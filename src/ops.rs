@@ -11,7 +11,7 @@ use crate::blob::{self, BlobInfo};
 use crate::db::Db;
 use crate::error::Result;
 use crate::kv::{self, KeyIter, KvIter, Source};
-use crate::options::{check_key, check_path, check_value};
+use crate::options::{check_key, check_metadata, check_path, check_value};
 use crate::query::{self, QueryOptions, QueryResult, Value};
 use crate::reader::Reader;
 use crate::search::{self, PathIter};
@@ -221,19 +221,7 @@ surface! {
 
     /// Writes `data` as a new version of `path`, atomically.
     fn stream_write(&self, path: &str, data: &[u8]) -> Result<StreamInfo> {
-        check_path(path)?;
-        let core = self.core();
-        if data.len() > stream::batch_bytes(core.inner()) {
-            // Through a writer, whose batches commit as they go: the WAL keeps its
-            // bound and checkpoints overlap the write (one transaction of 1 GiB took
-            // 2.4 s, then 4 s of checkpoint). Still visible only at the end.
-            let mut w = self.stream_writer(path)?;
-            w.write(data)?;
-            return w.commit();
-        }
-        let info = core.write(&[], |c| stream::write(c, core.inner(), path, data))?;
-        core.after_large_write(info.size);
-        Ok(info)
+        self.stream_write_with_metadata(path, data, None)
     }
 
     /// Writes everything `reader` gives as a new version of `path`, a chunk at a
@@ -319,6 +307,38 @@ surface! {
         check_path(path)?;
         let core = self.core();
         core.write(&[], |c| stream::delete(c, core.inner(), path))
+    }
+
+    // ---- Stream metadata (issue 21) ----
+
+    /// `stream_write` giving the new version a metadata string (`None`: none), as a
+    /// blob has: at most `MAX_METADATA_SIZE` bytes (`TOO_LARGE`), no NUL byte
+    /// (`INVALID_ARGUMENT`). A stream writer takes it through `StreamWriter::set_metadata`.
+    fn stream_write_with_metadata(&self, path: &str, data: &[u8], metadata: Option<&str>) -> Result<StreamInfo> {
+        check_path(path)?;
+        check_metadata(metadata)?;
+        let core = self.core();
+        if data.len() > stream::batch_bytes(core.inner()) {
+            // Through a writer, whose batches commit as they go: the WAL keeps its
+            // bound and checkpoints overlap the write (one transaction of 1 GiB took
+            // 2.4 s, then 4 s of checkpoint). Still visible only at the end.
+            let mut w = self.stream_writer(path)?;
+            w.set_metadata(metadata)?;
+            w.write(data)?;
+            return w.commit();
+        }
+        let info = core.write(&[], |c| stream::write(c, core.inner(), path, data, metadata))?;
+        core.after_large_write(info.size);
+        Ok(info)
+    }
+
+    /// Replaces the metadata of the newest version of `path` without rewriting its
+    /// bytes (`None` clears it); returns the version's info. `NOT_FOUND` when the path
+    /// has no version.
+    fn stream_set_metadata(&self, path: &str, metadata: Option<&str>) -> Result<StreamInfo> {
+        check_path(path)?;
+        check_metadata(metadata)?;
+        self.core().write(&[], |c| stream::set_metadata(c, path, metadata))
     }
 
     // ---- Search ----

@@ -76,6 +76,7 @@ fn info(i: v1::StreamInfo) -> StreamInfo {
         chunk_size: i.chunk_size,
         stored_size: i.stored_size,
         created_ms: i.created_ms,
+        metadata: None, // v1's StreamInfo does not carry it yet
     }
 }
 

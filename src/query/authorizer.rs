@@ -1,7 +1,8 @@
 //! What a `query` statement may do, decided by SQLite's authorizer while it compiles
 //! the statement (and while a `pragma_*` table compiles its PRAGMA during a step).
 //!
-//! Allowed: SELECT (recursive too) over the views `kv`, `blobs`, `streams` (values of
+//! Allowed: SELECT (recursive too) over the views `kv`, `blobs`, `streams`, `indexes`,
+//! `index_entries` (values of
 //! the internal `bdb_*` tables are read only through the views; naming a table without
 //! reading a column, as `count(*)` does, is allowed everywhere), `json_each`,
 //! `json_tree`, `sqlite_schema`, read-only PRAGMAs from a short list, and every SQL
@@ -21,6 +22,8 @@ const TABLES: &[&str] = &[
     "kv",
     "blobs",
     "streams",
+    "indexes",
+    "index_entries",
     "json_each",
     "json_tree",
     "sqlite_schema",
@@ -137,7 +140,9 @@ fn check(action: c_int, arg1: Option<&str>, arg2: Option<&str>) -> Result<(), Er
             if TABLES.iter().any(|t| t.eq_ignore_ascii_case(a1)) || is_pragma_table(a1) {
                 Ok(())
             } else {
-                Err(refused(format!("query() reads the views kv, blobs and streams; {a1} is not one of them")))
+                Err(refused(format!(
+                    "query() reads the views kv, blobs, streams, indexes and index_entries; {a1} is not one of them"
+                )))
             }
         }
         ffi::SQLITE_FUNCTION => {

@@ -6,6 +6,7 @@
 pub(crate) mod cache;
 pub(crate) mod content;
 pub(crate) mod gate;
+pub(crate) mod ordered;
 pub(crate) mod owner;
 pub(crate) mod pool;
 pub(crate) mod schema;

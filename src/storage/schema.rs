@@ -6,6 +6,12 @@
 //! bytes. Format 1 files (no record checksums) are migrated in one transaction
 //! when a writable handle opens them; a read-only handle reads them as they are,
 //! without record checks (chunk and document checksums still apply).
+//!
+//! Format 3 gives stream versions a metadata string (`bdb_versions.metadata`, covered
+//! by the version's record checksum) and adds secondary indexes: their definitions
+//! (`bdb_indexes`) and entries (`bdb_index_entries`, see `crate::index`). Format 1 and
+//! 2 files migrate on a writable open; a read-only handle reads them as they are
+//! (stream versions without metadata, no indexes).
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::ValueRef;
@@ -15,8 +21,9 @@ use crate::error::{Error, ErrorCode, Result};
 
 /// SQLite `application_id`: "BUFD".
 pub const APPLICATION_ID: i32 = 0x4255_4644;
-/// SQLite `user_version`: the format version. 2 added record checksums.
-pub const FORMAT_VERSION: i32 = 2;
+/// SQLite `user_version`: the format version. 2 added record checksums, 3 stream
+/// metadata and indexes.
+pub const FORMAT_VERSION: i32 = 3;
 /// The oldest format this build opens (and migrates when it may write).
 const OLDEST_FORMAT: i32 = 1;
 
@@ -47,13 +54,34 @@ CREATE TABLE bdb_streams(path BLOB PRIMARY KEY, latest INTEGER NOT NULL, next_ve
   row_crc INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE bdb_versions(
   path BLOB NOT NULL, version INTEGER NOT NULL, content INTEGER NOT NULL, created_ms INTEGER NOT NULL,
-  row_crc INTEGER NOT NULL, PRIMARY KEY(path, version)) WITHOUT ROWID;
+  row_crc INTEGER NOT NULL, metadata TEXT, PRIMARY KEY(path, version)) WITHOUT ROWID;
  {KV_VIEW}
 CREATE VIEW blobs AS SELECT b.id AS id, b.metadata AS metadata, c.size AS size, c.crc32 AS crc32, b.created_ms AS created
   FROM bdb_blobs b JOIN bdb_contents c ON c.id = b.content;
-CREATE VIEW streams AS SELECT CAST(v.path AS TEXT) AS path, v.version AS version, c.size AS size, c.crc32 AS crc32,
-  c.chunk_count AS chunk_count, c.stored_size AS stored_size, v.created_ms AS created
-  FROM bdb_versions v JOIN bdb_contents c ON c.id = v.content;
+";
+
+/// The `streams` view (format 3 added `metadata`).
+const STREAMS_VIEW: &str = "CREATE VIEW streams AS SELECT CAST(v.path AS TEXT) AS path, v.version AS version,
+  c.size AS size, c.crc32 AS crc32, c.chunk_count AS chunk_count, c.stored_size AS stored_size,
+  v.created_ms AS created, v.metadata AS metadata
+  FROM bdb_versions v JOIN bdb_contents c ON c.id = v.content;";
+
+/// Added by format 3: index definitions and entries (see `crate::index`), and their views.
+/// `built` is NULL once an index is complete; while it is being built, the last record
+/// the build has indexed (records after it are not in it yet). An entry's `value` is
+/// the order-preserving encoding of the JSON value, `record` the KV key, the blob id
+/// (8 bytes big-endian) or the stream path.
+const INDEXES: &str = "
+CREATE TABLE bdb_indexes(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, source TEXT NOT NULL,
+  json_path TEXT NOT NULL, is_unique INTEGER NOT NULL, key_prefix BLOB, built BLOB, row_crc INTEGER NOT NULL);
+CREATE TABLE bdb_index_entries(idx INTEGER NOT NULL, value BLOB NOT NULL, record BLOB NOT NULL,
+  PRIMARY KEY(idx, value, record)) WITHOUT ROWID;
+CREATE VIEW indexes AS SELECT name, source, json_path AS path, is_unique AS is_unique, key_prefix,
+  built IS NULL AS ready, (SELECT count(*) FROM bdb_index_entries e WHERE e.idx = i.id) AS entries
+  FROM bdb_indexes i;
+CREATE VIEW index_entries AS SELECT i.name AS name, bdb_index_value(e.value) AS value,
+  bdb_index_record(i.source, e.record) AS record
+  FROM bdb_index_entries e JOIN bdb_indexes i ON i.id = e.idx;
 ";
 
 /// The `kv` view shows values without their checksum.
@@ -74,8 +102,11 @@ pub(crate) const ROW_CRC_COLUMNS: [(&str, &str); 5] = [
     ("bdb_chunks", "content, seq, raw_len, crc32, codec, length(data)"),
     ("bdb_blobs", "id, metadata, content, created_ms"),
     ("bdb_streams", "path, latest, next_version"),
-    ("bdb_versions", "path, version, content, created_ms"),
+    ("bdb_versions", "path, version, content, created_ms, metadata"),
 ];
+
+/// The columns of an index definition's checksum.
+pub(crate) const INDEX_CRC_COLUMNS: &str = "id, name, source, json_path, is_unique, key_prefix, built";
 
 /// The checksum of one record: CRC32 over its values, each tagged with its type
 /// and length so that no two different records encode alike.
@@ -209,6 +240,19 @@ pub(crate) fn register_row_crc(conn: &Connection) -> Result<()> {
         let (key, stored) = (ctx.get_raw(0), ctx.get_raw(1));
         Ok(matches!((key, stored), (ValueRef::Blob(k), ValueRef::Blob(v)) if open_kv(k, v).is_ok()))
     })?;
+    // The views of indexes: an entry's value as JSON text, its record as the KV key,
+    // the blob id or the stream path.
+    conn.create_scalar_function("bdb_index_value", 1, flags, |ctx| {
+        Ok(ctx.get_raw(0).as_bytes().ok().and_then(super::ordered::decode).map(|v| v.to_string()))
+    })?;
+    conn.create_scalar_function("bdb_index_record", 2, flags, |ctx| {
+        let record = ctx.get_raw(1).as_bytes().unwrap_or_default().to_vec();
+        Ok(match ctx.get_raw(0).as_str().unwrap_or_default() {
+            "blob" => super::ordered::blob_of(&record).map_or(rusqlite::types::Value::Null, |id| (id as i64).into()),
+            "stream" => String::from_utf8_lossy(&record).into_owned().into(),
+            _ => record.into(),
+        })
+    })?;
     conn.create_scalar_function(
         "bdb_row_crc",
         -1,
@@ -278,12 +322,15 @@ fn check_version(version: i32) -> Result<()> {
 pub fn create(conn: &Connection, page_size: u32) -> Result<()> {
     conn.pragma_update(None, "page_size", page_size)?;
     let schema = SCHEMA.replace("{KV_VIEW}", KV_VIEW);
+    register_row_crc(conn)?;
     conn.execute_batch(&format!(
         "BEGIN IMMEDIATE;
          PRAGMA application_id = {APPLICATION_ID};
          PRAGMA user_version = {FORMAT_VERSION};
          {schema}
+         {STREAMS_VIEW}
          {DELETED_STREAMS}
+         {INDEXES}
          INSERT INTO bdb_meta(key, value) VALUES ('format_version', '{FORMAT_VERSION}'),
            ('created_by', 'buffdb {}');",
         env!("CARGO_PKG_VERSION")
@@ -320,26 +367,34 @@ pub fn verify(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Format 1 to 2 in one transaction: adds and fills the record checksums and the
-/// table of deleted stream paths.
+/// Migrates an older format to this one in one transaction. Format 1 gains the
+/// record checksums and the table of deleted stream paths; format 2 gains stream
+/// metadata (each version's checksum is moved to cover it: a damaged row stays
+/// damaged) and the index tables.
 fn migrate(conn: &Connection) -> Result<()> {
     register_row_crc(conn)?;
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let out = (|| -> Result<()> {
-        if header(conn)?.1 != 1 {
+        let from = header(conn)?.1;
+        if from >= FORMAT_VERSION {
             return Ok(()); // another process migrated it first
         }
-        let mut sql = String::new();
-        for (table, cols) in ROW_CRC_COLUMNS {
-            sql += &format!(
-                "ALTER TABLE {table} ADD COLUMN row_crc INTEGER NOT NULL DEFAULT 0;
-                 UPDATE {table} SET row_crc = bdb_row_crc({cols});"
-            );
+        let mut sql = String::from("ALTER TABLE bdb_versions ADD COLUMN metadata TEXT;");
+        if from == 1 {
+            for (table, cols) in ROW_CRC_COLUMNS {
+                sql += &format!(
+                    "ALTER TABLE {table} ADD COLUMN row_crc INTEGER NOT NULL DEFAULT 0;
+                     UPDATE {table} SET row_crc = bdb_row_crc({cols});"
+                );
+            }
+            sql += &format!("UPDATE bdb_kv SET value = bdb_kv_seal(key, value); DROP VIEW kv; {KV_VIEW}");
+            sql += DELETED_STREAMS;
+        } else {
+            sql += &format!("UPDATE bdb_versions SET row_crc = {};", VERSION_CRC_FROM_2);
         }
-        sql += &format!("UPDATE bdb_kv SET value = bdb_kv_seal(key, value); DROP VIEW kv; {KV_VIEW}");
-        sql += DELETED_STREAMS;
         sql += &format!(
-            "PRAGMA user_version = {FORMAT_VERSION};
+            "DROP VIEW streams; {STREAMS_VIEW} {INDEXES}
+             PRAGMA user_version = {FORMAT_VERSION};
              UPDATE bdb_meta SET value = '{FORMAT_VERSION}' WHERE key = 'format_version';"
         );
         conn.execute_batch(&sql)?;
@@ -354,10 +409,18 @@ fn migrate(conn: &Connection) -> Result<()> {
     }
 }
 
-/// Prepares a new connection. A read-only connection to a format 1 file reads it
-/// through temporary views (they shadow the tables) that add the record checksums
-/// the file lacks, computed from the records as they are: no record checks.
+/// A format 2 version row's checksum, moved to cover its (NULL) metadata too when it
+/// holds; a damaged row gets a checksum no row has (checksums are never negative).
+const VERSION_CRC_FROM_2: &str = "CASE WHEN row_crc = bdb_row_crc(path, version, content, created_ms)
+  THEN bdb_row_crc(path, version, content, created_ms, NULL) ELSE -1 - row_crc END";
+
+/// Prepares a new connection: registers the functions the views use. A read-only
+/// connection to an older file reads it through temporary views (they shadow the
+/// tables) that give it this format's shape: format 1 gets record checksums
+/// computed from the records as they are (no record checks), stream versions get
+/// NULL metadata, and there are no indexes.
 pub(crate) fn prepare_connection(conn: &Connection) -> Result<()> {
+    register_row_crc(conn)?;
     let version = header(conn)?.1;
     if version == FORMAT_VERSION {
         return check_schema(conn);
@@ -365,13 +428,26 @@ pub(crate) fn prepare_connection(conn: &Connection) -> Result<()> {
     if !(OLDEST_FORMAT..FORMAT_VERSION).contains(&version) || !conn.is_readonly(rusqlite::MAIN_DB)? {
         return Ok(());
     }
-    register_row_crc(conn)?;
     let mut sql = String::new();
-    for (table, cols) in ROW_CRC_COLUMNS {
-        sql += &format!("CREATE TEMP VIEW {table} AS SELECT *, bdb_row_crc({cols}) AS row_crc FROM main.{table};");
+    if version == 1 {
+        for (table, cols) in &ROW_CRC_COLUMNS[..4] {
+            sql += &format!("CREATE TEMP VIEW {table} AS SELECT *, bdb_row_crc({cols}) AS row_crc FROM main.{table};");
+        }
+        sql += "CREATE TEMP VIEW bdb_kv AS SELECT key, bdb_kv_seal(key, value) AS value FROM main.bdb_kv;";
+        sql += "CREATE TEMP VIEW bdb_deleted_streams AS SELECT x'' AS path, 0 AS next_version, 0 AS row_crc WHERE 0;";
+        sql += "CREATE TEMP VIEW bdb_versions AS SELECT path, version, content, created_ms, NULL AS metadata,
+                bdb_row_crc(path, version, content, created_ms, NULL) AS row_crc FROM main.bdb_versions;";
+    } else {
+        sql += &format!(
+            "CREATE TEMP VIEW bdb_versions AS SELECT path, version, content, created_ms, NULL AS metadata,
+             {VERSION_CRC_FROM_2} AS row_crc FROM main.bdb_versions;"
+        );
     }
-    sql += "CREATE TEMP VIEW bdb_kv AS SELECT key, bdb_kv_seal(key, value) AS value FROM main.bdb_kv;";
-    sql += "CREATE TEMP VIEW bdb_deleted_streams AS SELECT x'' AS path, 0 AS next_version, 0 AS row_crc WHERE 0;";
+    sql += "CREATE TEMP VIEW bdb_indexes AS SELECT 0 AS id, '' AS name, '' AS source, '' AS json_path,
+            0 AS is_unique, NULL AS key_prefix, NULL AS built, 0 AS row_crc WHERE 0;
+            CREATE TEMP VIEW bdb_index_entries AS SELECT 0 AS idx, x'' AS value, x'' AS record WHERE 0;";
+    sql += &STREAMS_VIEW.replace("CREATE VIEW", "CREATE TEMP VIEW");
+    sql += &INDEXES[INDEXES.find("CREATE VIEW").unwrap()..].replace("CREATE VIEW", "CREATE TEMP VIEW");
     conn.execute_batch(&sql)?;
     Ok(())
 }
@@ -391,6 +467,11 @@ pub(crate) fn checked_records() -> Vec<(&'static str, String, &'static str)> {
         out.push((table, format!("row_crc IS bdb_row_crc({cols})"), name));
     }
     out.push((
+        "bdb_indexes",
+        format!("row_crc IS bdb_row_crc({INDEX_CRC_COLUMNS})"),
+        "'index ' || quote(name)",
+    ));
+    out.push((
         "bdb_deleted_streams",
         "row_crc IS bdb_row_crc(path, next_version)".into(),
         "'deleted stream ' || quote(CAST(path AS TEXT))",
@@ -404,7 +485,8 @@ pub(crate) fn checked_records() -> Vec<(&'static str, String, &'static str)> {
 fn schema_crc(conn: &Connection) -> Result<i64> {
     let mut stmt = conn.prepare(
         "SELECT type, name, tbl_name, sql FROM sqlite_master
-         WHERE name LIKE 'bdb!_%' ESCAPE '!' OR name IN ('kv', 'blobs', 'streams', 'sqlite_sequence') ORDER BY name",
+         WHERE name LIKE 'bdb!_%' ESCAPE '!'
+           OR name IN ('kv', 'blobs', 'streams', 'indexes', 'index_entries', 'sqlite_sequence') ORDER BY name",
     )?;
     let mut rows = stmt.query([])?;
     let mut crc = RowCrc::new();

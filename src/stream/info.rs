@@ -14,4 +14,6 @@ pub struct StreamInfo {
     /// Bytes on disk after compression.
     pub stored_size: u64,
     pub created_ms: i64,
+    /// The version's metadata string (`None` when it has none).
+    pub metadata: Option<String>,
 }

@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::options::check_path;
+use crate::options::{check_metadata, check_path};
 use crate::reader::Reader;
 use crate::storage::content::{self, ContentBuilder, ContentMeta, STATE_WRITING};
 use crate::storage::schema::RowCrc;
@@ -13,11 +13,11 @@ use crate::storage::{Core, Via};
 pub(crate) mod info;
 pub use info::StreamInfo;
 
-/// A version row: (version, content, created_ms), checked.
-type VersionRow = (u64, i64, i64);
+/// A version row: (version, content, created_ms, metadata), checked.
+type VersionRow = (u64, i64, i64, Option<String>);
 
-fn version_crc(path: &[u8], version: i64, content: i64, created_ms: i64) -> RowCrc {
-    RowCrc::new().bytes(path).int(version).int(content).int(created_ms)
+fn version_crc(path: &[u8], version: i64, content: i64, created_ms: i64, metadata: Option<&str>) -> RowCrc {
+    RowCrc::new().bytes(path).int(version).int(content).int(created_ms).opt_bytes(metadata.map(str::as_bytes))
 }
 
 fn streams_crc(path: &[u8], latest: i64, next_version: i64) -> RowCrc {
@@ -48,23 +48,25 @@ fn version_rows(conn: &Connection, path: &str, version: Option<u64>) -> Result<V
     let key = path.as_bytes();
     let version = version.map(|v| v.min(i64::MAX as u64) as i64);
     let mut stmt = conn.prepare_cached(
-        "SELECT version, content, created_ms, row_crc FROM bdb_versions
+        "SELECT version, content, created_ms, row_crc, metadata FROM bdb_versions
          WHERE path = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version",
     )?;
     let mut rows = stmt.query(params![key, version])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let (v, content, created): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        version_crc(key, v, content, created).verify(r.get(3)?, || format!("stream {path:?} version {v}"))?;
+        let metadata: Option<String> = r.get(4)?;
+        version_crc(key, v, content, created, metadata.as_deref())
+            .verify(r.get(3)?, || format!("stream {path:?} version {v}"))?;
         if v < 1 {
             return Err(Error::corrupt(format!("stream {path:?}: impossible version {v}")));
         }
-        out.push((v as u64, content, created));
+        out.push((v as u64, content, created, metadata));
     }
     Ok(out)
 }
 
-fn info_of(path: &str, (version, _, created_ms): VersionRow, meta: &ContentMeta) -> StreamInfo {
+fn info_of(path: &str, (version, _, created_ms, metadata): VersionRow, meta: &ContentMeta) -> StreamInfo {
     StreamInfo {
         path: path.to_string(),
         version,
@@ -74,12 +76,13 @@ fn info_of(path: &str, (version, _, created_ms): VersionRow, meta: &ContentMeta)
         chunk_size: meta.chunk_size,
         stored_size: meta.stored_size,
         created_ms,
+        metadata,
     }
 }
 
 /// The live content of a version row: in the snapshot that read the row, a
 /// version without one is damage.
-fn content_of(conn: &Connection, path: &str, row: VersionRow) -> Result<ContentMeta> {
+fn content_of(conn: &Connection, path: &str, row: &VersionRow) -> Result<ContentMeta> {
     content::meta(conn, row.1)?
         .ok_or_else(|| Error::corrupt(format!("stream {path:?} version {}: its content is missing", row.0)))
 }
@@ -101,8 +104,9 @@ pub(crate) fn version_row(conn: &Connection, path: &str, version: Option<u64>) -
         }
         None => return Ok(None),
     };
-    let meta = content_of(conn, path, row)?;
-    Ok(Some((info_of(path, row, &meta), row.1)))
+    let meta = content_of(conn, path, &row)?;
+    let content = row.1;
+    Ok(Some((info_of(path, row, &meta), content)))
 }
 
 /// Whether version `version` of `path` is still stored with content `content`.
@@ -125,7 +129,14 @@ pub(crate) fn stat(conn: &Connection, path: &str) -> Result<StreamInfo> {
 /// Makes a finished content the newest version of `path`, then drops versions
 /// beyond `versions_to_keep`. Version numbers continue after the highest the path
 /// ever had, even across a delete.
-pub(crate) fn commit_version(conn: &Connection, inner: &Store, path: &str, meta: &ContentMeta) -> Result<StreamInfo> {
+pub(crate) fn commit_version(
+    conn: &Connection,
+    inner: &Store,
+    path: &str,
+    meta: &ContentMeta,
+    metadata: Option<&str>,
+) -> Result<StreamInfo> {
+    check_metadata(metadata)?;
     let key = path.as_bytes();
     content::collect_unowned(conn, inner)?;
     let version = match stream_row(conn, path)? {
@@ -145,21 +156,23 @@ pub(crate) fn commit_version(conn: &Connection, inner: &Store, path: &str, meta:
     )?
     .execute(params![key, version, next, streams_crc(key, version, next).finish()])?;
     conn.prepare_cached(
-        "INSERT INTO bdb_versions(path, version, content, created_ms, row_crc) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO bdb_versions(path, version, content, created_ms, row_crc, metadata)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         key,
         version,
         meta.id,
         created_ms,
-        version_crc(key, version, meta.id, created_ms).finish()
+        version_crc(key, version, meta.id, created_ms, metadata).finish(),
+        metadata
     ])?;
     let keep = inner.opts.versions_to_keep as usize;
     let rows = all_version_rows(conn, path)?;
     if rows.len() > keep {
         drop_versions(conn, path, &rows[..rows.len() - keep])?;
     }
-    Ok(info_of(path, (version as u64, meta.id, created_ms), meta))
+    Ok(info_of(path, (version as u64, meta.id, created_ms, metadata.map(str::to_string)), meta))
 }
 
 /// The next version number of a deleted path, checked.
@@ -182,7 +195,7 @@ fn deleted_next_version(conn: &Connection, path: &str) -> Result<Option<i64>> {
 fn all_version_rows(conn: &Connection, path: &str) -> Result<Vec<(i64, Option<i64>)>> {
     let key = path.as_bytes();
     let mut stmt = conn.prepare_cached(
-        "SELECT version, content, created_ms, row_crc FROM bdb_versions WHERE path = ?1 ORDER BY version",
+        "SELECT version, content, created_ms, row_crc, metadata FROM bdb_versions WHERE path = ?1 ORDER BY version",
     )?;
     let mut rows = stmt.query([key])?;
     let mut out = Vec::new();
@@ -190,7 +203,8 @@ fn all_version_rows(conn: &Connection, path: &str) -> Result<Vec<(i64, Option<i6
         let v: i64 = r.get_ref(0)?.as_i64().unwrap_or(-1);
         let checked = (|| -> Result<i64> {
             let (content, created, crc): (i64, i64, i64) = (r.get(1)?, r.get(2)?, r.get(3)?);
-            version_crc(key, v, content, created).verify(crc, String::new)?;
+            let metadata: Option<String> = r.get(4)?;
+            version_crc(key, v, content, created, metadata.as_deref()).verify(crc, String::new)?;
             Ok(content)
         })();
         out.push((v, checked.ok()));
@@ -211,10 +225,30 @@ fn drop_versions(conn: &Connection, path: &str, rows: &[(i64, Option<i64>)]) -> 
     Ok(())
 }
 
-pub(crate) fn write(conn: &Connection, inner: &Store, path: &str, data: &[u8]) -> Result<StreamInfo> {
+pub(crate) fn write(
+    conn: &Connection,
+    inner: &Store,
+    path: &str,
+    data: &[u8],
+    metadata: Option<&str>,
+) -> Result<StreamInfo> {
     check_path(path)?;
+    check_metadata(metadata)?;
     let meta = content::write_bytes(conn, inner, inner.opts.compression, data)?;
-    commit_version(conn, inner, path, &meta)
+    commit_version(conn, inner, path, &meta, metadata)
+}
+
+/// Replaces the newest version's metadata (its bytes stay); `NOT_FOUND` when the
+/// path has no version.
+pub(crate) fn set_metadata(conn: &Connection, path: &str, metadata: Option<&str>) -> Result<StreamInfo> {
+    check_path(path)?;
+    check_metadata(metadata)?;
+    let (info, content) = version_row(conn, path, None)?.ok_or_else(|| missing(path, None))?;
+    let key = path.as_bytes();
+    let v = info.version as i64;
+    conn.prepare_cached("UPDATE bdb_versions SET metadata = ?3, row_crc = ?4 WHERE path = ?1 AND version = ?2")?
+        .execute(params![key, v, metadata, version_crc(key, v, content, info.created_ms, metadata).finish()])?;
+    Ok(StreamInfo { metadata: metadata.map(str::to_string), ..info })
 }
 
 pub(crate) fn read(conn: &Connection, inner: &Store, path: &str, version: Option<u64>) -> Result<Vec<u8>> {
@@ -253,7 +287,12 @@ pub(crate) fn versions(conn: &Connection, path: &str) -> Result<Vec<StreamInfo>>
     if rows.last().map(|r| r.0) != latest {
         return Err(Error::corrupt(format!("stream {path:?}: its version rows do not end at its newest version")));
     }
-    rows.into_iter().map(|row| Ok(info_of(path, row, &content_of(conn, path, row)?))).collect()
+    rows.into_iter()
+        .map(|row| {
+            let meta = content_of(conn, path, &row)?;
+            Ok(info_of(path, row, &meta))
+        })
+        .collect()
 }
 
 /// Chunks written per commit by a [`StreamWriter`]: fewer, larger commits while
@@ -276,6 +315,7 @@ pub struct StreamWriter {
     builder: Option<ContentBuilder>,
     pending: Vec<u8>,
     flush_at: usize,
+    metadata: Option<String>,
 }
 
 impl StreamWriter {
@@ -285,7 +325,24 @@ impl StreamWriter {
         let compress = compression.unwrap_or(core.inner().opts.compression);
         let builder = core.write(&[], |c| ContentBuilder::start(c, core.inner(), compress, STATE_WRITING))?;
         let flush_at = batch_bytes(core.inner());
-        Ok(StreamWriter { via, path: path.to_string(), builder: Some(builder), pending: Vec::new(), flush_at })
+        Ok(StreamWriter {
+            via,
+            path: path.to_string(),
+            builder: Some(builder),
+            pending: Vec::new(),
+            flush_at,
+            metadata: None,
+        })
+    }
+
+    /// Sets the metadata the new version gets when committed (any time before the
+    /// commit; `None`, the default, for none). Checked now: `TOO_LARGE` over
+    /// `MAX_METADATA_SIZE`, `INVALID_ARGUMENT` with a NUL byte.
+    pub fn set_metadata(&mut self, metadata: Option<&str>) -> Result<()> {
+        check_metadata(metadata)?;
+        self.builder()?;
+        self.metadata = metadata.map(str::to_string);
+        Ok(())
     }
 
     fn builder(&mut self) -> Result<&mut ContentBuilder> {
@@ -361,7 +418,7 @@ impl StreamWriter {
         let out = core.write(&[], |c| {
             b.write(c, &pending)?;
             let meta = b.finish(c)?;
-            commit_version(c, core.inner(), &self.path, &meta)
+            commit_version(c, core.inner(), &self.path, &meta, self.metadata.as_deref())
         });
         match out {
             Ok(info) => {
