@@ -30,6 +30,8 @@ mod ops;
 mod options;
 mod query;
 mod reader;
+/// Replication, restore and read replicas through Litestream (docs/replication.md).
+pub mod replicate;
 mod search;
 mod storage;
 mod stream;

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod pack;
 mod print;
 mod remote;
+mod replicate;
 mod serve;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -87,6 +88,10 @@ enum Command {
     },
     /// Serve the store over gRPC (see `buffdb run --help`).
     Run(serve::RunArgs),
+    /// Replicate the store continuously through Litestream (see `buffdb replicate --help`).
+    Replicate(replicate::ReplicateArgs),
+    /// Restore a replica into a file, to a point in time, or as a live read replica.
+    Restore(replicate::RestoreArgs),
     /// Write a stream, read it back and verify it, with KV and blob round-trips:
     /// BuffDB's main job on its embedded default. Uses a temporary store unless --store is given.
     Demo {
@@ -277,6 +282,12 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
     if let Some(addr) = &cli.remote {
         return remote::run(&cli, addr);
     }
+    if let Command::Replicate(args) = &cli.command {
+        return replicate::replicate(args, &cli.store).map(|()| Outcome::Ok);
+    }
+    if let Command::Restore(args) = &cli.command {
+        return replicate::restore(args).map(|()| Outcome::Ok);
+    }
     if let Command::Run(args) = &cli.command {
         let opts = OpenOptions { durability: cli.durability.parse()?, ..OpenOptions::default() };
         serve::run(args, &cli.store, opts)?;
@@ -412,7 +423,9 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
             table.finish(&columns)?;
             Outcome::Ok
         }
-        Command::Demo { .. } | Command::Run(_) | Command::Assets(_) => unreachable!(),
+        Command::Demo { .. } | Command::Run(_) | Command::Assets(_) | Command::Replicate(_) | Command::Restore(_) => {
+            unreachable!()
+        }
     };
     out.flush()?;
     db.close()?;

@@ -140,10 +140,16 @@ async fn command(c: &mut Client, cmd: &Command, out: &mut impl Write) -> Result<
             }
             Outcome::Ok
         }
-        Command::Stats | Command::Check | Command::Demo { .. } | Command::Run(_) | Command::Assets(_) => {
+        Command::Stats
+        | Command::Check
+        | Command::Demo { .. }
+        | Command::Run(_)
+        | Command::Assets(_)
+        | Command::Replicate(_)
+        | Command::Restore(_) => {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
-                "--remote works with kv, blob, stream, search and query (run stats and check where the file is)",
+                "--remote works with kv, blob, stream, search and query (run stats, check, replicate and restore where the file is)",
             ))
         }
     })

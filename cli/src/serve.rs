@@ -48,6 +48,10 @@ pub struct RunArgs {
     /// rows (queries stream without a row limit, in one snapshot).
     #[arg(long, default_value_t = buffdb_server::DEFAULT_QUERY_TIMEOUT.as_millis() as u64)]
     pub query_timeout_ms: u64,
+    /// Replicate the (KV) store to this replica with Litestream while serving (see
+    /// `buffdb replicate --help`).
+    #[arg(long, value_name = "REPLICA_URL")]
+    pub replicate: Option<String>,
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -70,6 +74,7 @@ pub fn run(args: &RunArgs, store: &Path, opts: OpenOptions) -> Result<(), Error>
         (None, None) => (store.to_path_buf(), None),
     };
     let kv = Db::open(&kv_path, opts.clone())?;
+    let replication = crate::replicate::for_server(args.replicate.as_deref(), &kv_path)?;
     let stores = match blob_path {
         Some(b) if !same_file(&kv_path, &b) => Stores::split(kv, Db::open(&b, opts)?),
         _ => Stores::shared(kv),
@@ -110,14 +115,17 @@ pub fn run(args: &RunArgs, store: &Path, opts: OpenOptions) -> Result<(), Error>
         running.run_until(stop_signal()).await.map_err(|e| Error::new(ErrorCode::Io, format!("the server failed: {e}")))
     });
     let closed = stores.close();
+    // After the stores close, so Litestream ships their last transactions.
+    let stopped = replication.map_or(Ok(()), |r| r.stop());
     served?;
     closed?;
+    stopped?;
     eprintln!("buffdb: stopped; open transactions were rolled back");
     Ok(())
 }
 
 /// SIGINT or SIGTERM.
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     #[cfg(unix)]
     {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

