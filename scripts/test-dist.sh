@@ -173,8 +173,9 @@ tar -xzf "$CTAR" -C "$WORK/c"
 CPREFIX=$WORK/c/buffdb-$VERSION-x86_64-linux-gnu
 if readelf -d "$CPREFIX/lib/libbuffdb.so" 2>/dev/null | grep -q 'SONAME.*\[libbuffdb\.so\.0\]' \
     && [ -L "$CPREFIX/lib/libbuffdb.so" ] && [ -e "$CPREFIX/lib/libbuffdb.so.0" ] && [ -f "$CPREFIX/lib/libbuffdb.a" ] \
-    && [ -f "$CPREFIX/include/buffdb.h" ]; then
-    pass "C tarball: include/buffdb.h, lib/libbuffdb.so -> .so.0 (SONAME libbuffdb.so.0), lib/libbuffdb.a"
+    && [ -f "$CPREFIX/include/buffdb.h" ] && [ -f "$CPREFIX/include/buffdb.hpp" ] \
+    && [ -f "$CPREFIX/include/buffdb_physfs.h" ] && [ -f "$CPREFIX/include/buffdb_sdl.h" ]; then
+    pass "C tarball: include/buffdb.h (+ buffdb.hpp, buffdb_physfs.h, buffdb_sdl.h), lib/libbuffdb.so -> .so.0 (SONAME libbuffdb.so.0), lib/libbuffdb.a"
     echo "     libbuffdb.so needs $(glibc_floor "$CPREFIX/lib/libbuffdb.so") (built with this machine's C toolchain)"
 else
     ls -lR "$CPREFIX" >"$WORK/c-ls.log" 2>&1; fail "C tarball layout" "$WORK/c-ls.log"
@@ -184,8 +185,8 @@ cbuild() { # out-dir make-args...
     norust env -u CFLAGS -u LDFLAGS -u LD_LIBRARY_PATH PKG_CONFIG_PATH="$CPREFIX/lib/pkgconfig" \
         make -s -C "$ROOT/c-examples" O="$out" "$@"
 }
-if cbuild "$WORK/c-shared" "$WORK/c-shared/kv" "$WORK/c-shared/stream" >"$WORK/c-make.log" 2>&1; then
-    pass "c-examples kv and stream build with only PKG_CONFIG_PATH set"
+if cbuild "$WORK/c-shared" "$WORK/c-shared/kv" "$WORK/c-shared/stream" "$WORK/c-shared/asset_loader" >"$WORK/c-make.log" 2>&1; then
+    pass "c-examples kv, stream and asset_loader (C++, buffdb.hpp) build with only PKG_CONFIG_PATH set"
     run "C example kv runs against the unpacked libbuffdb.so" "$WORK/c-kv.log" \
         env LD_LIBRARY_PATH="$CPREFIX/lib" "$WORK/c-shared/kv" "$WORK/c-kv.bdb"
     run "C example stream (8 MiB) runs against the unpacked libbuffdb.so" "$WORK/c-stream.log" \
