@@ -1,13 +1,15 @@
 //! `buffdb pack DIR` and `buffdb unpack PREFIX DIR`: a directory tree as path streams, the
 //! way a game ships its assets. Packing is incremental (a file whose size and CRC-32 match
 //! the stream's newest version is skipped), writes one transaction per batch, compresses
-//! where snappy gains, and checks the whole tree before writing anything.
+//! where snappy gains, records each file's modification time and checksum in the
+//! version's metadata, and checks the whole tree before writing anything. Unpacking
+//! gives the files their recorded modification times back.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use buffdb::{Db, Error, ErrorCode};
 use clap::{Args, Subcommand, ValueEnum};
@@ -181,6 +183,34 @@ fn file_crc(file: &Path) -> Result<u32, Error> {
     }
 }
 
+/// A reader that checksums what passes through it.
+struct Crc<R> {
+    inner: R,
+    crc: crc32fast::Hasher,
+}
+
+impl<R: Read> Read for Crc<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The metadata of a packed version: where it came from, its source file's
+/// modification time (ms since the epoch), size and CRC-32.
+fn metadata(mtime: SystemTime, size: u64, crc: u32) -> String {
+    let ms = mtime.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    format!("{{\"packed_by\":\"buffdb pack\",\"mtime_ms\":{ms},\"size\":{size},\"crc32\":\"{crc:08x}\"}}")
+}
+
+/// The modification time recorded by `metadata`, if any.
+fn recorded_mtime(metadata: Option<&str>) -> Option<SystemTime> {
+    let rest = metadata?.split("\"mtime_ms\":").nth(1)?;
+    let ms: u64 = rest[..rest.find(|c: char| !c.is_ascii_digit())?].parse().ok()?;
+    Some(UNIX_EPOCH + Duration::from_millis(ms))
+}
+
 /// Formats whose data is compressed already: stored as they are.
 const COMPRESSED: &[&str] = &[
     "png", "jpg", "jpeg", "webp", "gif", "avif", "heic", "ktx2", "basis", "ogg", "oga", "opus", "mp3", "m4a", "aac", "flac",
@@ -260,13 +290,16 @@ fn pack(db: &Db, args: &PackArgs) -> Result<(), Error> {
         while let Some(e) = batch.next_if(|_| bytes < batch_bytes) {
             let mut w = txn.stream_writer_with(&e.path, Some(compress(e, args.compression)?))?;
             let f = File::open(&e.file).map_err(|err| io_error("cannot read", &e.file, err))?;
-            let copied = io::copy(&mut bar.wrap_read(f), &mut w).map_err(|err| {
+            let mtime = f.metadata().and_then(|m| m.modified()).map_err(|err| io_error("cannot read", &e.file, err))?;
+            let mut src = Crc { inner: bar.wrap_read(f), crc: crc32fast::Hasher::new() };
+            let copied = io::copy(&mut src, &mut w).map_err(|err| {
                 let what = format!("cannot store {} (batches committed before it stay; run pack again)", e.file.display());
                 Error::new(ErrorCode::Io, format!("{what}: {err}"))
             })?;
             if copied != e.size {
                 return Err(Error::new(ErrorCode::Io, format!("{} changed while it was being packed; run pack again", e.file.display())));
             }
+            w.set_metadata(Some(&metadata(mtime, e.size, src.crc.finalize())))?;
             stored += w.commit()?.stored_size;
             bytes += e.size;
             files += 1;
@@ -325,11 +358,15 @@ fn unpack(db: &Db, args: &UnpackArgs) -> Result<(), Error> {
             fs::create_dir_all(parent).map_err(|e| io_error("cannot create", parent, e))?;
         }
         let mut r = db.stream_open(path, None)?;
+        let mtime = recorded_mtime(r.info().and_then(|i| i.metadata.as_deref()));
         let bar = crate::progress(r.size(), "unpacking");
         let tmp = file.with_file_name(format!(".{}.buffdb-unpack", file.file_name().and_then(|n| n.to_str()).unwrap_or("file")));
         let out = File::create(&tmp).map_err(|e| io_error("cannot write", &tmp, e))?;
-        let mut w = bar.wrap_write(io::BufWriter::with_capacity(1 << 20, out));
-        let written = io::copy(&mut r, &mut w).and_then(|n| w.flush().map(|_| n));
+        let mut w = io::BufWriter::with_capacity(1 << 20, out);
+        let written = io::copy(&mut bar.wrap_read(&mut r), &mut w)
+            .and_then(|n| w.flush().map(|_| n))
+            .and_then(|n| Ok((n, w.into_inner().map_err(|e| e.into_error())?)))
+            .and_then(|(n, out)| mtime.map_or(Ok(()), |t| out.set_modified(t)).map(|_| n));
         bar.finish_and_clear();
         match written {
             Ok(n) => bytes += n,
@@ -338,7 +375,6 @@ fn unpack(db: &Db, args: &UnpackArgs) -> Result<(), Error> {
                 return Err(io_error("cannot write", &file, e));
             }
         }
-        drop(w);
         fs::rename(&tmp, &file).map_err(|e| io_error("cannot write", &file, e))?;
         count += 1;
     }

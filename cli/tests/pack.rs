@@ -104,11 +104,21 @@ fn pack_is_incremental_and_unpack_gives_the_same_tree() {
     assert!(out.contains("0 added, 0 changed, 7 unchanged, 1 deleted"), "{out}");
     assert_eq!(buffdb(&store, &["stream", "stat", "/levels/2/map.json"]).status.code(), Some(1));
 
-    // unpack everything: the same tree, byte for byte
+    // each version records its source's modification time, size and CRC-32
+    let grass = src.join("textures/grass.png");
+    let mtime = fs::metadata(&grass).unwrap().modified().unwrap();
+    let ms = mtime.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let md = ok(&store, &["query", "SELECT metadata FROM streams WHERE path = ?", "/textures/grass.png"]);
+    let crc = crc32fast::hash(&fs::read(&grass).unwrap());
+    assert!(md.contains(&format!("\"mtime_ms\":{ms},\"size\":70000,\"crc32\":\"{crc:08x}\"")), "{md}");
+
+    // unpack everything: the same tree, byte for byte, with the modification times
     let back = dir.path().join("back");
     let out = ok(&store, &["unpack", "/", s(&back)]);
     assert!(out.contains("unpacked 7 files"), "{out}");
     assert_eq!(tree(&back), tree(&src));
+    let back_ms = fs::metadata(back.join("textures/grass.png")).unwrap().modified().unwrap();
+    assert_eq!(back_ms.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis(), ms);
     // unpack a prefix
     let tex = dir.path().join("tex");
     ok(&store, &["unpack", "/textures", s(&tex)]);
