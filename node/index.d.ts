@@ -99,6 +99,12 @@ export declare class Db {
   streamVersionsAsync(path: unknown): Promise<unknown>
   streamDelete(path: unknown): boolean
   streamDeleteAsync(path: unknown): Promise<unknown>
+  /**
+   * Replaces the newest version's metadata without rewriting its bytes
+   * (`null` clears it); returns that version's info.
+   */
+  streamSetMetadata(path: unknown, metadata?: unknown | undefined | null): unknown
+  streamSetMetadataAsync(path: unknown, metadata?: unknown | undefined | null): Promise<unknown>
   _search(prefix?: unknown | undefined | null, options?: unknown | undefined | null): JsPathIter
   searchCount(prefix?: unknown | undefined | null): number
   searchCountAsync(prefix?: unknown | undefined | null): Promise<unknown>
@@ -174,6 +180,11 @@ export declare class StreamWriter {
   writeAsync(data: unknown): Promise<unknown>
   /** Write several chunks in one pool trip (used by the Writable's `_writev`). */
   _writevAsync(chunks: unknown): Promise<unknown>
+  /**
+   * The metadata the new version gets when committed (`null`: none); any time
+   * before `commit()`, checked now, the last one wins.
+   */
+  setMetadata(metadata?: unknown | undefined | null): void
   /** Make the written bytes the stream's newest version; returns its info. */
   commit(): unknown
   commitAsync(): Promise<unknown>
@@ -266,6 +277,12 @@ export declare class Txn {
   streamVersionsAsync(path: unknown): Promise<unknown>
   streamDelete(path: unknown): boolean
   streamDeleteAsync(path: unknown): Promise<unknown>
+  /**
+   * Replaces the newest version's metadata without rewriting its bytes
+   * (`null` clears it); returns that version's info.
+   */
+  streamSetMetadata(path: unknown, metadata?: unknown | undefined | null): unknown
+  streamSetMetadataAsync(path: unknown, metadata?: unknown | undefined | null): Promise<unknown>
   _search(prefix?: unknown | undefined | null, options?: unknown | undefined | null): NativePathIterator
   searchCount(prefix?: unknown | undefined | null): number
   searchCountAsync(prefix?: unknown | undefined | null): Promise<unknown>

@@ -107,6 +107,11 @@ export interface BlobUpdate {
 export interface WriteOptions {
   /** Override the database's `compression` for this write. */
   compression?: boolean
+  /**
+   * The new version's metadata string, as a blob's (at most 1 MiB, else `TOO_LARGE`;
+   * no NUL character, else `INVALID_ARGUMENT`); `null` or omitted: none.
+   */
+  metadata?: string | null
 }
 
 /** Options of `createWriteStream()`. */
@@ -155,6 +160,8 @@ export interface StreamInfo {
   storedSize: number
   /** Creation time, milliseconds since the Unix epoch. */
   createdMs: number
+  /** This version's metadata, or `null`. */
+  metadata: string | null
 }
 
 /** A blob's description. */
@@ -294,6 +301,11 @@ export declare class StreamWriter {
   write(data: BytesLike): void
   /** `write()` on the libuv pool; big buffers are used in place, do not change them until it settles. */
   writeAsync(data: BytesLike): Promise<void>
+  /**
+   * The metadata the new version gets when committed (`null`: none); any time
+   * before `commit()`, checked now, the last one wins.
+   */
+  setMetadata(metadata: string | null): void
   /** Make the written bytes the path's newest version. */
   commit(): StreamInfo
   /** `commit()` on the libuv pool. */
@@ -497,6 +509,13 @@ export interface Ops {
   streamVersions(path: string): StreamInfo[]
   /** `streamVersions()` on the libuv pool. */
   streamVersionsAsync(path: string): Promise<StreamInfo[]>
+  /**
+   * Replace the newest version's metadata without rewriting its bytes (`null`
+   * clears it); returns that version's info. `NOT_FOUND` when `path` has no version.
+   */
+  streamSetMetadata(path: string, metadata: string | null): StreamInfo
+  /** `streamSetMetadata()` on the libuv pool. */
+  streamSetMetadataAsync(path: string, metadata: string | null): Promise<StreamInfo>
   /** Delete every version of `path`; whether it existed. */
   streamDelete(path: string): boolean
   /** `streamDelete()` on the libuv pool. */

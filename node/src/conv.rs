@@ -790,8 +790,19 @@ pub unsafe fn stream_info(env: sys::napi_env, i: &StreamInfo) -> napi::Result<sy
         ("chunkSize", number(env, i.chunk_size as f64)?),
         ("storedSize", number(env, i.stored_size as f64)?),
         ("createdMs", number(env, i.created_ms as f64)?),
+        ("metadata", nullable_str(env, i.metadata.as_deref())?),
       ],
     )
+  }
+}
+
+/// A string, or `null`.
+pub unsafe fn nullable_str(env: sys::napi_env, s: Option<&str>) -> napi::Result<sys::napi_value> {
+  unsafe {
+    match s {
+      Some(s) => str_val(env, s),
+      None => null(env),
+    }
   }
 }
 
@@ -802,13 +813,7 @@ pub unsafe fn blob_info(env: sys::napi_env, i: &BlobInfo) -> napi::Result<sys::n
       &[
         ("id", number(env, i.id as f64)?),
         ("size", number(env, i.size as f64)?),
-        (
-          "metadata",
-          match &i.metadata {
-            Some(m) => str_val(env, m)?,
-            None => null(env)?,
-          },
-        ),
+        ("metadata", nullable_str(env, i.metadata.as_deref())?),
         ("crc32", number(env, i.crc32 as f64)?),
         ("chunkCount", number(env, i.chunk_count as f64)?),
         ("createdMs", number(env, i.created_ms as f64)?),

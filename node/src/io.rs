@@ -237,6 +237,14 @@ impl JsWriter {
     })
   }
 
+  /// The metadata the new version gets when committed (`null`: none); any time
+  /// before `commit()`, checked now, the last one wins.
+  #[napi]
+  pub fn set_metadata(&self, metadata: Option<Unknown>) -> crate::err::Result<()> {
+    let metadata = conv::metadata_arg(&metadata).js()?;
+    guard(|| with_w(&self.slot, |w| w.set_metadata(metadata.as_deref())))
+  }
+
   /// Make the written bytes the stream's newest version; returns its info.
   #[napi]
   pub fn commit(&self, env: Env) -> crate::err::Result<JsUnknown> {

@@ -7,7 +7,7 @@
 //! to reach its database or open transaction. Adding an operation is one entry in
 //! the macro.
 
-use buffdb::{Ops, StreamInfo};
+use buffdb::{Ops, StreamInfo, StreamWriter};
 use napi::bindgen_prelude::*;
 
 use crate::conv::{self, Bytes, JsUnknown, Opts, Pin};
@@ -58,9 +58,17 @@ pub fn str_prefix_arg(p: &Option<Unknown>) -> buffdb::Result<String> {
   Ok(conv::opt_string(p, "prefix")?.unwrap_or_default())
 }
 
-/// `{ compression }` of a stream write.
-pub fn write_opts(options: &Option<Unknown>) -> buffdb::Result<Option<bool>> {
-  Opts::new(options, "options", &["compression"])?.bool("compression")
+/// `{ compression, metadata }` of a stream write or writer.
+pub struct WriteOpts {
+  /// Overrides the database's compression for this write.
+  pub compression: Option<bool>,
+  /// The new version's metadata (`null` or absent: none).
+  pub metadata: Option<String>,
+}
+
+pub fn write_opts(options: &Option<Unknown>) -> buffdb::Result<WriteOpts> {
+  let o = Opts::new(options, "options", &["compression", "metadata"])?;
+  Ok(WriteOpts { compression: o.bool("compression")?, metadata: o.nullable_string("metadata")?.flatten() })
 }
 
 /// `{ version }` of streamOpen.
@@ -75,15 +83,24 @@ pub fn blob_ids_args(options: &Option<Unknown>) -> buffdb::Result<(Option<u64>, 
 }
 
 /// A whole stream write, with compression set for this write when asked.
-pub fn stream_write_with(o: &impl Ops, path: &str, data: &[u8], compression: Option<bool>) -> buffdb::Result<StreamInfo> {
-  match compression {
-    None => o.stream_write(path, data),
+pub fn stream_write_with(o: &impl Ops, path: &str, data: &[u8], w: &WriteOpts) -> buffdb::Result<StreamInfo> {
+  match w.compression {
+    None => o.stream_write_with_metadata(path, data, w.metadata.as_deref()),
     Some(_) => {
-      let mut w = o.stream_writer_with(path, compression)?;
-      w.write(data)?;
-      w.commit()
+      let mut wr = writer_with(o, path, w)?;
+      wr.write(data)?;
+      wr.commit()
     }
   }
+}
+
+/// A stream writer with the write options set (a refused metadata aborts it).
+pub fn writer_with(o: &impl Ops, path: &str, w: &WriteOpts) -> buffdb::Result<StreamWriter> {
+  let mut wr = o.stream_writer_with(path, w.compression)?;
+  if w.metadata.is_some() {
+    wr.set_metadata(w.metadata.as_deref())?;
+  }
+  Ok(wr)
 }
 
 /// Copies `get_with`'s borrowed value into the registered scratch Buffer: its
@@ -424,8 +441,8 @@ macro_rules! operations {
       pub fn stream_write(&self, env: Env, path: Unknown, data: Unknown, options: Option<Unknown>) -> crate::err::Result<crate::conv::JsUnknown> {
         let path = crate::conv::string(&path, "path").js()?;
         let data = crate::conv::bytes(&data, "data").js()?;
-        let compression = crate::ops::write_opts(&options).js()?;
-        self.run_js(&env, |o| crate::ops::stream_write_with(o, &path, data.as_slice(), compression))
+        let w = crate::ops::write_opts(&options).js()?;
+        self.run_js(&env, |o| crate::ops::stream_write_with(o, &path, data.as_slice(), &w))
       }
 
       #[napi(js_name = "_streamWriteAsync")]
@@ -433,23 +450,23 @@ macro_rules! operations {
         let mut pins = Vec::new();
         let path = crate::try_args!(crate::conv::string(&path, "path"));
         let data = crate::try_args!(crate::conv::abytes(&data, "data", &mut pins));
-        let compression = crate::try_args!(crate::ops::write_opts(&options));
-        self.job(pins, move |o| crate::ops::stream_write_with(o, &path, data.as_slice(), compression))
+        let w = crate::try_args!(crate::ops::write_opts(&options));
+        self.job(pins, move |o| crate::ops::stream_write_with(o, &path, data.as_slice(), &w))
       }
 
       /// A writer: nothing is visible until `commit()`.
       #[napi]
       pub fn stream_writer(&self, path: Unknown, options: Option<Unknown>) -> crate::err::Result<crate::io::JsWriter> {
         let path = crate::conv::string(&path, "path").js()?;
-        let compression = crate::ops::write_opts(&options).js()?;
-        self.run(|o| o.stream_writer_with(&path, compression)).map(crate::io::JsWriter::new)
+        let w = crate::ops::write_opts(&options).js()?;
+        self.run(|o| crate::ops::writer_with(o, &path, &w)).map(crate::io::JsWriter::new)
       }
 
       #[napi]
       pub fn stream_writer_async(&self, path: Unknown, options: Option<Unknown>) -> AsyncTask<crate::task::Job> {
         let path = crate::try_args!(crate::conv::string(&path, "path"));
-        let compression = crate::try_args!(crate::ops::write_opts(&options));
-        self.job(vec![], move |o| o.stream_writer_with(&path, compression))
+        let w = crate::try_args!(crate::ops::write_opts(&options));
+        self.job(vec![], move |o| crate::ops::writer_with(o, &path, &w))
       }
 
       #[napi]
@@ -541,6 +558,22 @@ macro_rules! operations {
       pub fn stream_delete_async(&self, path: Unknown) -> AsyncTask<crate::task::Job> {
         let path = crate::try_args!(crate::conv::string(&path, "path"));
         self.job(vec![], move |o| o.stream_delete(&path))
+      }
+
+      /// Replaces the newest version's metadata without rewriting its bytes
+      /// (`null` clears it); returns that version's info.
+      #[napi]
+      pub fn stream_set_metadata(&self, env: Env, path: Unknown, metadata: Option<Unknown>) -> crate::err::Result<crate::conv::JsUnknown> {
+        let path = crate::conv::string(&path, "path").js()?;
+        let metadata = crate::conv::metadata_arg(&metadata).js()?;
+        self.run_js(&env, |o| o.stream_set_metadata(&path, metadata.as_deref()))
+      }
+
+      #[napi]
+      pub fn stream_set_metadata_async(&self, path: Unknown, metadata: Option<Unknown>) -> AsyncTask<crate::task::Job> {
+        let path = crate::try_args!(crate::conv::string(&path, "path"));
+        let metadata = crate::try_args!(crate::conv::metadata_arg(&metadata));
+        self.job(vec![], move |o| o.stream_set_metadata(&path, metadata.as_deref()))
       }
 
       // ---------------------------------------------------------------- search
