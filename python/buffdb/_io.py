@@ -199,6 +199,11 @@ class StreamWriter(io.RawIOBase):
         """``StreamInfo`` of the committed version (``None`` before ``commit()``)."""
         return self._info
 
+    def set_metadata(self, metadata: Optional[str]) -> None:
+        """Set the metadata (``None``: none) the new version gets when committed."""
+        self._check_open()
+        self._native.set_metadata(metadata)
+
     def commit(self) -> "StreamInfo":
         """Make the new version visible and close the writer; returns its ``StreamInfo``."""
         self._check_open()

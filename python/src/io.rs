@@ -10,7 +10,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyMemoryView};
 
 use crate::buffers::{bytes_from_vec, new_bytes, pin_writable};
-use crate::convert::{bytes_like, u64_arg};
+use crate::convert::{bytes_like, opt_str, u64_arg};
 use crate::errors::{closed_err, invalid_arg, to_py_err};
 use crate::gil::{lock, run, without_gil};
 use crate::results::PyStreamInfo;
@@ -293,6 +293,16 @@ impl PyWriter {
         let n = s.len();
         run(py, || match self.w.lock().as_mut() {
             Some(w) => w.write(s).map(|_| n),
+            None => Err(closed_err("stream writer")),
+        })
+    }
+
+    /// Sets the metadata (a str, or None for none) the new version gets when committed.
+    fn set_metadata(&self, py: Python<'_>, metadata: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let meta = opt_str(metadata, "metadata")?;
+        let m = meta.as_deref();
+        run(py, || match self.w.lock().as_mut() {
+            Some(w) => w.set_metadata(m),
             None => Err(closed_err("stream writer")),
         })
     }

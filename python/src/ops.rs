@@ -54,6 +54,21 @@ fn view<'py>(
     module.bind(py).getattr(name)?.call1((ops, p, sa, limit))
 }
 
+/// A new version of `path` written through a stream writer, for what the one-call
+/// writes do not take: this call's compression, metadata on data from a file object.
+fn via_writer<O: engine::Ops>(
+    o: &O,
+    path: &str,
+    compression: Option<bool>,
+    metadata: Option<&str>,
+    feed: impl FnOnce(&mut engine::StreamWriter) -> engine::Result<()>,
+) -> engine::Result<engine::StreamInfo> {
+    let mut w = o.stream_writer_with(path, compression)?;
+    w.set_metadata(metadata)?;
+    feed(&mut w)?;
+    w.commit()
+}
+
 /// The optional `default` of `pop` (given positionally, at most one).
 fn one_default<'py>(args: &Bound<'py, PyTuple>, what: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
     match args.len() {
@@ -518,50 +533,48 @@ impl PyOps {
 
     /// Writes a new version of the stream at `path` from bytes-like data or a readable
     /// file object (read in chunks); returns its StreamInfo. `compression` overrides the
-    /// database default for this write.
-    #[pyo3(signature = (path, data, *, compression=None))]
+    /// database default for this write; `metadata` (a str, as a blob's) is the new
+    /// version's metadata.
+    #[pyo3(signature = (path, data, *, compression=None, metadata=None))]
     fn stream_write(
         &self,
         py: Python<'_>,
         path: &Bound<'_, PyAny>,
         data: &Bound<'_, PyAny>,
         compression: Option<bool>,
+        metadata: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyStreamInfo> {
         let path = str_arg(path, "path")?;
         let p = path.as_str();
+        let meta = opt_str(metadata, "metadata")?;
+        let m = meta.as_deref();
         let info = match (data_arg(data, "data")?, compression) {
             (Data::Bytes(b), None) => {
                 let s = b.as_slice();
-                run(py, || on!(self.target(), |o| o.stream_write(p, s)))?
+                run(py, || on!(self.target(), |o| o.stream_write_with_metadata(p, s, m)))?
             }
-            (Data::File(obj, readinto), None) => {
+            (Data::File(obj, readinto), None) if m.is_none() => {
                 run_with_file(py, &obj, readinto, |rd| on!(self.target(), |o| o.stream_write_from(p, rd)))?
             }
-            // The engine's one-call writes take the database's compression setting; a
-            // writer takes this call's.
-            (Data::Bytes(b), Some(c)) => {
+            // The engine's one-call writes take the database's compression setting (and
+            // its write from a reader no metadata); a writer takes this call's.
+            (Data::Bytes(b), c) => {
                 let s = b.as_slice();
-                run(py, || {
-                    on!(self.target(), |o| {
-                        let mut w = o.stream_writer_with(p, Some(c))?;
-                        w.write(s)?;
-                        w.commit()
-                    })
-                })?
+                run(py, || on!(self.target(), |o| via_writer(o, p, c, m, |w| w.write(s))))?
             }
-            (Data::File(obj, readinto), Some(c)) => run_with_file(py, &obj, readinto, |mut rd| {
+            (Data::File(obj, readinto), c) => run_with_file(py, &obj, readinto, |mut rd| {
                 on!(self.target(), |o| {
-                    let mut w = o.stream_writer_with(p, Some(c))?;
-                    let mut buf = vec![0u8; COPY_BUF];
-                    loop {
-                        let n = io::Read::read(&mut rd, &mut buf)
-                            .map_err(|e| engine::Error::new(ErrorCode::Io, e.to_string()))?;
-                        if n == 0 {
-                            break;
+                    via_writer(o, p, c, m, |w| {
+                        let mut buf = vec![0u8; COPY_BUF];
+                        loop {
+                            let n = io::Read::read(&mut rd, &mut buf)
+                                .map_err(|e| engine::Error::new(ErrorCode::Io, e.to_string()))?;
+                            if n == 0 {
+                                return Ok(());
+                            }
+                            w.write(&buf[..n])?;
                         }
-                        w.write(&buf[..n])?;
-                    }
-                    w.commit()
+                    })
                 })
             })?,
         };
@@ -571,17 +584,27 @@ impl PyOps {
     /// A writable file object (a `StreamWriter`) for a new version of `path`: nothing
     /// is visible until `commit()` (in a transaction: until the transaction commits);
     /// as a context manager it commits on success and aborts on an exception.
-    /// `compression` overrides the database default.
-    #[pyo3(signature = (path, *, compression=None))]
+    /// `compression` overrides the database default; `metadata` is the new version's
+    /// (or call the writer's `set_metadata` before committing).
+    #[pyo3(signature = (path, *, compression=None, metadata=None))]
     fn stream_writer<'py>(
         &self,
         py: Python<'py>,
         path: &Bound<'py, PyAny>,
         compression: Option<bool>,
+        metadata: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let path = str_arg(path, "path")?;
         let p = path.as_str();
-        let w = run(py, || on!(self.target(), |o| o.stream_writer_with(p, compression)))?;
+        let meta = opt_str(metadata, "metadata")?;
+        let m = meta.as_deref();
+        let w = run(py, || {
+            on!(self.target(), |o| {
+                let mut w = o.stream_writer_with(p, compression)?;
+                w.set_metadata(m)?;
+                Ok(w)
+            })
+        })?;
         writer_object(py, w, path)
     }
 
@@ -644,6 +667,21 @@ impl PyOps {
         let path = str_arg(path, "path")?;
         let p = path.as_str();
         Ok(run(py, || on!(self.target(), |o| o.stream_versions(p)))?.into_iter().map(Into::into).collect())
+    }
+
+    /// Replaces the metadata of the newest version of `path` (None clears it) without
+    /// rewriting its bytes; returns that version's StreamInfo (NotFoundError if missing).
+    fn stream_set_metadata(
+        &self,
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        metadata: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyStreamInfo> {
+        let path = str_arg(path, "path")?;
+        let p = path.as_str();
+        let meta = opt_str(metadata, "metadata")?;
+        let m = meta.as_deref();
+        Ok(run(py, || on!(self.target(), |o| o.stream_set_metadata(p, m)))?.into())
     }
 
     /// Deletes the stream (all versions); returns whether it existed.

@@ -5,6 +5,18 @@ use buffdb as engine;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
 
+/// An optional string in a repr: `None`, or the string quoted as the other fields are.
+struct OptRepr<'a>(&'a Option<String>);
+
+impl std::fmt::Display for OptRepr<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(s) => write!(f, "{s:?}"),
+            None => f.write_str("None"),
+        }
+    }
+}
+
 /// Information about one version of a path stream.
 #[pyclass(frozen, get_all, eq, module = "buffdb", name = "StreamInfo")]
 #[derive(Clone, PartialEq)]
@@ -25,6 +37,8 @@ pub struct PyStreamInfo {
     stored_size: u64,
     /// Creation time, milliseconds since the Unix epoch.
     created_ms: i64,
+    /// The version's metadata string, or None.
+    metadata: Option<String>,
 }
 
 impl From<engine::StreamInfo> for PyStreamInfo {
@@ -38,6 +52,7 @@ impl From<engine::StreamInfo> for PyStreamInfo {
             chunk_size: i.chunk_size,
             stored_size: i.stored_size,
             created_ms: i.created_ms,
+            metadata: i.metadata,
         }
     }
 }
@@ -55,14 +70,15 @@ impl PyStreamInfo {
         d.set_item("chunk_size", self.chunk_size)?;
         d.set_item("stored_size", self.stored_size)?;
         d.set_item("created_ms", self.created_ms)?;
+        d.set_item("metadata", &self.metadata)?;
         Ok(d)
     }
 
     fn __repr__(&self) -> String {
         format!(
-            "StreamInfo(path={:?}, version={}, size={}, crc32={:#010x}, chunk_count={}, chunk_size={}, stored_size={}, created_ms={})",
+            "StreamInfo(path={:?}, version={}, size={}, crc32={:#010x}, chunk_count={}, chunk_size={}, stored_size={}, created_ms={}, metadata={})",
             self.path, self.version, self.size, self.crc32, self.chunk_count, self.chunk_size,
-            self.stored_size, self.created_ms
+            self.stored_size, self.created_ms, OptRepr(&self.metadata)
         )
     }
 }
@@ -114,8 +130,8 @@ impl PyBlobInfo {
 
     fn __repr__(&self) -> String {
         format!(
-            "BlobInfo(id={}, size={}, metadata={:?}, crc32={:#010x}, chunk_count={}, created_ms={})",
-            self.id, self.size, self.metadata, self.crc32, self.chunk_count, self.created_ms
+            "BlobInfo(id={}, size={}, metadata={}, crc32={:#010x}, chunk_count={}, created_ms={})",
+            self.id, self.size, OptRepr(&self.metadata), self.crc32, self.chunk_count, self.created_ms
         )
     }
 }

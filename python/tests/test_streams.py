@@ -223,3 +223,76 @@ def test_large_buffer_inputs_are_read_in_place(db):
         assert w.write(bytearray(100_000)) == 100_000
         assert w.write(memoryview(bytearray(70_000))) == 70_000
     assert db.stream_stat("/in/w").size == 170_000
+
+
+@pytest.mark.parametrize("in_txn", [False, True])
+def test_stream_metadata_every_way_of_writing(small_db, in_txn):
+    db = small_db
+    big = bytes(range(256)) * 64  # 4 chunks
+    tx = db.begin() if in_txn else None
+    t = tx or db
+    assert t.stream_write("/m/bytes", b"abc", metadata='{"kind": "doc"}').metadata == '{"kind": "doc"}'
+    assert t.stream_write("/m/file", io.BytesIO(big), metadata="from a file").metadata == "from a file"
+    assert t.stream_write("/m/comp", big, compression=True, metadata="zipped").metadata == "zipped"
+    assert t.stream_write("/m/comp-file", io.BytesIO(big), compression=False, metadata="z2").metadata == "z2"
+    with t.stream_writer("/m/writer", metadata="first") as w:
+        w.write(big)
+        w.set_metadata("last wins")
+    assert w.info.metadata == "last wins"
+    with t.stream_writer("/m/none") as w:
+        w.write(b"x")
+    assert w.info.metadata is None and t.stream_write("/m/plain", b"p").metadata is None
+    if tx:
+        tx.commit()
+    for path, meta in [("/m/bytes", '{"kind": "doc"}'), ("/m/file", "from a file"), ("/m/comp", "zipped"),
+                       ("/m/comp-file", "z2"), ("/m/writer", "last wins"), ("/m/none", None)]:
+        info = db.stream_stat(path)
+        assert info.metadata == meta and info.to_dict()["metadata"] == meta, path
+    assert db.stream_read("/m/file") == big and db.stream_read("/m/comp") == big
+    assert repr(db.stream_stat("/m/comp")).endswith(', metadata="zipped")')
+    assert repr(db.stream_stat("/m/none")).endswith(", metadata=None)")
+
+
+def test_stream_set_metadata_keeps_bytes_and_versions(small_db):
+    db = small_db
+    db.stream_write("/s", b"one", metadata="v1")
+    db.stream_write("/s", b"two")
+    info = db.stream_set_metadata("/s", "v2")
+    assert (info.version, info.metadata) == (2, "v2")
+    assert [v.metadata for v in db.stream_versions("/s")] == ["v1", "v2"]
+    assert db.stream_read("/s") == b"two" and db.stream_stat("/s").crc32 == zlib.crc32(b"two")
+    assert db.stream_set_metadata("/s", None).metadata is None
+    with pytest.raises(buffdb.NotFoundError):
+        db.stream_set_metadata("/missing", "m")
+    tx = db.begin()
+    tx.stream_set_metadata("/s", "rolled back")
+    assert tx.stream_stat("/s").metadata == "rolled back"
+    tx.rollback()
+    assert db.stream_stat("/s").metadata is None
+
+
+def test_stream_metadata_bad_input_changes_nothing(small_db):
+    db = small_db
+    db.stream_write("/s", b"one", metadata="keep")
+    too_big = "x" * (buffdb.MAX_METADATA_SIZE + 1)
+    calls = [
+        (buffdb.TooLargeError, lambda: db.stream_write("/s", b"two", metadata=too_big)),
+        (buffdb.TooLargeError, lambda: db.stream_write("/s", io.BytesIO(b"two"), metadata=too_big)),
+        (buffdb.TooLargeError, lambda: db.stream_set_metadata("/s", too_big)),
+        (buffdb.InvalidArgumentError, lambda: db.stream_set_metadata("/s", "nul\0")),
+        (buffdb.InvalidArgumentError, lambda: db.stream_write("/s", b"two", metadata="\udcff")),
+        (buffdb.InvalidArgumentError, lambda: db.stream_writer("/s", metadata="nul\0")),
+        (TypeError, lambda: db.stream_write("/s", b"two", metadata=b"bytes")),
+        (TypeError, lambda: db.stream_set_metadata("/s", 5)),
+    ]
+    for exc, call in calls:
+        with pytest.raises(exc):
+            call()
+    with db.stream_writer("/s") as w:
+        with pytest.raises(buffdb.TooLargeError):
+            w.set_metadata(too_big)
+        w.abort()
+    with pytest.raises(buffdb.ClosedError):
+        w.set_metadata("late")
+    info = db.stream_stat("/s")
+    assert (info.version, info.metadata) == (1, "keep") and db.stream_read("/s") == b"one"
