@@ -1,0 +1,435 @@
+//! The model registry, over the operation surface (so a [`crate::Db`] and a
+//! [`crate::Txn`] both have it, through the [`Models`] trait).
+//!
+//! Layout, compatible with the earlier BuffDB (v0.5) model records:
+//! - `model:{name}:{version}:metadata` (KV): the version's record, a JSON [`ModelInfo`]
+//!   with v0.5's field names (`name`, `version`, `framework`, `description`,
+//!   `input_shape`, `output_shape`, `blob_ids`, `created_at`, `parameters`) plus
+//!   `files`: the version's files, each a path stream with its size and sha256.
+//! - `/models/{name}/{version}/{file}` (path streams): the files written through the
+//!   registry ([`Models::model_write_file`]); a record may also list streams stored
+//!   elsewhere (the Hugging Face import keeps one stream per distinct file under
+//!   `/hf/blobs/`), or blobs in `blob_ids` as v0.5 clients wrote them.
+//! - `model:{name}:aliases` (KV): a JSON object alias → version. `latest` follows the
+//!   newest registered version; other aliases (`prod`, a hub branch) are set by hand.
+//!   All of a model's aliases are one record, so a move is one atomic write.
+//!
+//! Names and aliases are `/`-separated (a hub id like `org/name`), versions are one
+//! segment; none may contain `:`, so keys never run into each other.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::db::Db;
+use crate::error::{Error, ErrorCode, Result};
+use crate::ops::Ops;
+use crate::reader::Reader;
+use crate::storage::Core;
+
+/// Where the registry writes a version's files: `/models/{name}/{version}/{file}`.
+pub const MODEL_STREAM_ROOT: &str = "/models/";
+/// The alias that follows the newest registered version.
+pub const LATEST: &str = "latest";
+
+/// One file of a model version.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelFile {
+    /// The file's name inside the model (`config.json`, `onnx/model.onnx`).
+    pub name: String,
+    /// The path stream that holds it.
+    pub path: String,
+    pub size: u64,
+    /// Lowercase hex sha256 of the bytes.
+    pub sha256: String,
+    /// The Hugging Face hub's ETag, for files that came from the hub: the sha256 for
+    /// LFS files, the git blob id (40 hex) for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+}
+
+/// A model version's record (JSON at `model:{name}:{version}:metadata`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub version: String,
+    #[serde(default)]
+    pub framework: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub input_shape: Vec<i64>,
+    #[serde(default)]
+    pub output_shape: Vec<i64>,
+    /// Blobs holding weights, as v0.5 clients registered them.
+    #[serde(default)]
+    pub blob_ids: Vec<u64>,
+    /// RFC 3339, UTC; set at registration when empty.
+    #[serde(default)]
+    pub created_at: String,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
+    #[serde(default)]
+    pub files: Vec<ModelFile>,
+}
+
+impl ModelInfo {
+    pub fn new(name: &str, version: &str) -> ModelInfo {
+        ModelInfo { name: name.to_string(), version: version.to_string(), ..ModelInfo::default() }
+    }
+
+    /// The file called `name`, if the version has it.
+    pub fn file(&self, name: &str) -> Option<&ModelFile> {
+        self.files.iter().find(|f| f.name == name)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a ModelInfo always serializes")
+    }
+
+    pub fn from_json(json: &[u8]) -> Result<ModelInfo> {
+        serde_json::from_slice(json).map_err(|e| Error::invalid(format!("not a model record: {e}")))
+    }
+}
+
+/// The KV key of a version's record.
+pub fn model_key(name: &str, version: &str) -> String {
+    format!("model:{name}:{version}:metadata")
+}
+
+fn aliases_key(name: &str) -> String {
+    format!("model:{name}:aliases")
+}
+
+/// The stream path of a file written through the registry.
+pub fn model_file_path(name: &str, version: &str, file: &str) -> String {
+    format!("{MODEL_STREAM_ROOT}{name}/{version}/{file}")
+}
+
+/// A `/`-separated name: segments not empty, not `.` or `..`, no `:`, `\` or control bytes.
+fn check_segments(what: &str, s: &str, slashes: bool) -> Result<()> {
+    let bad = s.is_empty()
+        || s.len() > 512
+        || s.chars().any(|c| c == ':' || c == '\\' || c.is_control() || (!slashes && c == '/'))
+        || s.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..");
+    if bad {
+        let rule = if slashes { "non-empty `/`-separated segments" } else { "one segment" };
+        return Err(Error::invalid(format!(
+            "model {what} {s:?} must be {rule} without `.`/`..`, `:`, `\\` or control characters"
+        )));
+    }
+    Ok(())
+}
+
+pub fn check_name(name: &str) -> Result<()> {
+    check_segments("name", name, true)
+}
+pub fn check_version(version: &str) -> Result<()> {
+    check_segments("version", version, false)
+}
+pub fn check_alias(alias: &str) -> Result<()> {
+    check_segments("alias", alias, true)
+}
+pub fn check_file_name(file: &str) -> Result<()> {
+    check_segments("file name", file, true)
+}
+
+/// Now as RFC 3339 UTC with milliseconds.
+pub fn now_rfc3339() -> String {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let (secs, ms) = ((ms / 1000) as i64, ms % 1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs `$body` with `$o` bound to something with the surface: the transaction `$s`
+/// is in, or (on a `Db`) a new one, committed when `$body` is `Ok`.
+macro_rules! atomic {
+    ($s:expr, |$o:ident| $body:expr) => {
+        match $s.core() {
+            Core::Db(store) => Db { inner: store.clone() }.transaction(|$o| $body),
+            Core::Txn(_) => {
+                let $o = $s;
+                $body
+            }
+        }
+    };
+}
+
+/// The model registry, on every [`Ops`] implementor (`Db`, `Txn`).
+pub trait Models: Ops {
+    /// Writes `reader` as the file `file` of model `name` at `version`, at
+    /// `/models/{name}/{version}/{file}`, computing its size and sha256 as it streams.
+    /// Register the version afterwards (in the same transaction) to make it part of it.
+    fn model_write_file(&self, name: &str, version: &str, file: &str, reader: impl Read) -> Result<ModelFile> {
+        check_name(name)?;
+        check_version(version)?;
+        check_file_name(file)?;
+        let path = model_file_path(name, version, file);
+        let mut hashing = HashingReader { inner: reader, hash: Sha256::new() };
+        let info = self.stream_write_from(&path, &mut hashing)?;
+        Ok(ModelFile {
+            name: file.to_string(),
+            path,
+            size: info.size,
+            sha256: hex(&hashing.hash.finalize()),
+            etag: None,
+        })
+    }
+
+    /// Registers a version: its record, whose files must exist as streams of the
+    /// sizes given, and `latest` moved to it, in one transaction. `created_at` is
+    /// set when empty. `CONFLICT` when the version exists (versions are immutable:
+    /// delete it first). Returns the record as stored.
+    fn model_register(&self, info: &ModelInfo) -> Result<ModelInfo> {
+        check_name(&info.name)?;
+        check_version(&info.version)?;
+        let mut info = info.clone();
+        if info.created_at.is_empty() {
+            info.created_at = now_rfc3339();
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for f in &info.files {
+            check_file_name(&f.name)?;
+            if !seen.insert(f.name.as_str()) {
+                return Err(Error::invalid(format!("file {:?} is listed twice", f.name)));
+            }
+        }
+        atomic!(self, |o| {
+            let key = model_key(&info.name, &info.version);
+            if o.contains(key.as_bytes())? {
+                return Err(Error::new(
+                    ErrorCode::Conflict,
+                    format!("model {} version {} is already registered", info.name, info.version),
+                ));
+            }
+            for f in &info.files {
+                let st = o.stream_stat(&f.path).map_err(|e| match e.code() {
+                    ErrorCode::NotFound => Error::not_found(format!("stream {} for file {:?}", f.path, f.name)),
+                    _ => e,
+                })?;
+                if st.size != f.size {
+                    return Err(Error::invalid(format!(
+                        "file {:?}: stream {} holds {} bytes, the record says {}",
+                        f.name, f.path, st.size, f.size
+                    )));
+                }
+            }
+            o.put(key.as_bytes(), info.to_json().as_bytes())?;
+            let mut aliases = read_aliases(o, &info.name)?;
+            aliases.insert(LATEST.to_string(), info.version.clone());
+            write_aliases(o, &info.name, &aliases)?;
+            Ok(info.clone())
+        })
+    }
+
+    /// Writes each `(file name, reader)` with [`Models::model_write_file`] and
+    /// registers the version with them, all in one transaction.
+    fn model_register_files(&self, info: &ModelInfo, files: &mut [(&str, &mut dyn Read)]) -> Result<ModelInfo> {
+        atomic!(self, |o| {
+            let mut info = info.clone();
+            for (file, reader) in files.iter_mut() {
+                let f = o.model_write_file(&info.name, &info.version, file, &mut **reader)?;
+                info.files.retain(|x| x.name != f.name);
+                info.files.push(f);
+            }
+            o.model_register(&info)
+        })
+    }
+
+    /// The record of `version`, or of the version an alias names (a version of that
+    /// name wins); `NOT_FOUND` when neither exists.
+    fn model_get(&self, name: &str, version_or_alias: &str) -> Result<ModelInfo> {
+        check_name(name)?;
+        match self.model_resolve(name, version_or_alias)? {
+            Some(v) => match self.get(model_key(name, &v).as_bytes())? {
+                Some(json) => ModelInfo::from_json(&json),
+                None => Err(Error::not_found(format!("model {name} version {v}"))),
+            },
+            None => Err(Error::not_found(format!("model {name} version or alias {version_or_alias}"))),
+        }
+    }
+
+    /// The version `version_or_alias` stands for, or `None`.
+    fn model_resolve(&self, name: &str, version_or_alias: &str) -> Result<Option<String>> {
+        check_name(name)?;
+        if check_version(version_or_alias).is_ok() && self.contains(model_key(name, version_or_alias).as_bytes())? {
+            return Ok(Some(version_or_alias.to_string()));
+        }
+        check_alias(version_or_alias)?;
+        Ok(read_aliases(self, name)?.remove(version_or_alias))
+    }
+
+    /// Names of the registered models, in byte order.
+    fn model_names(&self) -> Result<Vec<String>> {
+        let mut names = Vec::<String>::new();
+        for key in self.keys(b"model:", None, None)? {
+            let key = key?;
+            if let Some((name, _)) = split_record_key(&key) {
+                if names.last().map(String::as_str) != Some(name) {
+                    names.push(name.to_string());
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// A model's versions, oldest first (by `created_at`, then version).
+    fn model_versions(&self, name: &str) -> Result<Vec<ModelInfo>> {
+        check_name(name)?;
+        let prefix = format!("model:{name}:");
+        let mut out = Vec::new();
+        for row in self.scan(prefix.as_bytes(), None, None)? {
+            let (key, value) = row?;
+            if split_record_key(&key).is_some_and(|(n, _)| n == name) {
+                out.push(ModelInfo::from_json(&value)?);
+            }
+        }
+        out.sort_by(|a, b| (&a.created_at, &a.version).cmp(&(&b.created_at, &b.version)));
+        Ok(out)
+    }
+
+    /// A model's aliases (alias → version).
+    fn model_aliases(&self, name: &str) -> Result<BTreeMap<String, String>> {
+        check_name(name)?;
+        read_aliases(self, name)
+    }
+
+    /// Points `alias` at `version` (which must exist), or removes it with `None`;
+    /// one atomic write.
+    fn model_set_alias(&self, name: &str, alias: &str, version: Option<&str>) -> Result<()> {
+        check_name(name)?;
+        check_alias(alias)?;
+        atomic!(self, |o| {
+            let mut aliases = read_aliases(o, name)?;
+            match version {
+                Some(v) => {
+                    check_version(v)?;
+                    if !o.contains(model_key(name, v).as_bytes())? {
+                        return Err(Error::not_found(format!("model {name} version {v}")));
+                    }
+                    aliases.insert(alias.to_string(), v.to_string());
+                }
+                None => {
+                    aliases.remove(alias);
+                }
+            }
+            write_aliases(o, name, &aliases)
+        })
+    }
+
+    /// Deletes a version: its record, the streams it wrote under
+    /// `/models/{name}/{version}/`, streams it listed elsewhere that no other version
+    /// lists, and the aliases naming it (`latest` moves to the newest one left).
+    /// Blobs in `blob_ids` are left alone. Returns whether it existed.
+    fn model_delete(&self, name: &str, version: &str) -> Result<bool> {
+        check_name(name)?;
+        check_version(version)?;
+        atomic!(self, |o| {
+            let key = model_key(name, version);
+            let Some(json) = o.get(key.as_bytes())? else { return Ok(false) };
+            let info = ModelInfo::from_json(&json)?;
+            o.delete(key.as_bytes())?;
+            let own = model_file_path(name, version, "");
+            let mut shared: Vec<&str> =
+                info.files.iter().map(|f| f.path.as_str()).filter(|p| !p.starts_with(&own)).collect();
+            for f in &info.files {
+                if f.path.starts_with(&own) {
+                    o.stream_delete(&f.path)?;
+                }
+            }
+            if !shared.is_empty() {
+                // Keep what another version still lists.
+                for row in o.scan(b"model:", None, None)? {
+                    let (k, v) = row?;
+                    if split_record_key(&k).is_some() {
+                        if let Ok(other) = ModelInfo::from_json(&v) {
+                            shared.retain(|p| !other.files.iter().any(|f| f.path == *p));
+                        }
+                    }
+                }
+                for p in shared {
+                    o.stream_delete(p)?;
+                }
+            }
+            let mut aliases = read_aliases(o, name)?;
+            aliases.retain(|_, v| v != version);
+            if !aliases.contains_key(LATEST) {
+                if let Some(newest) = o.model_versions(name)?.pop() {
+                    aliases.insert(LATEST.to_string(), newest.version);
+                }
+            }
+            write_aliases(o, name, &aliases)?;
+            Ok(true)
+        })
+    }
+
+    /// A reader over one file of a version (or alias): range reads with
+    /// `seek`/`read_at`. `NOT_FOUND` when the version or the file is missing.
+    fn model_open(&self, name: &str, version_or_alias: &str, file: &str) -> Result<Reader> {
+        let info = self.model_get(name, version_or_alias)?;
+        let f = info
+            .file(file)
+            .ok_or_else(|| Error::not_found(format!("file {file:?} in model {name} version {}", info.version)))?;
+        self.stream_open(&f.path, None)
+    }
+}
+
+impl<T: Ops> Models for T {}
+
+/// `(name, version)` of a record key `model:{name}:{version}:metadata`.
+fn split_record_key(key: &[u8]) -> Option<(&str, &str)> {
+    let rest = std::str::from_utf8(key).ok()?.strip_prefix("model:")?.strip_suffix(":metadata")?;
+    let (name, version) = rest.rsplit_once(':')?;
+    (!name.contains(':') && !name.is_empty() && !version.is_empty()).then_some((name, version))
+}
+
+fn read_aliases<O: Ops + ?Sized>(o: &O, name: &str) -> Result<BTreeMap<String, String>> {
+    match o.get(aliases_key(name).as_bytes())? {
+        Some(json) => serde_json::from_slice(&json)
+            .map_err(|e| Error::corrupt(format!("aliases of model {name} are not a JSON object of strings: {e}"))),
+        None => Ok(BTreeMap::new()),
+    }
+}
+
+fn write_aliases<O: Ops + ?Sized>(o: &O, name: &str, aliases: &BTreeMap<String, String>) -> Result<()> {
+    let key = aliases_key(name);
+    if aliases.is_empty() {
+        o.delete(key.as_bytes())?;
+        return Ok(());
+    }
+    o.put(key.as_bytes(), serde_json::to_string(aliases).expect("strings serialize").as_bytes())
+}
+
+/// Hashes what passes through.
+struct HashingReader<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
