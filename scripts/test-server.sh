@@ -94,4 +94,15 @@ if [ -x "$OLD" ]; then
 else
     echo "==> the earlier server is not installed at $OLD: compat comparison skipped"
 fi
+# Hugging Face hub support (buffdb hf / model): the current huggingface_hub and the
+# last 0.x release, each in its own venv (BUFFDB_HF_VENV, BUFFDB_HF_OLD_VENV).
+HF_VENV="${BUFFDB_HF_VENV:-$ROOT/target/hf-venv}"
+HF_OLD_VENV="${BUFFDB_HF_OLD_VENV:-$ROOT/target/hf-old-venv}"
+echo "==> hugging face: huggingface_hub, safetensors, numpy in $HF_VENV; huggingface_hub<1 in $HF_OLD_VENV"
+[ -x "$HF_VENV/bin/python" ] || "$PYTHON" -m venv "$HF_VENV"
+"$HF_VENV/bin/python" -m pip install --quiet --disable-pip-version-check huggingface_hub safetensors numpy
+[ -x "$HF_OLD_VENV/bin/python" ] || "$PYTHON" -m venv "$HF_OLD_VENV"
+"$HF_OLD_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "huggingface_hub<1"
+BUFFDB_BIN="$BIN" "$HF_VENV/bin/python" "$ROOT/server/tests/hf/test_hf.py" --old-python "$HF_OLD_VENV/bin/python"
+
 echo "==> server client tests passed"

@@ -154,11 +154,6 @@ pub fn now_rfc3339() -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Runs `$body` with `$o` bound to something with the surface: the transaction `$s`
 /// is in, or (on a `Db`) a new one, committed when `$body` is `Ok`.
 macro_rules! atomic {
@@ -189,7 +184,7 @@ pub trait Models: Ops {
             name: file.to_string(),
             path,
             size: info.size,
-            sha256: hex(&hashing.hash.finalize()),
+            sha256: format!("{:x}", hashing.hash.finalize()),
             etag: None,
         })
     }

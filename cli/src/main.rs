@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use buffdb::{Db, Error, ErrorCode, OpenOptions, QueryOptions, Value};
 use clap::{Parser, Subcommand};
 
+mod hf;
+mod model;
 mod pack;
 mod print;
 mod remote;
@@ -86,6 +88,12 @@ enum Command {
         #[arg(long)]
         max_rows: Option<usize>,
     },
+    /// Model registry: versions with their files, aliases, safetensors headers.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
+    /// Hugging Face hub: import/export a hub cache, serve the hub download protocol.
+    #[command(subcommand)]
+    Hf(hf::HfCommand),
     /// Serve the store over gRPC (see `buffdb run --help`).
     Run(serve::RunArgs),
     /// Replicate the store continuously through Litestream (see `buffdb replicate --help`).
@@ -293,6 +301,18 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
         serve::run(args, &cli.store, opts)?;
         return Ok(Outcome::Ok);
     }
+    match &cli.command {
+        Command::Model(cmd) => {
+            let db = open(&cli)?;
+            let mut out = io::stdout().lock();
+            let outcome = model::run(cmd, &db, &mut out)?;
+            out.flush()?;
+            db.close()?;
+            return Ok(outcome);
+        }
+        Command::Hf(cmd) => return hf::run(cmd, open(&cli)?),
+        _ => {}
+    }
     // The file a command stores is opened before the store: a missing one changes nothing.
     let mut given = match &cli.command {
         Command::Stream(StreamCommand::Put { file, .. }) | Command::Blob(BlobCommand::Store { file, .. }) => {
@@ -423,7 +443,13 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
             table.finish(&columns)?;
             Outcome::Ok
         }
-        Command::Demo { .. } | Command::Run(_) | Command::Assets(_) | Command::Replicate(_) | Command::Restore(_) => {
+        Command::Demo { .. }
+        | Command::Run(_)
+        | Command::Assets(_)
+        | Command::Replicate(_)
+        | Command::Restore(_)
+        | Command::Model(_)
+        | Command::Hf(_) => {
             unreachable!()
         }
     };

@@ -146,7 +146,9 @@ async fn command(c: &mut Client, cmd: &Command, out: &mut impl Write) -> Result<
         | Command::Run(_)
         | Command::Assets(_)
         | Command::Replicate(_)
-        | Command::Restore(_) => {
+        | Command::Restore(_)
+        | Command::Model(_)
+        | Command::Hf(_) => {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
                 "--remote works with kv, blob, stream, search and query (run stats, check, replicate and restore where the file is)",

@@ -52,6 +52,9 @@ pub struct RunArgs {
     /// `buffdb replicate --help`).
     #[arg(long, value_name = "REPLICA_URL")]
     pub replicate: Option<String>,
+    /// Also answer the Hugging Face hub's download protocol on ADDR (see `buffdb hf serve`).
+    #[arg(long, value_name = "ADDR")]
+    pub hf: Option<SocketAddr>,
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -91,11 +94,24 @@ pub fn run(args: &RunArgs, store: &Path, opts: OpenOptions) -> Result<(), Error>
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         config.tls = Some(Tls { cert_pem: read(cert)?, key_pem: read(key)? });
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::new(ErrorCode::Io, format!("cannot start the server runtime: {e}")))?;
+    let runtime = runtime()?;
     let served = runtime.block_on(async {
+        // The hub protocol beside the gRPC port, on the same runtime and store.
+        let (hf_stop, hf_stopped) = tokio::sync::oneshot::channel::<()>();
+        if let Some(hf_addr) = args.hf {
+            let c = crate::hf::config(
+                stores.kv.clone(),
+                config.token.clone(),
+                None,
+                buffdb_server::hf::serve::DEFAULT_TREE_PAGE,
+            )?;
+            let (bound, _task) = buffdb_server::hf::serve::spawn(c, hf_addr, async move {
+                let _ = hf_stopped.await;
+            })
+            .await
+            .map_err(|e| Error::new(ErrorCode::Io, format!("cannot listen on {hf_addr}: {e}")))?;
+            eprintln!("buffdb: serving the hub protocol on http://{bound}");
+        }
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| Error::new(ErrorCode::Io, format!("cannot listen on {addr}: {e}")))?;
@@ -112,7 +128,12 @@ pub fn run(args: &RunArgs, store: &Path, opts: OpenOptions) -> Result<(), Error>
             running.local_addr(),
             if args.tls_cert.is_some() { " with TLS" } else { "" }
         );
-        running.run_until(stop_signal()).await.map_err(|e| Error::new(ErrorCode::Io, format!("the server failed: {e}")))
+        let done = running
+            .run_until(stop_signal())
+            .await
+            .map_err(|e| Error::new(ErrorCode::Io, format!("the server failed: {e}")));
+        let _ = hf_stop.send(());
+        done
     });
     let closed = stores.close();
     // After the stores close, so Litestream ships their last transactions.
@@ -124,8 +145,16 @@ pub fn run(args: &RunArgs, store: &Path, opts: OpenOptions) -> Result<(), Error>
     Ok(())
 }
 
+/// The multi-threaded runtime every server of the CLI runs on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(ErrorCode::Io, format!("cannot start the server runtime: {e}")))
+}
+
 /// SIGINT or SIGTERM.
-pub(crate) async fn stop_signal() {
+pub async fn stop_signal() {
     #[cfg(unix)]
     {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

@@ -16,6 +16,8 @@ pub mod compat_blob;
 pub mod compat_kv;
 pub mod compat_query;
 pub mod error;
+/// Hugging Face hub models: cache import/export and the hub download protocol.
+pub mod hf;
 pub mod ops;
 pub mod query_rows;
 pub mod server;

@@ -1,0 +1,268 @@
+"""Hugging Face hub support of the buffdb CLI, tested with the real huggingface_hub.
+
+Makes a small fake model repository in hub-cache layout (config.json, tokenizer.json
+and a few-MiB model.safetensors written by the `safetensors` package; two revisions
+sharing files), then checks: `buffdb hf import` -> `hf export` byte for byte, shared
+files stored once, the export read by huggingface_hub with HF_HUB_OFFLINE=1,
+`model inspect`, and `buffdb hf serve` answering hf_hub_download / snapshot_download
+by branch and by commit, with the hub's errors for bad input.
+
+    BUFFDB_BIN=target/debug/buffdb python test_hf.py [--old-python PATH]
+
+`--downloads ENDPOINT EXPECT.json` runs only the download checks (for a second
+huggingface_hub major version in another venv).
+"""
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = "buffdb-test/tiny"
+BIN = os.environ.get("BUFFDB_BIN", "buffdb")
+
+
+def git_oid(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def make_cache(root: Path) -> dict:
+    """A hub cache with two revisions of REPO; returns what each revision holds."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(22)
+    tensors = {
+        "embed.weight": rng.standard_normal((512, 768), dtype=np.float32),  # 1.5 MiB
+        "layer.0.bias": rng.standard_normal((768,), dtype=np.float32),
+        "head.weight": (rng.standard_normal((768, 1024)) * 100).astype(np.float16),  # 1.5 MiB
+    }
+    st = root / "model.safetensors.tmp"
+    save_file(tensors, str(st), metadata={"format": "np"})
+    weights = st.read_bytes()
+    st.unlink()
+    tokenizer = json.dumps({"version": "1.0", "model": {"vocab": {f"tok{i}": i for i in range(300)}}}).encode()
+    revs = {
+        "a" * 8 + hashlib.sha1(b"rev1").hexdigest()[8:]: {
+            "config.json": b'{"hidden_size": 768, "rev": 1}',
+            "tokenizer.json": tokenizer,
+            "model.safetensors": weights,
+        },
+        hashlib.sha1(b"rev2").hexdigest(): {
+            "config.json": b'{"hidden_size": 768, "rev": 2}',
+            "tokenizer.json": tokenizer,
+            "model.safetensors": weights,
+            "extra/notes.txt": b"second revision only\n",
+        },
+    }
+    (c1, c2) = list(revs)
+    repo = root / ("models--" + REPO.replace("/", "--"))
+    for commit, files in revs.items():
+        for name, data in files.items():
+            etag = hashlib.sha256(data).hexdigest() if name.endswith(".safetensors") else git_oid(data)
+            blob = repo / "blobs" / etag
+            blob.parent.mkdir(parents=True, exist_ok=True)
+            blob.write_bytes(data)
+            link = repo / "snapshots" / commit / name
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(os.path.relpath(blob, link.parent))
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(c2)
+    (repo / "refs" / "v1").write_text(c1)
+    return {"c1": c1, "c2": c2, "revs": {c: {n: hashlib.sha256(d).hexdigest() for n, d in f.items()} for c, f in revs.items()}, "tensors": {k: [str(v.dtype), list(v.shape)] for k, v in tensors.items()}}
+
+
+def tree(root: Path) -> dict:
+    """Every entry under root: symlink target, file bytes' sha256, or 'dir'."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        rel = str(p.relative_to(root))
+        if p.is_symlink():
+            out[rel] = "-> " + os.readlink(p)
+        elif p.is_dir():
+            out[rel] = "dir"
+        else:
+            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def buffdb(*args, store, check=True) -> subprocess.CompletedProcess:
+    r = subprocess.run([BIN, "-s", str(store), *args], capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise AssertionError(f"buffdb {' '.join(args)} failed ({r.returncode}): {r.stderr}")
+    return r
+
+
+def sha256_file(p) -> str:
+    return hashlib.sha256(Path(p).read_bytes()).hexdigest()
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_server(store, *extra):
+    port = free_port()
+    proc = subprocess.Popen([BIN, "-s", str(store), "hf", "serve", f"127.0.0.1:{port}", *extra], stderr=subprocess.PIPE, text=True)
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(f"hf serve exited: {proc.stderr.read()}")
+            time.sleep(0.1)
+    raise AssertionError("hf serve did not start")
+
+
+def stop_server(proc):
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def http(url, method="GET", headers=None):
+    req = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def check_downloads(endpoint: str, expect: dict, work: Path):
+    """hf_hub_download and snapshot_download against `endpoint`, by branch and by commit."""
+    os.environ["HF_ENDPOINT"] = endpoint
+    os.environ["HF_HUB_CACHE"] = str(work / "client-cache")
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    os.environ.pop("HF_HUB_OFFLINE", None)
+    import huggingface_hub
+    from huggingface_hub import hf_hub_download, snapshot_download
+    from huggingface_hub.utils import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+
+    c1, c2, revs = expect["c1"], expect["c2"], expect["revs"]
+    print(f"  huggingface_hub {huggingface_hub.__version__} against {endpoint}")
+    p = hf_hub_download(REPO, "config.json")
+    assert sha256_file(p) == revs[c2]["config.json"], "config.json at main"
+    assert f"snapshots/{c2}/" in p, p
+    p = hf_hub_download(REPO, "model.safetensors", revision=c1)
+    assert sha256_file(p) == revs[c1]["model.safetensors"]
+    p = hf_hub_download(REPO, "config.json", revision="v1")
+    assert sha256_file(p) == revs[c1]["config.json"], "config.json at v1"
+    cache = Path(os.environ["HF_HUB_CACHE"]) / ("models--" + REPO.replace("/", "--"))
+    assert (cache / "refs" / "main").read_text() == c2
+    for rev, commit in (("main", c2), (c1, c1)):
+        d = Path(snapshot_download(REPO, revision=rev, cache_dir=str(work / f"snap-{rev[:6]}")))
+        got = {str(f.relative_to(d)): sha256_file(f) for f in d.rglob("*") if f.is_file()}
+        assert got == revs[commit], (rev, got)
+    for call, exc in (
+        (lambda: hf_hub_download(REPO, "missing.bin"), EntryNotFoundError),
+        (lambda: hf_hub_download(REPO, "config.json", revision="no-such-branch"), RevisionNotFoundError),
+        (lambda: hf_hub_download("buffdb-test/absent", "config.json"), RepositoryNotFoundError),
+    ):
+        try:
+            call()
+        except exc:
+            pass
+        else:
+            raise AssertionError(f"expected {exc.__name__}")
+    print(f"  huggingface_hub {huggingface_hub.__version__}: downloads by branch, tag and commit ok")
+
+
+def main():
+    if len(sys.argv) >= 4 and sys.argv[1] == "--downloads":
+        with tempfile.TemporaryDirectory() as t:
+            check_downloads(sys.argv[2], json.loads(Path(sys.argv[3]).read_text()), Path(t))
+        return
+    old_python = None
+    if len(sys.argv) >= 3 and sys.argv[1] == "--old-python":
+        old_python = sys.argv[2]
+    with tempfile.TemporaryDirectory() as t:
+        work = Path(t)
+        src, out, store = work / "src-cache", work / "exported", work / "store.db"
+        src.mkdir()
+        expect = make_cache(src)
+        (work / "expect.json").write_text(json.dumps(expect))
+
+        print("==> hf import, then again (nothing new), then export: byte for byte")
+        r = buffdb("hf", "import", str(src), store=store)
+        assert "2 new versions, 2 refs, 5 files stored" in r.stdout, r.stdout
+        r = buffdb("hf", "import", str(src), store=store)
+        assert "0 new versions" in r.stdout and "0 files stored" in r.stdout, r.stdout
+        blobs = buffdb("search", "/hf/blobs/", store=store).stdout.split()
+        distinct = {h for rev in expect["revs"].values() for h in rev.values()}
+        assert len(blobs) == len(distinct) == 5, blobs  # 9 files listed, 5 distinct, each stored once
+        buffdb("hf", "export", str(out), store=store)
+        assert tree(out) == tree(src), (tree(out), tree(src))
+
+        print("==> the export read by huggingface_hub offline")
+        env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(out), HF_HUB_DISABLE_TELEMETRY="1")
+        code = f"""
+import hashlib, json, sys
+from huggingface_hub import hf_hub_download, snapshot_download
+from safetensors.numpy import load_file
+e = json.load(open({str(work / 'expect.json')!r}))
+h = lambda p: hashlib.sha256(open(p, 'rb').read()).hexdigest()
+assert h(hf_hub_download({REPO!r}, 'config.json')) == e['revs'][e['c2']]['config.json']
+assert h(hf_hub_download({REPO!r}, 'config.json', revision=e['c1'])) == e['revs'][e['c1']]['config.json']
+assert h(hf_hub_download({REPO!r}, 'config.json', revision='v1')) == e['revs'][e['c1']]['config.json']
+d = snapshot_download({REPO!r})
+t = load_file(d + '/model.safetensors')
+assert {{k: [str(v.dtype), list(v.shape)] for k, v in t.items()}} == e['tensors']
+"""
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)
+
+        print("==> registry: model list, show, inspect")
+        lines = buffdb("model", "list", REPO, store=store).stdout.splitlines()
+        assert len(lines) == 2 and any(l.startswith(expect["c2"]) and "main" in l for l in lines), lines
+        show = json.loads(buffdb("model", "show", REPO, "v1", store=store).stdout)
+        assert show["version"] == expect["c1"] and show["parameters"]["source"] == "huggingface"
+        inspect = buffdb("model", "inspect", REPO, "main", store=store).stdout.splitlines()
+        got = {l.split("\t")[0]: [l.split("\t")[1], json.loads(l.split("\t")[2])] for l in inspect[1:] if not l.startswith("__")}
+        want = {k: [{"float32": "F32", "float16": "F16"}[d], s] for k, (d, s) in expect["tensors"].items()}
+        assert got == want, (got, want)
+
+        # A model registered outside the hub: served too, `main` meaning `latest`.
+        (work / "w.bin").write_bytes(os.urandom(300_000))
+        buffdb("model", "register", "acme/classifier", "1.0", f"weights.bin={work / 'w.bin'}", "--framework", "pytorch", store=store)
+
+        print("==> hf serve: the current huggingface_hub")
+        proc, endpoint = start_server(store, "--tree-page-size", "2")
+        try:
+            # Bad input gets the hub's status codes and X-Error-Code.
+            st, h, _ = http(f"{endpoint}/buffdb-test/../resolve/main/config.json")
+            assert st == 404 and h.get("X-Error-Code") == "RepoNotFound", (st, h)
+            st, h, _ = http(f"{endpoint}/{REPO}/resolve/nope/config.json", "HEAD")
+            assert st == 404 and h.get("X-Error-Code") == "RevisionNotFound", (st, h)
+            st, h, _ = http(f"{endpoint}/{REPO}/resolve/main/nope.bin", "HEAD")
+            assert st == 404 and h.get("X-Error-Code") == "EntryNotFound" and h.get("X-Repo-Commit") == expect["c2"], (st, h)
+            st, h, _ = http(f"{endpoint}/{REPO}/resolve/main/model.safetensors", headers={"Range": "bytes=999999999-"})
+            assert st == 416 and h.get("Content-Range", "").startswith("bytes */"), (st, h)
+            st, h, body = http(f"{endpoint}/{REPO}/resolve/main/model.safetensors", headers={"Range": "bytes=8-"})
+            assert st == 206 and h["X-Linked-Etag"] == '"' + expect["revs"][expect["c2"]]["model.safetensors"] + '"', (st, h)
+            st, h, _ = http(f"{endpoint}/{REPO}/resolve/main/config.json", "HEAD")
+            assert st == 200 and "X-Linked-Etag" not in h and not any(k.lower().startswith("x-xet") for k in h), h
+            check_downloads(endpoint, expect, work / "new")
+            from huggingface_hub import hf_hub_download
+            p = hf_hub_download("acme/classifier", "weights.bin", cache_dir=str(work / "reg"))
+            assert Path(p).read_bytes() == (work / "w.bin").read_bytes()
+            if old_python:
+                print("==> hf serve: an older huggingface_hub major version")
+                subprocess.run([old_python, __file__, "--downloads", endpoint, str(work / "expect.json")], check=True)
+        finally:
+            stop_server(proc)
+    print("hf tests passed")
+
+
+if __name__ == "__main__":
+    main()
