@@ -554,6 +554,7 @@ impl Store {
         let mut guard = self.lock_writer()?;
         let conn = guard.as_mut().ok_or_else(Error::closed)?;
         let before = self.commit_counter();
+        let wal_before = self.wal_bytes();
         let result = (|| -> Result<T> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
@@ -571,6 +572,10 @@ impl Store {
         };
         if let Some(cache) = &self.cache {
             cache.after_commit(before, self.commit_counter(), changes);
+        }
+        let wal_after = self.wal_bytes();
+        if wal_after.checked_sub(wal_before).unwrap_or(wal_after) >= SHED_AFTER_BYTES {
+            shed_page_cache(conn);
         }
         self.after_commit();
         Ok(out)
@@ -622,6 +627,20 @@ impl Store {
     pub(crate) fn is_pinned(&self, content: i64) -> bool {
         self.pins.lock().contains_key(&content)
     }
+}
+
+/// A commit that added this much WAL was a bulk write (a stream batch, a large blob,
+/// a big `put_many`): its pages are not worth keeping cached.
+const SHED_AFTER_BYTES: u64 = 1 << 20;
+
+/// Frees the clean pages of `conn`'s page cache. After a bulk write the cache is full
+/// of chunk pages nobody reads again through it (chunks are read by blob I/O through
+/// the mmap); left there, a 1 GiB stream write kept the writer's whole `cache_size`
+/// (64 MiB by default) of them. The B-tree pages a later write needs come back from
+/// the mmap or the WAL for a few microseconds.
+pub(crate) fn shed_page_cache(conn: &Connection) {
+    // SAFETY: a valid, open connection handle, used by this thread only.
+    unsafe { rusqlite::ffi::sqlite3_db_release_memory(conn.handle()) };
 }
 
 /// WAL size that starts a background checkpoint (SQLite's default is 1000 pages).
