@@ -2,7 +2,12 @@
 //! plain rusqlite) in one run. Prints one table of medians and ratios.
 //!
 //! cargo run --release -p buffdb-bench -- [--runs N] [--stream-mib N] [--only-buffdb]
-//!     [--skip-k] [--skip-s] [--cpu] [--raw]
+//!     [--skip-k] [--skip-s] [--cpu] [--raw] [--no-memory] [--memory-mib N]
+//! cargo run --release -p buffdb-bench -- --scale [--big-mib N]
+//!
+//! The default run ends with the memory of a 1 GiB stream written and read (in a
+//! process of its own); `--scale` runs workload K at 1M and 10M keys beside heed and a
+//! 4 GiB stream instead of the rest.
 //!
 //! `--only-buffdb` leaves out the anchors (and the 64 KiB-page stream run); `--cpu`
 //! times the calling thread's CPU time instead of the wall clock (steadier on a busy
@@ -102,7 +107,7 @@ fn buffdb_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
     let path = dir.join("buffdb.db");
     let db = Db::open(&path, OpenOptions::default()).unwrap();
     let pairs: Vec<([u8; 16], [u8; 100])> = keys.iter().enumerate().map(|(i, k)| (*k, value(i))).collect();
-    let put = rate(N, || db.put_many(&pairs).unwrap());
+    let put = rate(N, || put_all(&db, &pairs));
     let gets = |db: &Db| {
         rate(N, || {
             for &i in order {
@@ -235,6 +240,8 @@ fn sqlite_k(dir: &std::path::Path, keys: &[[u8; 16]], order: &[usize]) -> K {
 
 #[derive(Default, Clone)]
 struct S {
+    /// Stream write including the checkpoint that makes it durable in the main file.
+    durable: f64,
     write: f64,
     read: f64,
     read_again: f64,
@@ -252,6 +259,7 @@ fn buffdb_s(dir: &std::path::Path, data: &[u8], page_size: u32) -> S {
     let t = now();
     db.checkpoint().unwrap();
     let checkpoint_ms = t.secs() * 1e3;
+    let durable = data.len() as f64 / (data.len() as f64 / write + checkpoint_ms / 1e3);
     let t = now();
     let mut r = db.stream_open("/bench/doc.bin", None).unwrap();
     let mut one = [0u8; 1];
@@ -275,7 +283,163 @@ fn buffdb_s(dir: &std::path::Path, data: &[u8], page_size: u32) -> S {
     // The first pass pays the page faults of mapping the file; later ones do not.
     let read = pass(&mut r);
     let read_again = pass(&mut r);
-    S { write, read, read_again, first_byte_ms, checkpoint_ms }
+    S { durable, write, read, read_again, first_byte_ms, checkpoint_ms }
+}
+
+/// The anchor of a durable stream write: the same bytes written to a plain file in
+/// 1 MiB writes, then one fsync (GB/s).
+fn file_write_rate(dir: &std::path::Path, data: &[u8]) -> f64 {
+    use std::io::Write;
+    let path = dir.join("plain-file.bin");
+    let t = now();
+    let mut f = std::fs::File::create(&path).unwrap();
+    for ch in data.chunks(1 << 20) {
+        f.write_all(ch).unwrap();
+    }
+    f.sync_all().unwrap();
+    let rate = data.len() as f64 / t.secs();
+    drop(f);
+    std::fs::remove_file(path).unwrap();
+    rate
+}
+
+/// Peak anonymous memory of this process (RssAnon, sampled every 2 ms) while it lives.
+struct PeakAnon {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+/// This process's anonymous resident memory, in KiB.
+fn rss_anon_kib() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = s.lines().find(|l| l.starts_with("RssAnon:")).unwrap().to_string();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()
+}
+
+impl PeakAnon {
+    fn start() -> PeakAnon {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut peak = rss_anon_kib();
+            while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_anon_kib());
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            peak.max(rss_anon_kib())
+        });
+        PeakAnon { stop, thread }
+    }
+
+    /// The peak in MiB.
+    fn stop(self) -> f64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap() as f64 / 1024.0
+    }
+}
+
+/// A large stream written through a writer in 1 MiB pieces, then read back into a
+/// 1 MiB buffer right away (the last part still in the WAL), default options:
+/// (write GB/s including the checkpoint, read GB/s, peak anonymous MiB above the
+/// process's idle while writing, the same while reading). The data is never held
+/// whole in memory, so the peaks are the engine's own.
+fn big_stream(dir: &std::path::Path, mib: usize) -> (f64, f64, f64, f64) {
+    let db = Db::open(dir.join("big-stream.db"), OpenOptions::default()).unwrap();
+    let piece: Vec<u8> = (0..1usize << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let idle = rss_anon_kib() as f64 / 1024.0;
+    let peak = PeakAnon::start();
+    let t = Instant::now();
+    let mut w = db.stream_writer("/big").unwrap();
+    for _ in 0..mib {
+        std::io::Write::write_all(&mut w, &piece).unwrap();
+    }
+    w.commit().unwrap();
+    let write_secs = t.elapsed().as_secs_f64();
+    let write_peak = peak.stop() - idle;
+    let mut buf = vec![0u8; 1 << 20];
+    let peak = PeakAnon::start();
+    let t = Instant::now();
+    let mut r = db.stream_open("/big", None).unwrap();
+    let mut total = 0;
+    loop {
+        let n = r.read_into(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    assert_eq!(total, mib << 20);
+    let read = total as f64 / t.elapsed().as_secs_f64();
+    let read_peak = peak.stop() - idle;
+    drop(r);
+    let t = Instant::now();
+    db.checkpoint().unwrap();
+    let write = (mib << 20) as f64 / (write_secs + t.elapsed().as_secs_f64());
+    (write, read, write_peak, read_peak)
+}
+
+/// Workload K at `n` keys, BuffDB and heed: (BuffDB ns per random get after the puts,
+/// after reopen, heed ns per get, BuffDB and heed process RSS MiB after the gets).
+fn scale_k(dir: &std::path::Path, n: usize) -> [f64; 6] {
+    let key = |i: usize| -> [u8; 16] { format!("{:04}:{:011}", i % 10, i).as_bytes().try_into().unwrap() };
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(5));
+    let sample = &order[..n.min(1_000_000)];
+    const BATCH: usize = 100_000;
+    let rss = || {
+        let s = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = s.lines().find(|l| l.starts_with("VmRSS:")).unwrap().to_string();
+        line.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap() / 1024.0
+    };
+    let path = dir.join(format!("scale-{n}.db"));
+    let db = Db::open(&path, OpenOptions::default()).unwrap();
+    for start in (0..n).step_by(BATCH) {
+        let pairs: Vec<([u8; 16], [u8; 100])> =
+            order[start..(start + BATCH).min(n)].iter().map(|&i| (key(i), value(i))).collect();
+        db.put_many(&pairs).unwrap();
+    }
+    let gets = |db: &Db| {
+        let t = Instant::now();
+        for &i in sample {
+            assert!(db.get(&key(i)).unwrap().is_some());
+        }
+        t.elapsed().as_secs_f64() * 1e9 / sample.len() as f64
+    };
+    let warm = gets(&db);
+    db.close().unwrap();
+    let db = Db::open(&path, OpenOptions::default()).unwrap();
+    let cold = gets(&db);
+    let buffdb_rss = rss();
+    db.close().unwrap();
+    drop(db);
+    std::fs::remove_file(&path).ok();
+
+    use heed::types::Bytes;
+    let hpath = dir.join(format!("scale-heed-{n}"));
+    std::fs::create_dir_all(&hpath).unwrap();
+    let env = unsafe { heed::EnvOpenOptions::new().map_size(1 << 36).open(&hpath).unwrap() };
+    let mut w = env.write_txn().unwrap();
+    let hdb: heed::Database<Bytes, Bytes> = env.create_database(&mut w, None).unwrap();
+    w.commit().unwrap();
+    for start in (0..n).step_by(BATCH) {
+        let mut w = env.write_txn().unwrap();
+        for &i in &order[start..(start + BATCH).min(n)] {
+            hdb.put(&mut w, &key(i), &value(i)).unwrap();
+        }
+        w.commit().unwrap();
+    }
+    let t = Instant::now();
+    {
+        let r = env.read_txn().unwrap();
+        for &i in sample {
+            assert!(hdb.get(&r, &key(i)).unwrap().is_some());
+        }
+    }
+    let heed = t.elapsed().as_secs_f64() * 1e9 / sample.len() as f64;
+    let heed_rss = rss();
+    drop(env);
+    std::fs::remove_dir_all(&hpath).ok();
+    [warm, cold, heed, buffdb_rss, heed_rss, n as f64]
 }
 
 fn sqlite_s(dir: &std::path::Path, data: &[u8]) -> S {
@@ -307,7 +471,7 @@ fn sqlite_s(dir: &std::path::Path, data: &[u8]) -> S {
         total += v.len();
     }
     let read = total as f64 / t.elapsed().as_secs_f64();
-    S { write, read, read_again: read, first_byte_ms, checkpoint_ms }
+    S { durable: 0.0, write, read, read_again: read, first_byte_ms, checkpoint_ms }
 }
 
 fn memcpy_rate(data: &[u8]) -> f64 {
@@ -318,6 +482,22 @@ fn memcpy_rate(data: &[u8]) -> f64 {
         std::hint::black_box(&buf);
     }
     data.len() as f64 / t.elapsed().as_secs_f64()
+}
+
+/// Workload K's batch put (kept out of line so a profiler can select it).
+#[inline(never)]
+fn put_all(db: &Db, pairs: &[([u8; 16], [u8; 100])]) {
+    db.put_many(pairs).unwrap();
+}
+
+/// heed's batch put: one write transaction (kept out of line so a profiler can select it).
+#[inline(never)]
+fn heed_puts(env: &heed::Env, db: heed::Database<heed::types::Bytes, heed::types::Bytes>, pairs: &[([u8; 16], [u8; 100])]) {
+    let mut w = env.write_txn().unwrap();
+    for (k, v) in pairs {
+        db.put(&mut w, k, v).unwrap();
+    }
+    w.commit().unwrap();
 }
 
 /// One read transaction, every key once (kept out of line so a profiler can select it).
@@ -344,38 +524,47 @@ fn main() {
     let (only_buffdb, skip_k, skip_s, raw) = (flag("--only-buffdb"), flag("--skip-k"), flag("--skip-s"), flag("--raw"));
     CPU_CLOCK.store(flag("--cpu"), std::sync::atomic::Ordering::Relaxed);
     let mib = arg("--stream-mib", 256);
-    let keys = keys();
-    // Profiling aid: `--loop OP N` builds the K database, then repeats one operation
-    // (scan, scan_each, get, get_cold, kscan) N times, so a profiler sees mostly that.
-    // Memory aid: `--stream-mem MIB CACHE_MIB` writes one stream and prints how much
-    // anonymous memory the process gained (RssAnon), after the write and after a read.
-    if let Some(i) = args.iter().position(|a| a == "--stream-mem") {
-        let (mib, cache): (usize, usize) = (args[i + 1].parse().unwrap(), args[i + 2].parse().unwrap());
-        let anon = || {
-            let s = std::fs::read_to_string("/proc/self/status").unwrap();
-            let line = s.lines().find(|l| l.starts_with("RssAnon:")).unwrap().to_string();
-            line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024
-        };
+    // `--scale`: workload K at 1M and 10M keys beside heed, and a 4 GiB stream.
+    if flag("--scale") {
         let dir = tempfile::tempdir_in(
             std::env::var("BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().to_string_lossy().into()),
         )
         .unwrap();
-        let db = Db::open(dir.path().join("mem.db"), OpenOptions::default().cache_size(cache << 20)).unwrap();
-        let base = anon();
-        let mut w = db.stream_writer("/big").unwrap();
-        let chunk = vec![7u8; 1 << 20];
-        for _ in 0..mib {
-            std::io::Write::write_all(&mut w, &chunk).unwrap();
+        println!("Scale: workload K at 1M and 10M keys (1M random gets each, ns per get), process RSS after the gets");
+        println!("| keys | BuffDB get | BuffDB get after reopen | heed get | BuffDB / heed (after reopen) | BuffDB RSS (MiB) | heed RSS (MiB) |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|");
+        for n in [1_000_000, 10_000_000] {
+            let [warm, cold, heed, brss, hrss, _] = scale_k(dir.path(), n);
+            println!(
+                "| {n} | {warm:.0} | {cold:.0} | {heed:.0} | {:.2}x | {brss:.0} | {hrss:.0} |",
+                heed / cold
+            );
         }
-        let during = anon();
-        w.commit().unwrap();
-        let written = anon();
-        let mut r = db.stream_open("/big", None).unwrap();
-        let mut buf = vec![0u8; 1 << 20];
-        while r.read_into(&mut buf).unwrap() > 0 {}
-        println!("stream-mem {mib} MiB, cache {cache} MiB: +{} MiB before commit, +{} MiB after commit, +{} MiB after a read", during - base, written - base, anon() - base);
+        let (w, r, wp, rp) = big_stream(dir.path(), arg("--big-mib", 4096));
+        println!();
+        println!("| 4 GiB stream, default options | write incl. checkpoint (GB/s) | read (GB/s) | peak anonymous memory above idle, write / read (MiB) |");
+        println!("|---|---:|---:|---:|");
+        println!("| BuffDB | {:.2} | {:.2} | {wp:.0} / {rp:.0} |", w / 1e9, r / 1e9);
         return;
     }
+    let keys = keys();
+    if let Some(i) = args.iter().position(|a| a == "--memory-only") {
+        let mib: usize = args[i + 1].parse().unwrap();
+        let dir = tempfile::tempdir_in(
+            std::env::var("BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().to_string_lossy().into()),
+        )
+        .unwrap();
+        let (w, r, wp, rp) = big_stream(dir.path(), mib);
+        println!();
+        println!("Memory: one {mib} MiB stream, default options, in a process of its own");
+        println!("| operation | peak anonymous memory above idle (MiB) | target (MiB) | GB/s |");
+        println!("|---|---:|---:|---:|");
+        println!("| stream write (1 MiB pieces) incl. checkpoint | {wp:.0} | 64 | {:.2} |", w / 1e9);
+        println!("| stream read (1 MiB buffer) | {rp:.0} | 64 | {:.2} |", r / 1e9);
+        return;
+    }
+    // Profiling aid: `--loop OP N` builds the K database, then repeats one operation
+    // (scan, scan_each, get, get_cold, kscan) N times, so a profiler sees mostly that.
     if let Some(i) = args.iter().position(|a| a == "--loop") {
         let (op, n) = (args[i + 1].as_str(), args[i + 2].parse::<usize>().unwrap());
         let dir = tempfile::tempdir_in(
@@ -396,10 +585,8 @@ fn main() {
             let env = unsafe { heed::EnvOpenOptions::new().map_size(1 << 30).open(dir.path()).unwrap() };
             let mut w = env.write_txn().unwrap();
             let hdb: heed::Database<Bytes, Bytes> = env.create_database(&mut w, None).unwrap();
-            for (k, v) in &pairs {
-                hdb.put(&mut w, k, v).unwrap();
-            }
             w.commit().unwrap();
+            heed_puts(&env, hdb, &pairs);
             let t = now();
             for _ in 0..n {
                 heed_gets(&env, hdb, &keys);
@@ -464,13 +651,21 @@ fn main() {
                     let mut one = [0u8; 1];
                     assert_eq!(r.read_into(&mut one).unwrap(), 1);
                 }
+                "put_many" => {
+                    // A fresh database each time, one batch of every key, as in workload K.
+                    let fresh = dir.path().join("put.db");
+                    let _ = std::fs::remove_file(&fresh);
+                    let db = Db::open(&fresh, OpenOptions::default()).unwrap();
+                    put_all(&db, &pairs);
+                    db.close().unwrap();
+                }
                 "get_cold" => {
                     let db = Db::open(&path, OpenOptions::default()).unwrap();
                     for k in &keys {
                         assert!(db.get(k).unwrap().is_some());
                     }
                 }
-                _ => panic!("--loop scan|scan_each|cold_scan|cold_scan_each|get|get_cold|heed_get|kscan|first_byte N"),
+                _ => panic!("--loop scan|scan_each|cold_scan|cold_scan_each|get|get_cold|heed_get|put_many|kscan|first_byte N"),
             }
         }
         let rows = n * if op.contains("scan") { SCAN } else { N };
@@ -483,6 +678,7 @@ fn main() {
     let mut ks: Vec<Vec<K>> = vec![Vec::new(); 4];
     let mut ss: Vec<Vec<S>> = vec![Vec::new(); 3];
     let mut memcpy = Vec::new();
+    let mut file_write = Vec::new();
     let data: Vec<u8> = (0..(mib << 20)).map(|i| ((i as u64).wrapping_mul(0x9E3779B97F4A7C15) >> 56) as u8).collect();
     for run in 0..runs {
         eprintln!("run {}/{runs}", run + 1);
@@ -520,6 +716,7 @@ fn main() {
             ss[1].push(if only_buffdb { S::default() } else { sqlite_s(dir.path(), &data) });
             ss[2].push(if only_buffdb { S::default() } else { buffdb_s(dir.path(), &data, 65536) });
             memcpy.push(memcpy_rate(&data));
+            file_write.push(file_write_rate(dir.path(), &data));
         }
     }
     let km = |i: usize, f: fn(&K) -> f64| if skip_k { 0.0 } else { median(ks[i].iter().map(f).collect()) };
@@ -565,4 +762,20 @@ fn main() {
     row("stream read, first pass (GB/s)", |s| s.read, gb, true);
     row("stream read again (GB/s)", |s| s.read_again, gb, true);
     row("first byte (ms)", |s| s.first_byte_ms, 1.0, false);
+    if !skip_s {
+        let (durable, file) = (sm(0, |s| s.durable), median(file_write));
+        println!();
+        println!("Durable write: the same {mib} MiB, medians of {runs} runs");
+        println!("| operation | BuffDB | plain file write + fsync | BuffDB / file |");
+        println!("|---|---:|---:|---:|");
+        println!("| stream write incl. checkpoint (GB/s) | {:.2} | {:.2} | {:.2}x |", durable / gb, file / gb, durable / file);
+    }
+    if !flag("--no-memory") {
+        // In a process of its own, so the figures are the engine's alone.
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--memory-only", &arg("--memory-mib", 1024).to_string()])
+            .output()
+            .unwrap();
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+    }
 }
