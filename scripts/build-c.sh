@@ -18,6 +18,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CBINDGEN_VERSION=0.29.4
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+# SQLite without what no user can reach (see the file): a smaller library.
+. "$ROOT/scripts/sqlite-trim.sh"
 PROFILE=${BUFFDB_C_PROFILE:-capi}
 OUT=$TARGET_DIR/$PROFILE
 SONAME_MAJOR=0
