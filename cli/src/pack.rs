@@ -43,7 +43,7 @@ pub struct PackArgs {
     /// saves over 1/8), always or never.
     #[arg(long, value_enum, default_value_t = Compression::Auto)]
     compression: Compression,
-    /// Bytes written per transaction, in MiB.
+    /// Bytes written per transaction, in MiB (and at most 1000 files).
     #[arg(long, default_value_t = 256)]
     batch_mib: u64,
 }
@@ -62,6 +62,9 @@ enum Compression {
     Always,
     Never,
 }
+
+/// Files written per transaction at most.
+const BATCH_FILES: usize = 1000;
 
 /// A file found under DIR.
 struct Entry {
@@ -287,7 +290,8 @@ fn pack(db: &Db, args: &PackArgs) -> Result<(), Error> {
         let txn = db.begin()?;
         let mut bytes = 0u64;
         let mut files = 0usize;
-        while let Some(e) = batch.next_if(|_| bytes < batch_bytes) {
+        // Bounded in files too: a transaction's stream writes get slower the more it holds.
+        while let Some(e) = batch.next_if(|_| bytes < batch_bytes && files < BATCH_FILES) {
             let mut w = txn.stream_writer_with(&e.path, Some(compress(e, args.compression)?))?;
             let f = File::open(&e.file).map_err(|err| io_error("cannot read", &e.file, err))?;
             let mtime = f.metadata().and_then(|m| m.modified()).map_err(|err| io_error("cannot read", &e.file, err))?;
