@@ -23,6 +23,9 @@ PY="$VENV/bin/python"
 echo "==> installing build and test tools"
 "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$PY" -m pip install --quiet --disable-pip-version-check "maturin>=1.9,<2" "pytest>=7" "mypy==2.4.1"
+# pygame (PyPI wheels bundle SDL2) for tests/test_pygame.py, which skips without it.
+"$PY" -m pip install --quiet --disable-pip-version-check "pygame>=2.5" \
+    || echo "==> pygame cannot be installed here: tests/test_pygame.py will skip"
 
 echo "==> pip install ./python (maturin build backend, release)"
 # A stale extension left in the source tree by `maturin develop` must not shadow the
