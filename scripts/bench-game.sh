@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Game assets through PhysFS, in one run: a BuffDB database (buffdb_physfs.h) against
+# PhysFS's own zip archiver (stored and deflated) and loose files (PhysFS's directory
+# archiver). COUNT assets of 1 KiB-4 MiB (log-uniform, half incompressible "png", half
+# structured text "json"): mount time, every file whole in a shuffled order (MB/s) and
+# random 64 KiB ranges (open, seek, read, close: reads/s), warm (median of 3) and cold
+# (page cache dropped first, when /proc/sys/vm/drop_caches is writable); pack time and
+# size against `zip -r`; mount time of a MANY-file database against a MANY-file zip.
+#
+#   scripts/bench-game.sh [COUNT] [MANY]        defaults: 2000 100000
+#
+# Needs what scripts/test-c.sh needs plus libphysfs-dev and zip (installed with apt-get
+# when missing and possible). Compare the ratios within one run: the machine is noisy.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+COUNT=${1:-2000}
+MANY=${2:-100000}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/buffdb-bench-game.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+if ! { pkg-config --exists physfs 2>/dev/null && command -v zip >/dev/null; }; then
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || { echo "bench-game: needs libphysfs-dev and zip" >&2; exit 1; }
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends libphysfs-dev zip pkg-config >/dev/null
+fi
+"$ROOT/scripts/build-c.sh" install "$WORK/prefix" >/dev/null 2>&1
+(cd "$ROOT" && cargo build --release -q -p buffdb-cli)
+BUFFDB=$CARGO_TARGET_DIR/release/buffdb
+export PKG_CONFIG_PATH=$WORK/prefix/lib/pkgconfig LD_LIBRARY_PATH=$WORK/prefix/lib
+cc -O2 -std=c99 $(pkg-config --cflags buffdb physfs) "$ROOT/c-examples/bench_game.c" -o "$WORK/bench_game" \
+    $(pkg-config --libs buffdb physfs) -lm
+B=$WORK/bench_game
+COLD=0
+if (echo 3 >/proc/sys/vm/drop_caches) 2>/dev/null; then COLD=1; fi
+
+secs() { local s=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $s" | bc; }
+size() { du -sb "$1" | cut -f1; }
+
+echo "== $COUNT assets"
+"$B" gen "$WORK/assets" "$COUNT" 1
+LOOSE=$(size "$WORK/assets")
+T_PACK=$(secs "$BUFFDB" -s "$WORK/assets.buffdb" pack "$WORK/assets")
+T_REPACK=$(secs "$BUFFDB" -s "$WORK/assets.buffdb" pack "$WORK/assets")
+T_ZIP0=$(cd "$WORK/assets" && secs zip -qr -0 ../stored.zip .)
+T_ZIP=$(cd "$WORK/assets" && secs zip -qr ../deflated.zip .)
+printf '%-22s %10s %10s\n' "pack" "seconds" "MiB"
+printf '%-22s %10.2f %10.1f\n' "loose files" 0 "$(echo "$LOOSE / 1048576" | bc -l)"
+printf '%-22s %10.2f %10.1f\n' "buffdb pack" "$T_PACK" "$(echo "$(size "$WORK/assets.buffdb") / 1048576" | bc -l)"
+printf '%-22s %10.2f %10s\n' "buffdb pack (again)" "$T_REPACK" "-"
+printf '%-22s %10.2f %10.1f\n' "zip -r -0 (stored)" "$T_ZIP0" "$(echo "$(size "$WORK/stored.zip") / 1048576" | bc -l)"
+printf '%-22s %10.2f %10.1f\n' "zip -r (deflated)" "$T_ZIP" "$(echo "$(size "$WORK/deflated.zip") / 1048576" | bc -l)"
+echo
+[ "$COLD" = 1 ] || echo "(cannot drop the page cache here: cold columns are 0)"
+"$B" read "$WORK/assets.list" "$COLD" buffdb="$WORK/assets.buffdb" zip-stored="$WORK/stored.zip" \
+    zip-deflated="$WORK/deflated.zip" loose="$WORK/assets" | tee "$WORK/read.txt"
+echo
+awk 'NR > 1 { for (i = 2; i <= 6; i++) v[$1, i] = $i; n[NR] = $1 }
+     END {
+       split("mount-ms whole-MB/s 64K-reads/s cold-MB/s cold-reads/s", h, " ")
+       printf "%-26s %10s %12s %12s %12s %12s\n", "BuffDB / other (same run)", h[1] " (lower)", h[2], h[3], h[4], h[5]
+       split("zip-stored zip-deflated loose", o, " ")
+       for (k = 1; k <= 3; k++) {
+         printf "%-26s", "buffdb / " o[k]
+         for (i = 2; i <= 6; i++) printf " %12s", (v[o[k], i] > 0 ? sprintf("%.2fx", v["buffdb", i] / v[o[k], i]) : "-")
+         printf "\n"
+       }
+     }' "$WORK/read.txt"
+
+echo
+echo "== mount time with $MANY files"
+"$B" manyfiles "$WORK/many.buffdb" "$MANY"
+"$B" manydir "$WORK/many" "$MANY"
+(cd "$WORK/many" && zip -qr -0 ../many.zip .)
+"$B" mount buffdb="$WORK/many.buffdb" zip="$WORK/many.zip"
