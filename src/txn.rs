@@ -58,9 +58,9 @@ impl Txn {
         let guard = self.finish()?;
         let conn = guard.as_ref().ok_or_else(Error::closed)?;
         let inner = &self.shared.inner;
-        if let Err(e) = conn.execute_batch("COMMIT") {
+        if let Err(e) = inner.cover_growth(conn).and_then(|()| Ok(conn.execute_batch("COMMIT")?)) {
             let _ = conn.execute_batch("ROLLBACK");
-            let e = Error::from(e);
+            inner.forget_growth();
             if e.code() == ErrorCode::Full {
                 inner.after_full(conn);
             }

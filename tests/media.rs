@@ -5,7 +5,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use buffdb::{Db, ErrorCode, OpenOptions};
+use buffdb::{Db, ErrorCode, OpenOptions, Ops};
 use common::*;
 
 /// A tmpfs mounted for one test and unmounted when dropped; `None` (with a
@@ -175,4 +175,165 @@ fn a_writer_that_fills_the_disk_goes_on_after_room_is_made() {
     assert_eq!((info.size, info.crc32), (expect.len() as u64, crc32fast::hash(&expect)));
     assert_eq!(db.stream_read("/doc").unwrap(), expect);
     assert!(db.check().unwrap().ok);
+}
+
+/// What fills the disk in [`a_full_disk_is_recovered_by_deletes`].
+#[derive(Clone, Copy, Debug)]
+enum Fill {
+    /// 16 KiB puts with a 512 KiB stream every 8th (the report).
+    PutsAndStreams,
+    Blobs,
+    Streams,
+    /// Transactions of 8 puts of 16 KiB.
+    Transactions,
+}
+
+/// One record written by a fill: the key (or path, or blob id) and its seed.
+#[derive(Clone, Debug)]
+enum Item {
+    Kv(String, u32),
+    Blob(u64, u32),
+    Stream(String, u32),
+}
+
+const SMALL: usize = 16 << 10;
+const LARGE: usize = 512 << 10;
+
+fn write_item(db: &Db, fill: Fill, i: u32) -> buffdb::Result<Vec<Item>> {
+    // Names alternate between two prefixes: half the data is deleted by prefix.
+    let half = if i % 2 == 0 { "a" } else { "b" };
+    match fill {
+        Fill::PutsAndStreams if i % 8 == 7 => {
+            let p = format!("/{half}/s{i}");
+            db.stream_write(&p, &pattern(LARGE, i)).map(|_| vec![Item::Stream(p, i)])
+        }
+        Fill::PutsAndStreams => {
+            let k = format!("{half}/k{i}");
+            db.put(k.as_bytes(), &pattern(SMALL, i)).map(|_| vec![Item::Kv(k, i)])
+        }
+        Fill::Blobs => db.blob_put(&pattern(LARGE / 2, i), Some(half)).map(|id| vec![Item::Blob(id, i)]),
+        Fill::Streams => {
+            let p = format!("/{half}/s{i}");
+            db.stream_write(&p, &pattern(LARGE, i)).map(|_| vec![Item::Stream(p, i)])
+        }
+        Fill::Transactions => db.transaction(|t| {
+            (0..8)
+                .map(|j| {
+                    let k = format!("{half}/t{i}-{j}");
+                    t.put(k.as_bytes(), &pattern(SMALL, i * 8 + j))?;
+                    Ok(Item::Kv(k, i * 8 + j))
+                })
+                .collect()
+        }),
+    }
+}
+
+fn item_is_intact(db: &Db, item: &Item) {
+    match item {
+        Item::Kv(k, seed) => {
+            assert_eq!(db.get(k.as_bytes()).unwrap().as_deref(), Some(&pattern(SMALL, *seed)[..]), "{k}")
+        }
+        Item::Blob(id, seed) => assert_eq!(db.blob_get(*id).unwrap(), Some(pattern(LARGE / 2, *seed)), "blob {id}"),
+        Item::Stream(p, seed) => assert_eq!(db.stream_read(p).unwrap(), pattern(LARGE, *seed), "{p}"),
+    }
+}
+
+fn in_first_half(item: &Item, db: &Db) -> bool {
+    match item {
+        Item::Kv(k, _) => k.starts_with("a/"),
+        Item::Stream(p, _) => p.starts_with("/a/"),
+        Item::Blob(id, _) => db.blob_info(*id).unwrap().unwrap().metadata.as_deref() == Some("a"),
+    }
+}
+
+/// The files of `dir` with their allocated sizes, and the file system's use, for messages.
+fn listing(dir: &Path) -> String {
+    let ls = Command::new("ls").arg("-ls").arg(dir).output().unwrap();
+    let df = Command::new("df").arg("-k").arg(dir).output().unwrap();
+    format!("{}{}", String::from_utf8_lossy(&ls.stdout), String::from_utf8_lossy(&df.stdout))
+}
+
+/// Fills the disk until `FULL`, then deletes half of what was written (whole
+/// prefixes, in one transaction for KV) and writes again; nothing acknowledged is
+/// lost, and `check` stays clean, before and after a reopen.
+fn fill_delete_write(size: &str, fill: Fill) {
+    let Some(fs) = Tmpfs::mount(size) else { return };
+    let path: PathBuf = fs.path().join("full.db");
+    let db = Db::open(&path, OpenOptions::default()).unwrap();
+    let mut acked = Vec::new();
+    let mut i = 0u32;
+    let err = loop {
+        match write_item(&db, fill, i) {
+            Ok(items) => acked.extend(items),
+            Err(e) => break e,
+        }
+        i += 1;
+        assert!(i < 100_000, "{size} {fill:?}: the disk never filled");
+    };
+    assert_eq!(err.code(), ErrorCode::Full, "{size} {fill:?}: {err:?}");
+    if std::env::var_os("BUFFDB_TEST_VERBOSE").is_some() {
+        eprintln!("{size} {fill:?}: {} records, then {err:?}\n{}", acked.len(), listing(fs.path()));
+    }
+    assert!(acked.len() >= 2, "{size} {fill:?}: only {} records fit", acked.len());
+    for item in &acked {
+        item_is_intact(&db, item);
+    }
+    assert!(db.check().unwrap().ok, "{size} {fill:?}: check after the fill");
+    // Delete half: KV by prefix in one transaction, streams by search, blobs by id.
+    let (gone, kept): (Vec<Item>, Vec<Item>) = acked.into_iter().partition(|it| in_first_half(it, &db));
+    db.transaction(|t| {
+        let keys: Vec<Vec<u8>> =
+            t.scan(b"a/", None, None)?.map(|kv| kv.map(|(k, _)| k)).collect::<buffdb::Result<_>>()?;
+        for k in keys {
+            assert!(t.delete(&k)?);
+        }
+        Ok(())
+    })
+    .unwrap_or_else(|e| panic!("{size} {fill:?}: deleting the KV prefix: {e:?}"));
+    let paths: Vec<String> = db.search("/a/", None, None).unwrap().collect::<buffdb::Result<_>>().unwrap();
+    for p in &paths {
+        assert!(db.stream_delete(p).unwrap_or_else(|e| panic!("{size} {fill:?}: deleting {p}: {e:?}")));
+    }
+    for item in &gone {
+        if let Item::Blob(id, _) = item {
+            assert!(db.blob_delete(*id).unwrap_or_else(|e| panic!("{size} {fill:?}: deleting blob {id}: {e:?}")));
+        }
+    }
+    // Write again: a third of what was deleted fits in the room it left.
+    let mut again = Vec::new();
+    for j in 0.. {
+        if again.len() >= (gone.len() / 3).max(1) {
+            break;
+        }
+        let items = write_item(&db, fill, 200_000 + 2 * j + 1).unwrap_or_else(|e| {
+            panic!("{size} {fill:?}: writing again ({j}) after deleting {}: {e:?}\n{}", gone.len(), listing(fs.path()))
+        });
+        again.extend(items);
+    }
+    for item in kept.iter().chain(&again) {
+        item_is_intact(&db, item);
+    }
+    assert!(db.check().unwrap().ok, "{size} {fill:?}: check after deleting and writing again");
+    db.close().unwrap();
+    let db = Db::open(&path, OpenOptions::default()).unwrap();
+    for item in kept.iter().chain(&again) {
+        item_is_intact(&db, item);
+    }
+    for item in &gone {
+        match item {
+            Item::Kv(k, _) => assert_eq!(db.get(k.as_bytes()).unwrap(), None),
+            Item::Blob(id, _) => assert_eq!(db.blob_get(*id).unwrap(), None),
+            Item::Stream(p, _) => assert!(!db.stream_exists(p).unwrap()),
+        }
+    }
+    assert!(db.check().unwrap().ok, "{size} {fill:?}: check after reopening");
+}
+
+#[test]
+fn a_full_disk_is_recovered_by_deletes() {
+    for size in ["8m", "24m", "64m"] {
+        for fill in [Fill::PutsAndStreams, Fill::Blobs, Fill::Streams, Fill::Transactions] {
+            fill_delete_write(size, fill);
+        }
+    }
 }

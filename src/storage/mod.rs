@@ -9,6 +9,7 @@ pub(crate) mod gate;
 pub(crate) mod ordered;
 pub(crate) mod owner;
 pub(crate) mod pool;
+pub(crate) mod room;
 pub(crate) mod schema;
 pub(crate) mod source;
 pub(crate) mod store;

@@ -15,8 +15,9 @@ use crate::options::{Durability, OpenOptions};
 use crate::storage::cache::{Change, ReadCache};
 use crate::storage::content;
 use crate::storage::gate::Gate;
-use crate::storage::owner::{lock_path, OwnerLock};
+use crate::storage::owner::{lock_path, OwnerLock, RESERVE_BYTES};
 use crate::storage::pool::{Pooled, ReaderPool, SNAPSHOT_MAX_AGE};
+use crate::storage::room::Room;
 use crate::storage::schema::{self, FileKind};
 use crate::storage::wal::{replication, WalIndex};
 use crate::storage::writeback::EarlyWriteback;
@@ -67,6 +68,9 @@ pub struct Store {
     /// A replicator (Litestream) checkpoints this file, not BuffDB (see
     /// [`replication`]); looked up again whenever a checkpoint would run.
     replicated: Arc<AtomicBool>,
+    /// Allocates a commit's growth in the main file before it commits (writable
+    /// databases on Linux), so checkpoints need no room on a full disk.
+    room: Option<Room>,
 }
 
 static MEMORY_DBS: AtomicU64 = AtomicU64::new(0);
@@ -131,6 +135,7 @@ impl Store {
             reserve_released: AtomicBool::new(false),
             gate: None,
             replicated: Arc::default(),
+            room: None,
         };
         if !inner.opts.read_only {
             let owner = OwnerLock::acquire(&inner.target)?;
@@ -150,6 +155,7 @@ impl Store {
             // Past wal_max_bytes a checkpoint resets the WAL; this trims the file back.
             conn.pragma_update(None, "journal_size_limit", inner.opts.wal_max_bytes as i64)?;
             inner.page_size = conn.pragma_query_value(None, "page_size", |r| r.get::<_, i64>(0))? as u64;
+            inner.room = Room::new(&conn, &inner.target, inner.page_size);
             let wal = WalIndex::of(&conn);
             let has_wal = wal.is_some();
             *inner.wal.write() = wal;
@@ -219,6 +225,9 @@ impl Store {
                 *self.wal.write() = None;
                 if let Some(w) = &self.writeback {
                     w.forget_main_file();
+                }
+                if let Some(r) = &self.room {
+                    r.forget_main_file();
                 }
                 if let Some(conn) = g.take() {
                     if !self.replicated.load(Ordering::SeqCst) {
@@ -437,9 +446,13 @@ impl Store {
     /// trims the file to `journal_size_limit` (= `wal_max_bytes`), so a WAL cycling
     /// under the bound keeps its file instead of freeing and regrowing it each time
     /// (truncating 256 MiB of WAL cost ~150 ms, a quarter of that checkpoint).
+    /// After a full disk (the reserve given up) the bound is [`LOW_SPACE_WAL_BYTES`] and
+    /// the checkpoint truncates the WAL, whose room the next writes need.
     fn bound_wal(&self, guard: &WriterGuard) -> Result<()> {
         let replicated = self.replicated.load(Ordering::Relaxed);
-        if self.wal_bytes() < self.wal_bound(replicated) {
+        let low = self.reserve_released.load(Ordering::Relaxed);
+        let bound = if low { self.opts.wal_max_bytes.min(LOW_SPACE_WAL_BYTES) } else { self.opts.wal_max_bytes };
+        if self.wal_bytes() < if replicated { self.wal_bound(true) } else { bound } {
             return Ok(());
         }
         let conn = guard.as_ref().ok_or_else(Error::closed)?;
@@ -449,9 +462,16 @@ impl Store {
         if replicated {
             return self.wait_for_replicator(conn);
         }
-        if self.wal_bytes() < self.opts.wal_max_bytes {
+        if self.wal_bytes() < bound {
             return Ok(());
         }
+        self.reset_wal(conn, bound, if low { "TRUNCATE" } else { "RESTART" })
+    }
+
+    /// Checkpoints everything and restarts (`mode` RESTART) or truncates (TRUNCATE)
+    /// the WAL, getting readers in every process out of the way, until the WAL holds
+    /// less than `bound` bytes; `BUSY` when readers keep it for the busy timeout.
+    fn reset_wal(&self, conn: &Connection, bound: u64, mode: &str) -> Result<()> {
         let deadline = std::time::Instant::now() + self.busy_timeout();
         self.draining.store(true, Ordering::SeqCst);
         if let Some(g) = &self.gate {
@@ -467,17 +487,17 @@ impl Store {
         loop {
             // (busy, frames in the WAL, frames copied); busy: a reader or another
             // checkpoint is still in the way after SQLite's own busy wait.
-            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get(0))?;
-            if busy == 0 || self.wal_bytes() < self.opts.wal_max_bytes {
+            let busy: i64 = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(0))?;
+            if busy == 0 || self.wal_bytes() < bound {
                 return Ok(());
             }
             if std::time::Instant::now() >= deadline {
                 return Err(Error::new(
                     ErrorCode::Busy,
                     format!(
-                        "the WAL holds {} bytes (wal_max_bytes {}) and readers kept it from being checkpointed for {} ms",
+                        "the WAL holds {} bytes (bound {}) and readers kept it from being checkpointed for {} ms",
                         self.wal_bytes(),
-                        self.opts.wal_max_bytes,
+                        bound,
                         self.opts.busy_timeout_ms
                     ),
                 ));
@@ -534,18 +554,38 @@ impl Store {
         }
     }
 
-    /// After a write failed with `FULL`: free the disk-space reserve, so the WAL can
-    /// be checkpointed into the main file and truncated, and a delete has room to
-    /// commit. The reserve is taken again once a later commit finds room for it.
+    /// After a write failed with `FULL`: frees the disk-space reserve and truncates
+    /// the WAL (its checkpoint needs no room: see [`crate::storage::room`]), so a
+    /// delete has room to commit. Until a later commit finds room to take the reserve
+    /// again, growing the file leaves its size free and the WAL is kept short.
     pub(crate) fn after_full(&self, conn: &Connection) {
         if let Some(owner) = &self.owner {
             owner.release_reserve();
             self.reserve_released.store(true, Ordering::SeqCst);
         }
-        self.readers.release_stale(None);
-        // TRUNCATE would hold the write lock against a replicator's reader.
-        let mode = if self.replicated.load(Ordering::SeqCst) { "PASSIVE" } else { "TRUNCATE" };
-        let _ = conn.execute_batch(&format!("PRAGMA wal_checkpoint({mode})"));
+        if self.replicated.load(Ordering::SeqCst) {
+            // TRUNCATE would hold the write lock against a replicator's reader.
+            self.readers.release_stale(None);
+            let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+            return;
+        }
+        let _ = self.reset_wal(conn, 1, "TRUNCATE");
+    }
+
+    /// Before a commit on the writer connection: allocates the database's growth in
+    /// the main file (`FULL` when it does not fit; the caller rolls back). With the
+    /// reserve given up, growth must leave as much room free.
+    pub(crate) fn cover_growth(&self, conn: &Connection) -> Result<()> {
+        let Some(room) = &self.room else { return Ok(()) };
+        let keep_free = if self.reserve_released.load(Ordering::Relaxed) { RESERVE_BYTES } else { 0 };
+        room.cover(conn, keep_free)
+    }
+
+    /// After a commit failed (see [`Room::forget`]).
+    pub(crate) fn forget_growth(&self) {
+        if let Some(r) = &self.room {
+            r.forget();
+        }
     }
 
     /// Runs `f` in one write transaction, making the KV `changes`; commits when it
@@ -558,12 +598,14 @@ impl Store {
         let result = (|| -> Result<T> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
+            self.cover_growth(&tx)?;
             tx.commit()?;
             Ok(out)
         })();
         let out = match result {
             Ok(out) => out,
             Err(e) => {
+                self.forget_growth();
                 if e.code() == ErrorCode::Full {
                     self.after_full(conn);
                 }
@@ -642,6 +684,9 @@ pub(crate) fn shed_page_cache(conn: &Connection) {
     // SAFETY: a valid, open connection handle, used by this thread only.
     unsafe { rusqlite::ffi::sqlite3_db_release_memory(conn.handle()) };
 }
+
+/// The WAL bound after a full disk, until the reserve is taken again.
+const LOW_SPACE_WAL_BYTES: u64 = RESERVE_BYTES / 4;
 
 /// WAL size that starts a background checkpoint (SQLite's default is 1000 pages).
 const CHECKPOINT_AFTER_BYTES: u64 = 16 << 20;

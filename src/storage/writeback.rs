@@ -93,7 +93,7 @@ fn start_writeback(fd: Option<RawFd>) {
 /// main file `path`, or `None`. SQLite has no call for it: its unix file object
 /// starts `{ methods, vfs, inode, h }`, and the value read there is used only after
 /// `fstat` shows it is open on the very file at `path`.
-fn main_file_fd(conn: &Connection, path: &Path) -> Option<RawFd> {
+pub(crate) fn main_file_fd(conn: &Connection, path: &Path) -> Option<RawFd> {
     #[repr(C)]
     struct UnixFileHead {
         methods: *const std::ffi::c_void,
