@@ -117,7 +117,7 @@ pub(crate) mod replication {
     pub const LITESTREAM_TABLE: &str = "_litestream_seq";
     /// Litestream's default `min-checkpoint-page-count`: it checkpoints only once
     /// the WAL holds this many pages (or once a minute).
-    pub const LITESTREAM_CHECKPOINT_PAGES: u64 = 1000;
+    pub(crate) const LITESTREAM_CHECKPOINT_PAGES: u64 = 1000;
     /// Without a checkpoint by the replicator for this long, BuffDB tries a PASSIVE
     /// one itself: it copies only frames no reader (the replicator's included) still
     /// needs, so it never runs ahead of the replicator, and it keeps the WAL bounded
