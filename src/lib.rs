@@ -47,7 +47,7 @@ pub use db::Db;
 pub use error::{catch_panic, Error, ErrorCode, Result};
 pub use kv::{KeyIter, KvIter, KvPage};
 pub use maintenance::{CheckReport, Stats};
-pub use model::{model_file_path, model_key, ModelFile, ModelInfo, Models, LATEST, MODEL_STREAM_ROOT};
+pub use model::{file_metadata, model_file_path, model_key, ModelFile, ModelInfo, Models, LATEST, MODEL_STREAM_ROOT};
 pub use ops::Ops;
 pub use options::{
     Durability, OpenOptions, MAX_CHUNK_SIZE, MAX_KEY_SIZE, MAX_METADATA_SIZE, MAX_PATH_SIZE, MAX_VALUE_SIZE,

@@ -171,7 +171,8 @@ macro_rules! atomic {
 /// The model registry, on every [`Ops`] implementor (`Db`, `Txn`).
 pub trait Models: Ops {
     /// Writes `reader` as the file `file` of model `name` at `version`, at
-    /// `/models/{name}/{version}/{file}`, computing its size and sha256 as it streams.
+    /// `/models/{name}/{version}/{file}`, computing its size and sha256 as it streams;
+    /// the stream's metadata is `{"sha256", "size", "model", "version", "file"}` (JSON).
     /// Register the version afterwards (in the same transaction) to make it part of it.
     fn model_write_file(&self, name: &str, version: &str, file: &str, reader: impl Read) -> Result<ModelFile> {
         check_name(name)?;
@@ -179,34 +180,23 @@ pub trait Models: Ops {
         check_file_name(file)?;
         let path = model_file_path(name, version, file);
         let mut hashing = HashingReader { inner: reader, hash: Sha256::new() };
-        let info = self.stream_write_from(&path, &mut hashing)?;
-        Ok(ModelFile {
-            name: file.to_string(),
-            path,
-            size: info.size,
-            sha256: format!("{:x}", hashing.hash.finalize()),
-            etag: None,
-        })
+        let mut w = self.stream_writer(&path)?;
+        std::io::copy(&mut hashing, &mut w)?;
+        let sha256 = format!("{:x}", hashing.hash.finalize());
+        let size = w.written();
+        w.set_metadata(Some(&file_metadata(&sha256, size, &[("model", name), ("version", version), ("file", file)])))?;
+        let info = w.commit()?;
+        Ok(ModelFile { name: file.to_string(), path, size: info.size, sha256, etag: None })
     }
 
     /// Registers a version: its record, whose files must exist as streams of the
-    /// sizes given, and `latest` moved to it, in one transaction. `created_at` is
-    /// set when empty. `CONFLICT` when the version exists (versions are immutable:
-    /// delete it first). Returns the record as stored.
+    /// sizes given (and of the sha256 their stream metadata names, if any; an empty
+    /// `sha256` is taken from there), and `latest` moved to it, in one transaction.
+    /// `created_at` is set when empty. `CONFLICT` when the version exists (versions
+    /// are kept as registered: delete it first, or [`Models::model_update`] it).
+    /// Returns the record as stored.
     fn model_register(&self, info: &ModelInfo) -> Result<ModelInfo> {
-        check_name(&info.name)?;
-        check_version(&info.version)?;
-        let mut info = info.clone();
-        if info.created_at.is_empty() {
-            info.created_at = now_rfc3339();
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for f in &info.files {
-            check_file_name(&f.name)?;
-            if !seen.insert(f.name.as_str()) {
-                return Err(Error::invalid(format!("file {:?} is listed twice", f.name)));
-            }
-        }
+        let mut info = checked(info)?;
         atomic!(self, |o| {
             let key = model_key(&info.name, &info.version);
             if o.contains(key.as_bytes())? {
@@ -215,22 +205,27 @@ pub trait Models: Ops {
                     format!("model {} version {} is already registered", info.name, info.version),
                 ));
             }
-            for f in &info.files {
-                let st = o.stream_stat(&f.path).map_err(|e| match e.code() {
-                    ErrorCode::NotFound => Error::not_found(format!("stream {} for file {:?}", f.path, f.name)),
-                    _ => e,
-                })?;
-                if st.size != f.size {
-                    return Err(Error::invalid(format!(
-                        "file {:?}: stream {} holds {} bytes, the record says {}",
-                        f.name, f.path, st.size, f.size
-                    )));
-                }
-            }
+            check_files(o, &mut info)?;
             o.put(key.as_bytes(), info.to_json().as_bytes())?;
             let mut aliases = read_aliases(o, &info.name)?;
             aliases.insert(LATEST.to_string(), info.version.clone());
             write_aliases(o, &info.name, &aliases)?;
+            Ok(info.clone())
+        })
+    }
+
+    /// Replaces the record of a registered version (`NOT_FOUND` when it is not),
+    /// with the checks of [`Models::model_register`]; aliases stay. Streams the old
+    /// record listed and the new one does not are left in place.
+    fn model_update(&self, info: &ModelInfo) -> Result<ModelInfo> {
+        let mut info = checked(info)?;
+        atomic!(self, |o| {
+            let key = model_key(&info.name, &info.version);
+            if !o.contains(key.as_bytes())? {
+                return Err(Error::not_found(format!("model {} version {}", info.name, info.version)));
+            }
+            check_files(o, &mut info)?;
+            o.put(key.as_bytes(), info.to_json().as_bytes())?;
             Ok(info.clone())
         })
     }
@@ -390,6 +385,68 @@ pub trait Models: Ops {
 }
 
 impl<T: Ops> Models for T {}
+
+/// The record with its names checked and `created_at` set.
+fn checked(info: &ModelInfo) -> Result<ModelInfo> {
+    check_name(&info.name)?;
+    check_version(&info.version)?;
+    let mut info = info.clone();
+    if info.created_at.is_empty() {
+        info.created_at = now_rfc3339();
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for f in &info.files {
+        check_file_name(&f.name)?;
+        if !seen.insert(f.name.as_str()) {
+            return Err(Error::invalid(format!("file {:?} is listed twice", f.name)));
+        }
+    }
+    Ok(info)
+}
+
+/// Each listed file's stream exists with the record's size, and the sha256 of its
+/// stream metadata (when it has one) agrees; an empty `sha256` is filled from there.
+fn check_files<O: Ops + ?Sized>(o: &O, info: &mut ModelInfo) -> Result<()> {
+    for f in &mut info.files {
+        let st = o.stream_stat(&f.path).map_err(|e| match e.code() {
+            ErrorCode::NotFound => Error::not_found(format!("stream {} for file {:?}", f.path, f.name)),
+            _ => e,
+        })?;
+        if st.size != f.size {
+            return Err(Error::invalid(format!(
+                "file {:?}: stream {} holds {} bytes, the record says {}",
+                f.name, f.path, st.size, f.size
+            )));
+        }
+        let stored = st
+            .metadata
+            .as_deref()
+            .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
+            .and_then(|m| m.get("sha256").and_then(|v| v.as_str()).map(str::to_string));
+        match stored {
+            Some(sha) if f.sha256.is_empty() => f.sha256 = sha,
+            Some(sha) if sha != f.sha256 => {
+                return Err(Error::invalid(format!(
+                    "file {:?}: stream {} holds sha256 {sha}, the record says {}",
+                    f.name, f.path, f.sha256
+                )))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The metadata of a file's stream: its sha256 and size, and what else names it.
+pub fn file_metadata(sha256: &str, size: u64, extra: &[(&str, &str)]) -> String {
+    let mut m = serde_json::Map::new();
+    for (k, v) in extra {
+        m.insert(k.to_string(), serde_json::Value::from(*v));
+    }
+    m.insert("sha256".into(), sha256.into());
+    m.insert("size".into(), size.into());
+    serde_json::Value::Object(m).to_string()
+}
 
 /// `(name, version)` of a record key `model:{name}:{version}:metadata`.
 fn split_record_key(key: &[u8]) -> Option<(&str, &str)> {

@@ -39,6 +39,11 @@ fn register_get_open_by_range() {
     assert_eq!(w.path, "/models/org/bert/1.0/weights.bin");
     assert_eq!(w.size, weights.len() as u64);
     assert_eq!(w.sha256, sha256_hex(&weights));
+    // The stream's own metadata names its sha256 and size.
+    let st = db.stream_stat(&w.path).unwrap();
+    let md: serde_json::Value = serde_json::from_str(st.metadata.as_deref().unwrap()).unwrap();
+    assert_eq!(md["sha256"], w.sha256.as_str());
+    assert_eq!(md["size"], weights.len() as u64);
     // The record is where v0.5 clients read it, with their field names.
     let raw = db.get(b"model:org/bert:1.0:metadata").unwrap().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&raw).unwrap();
@@ -119,6 +124,20 @@ fn record_and_files_in_one_transaction() {
         etag: None,
     });
     assert_eq!(code(db.model_register(&info)), ErrorCode::NotFound);
+    // A record whose sha256 disagrees with the stream's metadata is refused; an empty
+    // one is filled from it.
+    let one = db.model_get("m", "1").unwrap().files[0].clone();
+    let mut info = ModelInfo::new("m", "4");
+    info.files.push(ModelFile { sha256: "00".repeat(32), ..one.clone() });
+    assert_eq!(code(db.model_register(&info)), ErrorCode::InvalidArgument);
+    info.files[0].sha256.clear();
+    assert_eq!(db.model_register(&info).unwrap().files[0].sha256, one.sha256);
+    // model_update replaces a record, keeps aliases, refuses an unknown version.
+    let mut up = db.model_get("m", "4").unwrap();
+    up.description = "updated".into();
+    db.model_update(&up).unwrap();
+    assert_eq!(db.model_get("m", "latest").unwrap().description, "updated");
+    assert_eq!(code(db.model_update(&ModelInfo::new("m", "5"))), ErrorCode::NotFound);
 }
 
 #[test]

@@ -35,6 +35,9 @@ pub struct HfServeArgs {
     /// https://huggingface.co), store it as it streams through, verified.
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
+    /// Print each request (method, path, status) to stderr.
+    #[arg(long)]
+    pub log_requests: bool,
     /// Tree listing page size (tests).
     #[arg(long, hide = true, default_value_t = serve::DEFAULT_TREE_PAGE)]
     pub tree_page_size: usize,
@@ -71,7 +74,8 @@ pub fn run(cmd: &HfCommand, db: Db) -> Result<Outcome, Error> {
         }
         HfCommand::Serve(args) => {
             let addr = args.addr.unwrap_or_else(|| serve::DEFAULT_HF_ADDR.parse().expect("valid"));
-            let c = config(db.clone(), args.token.clone(), args.upstream.as_deref(), args.tree_page_size)?;
+            let mut c = config(db.clone(), args.token.clone(), args.upstream.as_deref(), args.tree_page_size)?;
+            c.log_requests = args.log_requests;
             let rt = super::serve::runtime()?;
             rt.block_on(async {
                 let (bound, task) = serve::spawn(c, addr, super::serve::stop_signal())

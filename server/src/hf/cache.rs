@@ -21,7 +21,7 @@ use super::{
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportReport {
     pub repos: usize,
-    /// Commits registered now (those already registered are skipped).
+    /// Commits registered or completed now (those already whole are skipped).
     pub versions: usize,
     /// Branches and tags set.
     pub refs: usize,
@@ -102,6 +102,8 @@ pub fn store_blob(db: &Db, etag: &str, size: u64, reader: impl Read) -> Result<(
     let (sha256, oid) = hasher.finish();
     match copied.and_then(|()| verify_etag(etag, &sha256, &oid)) {
         Ok(()) => {
+            let md = buffdb::file_metadata(&sha256, size, &[("source", super::SOURCE), ("etag", etag)]);
+            w.set_metadata(Some(&md))?;
             w.commit()?;
             Ok((sha256, true))
         }
@@ -221,6 +223,18 @@ fn import_repo(db: &Db, repo: &Repo, root: &Path, report: &mut ImportReport) -> 
     db.transaction(|t| {
         for (commit, files) in &versions {
             if t.model_resolve(&name, commit)?.as_deref() == Some(commit.as_str()) {
+                // Known (perhaps in part, from a pull-through): add what it lacks.
+                let mut info = t.model_get(&name, commit)?;
+                let before = info.files.len();
+                for f in files {
+                    if info.file(&f.name).is_none() {
+                        info.files.push(f.clone());
+                    }
+                }
+                if info.files.len() != before {
+                    t.model_update(&info)?;
+                    report.versions += 1;
+                }
                 continue;
             }
             t.model_register(&hub_version(repo, commit, files.clone()))?;

@@ -43,13 +43,15 @@ pub struct HfConfig {
     /// When set, every request must carry `Authorization: Bearer TOKEN`.
     pub token: Option<String>,
     pub tree_page: usize,
+    /// Print `METHOD PATH STATUS` of each request to stderr.
+    pub log_requests: bool,
     /// A hub to fetch missing files from (pull-through cache).
     pub upstream: Option<Arc<super::upstream::Upstream>>,
 }
 
 impl HfConfig {
     pub fn new(db: Db) -> HfConfig {
-        HfConfig { db, token: None, tree_page: DEFAULT_TREE_PAGE, upstream: None }
+        HfConfig { db, token: None, tree_page: DEFAULT_TREE_PAGE, log_requests: false, upstream: None }
     }
 }
 
@@ -84,7 +86,7 @@ pub(crate) struct HubError {
     status: StatusCode,
     code: Option<&'static str>,
     message: String,
-    commit: Option<String>,
+    pub(crate) commit: Option<String>,
 }
 
 impl HubError {
@@ -248,10 +250,15 @@ fn check_token(config: &HfConfig, headers: &HeaderMap) -> Result<(), HubError> {
 }
 
 async fn handle(State(config): State<Arc<HfConfig>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    match answer(config, method, uri, headers).await {
+    let log = config.log_requests.then(|| format!("{method} {}", uri.path()));
+    let r = match answer(config, method, uri, headers).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
+    };
+    if let Some(line) = log {
+        eprintln!("hf: {line} {}", r.status().as_u16());
     }
+    r
 }
 
 async fn answer(config: Arc<HfConfig>, method: Method, uri: Uri, headers: HeaderMap) -> Result<Response, HubError> {
@@ -262,11 +269,12 @@ async fn answer(config: Arc<HfConfig>, method: Method, uri: Uri, headers: Header
     let ask = parse(&uri)?;
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1").to_string();
     let query = uri.query().unwrap_or("").to_string();
+    let path_and_query = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_string);
     let head = method == Method::HEAD;
     match ask {
         Ask::Resolve { repo, rev, path } => {
-            let file = match super::upstream::resolve(&config, &repo, &rev, &path).await? {
+            let file = match super::upstream::resolve(&config, &repo, &rev, &path, head).await? {
                 Some(found) => found,
                 None => {
                     let db = config.db.clone();
@@ -281,11 +289,11 @@ async fn answer(config: Arc<HfConfig>, method: Method, uri: Uri, headers: Header
             send_file(&config.db, file.0, file.1, range.as_deref(), head).await
         }
         Ask::Info { repo, rev } => {
+            if let Some(r) = super::upstream::api(&config, &path_and_query, &host).await? {
+                return Ok(r);
+            }
             let db = config.db.clone();
-            let info = match super::upstream::info(&config, &repo, &rev).await? {
-                Some(i) => i,
-                None => blocking(move || lookup(&db, &repo, &rev)).await?,
-            };
+            let info = blocking(move || lookup(&db, &repo, &rev)).await?;
             let repo = Repo::from_model_name(&info.name).ok_or_else(|| HubError::internal("bad name"))?;
             let body = serde_json::json!({
                 "id": repo.id,
@@ -300,11 +308,11 @@ async fn answer(config: Arc<HfConfig>, method: Method, uri: Uri, headers: Header
             Ok(json(body, head))
         }
         Ask::Tree { repo, rev, path } => {
+            if let Some(r) = super::upstream::api(&config, &path_and_query, &host).await? {
+                return Ok(r);
+            }
             let db = config.db.clone();
-            let info = match super::upstream::info(&config, &repo, &rev).await? {
-                Some(i) => i,
-                None => blocking(move || lookup(&db, &repo, &rev)).await?,
-            };
+            let info = blocking(move || lookup(&db, &repo, &rev)).await?;
             tree(&config, &info, &path, &query, &host, &uri, head)
         }
     }

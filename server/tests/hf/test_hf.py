@@ -112,16 +112,17 @@ def free_port() -> int:
     return port
 
 
-def start_server(store, *extra):
+def start_server(store, *extra, log=None):
     port = free_port()
-    proc = subprocess.Popen([BIN, "-s", str(store), "hf", "serve", f"127.0.0.1:{port}", *extra], stderr=subprocess.PIPE, text=True)
+    log = log or Path(str(store) + f".{port}.log")
+    proc = subprocess.Popen([BIN, "-s", str(store), "hf", "serve", f"127.0.0.1:{port}", *extra], stderr=open(log, "w"))
     for _ in range(300):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return proc, f"http://127.0.0.1:{port}"
         except OSError:
             if proc.poll() is not None:
-                raise AssertionError(f"hf serve exited: {proc.stderr.read()}")
+                raise AssertionError(f"hf serve exited: {Path(log).read_text()}")
             time.sleep(0.1)
     raise AssertionError("hf serve did not start")
 
@@ -177,6 +178,104 @@ def check_downloads(endpoint: str, expect: dict, work: Path):
         else:
             raise AssertionError(f"expected {exc.__name__}")
     print(f"  huggingface_hub {huggingface_hub.__version__}: downloads by branch, tag and commit ok")
+
+
+def check_pull_through(store_a: Path, expect: dict, work: Path):
+    """B --upstream A: a file fetched from A once, then served by B alone."""
+    from concurrent.futures import ThreadPoolExecutor
+    from huggingface_hub import hf_hub_download
+
+    c1, c2, revs = expect["c1"], expect["c2"], expect["revs"]
+    log_a = work / "a.log"
+    proc_a, ep_a = start_server(store_a, "--log-requests", log=log_a)
+    proc_b, ep_b = start_server(work / "b.db", "--upstream", ep_a)
+    gets = lambda name: sum(1 for l in log_a.read_text().splitlines() if l.startswith(f"hf: GET /{REPO}/resolve/") and f"/{name} 200" in l)
+    try:
+        p = hf_hub_download(REPO, "model.safetensors", endpoint=ep_b, cache_dir=str(work / "b1"))
+        assert sha256_file(p) == revs[c2]["model.safetensors"]
+        assert gets("model.safetensors") == 1, log_a.read_text()
+        p = hf_hub_download(REPO, "model.safetensors", endpoint=ep_b, cache_dir=str(work / "b2"))
+        assert sha256_file(p) == revs[c2]["model.safetensors"]
+        assert gets("model.safetensors") == 1, "the second download reached A"
+        # Concurrent requests for one missing file: one fetch from A.
+        with ThreadPoolExecutor(4) as ex:
+            paths = list(ex.map(lambda i: hf_hub_download(REPO, "tokenizer.json", revision=c1, endpoint=ep_b, cache_dir=str(work / f"t{i}")), range(4)))
+        assert all(sha256_file(p) == revs[c1]["tokenizer.json"] for p in paths)
+        assert gets("tokenizer.json") == 1, log_a.read_text()
+        stop_server(proc_a)
+        proc_a = None
+        for rev in ("main", c2):
+            p = hf_hub_download(REPO, "model.safetensors", revision=rev, endpoint=ep_b, cache_dir=str(work / f"b3{rev[:4]}"))
+            assert sha256_file(p) == revs[c2]["model.safetensors"], "served by B with A stopped"
+        assert len(buffdb("search", "/hf/blobs/", store=work / "b.db").stdout.split()) == 2
+    finally:
+        stop_server(proc_b)
+        if proc_a:
+            stop_server(proc_a)
+
+
+def check_upstream_dies(work: Path):
+    """An upstream that stops half way: nothing half-stored; the next request fetches it whole."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from huggingface_hub import hf_hub_download
+
+    data = os.urandom(3 << 20)
+    etag, commit = hashlib.sha256(data).hexdigest(), hashlib.sha1(b"flaky").hexdigest()
+    state = {"die": True, "gets": 0}
+
+    class Flaky(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def head(self):
+            if "/resolve/" not in self.path:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return False
+            self.send_response(200)
+            for k, v in (("X-Repo-Commit", commit), ("ETag", f'"{etag}"'), ("X-Linked-Etag", f'"{etag}"'),
+                         ("X-Linked-Size", str(len(data))), ("Content-Length", str(len(data)))):
+                self.send_header(k, v)
+            self.end_headers()
+            return True
+
+        def do_HEAD(self):
+            self.head()
+
+        def do_GET(self):
+            if not self.head():
+                return
+            state["gets"] += 1
+            if state["die"]:
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+            else:
+                self.wfile.write(data)
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    store = work / "flaky.db"
+    proc, ep = start_server(store, "--upstream", f"http://127.0.0.1:{srv.server_address[1]}")
+    try:
+        try:
+            hf_hub_download("flaky/big", "big.bin", endpoint=ep, cache_dir=str(work / "f1"))
+        except Exception:
+            pass
+        else:
+            raise AssertionError("a download cut by the upstream succeeded")
+        assert state["gets"] >= 1
+        assert buffdb("search", "/hf/", store=store).stdout.strip() == "", "half a file was stored"
+        assert buffdb("model", "list", store=store).stdout.strip() == ""
+        state["die"] = False
+        p = hf_hub_download("flaky/big", "big.bin", endpoint=ep, cache_dir=str(work / "f2"))
+        assert Path(p).read_bytes() == data
+        assert buffdb("search", "/hf/blobs/", store=store).stdout.split() == [f"/hf/blobs/{etag}"]
+    finally:
+        stop_server(proc)
+        srv.shutdown()
 
 
 def main():
@@ -237,6 +336,7 @@ assert {{k: [str(v.dtype), list(v.shape)] for k, v in t.items()}} == e['tensors'
         buffdb("model", "register", "acme/classifier", "1.0", f"weights.bin={work / 'w.bin'}", "--framework", "pytorch", store=store)
 
         print("==> hf serve: the current huggingface_hub")
+        (work / "pull").mkdir()
         proc, endpoint = start_server(store, "--tree-page-size", "2")
         try:
             # Bad input gets the hub's status codes and X-Error-Code.
@@ -256,6 +356,9 @@ assert {{k: [str(v.dtype), list(v.shape)] for k, v in t.items()}} == e['tensors'
             from huggingface_hub import hf_hub_download
             p = hf_hub_download("acme/classifier", "weights.bin", cache_dir=str(work / "reg"))
             assert Path(p).read_bytes() == (work / "w.bin").read_bytes()
+            print("==> pull-through: B --upstream A")
+            check_pull_through(store, expect, work / "pull")
+            check_upstream_dies(work / "pull")
             if old_python:
                 print("==> hf serve: an older huggingface_hub major version")
                 subprocess.run([old_python, __file__, "--downloads", endpoint, str(work / "expect.json")], check=True)
