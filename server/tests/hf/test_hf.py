@@ -278,6 +278,22 @@ def check_upstream_dies(work: Path):
         srv.shutdown()
 
 
+def check_token(store: Path, work: Path):
+    """--token: a request without it is refused (401), huggingface_hub with it downloads."""
+    from huggingface_hub import hf_hub_download
+
+    proc, ep = start_server(store, "--token", "s3cret")
+    try:
+        st, _, _ = http(f"{ep}/{REPO}/resolve/main/config.json", "HEAD")
+        assert st == 401, st
+        st, _, _ = http(f"{ep}/{REPO}/resolve/main/config.json", "HEAD", {"Authorization": "Bearer wrong"})
+        assert st == 401, st
+        p = hf_hub_download(REPO, "config.json", endpoint=ep, token="s3cret", cache_dir=str(work / "tok"))
+        assert Path(p).read_bytes().startswith(b'{"hidden_size"')
+    finally:
+        stop_server(proc)
+
+
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "--downloads":
         with tempfile.TemporaryDirectory() as t:
@@ -359,6 +375,7 @@ assert {{k: [str(v.dtype), list(v.shape)] for k, v in t.items()}} == e['tensors'
             print("==> pull-through: B --upstream A")
             check_pull_through(store, expect, work / "pull")
             check_upstream_dies(work / "pull")
+            check_token(store, work / "pull")
             if old_python:
                 print("==> hf serve: an older huggingface_hub major version")
                 subprocess.run([old_python, __file__, "--downloads", endpoint, str(work / "expect.json")], check=True)
