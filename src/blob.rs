@@ -5,6 +5,9 @@ use std::io::Read;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
+use crate::index::upkeep::{self, Doc, Old};
+use crate::storage::catalog::IndexSource;
+use crate::storage::ordered::blob_record;
 use crate::kv::{all_distinct, all_equal};
 use crate::options::check_metadata;
 use crate::reader::Reader;
@@ -32,13 +35,49 @@ fn blob_crc(id: i64, metadata: Option<&str>, content: i64, created_ms: i64) -> i
     RowCrc::new().int(id).opt_bytes(metadata.map(str::as_bytes)).int(content).int(created_ms).finish()
 }
 
-pub(crate) fn insert(conn: &Connection, meta: &ContentMeta, metadata: Option<&str>) -> Result<u64> {
+pub(crate) fn insert(conn: &Connection, inner: &Store, meta: &ContentMeta, metadata: Option<&str>) -> Result<u64> {
     let created_ms = now_ms();
     conn.prepare_cached("INSERT INTO bdb_blobs(metadata, content, created_ms, row_crc) VALUES (?1, ?2, ?3, 0)")?
         .execute(params![metadata, meta.id, created_ms])?;
     let id = conn.last_insert_rowid();
     write_row(conn, id, metadata, meta.id, created_ms)?;
+    index_change(conn, inner, id as u64, Old::None, metadata.map(Some).map(Doc::Text))?;
     Ok(id as u64)
+}
+
+/// Index upkeep for a change of blob `id`'s metadata (`new`: `None` once deleted).
+fn index_change(conn: &Connection, inner: &Store, id: u64, old: Old<'_>, new: Option<Doc<'_>>) -> Result<()> {
+    let record = blob_record(id);
+    match upkeep::covering(conn, inner, IndexSource::Blob, &record)? {
+        Some(defs) => upkeep::change(conn, &defs, IndexSource::Blob, &record, old, new),
+        None => Ok(()),
+    }
+}
+
+/// Calls `f` with each blob's id and metadata after `after`, in id order (checked),
+/// until it returns `false` or `limit` blobs.
+pub(crate) fn metadata_walk(
+    conn: &Connection,
+    after: u64,
+    limit: usize,
+    mut f: impl FnMut(u64, Option<&str>) -> bool,
+) -> Result<()> {
+    let limit = limit.min(i64::MAX as usize) as i64;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, metadata, content, created_ms, row_crc FROM bdb_blobs WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let mut rows = stmt.query(params![blob_id(after)?, limit])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let metadata: Option<String> = r.get(1)?;
+        if blob_crc(id, metadata.as_deref(), r.get(2)?, r.get(3)?) != r.get::<_, i64>(4)? {
+            return Err(Error::corrupt(format!("blob {id}: record checksum mismatch")));
+        }
+        if !f(id as u64, metadata.as_deref()) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Sets a blob row's values and checksum.
@@ -51,13 +90,13 @@ fn write_row(conn: &Connection, id: i64, metadata: Option<&str>, content: i64, c
 pub(crate) fn put(conn: &Connection, inner: &Store, data: &[u8], metadata: Option<&str>) -> Result<u64> {
     check_metadata(metadata)?;
     let meta = content::write_bytes(conn, inner, inner.opts.compression, data)?;
-    insert(conn, &meta, metadata)
+    insert(conn, inner, &meta, metadata)
 }
 
 pub(crate) fn put_from(conn: &Connection, inner: &Store, reader: impl Read, metadata: Option<&str>) -> Result<u64> {
     check_metadata(metadata)?;
     let meta = content::write_all(conn, inner, inner.opts.compression, reader)?;
-    insert(conn, &meta, metadata)
+    insert(conn, inner, &meta, metadata)
 }
 
 /// (content id, metadata, created) of a blob, checked.
@@ -122,6 +161,9 @@ pub(crate) fn update(
         content::collect_unowned(conn, inner)?;
     }
     write_row(conn, rid, metadata, content, created_ms)?;
+    if metadata != old_metadata.as_deref() {
+        index_change(conn, inner, id, Old::Doc(Doc::Text(old_metadata.as_deref())), Some(Doc::Text(metadata)))?;
+    }
     if content != old_content {
         content::release(conn, old_content)?;
     }
@@ -129,9 +171,10 @@ pub(crate) fn update(
 }
 
 pub(crate) fn delete(conn: &Connection, inner: &Store, id: u64) -> Result<bool> {
-    let Some((content_id, _, _)) = row(conn, id)? else { return Ok(false) };
+    let Some((content_id, old_metadata, _)) = row(conn, id)? else { return Ok(false) };
     content::collect_unowned(conn, inner)?;
     conn.prepare_cached("DELETE FROM bdb_blobs WHERE id = ?1")?.execute([blob_id(id)?])?;
+    index_change(conn, inner, id, Old::Doc(Doc::Text(old_metadata.as_deref())), None)?;
     content::release(conn, content_id)?;
     Ok(true)
 }

@@ -6,8 +6,10 @@ use rusqlite::{params, Connection};
 use crate::error::{Error, Result};
 use crate::options::{check_key, check_value, show_key};
 use crate::storage::pool::Pooled;
+use crate::index::upkeep::{self, Doc, Old};
+use crate::storage::catalog::{IndexDef, IndexSource};
 use crate::storage::schema::{open_kv, seal_kv, RowCrc};
-use crate::storage::{Core, Via};
+use crate::storage::{Core, Store, Via};
 
 /// Rows fetched per page by lazy iterators: each page is its own short read.
 const PAGE: usize = 1000;
@@ -123,21 +125,43 @@ fn not_blob(v: rusqlite::Result<ValueRef<'_>>) -> Error {
     }
 }
 
-pub(crate) fn put(conn: &Connection, key: &[u8], value: &[u8]) -> Result<()> {
+pub(crate) fn put(conn: &Connection, inner: &Store, key: &[u8], value: &[u8]) -> Result<()> {
     check_key(key)?;
     check_value(key, value)?;
+    if let Some(defs) = upkeep::covering(conn, inner, IndexSource::Kv, key)? {
+        index_change(conn, &defs, key, Some(value))?;
+    }
     let mut stored = Vec::with_capacity(value.len() + 4);
     seal_kv(key, value, &mut stored);
     conn.prepare_cached("INSERT OR REPLACE INTO bdb_kv(key, value) VALUES (?1, ?2)")?.execute(params![key, stored])?;
     Ok(())
 }
 
-pub(crate) fn delete(conn: &Connection, key: &[u8]) -> Result<bool> {
+pub(crate) fn delete(conn: &Connection, inner: &Store, key: &[u8]) -> Result<bool> {
     check_key(key)?;
+    if let Some(defs) = upkeep::covering(conn, inner, IndexSource::Kv, key)? {
+        index_change(conn, &defs, key, None)?;
+    }
     Ok(conn.prepare_cached("DELETE FROM bdb_kv WHERE key = ?1")?.execute([key])? > 0)
 }
 
-pub(crate) fn put_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(conn: &Connection, pairs: &[(K, V)]) -> Result<()> {
+/// Index upkeep for a KV write of `key` (`new`: `None` for a delete), before the row
+/// changes: its old value is read from the row (a damaged one is `Old::Unknown`).
+fn index_change(conn: &Connection, defs: &[IndexDef], key: &[u8], new: Option<&[u8]>) -> Result<()> {
+    let mut stmt = conn.prepare_cached("SELECT value FROM bdb_kv WHERE key = ?1")?;
+    let mut rows = stmt.query([key])?;
+    let row = rows.next()?;
+    let old = match row {
+        None => Old::None,
+        Some(r) => match blob(r, 0).and_then(|stored| open_kv(key, stored)) {
+            Ok(v) => Old::Doc(Doc::Bytes(v)),
+            Err(_) => Old::Unknown,
+        },
+    };
+    upkeep::change(conn, defs, IndexSource::Kv, key, old, new.map(Doc::Bytes))
+}
+
+pub(crate) fn put_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(conn: &Connection, inner: &Store, pairs: &[(K, V)]) -> Result<()> {
     for (k, v) in pairs {
         check_key(k.as_ref())?;
         check_value(k.as_ref(), v.as_ref())?;
@@ -145,6 +169,24 @@ pub(crate) fn put_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(conn: &Connection, pairs:
     // Sorted inserts touch each B-tree page once: about 3x faster than random order.
     let mut order: Vec<&(K, V)> = pairs.iter().collect();
     order.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+    let defs = inner.catalog.defs(conn)?;
+    if defs.iter().any(|d| d.source == IndexSource::Kv) {
+        // In key order, as the rows are written: a key given twice (the later pair
+        // wins) moves its entry from the earlier pair's value.
+        let mut prev: Option<(&[u8], &[u8])> = None;
+        for (k, v) in &order {
+            let (k, v) = (k.as_ref(), v.as_ref());
+            if defs.iter().any(|d| d.covers(IndexSource::Kv, k)) {
+                match prev {
+                    Some((pk, pv)) if pk == k => {
+                        upkeep::change(conn, &defs, IndexSource::Kv, k, Old::Doc(Doc::Bytes(pv)), Some(Doc::Bytes(v)))?
+                    }
+                    _ => index_change(conn, &defs, k, Some(v))?,
+                }
+            }
+            prev = Some((k, v));
+        }
+    }
     // Many rows per statement: one step per group instead of one per row.
     let mut groups = order.chunks_exact(PUT_GROUP);
     // The stored values of a group, one after another, and where each ends.

@@ -19,11 +19,12 @@
 
 // Layers, each using only those below it: `storage` (schema, chunked content, WAL,
 // caches, pool, locks; the connection source), the data parts over a connection
-// (`kv`, `blob`, `stream`, `search`, `query`, `reader`), then `Db`, `Txn` and the
+// (`kv`, `blob`, `stream`, `search`, `query`, `reader`, `index`), then `Db`, `Txn` and the
 // operation surface `ops` on top.
 mod blob;
 mod db;
 mod error;
+mod index;
 mod kv;
 mod maintenance;
 mod model;
@@ -45,6 +46,9 @@ pub mod capi;
 pub use blob::BlobInfo;
 pub use db::Db;
 pub use error::{catch_panic, Error, ErrorCode, Result};
+pub use index::{FindIter, IndexEntry, IndexInfo, IndexProgress, Record};
+/// A JSON value: what an index holds and `find` looks for (`serde_json::Value`).
+pub use serde_json::Value as JsonValue;
 pub use kv::{KeyIter, KvIter, KvPage};
 pub use maintenance::{CheckReport, Stats};
 pub use model::{file_metadata, model_file_path, model_key, ModelFile, ModelInfo, Models, LATEST, MODEL_STREAM_ROOT};

@@ -42,6 +42,9 @@ pub struct CheckReport {
     pub reference_problems: Vec<String>,
     /// What SQLite's own integrity check reported.
     pub sqlite_errors: Vec<String>,
+    /// Index entries that do not match their records, entries missing, values held
+    /// twice in a unique index; each line names the index.
+    pub index_problems: Vec<String>,
 }
 
 impl CheckReport {
@@ -271,6 +274,19 @@ impl Db {
                         }
                         _ => report.problems.push(format!("content {content_id}: {p}")),
                     }
+                }
+            }
+            match finding(crate::index::check::check(c))? {
+                Ok((entries, found)) => {
+                    report.records_checked += entries;
+                    for line in found {
+                        report.problems.push(line.clone());
+                        report.index_problems.push(line);
+                    }
+                }
+                Err(e) => {
+                    report.problems.push(format!("indexes: check failed: {e}"));
+                    report.index_problems.push(format!("indexes: check failed: {e}"));
                 }
             }
             report.ok = report.problems.is_empty();

@@ -10,6 +10,8 @@ use std::io::Read;
 use crate::blob::{self, BlobInfo};
 use crate::db::Db;
 use crate::error::Result;
+use crate::index::{self, FindIter, IndexEntry, IndexInfo, IndexProgress};
+use crate::JsonValue;
 use crate::kv::{self, KeyIter, KvIter, Source};
 use crate::options::{check_key, check_metadata, check_path, check_value};
 use crate::query::{self, QueryOptions, QueryResult, Value};
@@ -89,13 +91,15 @@ surface! {
     fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
         check_key(key)?;
         check_value(key, value)?;
-        self.core().write(&[(key, Some(value))], |c| kv::put(c, key, value))
+        let core = self.core();
+        core.write(&[(key, Some(value))], |c| kv::put(c, core.inner(), key, value))
     }
 
     /// Deletes `key`; returns whether it existed.
     fn delete(&self, key: &[u8]) -> Result<bool> {
         check_key(key)?;
-        self.core().write(&[(key, None)], |c| kv::delete(c, key))
+        let core = self.core();
+        core.write(&[(key, None)], |c| kv::delete(c, core.inner(), key))
     }
 
     fn contains(&self, key: &[u8]) -> Result<bool> {
@@ -110,7 +114,8 @@ surface! {
     /// Puts every pair, atomically.
     fn put_many(&self, pairs: &[(impl AsRef<[u8]>, impl AsRef<[u8]>)]) -> Result<()> {
         let changes: Vec<Change<'_>> = pairs.iter().map(|(k, v)| (k.as_ref(), Some(v.as_ref()))).collect();
-        self.core().write(&changes, |c| kv::put_many(c, pairs))
+        let core = self.core();
+        core.write(&changes, |c| kv::put_many(c, core.inner(), pairs))
     }
 
     /// Whether all the keys hold equal values (`NOT_FOUND` when one is missing).
@@ -338,7 +343,76 @@ surface! {
     fn stream_set_metadata(&self, path: &str, metadata: Option<&str>) -> Result<StreamInfo> {
         check_path(path)?;
         check_metadata(metadata)?;
-        self.core().write(&[], |c| stream::set_metadata(c, path, metadata))
+        let core = self.core();
+        core.write(&[], |c| stream::set_metadata(c, core.inner(), path, metadata))
+    }
+
+    // ---- Indexes (issue 21): see src/index/ ----
+
+    /// Creates the index `name` (a plain identifier) over `source` (`"kv"`: KV values,
+    /// `"blob"`: blob metadata, `"stream"`: the metadata of each stream's newest
+    /// version), holding the JSON value at `json_path` of each record whose key or path
+    /// starts with `key_prefix`; `unique` refuses a second record with the same value
+    /// (`CONFLICT`). Builds it over the existing records: on a `Db` in batches, each
+    /// its own short write transaction; in a `Txn`, inside it. Bad input is
+    /// `INVALID_ARGUMENT`, an existing name `CONFLICT` (but the same definition of an
+    /// index whose build was interrupted finishes the build), a duplicate found by
+    /// the build of a unique index `CONFLICT`: each leaves no index behind.
+    fn create_index(
+        &self,
+        name: &str,
+        source: &str,
+        json_path: &str,
+        unique: bool,
+        key_prefix: Option<&[u8]>,
+    ) -> Result<IndexInfo> {
+        index::create(self.core(), name, source, json_path, unique, key_prefix, &mut |_| {})
+    }
+
+    /// `create_index`, calling `progress` after each build batch.
+    fn create_index_with_progress(
+        &self,
+        name: &str,
+        source: &str,
+        json_path: &str,
+        unique: bool,
+        key_prefix: Option<&[u8]>,
+        progress: &mut dyn FnMut(IndexProgress),
+    ) -> Result<IndexInfo> {
+        index::create(self.core(), name, source, json_path, unique, key_prefix, progress)
+    }
+
+    /// Drops the index and its entries; returns whether it existed.
+    fn drop_index(&self, name: &str) -> Result<bool> {
+        let core = self.core();
+        core.write(&[], |c| index::drop(c, core.inner(), name))
+    }
+
+    /// Every index, by name, with its entry count.
+    fn list_indexes(&self) -> Result<Vec<IndexInfo>> {
+        self.core().snapshot(index::list)
+    }
+
+    /// The entries of index `name` whose value is `value` (a string, number, boolean
+    /// or null), in record order: lazy, paged. `NOT_FOUND` for an unknown index.
+    fn find(&self, name: &str, value: &JsonValue) -> Result<FindIter> {
+        FindIter::new(self.core(), name, Some(value), Some(value), false, None, None)
+    }
+
+    /// The entries of index `name` with `low <= value <= high` (`None`: unbounded), in
+    /// index order (by JSON type: null, false, true, numbers, strings; then by value,
+    /// then by record), or the reverse; after the entry `start_after` (the last one of
+    /// the page before), at most `limit`. Lazy and paged like `scan`.
+    fn find_range(
+        &self,
+        name: &str,
+        low: Option<&JsonValue>,
+        high: Option<&JsonValue>,
+        reverse: bool,
+        start_after: Option<&IndexEntry>,
+        limit: Option<usize>,
+    ) -> Result<FindIter> {
+        FindIter::new(self.core(), name, low, high, reverse, start_after, limit)
     }
 
     // ---- Search ----

@@ -58,7 +58,9 @@ impl Txn {
         let guard = self.finish()?;
         let conn = guard.as_ref().ok_or_else(Error::closed)?;
         let inner = &self.shared.inner;
-        if let Err(e) = inner.cover_growth(conn).and_then(|()| Ok(conn.execute_batch("COMMIT")?)) {
+        let committed = inner.cover_growth(conn).and_then(|()| Ok(conn.execute_batch("COMMIT")?));
+        inner.catalog.after_txn(conn, committed.is_ok());
+        if let Err(e) = committed {
             let _ = conn.execute_batch("ROLLBACK");
             inner.forget_growth();
             if e.code() == ErrorCode::Full {
@@ -75,7 +77,9 @@ impl Txn {
     pub fn rollback(self) -> Result<()> {
         let guard = self.finish()?;
         if let Some(conn) = guard.as_ref() {
-            conn.execute_batch("ROLLBACK")?;
+            let out = conn.execute_batch("ROLLBACK");
+            self.shared.inner.catalog.after_txn(conn, false);
+            out?;
         }
         Ok(())
     }
@@ -85,6 +89,7 @@ impl Txn {
         if let Err(e) = self.shared.inner.check_open() {
             if let Some(conn) = guard.as_ref() {
                 let _ = conn.execute_batch("ROLLBACK");
+                self.shared.inner.catalog.after_txn(conn, false);
             }
             return Err(e);
         }
@@ -97,6 +102,7 @@ impl Drop for Txn {
         if let Ok(guard) = self.shared.take() {
             if let Some(conn) = guard.as_ref() {
                 let _ = conn.execute_batch("ROLLBACK");
+                self.shared.inner.catalog.after_txn(conn, false);
             }
         }
     }

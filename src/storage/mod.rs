@@ -5,7 +5,9 @@
 
 pub(crate) mod cache;
 pub(crate) mod content;
+pub(crate) mod catalog;
 pub(crate) mod gate;
+pub(crate) mod jsonpath;
 pub(crate) mod ordered;
 pub(crate) mod owner;
 pub(crate) mod pool;

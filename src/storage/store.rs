@@ -18,6 +18,7 @@ use crate::storage::gate::Gate;
 use crate::storage::owner::{lock_path, OwnerLock, RESERVE_BYTES};
 use crate::storage::pool::{Pooled, ReaderPool, SNAPSHOT_MAX_AGE};
 use crate::storage::room::Room;
+use crate::storage::catalog::Catalog;
 use crate::storage::schema::{self, FileKind};
 use crate::storage::wal::{replication, WalIndex};
 use crate::storage::writeback::EarlyWriteback;
@@ -71,6 +72,8 @@ pub struct Store {
     /// Allocates a commit's growth in the main file before it commits (writable
     /// databases on Linux), so checkpoints need no room on a full disk.
     room: Option<Room>,
+    /// The index definitions writes keep exact, cached (see `catalog`).
+    pub(crate) catalog: Catalog,
 }
 
 static MEMORY_DBS: AtomicU64 = AtomicU64::new(0);
@@ -136,6 +139,7 @@ impl Store {
             gate: None,
             replicated: Arc::default(),
             room: None,
+            catalog: Catalog::default(),
         };
         if !inner.opts.read_only {
             let owner = OwnerLock::acquire(&inner.target)?;
@@ -602,6 +606,7 @@ impl Store {
             tx.commit()?;
             Ok(out)
         })();
+        self.catalog.after_txn(conn, result.is_ok());
         let out = match result {
             Ok(out) => out,
             Err(e) => {

@@ -3,6 +3,8 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::index::upkeep::{self, Doc, Old};
+use crate::storage::catalog::IndexSource;
 use crate::options::{check_metadata, check_path};
 use crate::reader::Reader;
 use crate::storage::content::{self, ContentBuilder, ContentMeta, STATE_WRITING};
@@ -109,6 +111,51 @@ pub(crate) fn version_row(conn: &Connection, path: &str, version: Option<u64>) -
     Ok(Some((info_of(path, row, &meta), content)))
 }
 
+/// The newest version's metadata (`Ok(None)`: no version), for index upkeep.
+fn newest_metadata(conn: &Connection, path: &str) -> Result<Option<Option<String>>> {
+    let Some((latest, _)) = stream_row(conn, path)? else { return Ok(None) };
+    let row = version_rows(conn, path, Some(latest as u64))?.pop();
+    let row = row.ok_or_else(|| Error::corrupt(format!("stream {path:?}: its newest version {latest} is missing")))?;
+    Ok(Some(row.3))
+}
+
+/// Index upkeep for a change of the newest version of `path`: from what it held
+/// (read now; a damaged row is `Old::Unknown`) to `new` (`None`: no version left).
+fn index_change(conn: &Connection, inner: &Store, path: &str, new: Option<Option<&str>>) -> Result<()> {
+    let Some(defs) = upkeep::covering(conn, inner, IndexSource::Stream, path.as_bytes())? else { return Ok(()) };
+    let old = newest_metadata(conn, path);
+    let old = match &old {
+        Ok(None) => Old::None,
+        Ok(Some(m)) => Old::Doc(Doc::Text(m.as_deref())),
+        Err(_) => Old::Unknown,
+    };
+    upkeep::change(conn, &defs, IndexSource::Stream, path.as_bytes(), old, new.map(Doc::Text))
+}
+
+/// Calls `f` with each stream path starting with `prefix` (after `after`) and its
+/// newest version's metadata, in path order, until it returns `false` or `limit` paths.
+pub(crate) fn metadata_walk(
+    conn: &Connection,
+    prefix: &[u8],
+    after: Option<&[u8]>,
+    limit: usize,
+    mut f: impl FnMut(&str, Option<&str>) -> bool,
+) -> Result<()> {
+    let mut paths = Vec::new();
+    crate::kv::walk(conn, crate::kv::Source::Paths, prefix, after, Some(limit), |p, _| {
+        paths.push(p.to_vec());
+        true
+    })?;
+    for p in paths {
+        let path = String::from_utf8(p).map_err(|_| Error::corrupt("a stream path is not UTF-8"))?;
+        let metadata = newest_metadata(conn, &path)?.flatten();
+        if !f(&path, metadata.as_deref()) {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// Whether version `version` of `path` is still stored with content `content`.
 pub(crate) fn holds(conn: &Connection, path: &str, version: u64, content: i64) -> Result<bool> {
     Ok(version_rows(conn, path, Some(version))?.first().is_some_and(|r| r.1 == content))
@@ -139,6 +186,7 @@ pub(crate) fn commit_version(
     check_metadata(metadata)?;
     let key = path.as_bytes();
     content::collect_unowned(conn, inner)?;
+    index_change(conn, inner, path, Some(metadata))?;
     let version = match stream_row(conn, path)? {
         Some((_, next)) => next,
         None => match deleted_next_version(conn, path)? {
@@ -240,10 +288,11 @@ pub(crate) fn write(
 
 /// Replaces the newest version's metadata (its bytes stay); `NOT_FOUND` when the
 /// path has no version.
-pub(crate) fn set_metadata(conn: &Connection, path: &str, metadata: Option<&str>) -> Result<StreamInfo> {
+pub(crate) fn set_metadata(conn: &Connection, inner: &Store, path: &str, metadata: Option<&str>) -> Result<StreamInfo> {
     check_path(path)?;
     check_metadata(metadata)?;
     let (info, content) = version_row(conn, path, None)?.ok_or_else(|| missing(path, None))?;
+    index_change(conn, inner, path, Some(metadata))?;
     let key = path.as_bytes();
     let v = info.version as i64;
     conn.prepare_cached("UPDATE bdb_versions SET metadata = ?3, row_crc = ?4 WHERE path = ?1 AND version = ?2")?
@@ -263,6 +312,7 @@ pub(crate) fn delete(conn: &Connection, inner: &Store, path: &str) -> Result<boo
     check_path(path)?;
     let key = path.as_bytes();
     content::collect_unowned(conn, inner)?;
+    index_change(conn, inner, path, None)?;
     let rows = all_version_rows(conn, path)?;
     // The next version number outlives the path, so a new write never reuses one.
     let stored_next = stream_row(conn, path).ok().flatten().map(|(_, next)| next);
