@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use buffdb::{Db, OpenOptions, Ops, StreamInfo, Txn, Value};
+use buffdb::{Db, IndexEntry, IndexInfo, OpenOptions, Ops, Record, StreamInfo, Txn, Value};
 use serde_json::{json, Value as J};
 
 fn bytes(v: &J) -> Vec<u8> {
@@ -35,6 +35,36 @@ fn b2j(b: Vec<u8>) -> J {
 fn info_json(i: &StreamInfo) -> J {
     json!({"path": i.path, "version": i.version, "size": i.size, "chunk_count": i.chunk_count, "crc32": i.crc32,
         "metadata": i.metadata})
+}
+
+fn index_json(i: &IndexInfo) -> J {
+    json!({"name": i.name, "source": i.source, "json_path": i.json_path, "unique": i.unique,
+        "key_prefix": i.key_prefix.clone().map(b2j), "entries": i.entries, "ready": i.ready})
+}
+
+/// A record as the cases write it: a KV key as bytes, a blob id as a number, a path as text.
+fn record_json(r: Record) -> J {
+    match r {
+        Record::Key(k) => b2j(k),
+        Record::Blob(id) => json!(id),
+        Record::Path(p) => J::String(p),
+    }
+}
+
+/// `start_after` of `find_range`: {"value": V, and "key" (bytes) | "blob" (id) | "path"}.
+fn entry_arg(v: &J, vars: &HashMap<String, J>) -> buffdb::Result<IndexEntry> {
+    let record = if let Some(k) = v.get("key") {
+        Record::Key(bytes(k))
+    } else if let Some(id) = v.get("blob") {
+        Record::Blob(int(id, vars)?)
+    } else {
+        Record::Path(text(&v["path"])?)
+    };
+    Ok(IndexEntry { value: v["value"].clone(), record })
+}
+
+fn records(it: buffdb::FindIter) -> buffdb::Result<J> {
+    Ok(J::Array(it.map(|e| e.map(|e| record_json(e.record))).collect::<Result<_, _>>()?))
 }
 
 /// Whether `actual` (as produced by `run_op`) matches the case's `expect`.
@@ -82,8 +112,10 @@ fn ids(step: &J, vars: &HashMap<String, J>) -> buffdb::Result<Vec<u64>> {
 }
 
 fn resolve(v: &J, vars: &HashMap<String, J>) -> J {
-    match v.as_str() {
-        Some(s) if s.starts_with('$') => vars[&s[1..]].clone(),
+    match v {
+        J::String(s) if s.starts_with('$') && vars.contains_key(&s[1..]) => vars[&s[1..]].clone(),
+        // Lists of saved values (blob ids found by an index).
+        J::Array(a) => J::Array(a.iter().map(|v| resolve(v, vars)).collect()),
         _ => v.clone(),
     }
 }
@@ -113,7 +145,8 @@ fn run_op<T: Target>(t: &T, step: &J, vars: &mut HashMap<String, J>) -> buffdb::
     let path = || text(&step["path"]);
     let id = || int(&step["id"], vars);
     let prefix = || s("prefix").map(bytes).unwrap_or_default();
-    let after = opt_bytes(s("start_after"));
+    // (`find_range`'s start_after is an entry: {"value": .., "key" | "blob" | "path": ..})
+    let after = opt_bytes(s("start_after").filter(|a| a.get("value").is_none()));
     let limit = match s("limit") {
         None | Some(J::Null) => None,
         Some(l) => Some(usize::try_from(int(l, vars)?).unwrap_or(usize::MAX)),
@@ -191,6 +224,21 @@ fn run_op<T: Target>(t: &T, step: &J, vars: &mut HashMap<String, J>) -> buffdb::
             )
         }
         "search_count" => json!(t.search_count(&text(&step["prefix"])?)?),
+        "create_index" => {
+            let prefix = opt_bytes(s("key_prefix"));
+            let unique = s("unique").and_then(J::as_bool).unwrap_or(false);
+            let (name, source, path) = (text(&step["name"])?, text(&step["source"])?, text(&step["json_path"])?);
+            index_json(&t.create_index(&name, &source, &path, unique, prefix.as_deref())?)
+        }
+        "drop_index" => J::Bool(t.drop_index(&text(&step["name"])?)?),
+        "list_indexes" => J::Array(t.list_indexes()?.iter().map(index_json).collect()),
+        "find" => records(t.find(&text(&step["name"])?, &step["value"])?)?,
+        "find_range" => {
+            let after = s("start_after").map(|a| entry_arg(a, vars)).transpose()?;
+            let reverse = s("reverse").and_then(J::as_bool).unwrap_or(false);
+            let (low, high) = (s("low").filter(|v| !v.is_null()), s("high").filter(|v| !v.is_null()));
+            records(t.find_range(&text(&step["name"])?, low, high, reverse, after.as_ref(), limit)?)?
+        }
         "query" => {
             let params: Vec<Value> = s("params")
                 .and_then(J::as_array)
@@ -434,7 +482,9 @@ fn fingerprint(db: &Db) -> String {
                 streams.push((path.clone(), v.version, data));
             }
         }
-        Ok(format!("{kv:?} {blobs:?} {streams:?}"))
+        let indexes = db.list_indexes()?;
+        let entries = db.query("SELECT name, value, quote(record) FROM index_entries ORDER BY 1, 2, 3", &[])?.rows;
+        Ok(format!("{kv:?} {blobs:?} {streams:?} {indexes:?} {entries:?}"))
     };
     match all() {
         Ok(s) => s,
