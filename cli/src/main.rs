@@ -9,6 +9,7 @@ use buffdb::{Db, Error, ErrorCode, OpenOptions, QueryOptions, Value};
 use clap::{Parser, Subcommand};
 
 mod hf;
+mod index;
 mod model;
 mod pack;
 mod print;
@@ -74,7 +75,7 @@ enum Command {
     Stats,
     /// Verify every chunk's checksum and SQLite's structure; names damaged streams and blobs.
     Check,
-    /// Run a read-only SQL statement over the views kv, blobs and streams.
+    /// Run a read-only SQL statement over the views kv, blobs, streams, indexes and index_entries.
     Query {
         sql: String,
         /// Parameters for the statement's `?` placeholders (as text).
@@ -109,6 +110,8 @@ enum Command {
     },
     #[command(flatten)]
     Assets(pack::Command),
+    #[command(flatten)]
+    Indexes(index::Command),
 }
 
 #[derive(Subcommand)]
@@ -185,6 +188,9 @@ enum StreamCommand {
         /// Snappy-compress chunks (kept raw where that is smaller).
         #[arg(long)]
         compress: bool,
+        /// The new version's metadata (a string, usually JSON).
+        #[arg(long)]
+        metadata: Option<String>,
     },
     /// Write PATH's newest version (or --version N) to stdout or to -o FILE.
     Get {
@@ -217,7 +223,7 @@ impl UpdateWhat {
 }
 
 /// How a command ended, beyond success.
-enum Outcome {
+pub(crate) enum Outcome {
     Ok,
     /// A false comparison or a missing item: exit 1.
     No(String),
@@ -286,6 +292,9 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
     }
     if let Command::Assets(cmd) = &cli.command {
         return pack::run(&cli, cmd).map(|_| Outcome::Ok);
+    }
+    if let Command::Indexes(cmd) = &cli.command {
+        return index::run(&cli, cmd);
     }
     if let Some(addr) = &cli.remote {
         return remote::run(&cli, addr);
@@ -373,8 +382,9 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
             BlobCommand::NotEqData { ids } => print::yes_no(&mut out, db.blob_not_eq(ids)?)?,
         },
         Command::Stream(cmd) => match cmd {
-            StreamCommand::Put { path, compress, .. } => {
+            StreamCommand::Put { path, compress, metadata, .. } => {
                 let mut w = db.stream_writer_with(path, Some(*compress))?;
+                w.set_metadata(metadata.as_deref())?;
                 io::copy(&mut given(), &mut w)?;
                 print::info(&mut out, &w.commit()?)?;
                 Outcome::Ok
@@ -449,7 +459,8 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
         | Command::Replicate(_)
         | Command::Restore(_)
         | Command::Model(_)
-        | Command::Hf(_) => {
+        | Command::Hf(_)
+        | Command::Indexes(_) => {
             unreachable!()
         }
     };

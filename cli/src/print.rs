@@ -25,7 +25,11 @@ pub fn info(out: &mut impl Write, i: &StreamInfo) -> io::Result<()> {
         out,
         "path: {}\nversion: {}\nsize: {}\ncrc32: {:08x}\nchunks: {}\nchunk_size: {}\nstored_size: {}\ncreated_ms: {}",
         i.path, i.version, i.size, i.crc32, i.chunk_count, i.chunk_size, i.stored_size, i.created_ms
-    )
+    )?;
+    match &i.metadata {
+        Some(m) => writeln!(out, "metadata: {m}"),
+        None => Ok(()),
+    }
 }
 
 /// `stream versions`: one line a version; a path without versions is missing.

@@ -89,7 +89,11 @@ async fn command(c: &mut Client, cmd: &Command, out: &mut impl Write) -> Result<
             BlobCommand::NotEqData { ids } => print::yes_no(out, c.blob_compare(ids, true).await?)?,
         },
         Command::Stream(cmd) => match cmd {
-            StreamCommand::Put { path, file, compress } => {
+            StreamCommand::Put { path, file, compress, metadata } => {
+                if metadata.is_some() {
+                    // The v1 Streams service carries no metadata yet.
+                    return Err(Error::new(ErrorCode::InvalidArgument, "stream put --metadata works on a local file (no --remote yet)"));
+                }
                 print::info(out, &c.stream_put_from(path, input(file)?, Some(*compress)).await?)?;
                 Outcome::Ok
             }
@@ -148,7 +152,8 @@ async fn command(c: &mut Client, cmd: &Command, out: &mut impl Write) -> Result<
         | Command::Replicate(_)
         | Command::Restore(_)
         | Command::Model(_)
-        | Command::Hf(_) => {
+        | Command::Hf(_)
+        | Command::Indexes(_) => {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
                 "--remote works with kv, blob, stream, search and query (run stats, check, replicate and restore where the file is)",
