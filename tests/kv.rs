@@ -82,3 +82,48 @@ fn pages_and_rows_mix_and_respect_limits() {
     assert_eq!(listed, [&b"r:00011"[..], b"r:00012", b"r:00013", b"r:00014", b"r:00015"]);
     assert!(keys.next_page().is_none());
 }
+
+/// `put_many` writes its pairs in key order: keys alike in their first 16 bytes (or
+/// differing only by trailing zero bytes) are all kept, and of two pairs with one key
+/// the later wins, within one INSERT group and across groups.
+#[test]
+fn put_many_keys_alike_in_16_bytes_keep_the_last_duplicate() {
+    let (_d, path) = temp();
+    let db = open(&path);
+    let long = |s: &str| format!("0123456789abcdef{s}").into_bytes();
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> = vec![
+        (long("-b"), b"1".to_vec()),
+        (long("-a"), b"2".to_vec()),
+        (long(""), b"3".to_vec()),
+        (long("-b"), b"4".to_vec()),
+        (b"ab".to_vec(), b"5".to_vec()),
+        (b"ab\0".to_vec(), b"6".to_vec()),
+        (b"ab\0\0".to_vec(), b"7".to_vec()),
+        (b"ab".to_vec(), b"8".to_vec()),
+        (long("-a"), b"9".to_vec()),
+    ];
+    // Also in groups of the multi-row INSERT (64 pairs a statement) with duplicates across groups.
+    let mut many: Vec<(Vec<u8>, Vec<u8>)> =
+        (0..200u32).map(|i| (long(&format!("{:03}", i % 150)), i.to_le_bytes().to_vec())).collect();
+    many.extend(pairs.iter().cloned());
+    for batch in [&pairs, &many] {
+        db.put_many(batch).unwrap();
+        for (k, v) in [
+            (long("-b"), b"4"),
+            (long("-a"), b"9"),
+            (long(""), b"3"),
+            (b"ab".to_vec(), b"8"),
+            (b"ab\0".to_vec(), b"6"),
+            (b"ab\0\0".to_vec(), b"7"),
+        ] {
+            assert_eq!(db.get(&k).unwrap().as_deref(), Some(&v[..]), "{k:?}");
+        }
+    }
+    for i in 0..150u32 {
+        let last = if i < 50 { i + 150 } else { i };
+        assert_eq!(db.get(&long(&format!("{i:03}"))).unwrap().unwrap(), last.to_le_bytes(), "{i}");
+    }
+    let keys: Vec<Vec<u8>> = db.keys(b"", None, None).unwrap().map(|k| k.unwrap()).collect();
+    assert_eq!(keys.len(), 6 + 150);
+    assert!(keys.windows(2).all(|w| w[0] < w[1]));
+}
