@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark of the project in one run, and one Markdown report of them:
 #   scripts/bench-all.sh [--scale] [--only rust,c,python,node,server]
+#   scripts/bench-all.sh --report    only writes bench.md again from the outputs there
 #
 # Runs the Rust bench (bench/, BuffDB beside heed, redb and rusqlite; memory of a 1 GiB
 # stream), scripts/bench-c.sh, scripts/bench-python.sh (py-lmdb, sqlite3, rocksdict),
@@ -22,6 +23,7 @@ while [ $# -gt 0 ]; do
     case $1 in
         --scale) SCALE=1 ;;
         --only) ONLY=$2; shift ;;
+        --report) ONLY=report ;;
         *) echo "usage: $0 [--scale] [--only rust,c,python,node,server]" >&2; exit 2 ;;
     esac
     shift
@@ -30,7 +32,7 @@ wants() { [[ ",$ONLY," == *",$1,"* ]]; }
 log() { echo "bench-all: $*" >&2; }
 
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); Linux $(uname -r); $(rustc --version 2>/dev/null | cut -d' ' -f1-2); Python $(python3 -c 'import platform; print(platform.python_version())' 2>/dev/null); Node $(node --version 2>/dev/null)"
-echo "$(date -u '+%Y-%m-%d %H:%M UTC'), load at start $(cut -d' ' -f1-3 /proc/loadavg)" > "$OUT/started"
+[ "$ONLY" = report ] || echo "$(date -u '+%Y-%m-%d %H:%M UTC'), load at start $(cut -d' ' -f1-3 /proc/loadavg)" > "$OUT/started"
 
 # run NAME COMMAND...: output to $OUT/NAME.txt, status to $OUT/NAME.status
 run() {
@@ -45,7 +47,7 @@ run() {
     log "$name: $(cat "$OUT/$name.status")"
 }
 
-rm -f "$OUT"/*.txt "$OUT"/*.status "$OUT"/*.err
+[ "$ONLY" = report ] || rm -f "$OUT"/*.txt "$OUT"/*.status "$OUT"/*.err
 if wants rust; then
     (cd "$ROOT" && cargo build --release -p buffdb-bench >&2) &&
         run rust "$CARGO_TARGET_DIR/release/buffdb-bench" --runs 3
