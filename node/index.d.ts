@@ -105,6 +105,17 @@ export declare class Db {
    */
   streamSetMetadata(path: unknown, metadata?: unknown | undefined | null): unknown
   streamSetMetadataAsync(path: unknown, metadata?: unknown | undefined | null): Promise<unknown>
+  /** `options`: `{ unique?: boolean, keyPrefix?: string | Buffer }`. */
+  createIndex(name: unknown, source: unknown, jsonPath: unknown, options?: unknown | undefined | null): unknown
+  createIndexAsync(name: unknown, source: unknown, jsonPath: unknown, options?: unknown | undefined | null): Promise<unknown>
+  dropIndex(name: unknown): boolean
+  dropIndexAsync(name: unknown): Promise<unknown>
+  listIndexes(): unknown
+  listIndexesAsync(): Promise<unknown>
+  /** Native lazy iterator over the records whose value is `value`. */
+  _find(name: unknown, value: unknown): JsRecordIter
+  /** Native lazy iterator over `{ value, record }` with `low <= value <= high`. */
+  _findRange(name: unknown, options?: unknown | undefined | null): JsEntryIter
   _search(prefix?: unknown | undefined | null, options?: unknown | undefined | null): JsPathIter
   searchCount(prefix?: unknown | undefined | null): number
   searchCountAsync(prefix?: unknown | undefined | null): Promise<unknown>
@@ -113,6 +124,14 @@ export declare class Db {
   queryAsync(sql: unknown, params?: unknown | undefined | null): Promise<unknown>
 }
 export type JsDb = Db
+
+export declare class NativeEntryIterator {
+  _next(n: number): unknown
+  _nextAsync(n: number): Promise<unknown>
+  /** Stop early and release the engine iterator. */
+  _close(): void
+}
+export type JsEntryIter = NativeEntryIterator
 
 export declare class NativeKeyIterator {
   _next(n: number): unknown
@@ -137,6 +156,14 @@ export declare class NativePathIterator {
   _close(): void
 }
 export type JsPathIter = NativePathIterator
+
+export declare class NativeRecordIterator {
+  _next(n: number): unknown
+  _nextAsync(n: number): Promise<unknown>
+  /** Stop early and release the engine iterator. */
+  _close(): void
+}
+export type JsRecordIter = NativeRecordIterator
 
 /** Reads a blob or one version of a stream; never mixes two versions. */
 export declare class Reader {
@@ -283,6 +310,17 @@ export declare class Txn {
    */
   streamSetMetadata(path: unknown, metadata?: unknown | undefined | null): unknown
   streamSetMetadataAsync(path: unknown, metadata?: unknown | undefined | null): Promise<unknown>
+  /** `options`: `{ unique?: boolean, keyPrefix?: string | Buffer }`. */
+  createIndex(name: unknown, source: unknown, jsonPath: unknown, options?: unknown | undefined | null): unknown
+  createIndexAsync(name: unknown, source: unknown, jsonPath: unknown, options?: unknown | undefined | null): Promise<unknown>
+  dropIndex(name: unknown): boolean
+  dropIndexAsync(name: unknown): Promise<unknown>
+  listIndexes(): unknown
+  listIndexesAsync(): Promise<unknown>
+  /** Native lazy iterator over the records whose value is `value`. */
+  _find(name: unknown, value: unknown): NativeRecordIterator
+  /** Native lazy iterator over `{ value, record }` with `low <= value <= high`. */
+  _findRange(name: unknown, options?: unknown | undefined | null): NativeEntryIterator
   _search(prefix?: unknown | undefined | null, options?: unknown | undefined | null): NativePathIterator
   searchCount(prefix?: unknown | undefined | null): number
   searchCountAsync(prefix?: unknown | undefined | null): Promise<unknown>

@@ -210,6 +210,65 @@ export interface CheckReport {
   damagedBlobs: number[]
   /** Problems SQLite's own integrity check reported. */
   sqliteErrors: string[]
+  /** Index entries out of step with their records, each line naming its index. */
+  indexProblems: string[]
+}
+
+/** Where an index takes its records from: KV values, blob metadata, or the metadata of each stream's newest version. */
+export type IndexSource = 'kv' | 'blob' | 'stream'
+
+/** A value an index holds and `find` looks for (arrays and objects are never indexed). */
+export type JsonScalar = null | boolean | number | bigint | string
+
+/** What an index entry points at: a KV key (`Buffer`), a blob id (`number`) or a stream path (`string`). */
+export type IndexRecord = Buffer | number | string
+
+/** One entry of an index, as `findRange()` gives it. */
+export interface IndexEntry {
+  /** The JSON value found at the index's path (integers past 2^53 as `bigint`). */
+  value: JsonScalar
+  /** The record holding it. */
+  record: IndexRecord
+}
+
+/** Options of `createIndex()`. */
+export interface CreateIndexOptions {
+  /** Refuse a second record with the same value (`CONFLICT`, nothing written). Default `false`. */
+  unique?: boolean
+  /** Index only the records whose key (or path) starts with this; not for blob indexes. */
+  keyPrefix?: BytesLike | null
+}
+
+/** An index, as `listIndexes()` / `createIndex()` show it. */
+export interface IndexInfo {
+  /** Its name (a plain identifier). */
+  name: string
+  /** What it indexes. */
+  source: IndexSource
+  /** The JSON path of the value, e.g. `$.email` or `$.address.city`. */
+  jsonPath: string
+  /** Whether it refuses duplicate values. */
+  unique: boolean
+  /** The key or path prefix it is limited to, or `null`. */
+  keyPrefix: Buffer | null
+  /** Entries it holds. */
+  entries: number
+  /** `false` while an interrupted build is unfinished (`createIndex` with the same definition finishes it). */
+  ready: boolean
+}
+
+/** Options of `findRange()`. */
+export interface FindRangeOptions {
+  /** The lowest value (inclusive); omitted or `undefined`: unbounded (`null` is the JSON null, the lowest there is). */
+  low?: JsonScalar
+  /** The highest value (inclusive); omitted or `undefined`: unbounded. */
+  high?: JsonScalar
+  /** Highest value first (default `false`). */
+  reverse?: boolean
+  /** At most this many entries. */
+  limit?: number
+  /** Start after this entry (the last one of the page before). */
+  startAfter?: IndexEntry
 }
 
 /** A SQL value: integers beyond 2^53 come back as `bigint`, blobs as `Buffer`. */
@@ -529,8 +588,41 @@ export interface Ops {
   /** `searchCount()` on the libuv pool. */
   searchCountAsync(prefix?: string): Promise<number>
 
+  // Indexes
+  /**
+   * Create the index `name` over `source`, holding the JSON value at `jsonPath` of each
+   * record (a record that is not JSON, lacks the path or has an array or object there is
+   * left out), built over the existing records and kept exact by every write. Bad input
+   * is `INVALID_ARGUMENT`; an existing name, or duplicates in a `unique` one, `CONFLICT`.
+   */
+  createIndex(name: string, source: IndexSource, jsonPath: string, options?: CreateIndexOptions): IndexInfo
+  /** `createIndex()` on the libuv pool (a long build does not block the event loop). */
+  createIndexAsync(name: string, source: IndexSource, jsonPath: string, options?: CreateIndexOptions): Promise<IndexInfo>
+  /** Drop an index and its entries; whether it existed. */
+  dropIndex(name: string): boolean
+  /** `dropIndex()` on the libuv pool. */
+  dropIndexAsync(name: string): Promise<boolean>
+  /** Every index, by name, with its entry count. */
+  listIndexes(): IndexInfo[]
+  /** `listIndexes()` on the libuv pool. */
+  listIndexesAsync(): Promise<IndexInfo[]>
+  /**
+   * The records whose indexed value is `value` (numbers compare numerically: `1` finds
+   * `1.0`), lazily, in record order; `NOT_FOUND` for an unknown index.
+   */
+  find(name: string, value: JsonScalar): DbIterator<IndexRecord>
+  /**
+   * The entries with `low <= value <= high` (each bound optional), lazily, in index
+   * order: by JSON type (null, false, true, numbers, strings), then by value (numbers
+   * numerically, strings by bytes), then by record; or the reverse.
+   */
+  findRange(name: string, options?: FindRangeOptions): DbIterator<IndexEntry>
+
   // Query
-  /** Read-only SQL over the views `kv`, `blobs`, `streams`; a write is `READ_ONLY`. */
+  /**
+   * Read-only SQL over the views `kv`, `blobs`, `streams`, `indexes`, `index_entries`;
+   * a write is `READ_ONLY`.
+   */
   query(sql: string, params?: readonly SqlParam[]): QueryResult
   /** `query()` on the libuv pool. */
   queryAsync(sql: string, params?: readonly SqlParam[]): Promise<QueryResult>

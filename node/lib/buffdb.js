@@ -41,7 +41,8 @@ function isBytes(x) {
 /**
  * A lazy iterator over an engine iterator: iterate it with `for...of` (pulls
  * batches on the JS thread) or `for await...of` (pulls batches on the libuv
- * pool). Items are `[key, value]` for scan, keys for keys, paths for search.
+ * pool). Items are `[key, value]` for scan, keys for keys, paths for search,
+ * records (keys, blob ids or paths) for find, `{ value, record }` for findRange.
  */
 class DbIterator {
   #native
@@ -52,7 +53,7 @@ class DbIterator {
   #done = false
 
   /**
-   * @param {'pairs' | 'keys' | 'paths'} kind
+   * @param {'pairs' | 'keys' | 'items'} kind
    * @param {Txn | null} owner the transaction it reads in, if any
    */
   constructor(nativeIter, kind, owner) {
@@ -71,10 +72,10 @@ class DbIterator {
   }
 
   // Pairs and keys arrive packed in one Buffer per batch (u32 LE length +
-  // bytes each); keys and values are views into it. Paths arrive as an array.
+  // bytes each); keys and values are views into it. Other items arrive as an array.
   #take() {
     const buf = this.#buf
-    if (this.#kind === 'paths') return { done: false, value: buf[this.#pos++] }
+    if (this.#kind === 'items') return { done: false, value: buf[this.#pos++] }
     let p = this.#pos
     const kl = buf.readUInt32LE(p)
     p += 4
@@ -367,7 +368,15 @@ class Ops {
   }
 
   search(prefix, options) {
-    return new DbIterator(this._search(prefix, options), 'paths', this[OWNER])
+    return new DbIterator(this._search(prefix, options), 'items', this[OWNER])
+  }
+
+  find(name, value) {
+    return new DbIterator(this._find(name, value), 'items', this[OWNER])
+  }
+
+  findRange(name, options) {
+    return new DbIterator(this._findRange(name, options), 'items', this[OWNER])
   }
 
   putMany(pairs) {

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::ffi::c_void;
 use std::ptr;
 
-use buffdb::{BlobInfo, CheckReport, QueryResult, Stats, StreamInfo, Value};
+use buffdb::{BlobInfo, CheckReport, IndexEntry, IndexInfo, JsonValue, QueryResult, Record, Stats, StreamInfo, Value};
 use napi::bindgen_prelude::*;
 use napi::sys;
 
@@ -369,7 +369,7 @@ pub fn values(u: &Option<Unknown>) -> BResult<Vec<Value>> {
 
 /// Reads an options object, refusing unknown keys and wrongly typed values.
 pub struct Opts {
-  env: sys::napi_env,
+  pub(crate) env: sys::napi_env,
   obj: Option<sys::napi_value>,
   what: &'static str,
 }
@@ -451,6 +451,22 @@ impl Opts {
     }
   }
 
+  /// A JSON scalar (`json_raw`); undefined / absent -> None, `null` -> the JSON null.
+  pub fn json(&self, name: &str) -> BResult<Option<JsonValue>> {
+    match self.get(name)? {
+      None => Ok(None),
+      Some(v) => unsafe { json_raw(self.env, v, &self.label(name)) }.map(Some),
+    }
+  }
+
+  /// undefined / absent / null -> None.
+  pub fn opt_bytes(&self, name: &str) -> BResult<Option<Bytes>> {
+    match self.get(name)? {
+      Some(v) if !self.is_null(v)? => unsafe { bytes_raw(self.env, v, &self.label(name)) }.map(Some),
+      _ => Ok(None),
+    }
+  }
+
   /// undefined / absent -> None; null -> Some(None); string -> Some(Some(s)).
   pub fn nullable_string(&self, name: &str) -> BResult<Option<Option<String>>> {
     match self.get(name)? {
@@ -481,6 +497,107 @@ pub fn range_opts_str(u: &Option<Unknown>) -> BResult<RangeOpts<String>> {
     start_after: o.string("startAfter")?,
     limit: o.uint("limit")?.map(usize_of),
   })
+}
+
+// ------------------------------------------------------------ index arguments
+
+/// What `find` / `findRange` look for: null, a boolean, a finite number or a string
+/// (arrays and objects are never in an index).
+pub unsafe fn json_raw(env: sys::napi_env, v: sys::napi_value, what: &str) -> BResult<JsonValue> {
+  let t = unsafe { type_of(env, v)? };
+  match t {
+    sys::ValueType::napi_null => Ok(JsonValue::Null),
+    sys::ValueType::napi_boolean => Ok(JsonValue::Bool(unsafe { bool_raw(env, v, what)? })),
+    sys::ValueType::napi_number => {
+      let mut d = 0f64;
+      ok(unsafe { sys::napi_get_value_double(env, v, &mut d) })?;
+      if !d.is_finite() {
+        return Err(invalid(format!("{what} must be a finite number, not {d}")));
+      }
+      Ok(if d.fract() == 0.0 && d.abs() <= 9_007_199_254_740_991.0 { JsonValue::from(d as i64) } else { JsonValue::from(d) })
+    }
+    sys::ValueType::napi_bigint => {
+      let mut x = 0i64;
+      let mut lossless = false;
+      ok(unsafe { sys::napi_get_value_bigint_int64(env, v, &mut x, &mut lossless) })?;
+      if lossless {
+        return Ok(JsonValue::from(x));
+      }
+      let mut u = 0u64;
+      ok(unsafe { sys::napi_get_value_bigint_uint64(env, v, &mut u, &mut lossless) })?;
+      if lossless {
+        return Ok(JsonValue::from(u));
+      }
+      Err(invalid(format!("{what}: a bigint must fit in 64 bits")))
+    }
+    sys::ValueType::napi_string => Ok(JsonValue::String(unsafe { string_of(env, v)? })),
+    other => Err(invalid(format!(
+      "{what} must be null, a boolean, a number or a string (arrays and objects are not indexed), not {}",
+      type_name(other)
+    ))),
+  }
+}
+
+pub fn json(u: &Unknown, what: &str) -> BResult<JsonValue> {
+  let (env, v) = raw(u);
+  unsafe { json_raw(env, v, what) }
+}
+
+/// The record of a `startAfter` entry as JS gave it; which kind it must be depends
+/// on the index's source (`resolve`).
+pub enum RecordArg {
+  Bytes(Vec<u8>),
+  Text(String),
+  Id(u64),
+}
+
+/// `findRange`'s `startAfter`: an entry `{ value, record }` as the iterator gave it.
+pub struct EntryArg {
+  pub value: JsonValue,
+  pub record: RecordArg,
+}
+
+impl EntryArg {
+  /// The engine's entry, for an index over `source` ("kv", "blob" or "stream").
+  pub fn resolve(&self, source: &str) -> BResult<IndexEntry> {
+    let bad = |want: &str| invalid(format!("options.startAfter.record must be {want} for an index over {source}"));
+    let record = match (source, &self.record) {
+      ("kv", RecordArg::Bytes(b)) => Record::Key(b.clone()),
+      ("kv", RecordArg::Text(s)) => Record::Key(s.as_bytes().to_vec()),
+      ("kv", RecordArg::Id(_)) => return Err(bad("a key (string or Buffer)")),
+      ("blob", RecordArg::Id(id)) => Record::Blob(*id),
+      ("blob", _) => return Err(bad("a blob id (number)")),
+      ("stream", RecordArg::Text(s)) => Record::Path(s.clone()),
+      ("stream", RecordArg::Bytes(b)) => {
+        Record::Path(String::from_utf8(b.clone()).map_err(|_| bad("a path (string)"))?)
+      }
+      ("stream", RecordArg::Id(_)) => return Err(bad("a path (string)")),
+      _ => return Err(invalid(format!("unknown index source {source:?}"))),
+    };
+    Ok(IndexEntry { value: self.value.clone(), record })
+  }
+}
+
+pub fn entry_arg(o: &Opts, name: &str) -> BResult<Option<EntryArg>> {
+  let Some(v) = o.get(name)? else { return Ok(None) };
+  let inner = Some(unsafe { Unknown::from_raw_unchecked(o.env, v) });
+  let what = "options.startAfter";
+  let e = Opts::new(&inner, what, &["value", "record"])?;
+  let value = match e.get("value")? {
+    Some(v) => unsafe { json_raw(o.env, v, "options.startAfter.value")? },
+    None => return Err(invalid("options.startAfter must be an entry { value, record } (value missing)")),
+  };
+  let Some(r) = e.get("record")? else {
+    return Err(invalid("options.startAfter must be an entry { value, record } (record missing)"));
+  };
+  let record = match unsafe { type_of(o.env, r)? } {
+    sys::ValueType::napi_number | sys::ValueType::napi_bigint => {
+      RecordArg::Id(unsafe { u64_raw(o.env, r, "options.startAfter.record")? })
+    }
+    sys::ValueType::napi_string => RecordArg::Text(unsafe { string_of(o.env, r)? }),
+    _ => RecordArg::Bytes(unsafe { bytes_raw(o.env, r, "options.startAfter.record")? }.into_vec()),
+  };
+  Ok(Some(EntryArg { value, record }))
 }
 
 // -------------------------------------------------- buffers pinned for the pool
@@ -856,6 +973,11 @@ pub unsafe fn check_report(env: sys::napi_env, r: &CheckReport) -> napi::Result<
       .iter()
       .map(|s| str_val(env, s))
       .collect::<napi::Result<Vec<_>>>()?;
+    let index_problems = r
+      .index_problems
+      .iter()
+      .map(|s| str_val(env, s))
+      .collect::<napi::Result<Vec<_>>>()?;
     object(
       env,
       &[
@@ -864,6 +986,76 @@ pub unsafe fn check_report(env: sys::napi_env, r: &CheckReport) -> napi::Result<
         ("damagedStreams", array_of(env, streams)?),
         ("damagedBlobs", array_of(env, blobs)?),
         ("sqliteErrors", array_of(env, errors)?),
+        ("indexProblems", array_of(env, index_problems)?),
+      ],
+    )
+  }
+}
+
+/// A JSON value as JS: numbers past 2^53 as bigint (as SQL integers are).
+pub unsafe fn json_value(env: sys::napi_env, v: &JsonValue) -> napi::Result<sys::napi_value> {
+  unsafe {
+    match v {
+      JsonValue::Null => null(env),
+      JsonValue::Bool(b) => boolean(env, *b),
+      JsonValue::Number(n) => match (n.as_i64(), n.as_u64()) {
+        (Some(i), _) => int64(env, i),
+        (None, Some(u)) => {
+          let mut out = ptr::null_mut();
+          nok(sys::napi_create_bigint_uint64(env, u, &mut out))?;
+          Ok(out)
+        }
+        _ => number(env, n.as_f64().unwrap_or(f64::NAN)),
+      },
+      JsonValue::String(s) => str_val(env, s),
+      JsonValue::Array(a) => {
+        let items = a.iter().map(|x| json_value(env, x)).collect::<napi::Result<Vec<_>>>()?;
+        array_of(env, items)
+      }
+      JsonValue::Object(m) => {
+        let mut fields = Vec::with_capacity(m.len());
+        for (k, x) in m {
+          fields.push((k.as_str(), json_value(env, x)?));
+        }
+        object(env, &fields)
+      }
+    }
+  }
+}
+
+/// What an index entry points at: a key (Buffer), a blob id (number), a path (string).
+pub unsafe fn record(env: sys::napi_env, r: &Record) -> napi::Result<sys::napi_value> {
+  unsafe {
+    match r {
+      Record::Key(k) => buffer_copy(env, k),
+      Record::Blob(id) => number(env, *id as f64),
+      Record::Path(p) => str_val(env, p),
+    }
+  }
+}
+
+pub unsafe fn index_entry(env: sys::napi_env, e: &IndexEntry) -> napi::Result<sys::napi_value> {
+  unsafe { object(env, &[("value", json_value(env, &e.value)?), ("record", record(env, &e.record)?)]) }
+}
+
+pub unsafe fn index_info(env: sys::napi_env, i: &IndexInfo) -> napi::Result<sys::napi_value> {
+  unsafe {
+    object(
+      env,
+      &[
+        ("name", str_val(env, &i.name)?),
+        ("source", str_val(env, &i.source)?),
+        ("jsonPath", str_val(env, &i.json_path)?),
+        ("unique", boolean(env, i.unique)?),
+        (
+          "keyPrefix",
+          match &i.key_prefix {
+            Some(p) => buffer_copy(env, p)?,
+            None => null(env)?,
+          },
+        ),
+        ("entries", number(env, i.entries as f64)?),
+        ("ready", boolean(env, i.ready)?),
       ],
     )
   }

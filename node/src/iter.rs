@@ -1,4 +1,4 @@
-//! Native halves of the lazy iterators (scan / keys / search): the JS layer
+//! Native halves of the lazy iterators (scan / keys / search / find / findRange): the JS layer
 //! pulls batches (`_next(n)` on the JS thread, `_nextAsync(n)` on the pool)
 //! and exposes them as sync and async iterators.
 
@@ -161,3 +161,12 @@ macro_rules! native_iter {
 packed_iter!(JsKvIter, "NativeKvIterator", buffdb::KvIter);
 packed_iter!(JsKeyIter, "NativeKeyIterator", buffdb::KeyIter);
 native_iter!(JsPathIter, "NativePathIterator", buffdb::PathIter);
+native_iter!(JsEntryIter, "NativeEntryIterator", buffdb::FindIter);
+native_iter!(JsRecordIter, "NativeRecordIterator", RecordIter);
+
+/// `find`'s iterator: the records of the entries (their value is the one asked for).
+pub type RecordIter = std::iter::Map<buffdb::FindIter, fn(buffdb::Result<buffdb::IndexEntry>) -> buffdb::Result<buffdb::Record>>;
+
+pub fn records(it: buffdb::FindIter) -> RecordIter {
+  it.map(|e| e.map(|e| e.record))
+}

@@ -7,7 +7,7 @@
 //! to reach its database or open transaction. Adding an operation is one entry in
 //! the macro.
 
-use buffdb::{Ops, StreamInfo, StreamWriter};
+use buffdb::{FindIter, IndexInfo, JsonValue, Ops, StreamInfo, StreamWriter};
 use napi::bindgen_prelude::*;
 
 use crate::conv::{self, Bytes, JsUnknown, Opts, Pin};
@@ -69,6 +69,72 @@ pub struct WriteOpts {
 pub fn write_opts(options: &Option<Unknown>) -> buffdb::Result<WriteOpts> {
   let o = Opts::new(options, "options", &["compression", "metadata"])?;
   Ok(WriteOpts { compression: o.bool("compression")?, metadata: o.nullable_string("metadata")?.flatten() })
+}
+
+/// An index definition given to `createIndex(name, source, jsonPath, { unique, keyPrefix })`.
+pub struct IndexDef {
+  pub name: String,
+  pub source: String,
+  pub json_path: String,
+  pub unique: bool,
+  pub key_prefix: Option<Vec<u8>>,
+}
+
+pub fn index_def(name: &Unknown, source: &Unknown, json_path: &Unknown, options: &Option<Unknown>) -> buffdb::Result<IndexDef> {
+  let o = Opts::new(options, "options", &["unique", "keyPrefix"])?;
+  Ok(IndexDef {
+    name: conv::string(name, "name")?,
+    source: conv::string(source, "source")?,
+    json_path: conv::string(json_path, "jsonPath")?,
+    unique: o.bool("unique")?.unwrap_or(false),
+    key_prefix: o.opt_bytes("keyPrefix")?.map(Bytes::into_vec),
+  })
+}
+
+pub fn create_index(o: &impl Ops, d: &IndexDef) -> buffdb::Result<IndexInfo> {
+  o.create_index(&d.name, &d.source, &d.json_path, d.unique, d.key_prefix.as_deref())
+}
+
+/// `findRange(name, { low, high, reverse, limit, startAfter })`.
+pub struct RangeArgs {
+  pub low: Option<JsonValue>,
+  pub high: Option<JsonValue>,
+  pub reverse: bool,
+  pub limit: Option<usize>,
+  pub start_after: Option<conv::EntryArg>,
+}
+
+pub fn range_args(options: &Option<Unknown>) -> buffdb::Result<RangeArgs> {
+  let o = Opts::new(options, "options", &["low", "high", "reverse", "limit", "startAfter"])?;
+  Ok(RangeArgs {
+    low: o.json("low")?,
+    high: o.json("high")?,
+    reverse: o.bool("reverse")?.unwrap_or(false),
+    limit: o.uint("limit")?.map(conv::usize_of),
+    start_after: conv::entry_arg(&o, "startAfter")?,
+  })
+}
+
+pub fn find_range(o: &impl Ops, name: &str, a: &RangeArgs) -> buffdb::Result<FindIter> {
+  // The record of `startAfter` is read as the index's source says (a string is a
+  // key of a KV index, a path of a stream index); unknown index: the engine says so.
+  let start = match &a.start_after {
+    None => None,
+    Some(e) => match index_source(o, name)? {
+      Some(source) => Some(e.resolve(&source)?),
+      None => None,
+    },
+  };
+  o.find_range(name, a.low.as_ref(), a.high.as_ref(), a.reverse, start.as_ref(), a.limit)
+}
+
+/// The source of index `name` (None when there is none), without counting its entries.
+fn index_source(o: &impl Ops, name: &str) -> buffdb::Result<Option<String>> {
+  let q = o.query("SELECT source FROM indexes WHERE name = ?1", &[buffdb::Value::Text(name.to_owned())])?;
+  Ok(q.rows.into_iter().next().and_then(|r| match r.into_iter().next() {
+    Some(buffdb::Value::Text(s)) => Some(s),
+    _ => None,
+  }))
 }
 
 /// `{ version }` of streamOpen.
@@ -574,6 +640,59 @@ macro_rules! operations {
         let path = crate::try_args!(crate::conv::string(&path, "path"));
         let metadata = crate::try_args!(crate::conv::metadata_arg(&metadata));
         self.job(vec![], move |o| o.stream_set_metadata(&path, metadata.as_deref()))
+      }
+
+      // --------------------------------------------------------------- indexes
+
+      /// `options`: `{ unique?: boolean, keyPrefix?: string | Buffer }`.
+      #[napi]
+      pub fn create_index(&self, env: Env, name: Unknown, source: Unknown, json_path: Unknown, options: Option<Unknown>) -> crate::err::Result<crate::conv::JsUnknown> {
+        let d = crate::ops::index_def(&name, &source, &json_path, &options).js()?;
+        self.run_js(&env, |o| crate::ops::create_index(o, &d))
+      }
+
+      #[napi]
+      pub fn create_index_async(&self, name: Unknown, source: Unknown, json_path: Unknown, options: Option<Unknown>) -> AsyncTask<crate::task::Job> {
+        let d = crate::try_args!(crate::ops::index_def(&name, &source, &json_path, &options));
+        self.job(vec![], move |o| crate::ops::create_index(o, &d))
+      }
+
+      #[napi]
+      pub fn drop_index(&self, name: Unknown) -> crate::err::Result<bool> {
+        let name = crate::conv::string(&name, "name").js()?;
+        self.run(|o| o.drop_index(&name))
+      }
+
+      #[napi]
+      pub fn drop_index_async(&self, name: Unknown) -> AsyncTask<crate::task::Job> {
+        let name = crate::try_args!(crate::conv::string(&name, "name"));
+        self.job(vec![], move |o| o.drop_index(&name))
+      }
+
+      #[napi]
+      pub fn list_indexes(&self, env: Env) -> crate::err::Result<crate::conv::JsUnknown> {
+        self.run_js(&env, |o| o.list_indexes())
+      }
+
+      #[napi]
+      pub fn list_indexes_async(&self) -> AsyncTask<crate::task::Job> {
+        self.job(vec![], move |o| o.list_indexes())
+      }
+
+      /// Native lazy iterator over the records whose value is `value`.
+      #[napi(js_name = "_find")]
+      pub fn find(&self, name: Unknown, value: Unknown) -> crate::err::Result<crate::iter::JsRecordIter> {
+        let name = crate::conv::string(&name, "name").js()?;
+        let value = crate::conv::json(&value, "value").js()?;
+        self.run(|o| o.find(&name, &value)).map(|it| crate::iter::JsRecordIter::new(crate::iter::records(it)))
+      }
+
+      /// Native lazy iterator over `{ value, record }` with `low <= value <= high`.
+      #[napi(js_name = "_findRange")]
+      pub fn find_range(&self, name: Unknown, options: Option<Unknown>) -> crate::err::Result<crate::iter::JsEntryIter> {
+        let name = crate::conv::string(&name, "name").js()?;
+        let a = crate::ops::range_args(&options).js()?;
+        self.run(|o| crate::ops::find_range(o, &name, &a)).map(crate::iter::JsEntryIter::new)
       }
 
       // ---------------------------------------------------------------- search

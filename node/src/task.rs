@@ -1,7 +1,7 @@
 //! Promise methods: the engine call runs on the libuv thread pool, its result is
 //! turned into JS values back on the JS thread.
 
-use buffdb::{BlobInfo, CheckReport, QueryResult, Stats, StreamInfo};
+use buffdb::{BlobInfo, CheckReport, IndexEntry, IndexInfo, QueryResult, Record, Stats, StreamInfo};
 use napi::bindgen_prelude::*;
 use napi::sys;
 
@@ -31,6 +31,12 @@ pub enum Out {
   Stats(Stats),
   Check(CheckReport),
   Query(QueryResult),
+  Index(IndexInfo),
+  Indexes(Vec<IndexInfo>),
+  /// What `find` gives: keys, blob ids or paths.
+  Records(Vec<Record>),
+  /// What `findRange` gives: `{ value, record }`.
+  Entries(Vec<IndexEntry>),
   /// A handle class (Db, Txn, Reader, StreamWriter): its module says how it becomes a
   /// JS object, so this module needs none of theirs.
   Handle(Handle),
@@ -77,6 +83,10 @@ out_from!(Option<BlobInfo>, BlobInfo);
 out_from!(Stats, Stats);
 out_from!(CheckReport, Check);
 out_from!(QueryResult, Query);
+out_from!(IndexInfo, Index);
+out_from!(Vec<IndexInfo>, Indexes);
+out_from!(Vec<Record>, Records);
+out_from!(Vec<IndexEntry>, Entries);
 
 impl Out {
   pub unsafe fn into_js(self, env: sys::napi_env) -> napi::Result<sys::napi_value> {
@@ -135,6 +145,19 @@ impl Out {
         Out::Stats(s) => conv::stats(env, &s),
         Out::Check(r) => conv::check_report(env, &r),
         Out::Query(q) => conv::query_result(env, q),
+        Out::Index(i) => conv::index_info(env, &i),
+        Out::Indexes(list) => {
+          let items = list.iter().map(|i| conv::index_info(env, i)).collect::<napi::Result<Vec<_>>>()?;
+          conv::array_of(env, items)
+        }
+        Out::Records(list) => {
+          let items = list.iter().map(|r| conv::record(env, r)).collect::<napi::Result<Vec<_>>>()?;
+          conv::array_of(env, items)
+        }
+        Out::Entries(list) => {
+          let items = list.iter().map(|e| conv::index_entry(env, e)).collect::<napi::Result<Vec<_>>>()?;
+          conv::array_of(env, items)
+        }
         Out::Handle(make) => make(env),
       }
     }

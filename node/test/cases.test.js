@@ -99,14 +99,17 @@ async function fileOp(c, s, mode) {
 
 const fileOps = new Set(['close', 'reopen', 'open', 'write_file', 'read_file'])
 
+/** `$name` (and lists of them: the blob ids an index finds) as the value saved under that name. */
+function subst(x, vars) {
+  if (typeof x === 'string' && x.startsWith('$') && x.slice(1) in vars) return vars[x.slice(1)]
+  if (Array.isArray(x)) return x.map((e) => subst(e, vars))
+  return x
+}
+
 /** Runs one step on `txn`, or on the database when `txn` is null; `mode` is 'sync' or 'async'. */
 async function run(c, txn, step, vars, mode) {
   const db = c.db
-  const sub = (x) => {
-    if (typeof x === 'string' && x.startsWith('$') && x.slice(1) in vars) return vars[x.slice(1)]
-    if (Array.isArray(x)) return x.map(sub)
-    return x
-  }
+  const sub = (x) => subst(x, vars)
   const s = {}
   for (const [k, v] of Object.entries(step)) s[k] = k === 'steps' || k === 'after' ? v : sub(v)
   if (fileOps.has(s.op)) return fileOp(c, s, mode)
@@ -166,6 +169,29 @@ async function run(c, txn, step, vars, mode) {
     case 'stream_versions': return (await call('streamVersions', str(s.path))).map((i) => i.version)
     case 'stream_delete': return call('streamDelete', str(s.path))
     case 'search': return iter(target.search(str(s.prefix), range()))
+    case 'create_index': {
+      const o = {}
+      if ('unique' in s) o.unique = s.unique
+      if ('key_prefix' in s) o.keyPrefix = bytes(s.key_prefix)
+      return call('createIndex', str(s.name), str(s.source), str(s.json_path), o)
+    }
+    case 'drop_index': return call('dropIndex', str(s.name))
+    case 'list_indexes': return call('listIndexes')
+    case 'find': return iter(target.find(str(s.name), s.value))
+    case 'find_range': {
+      // A null bound in a case is no bound; start_after names its record as key, blob or path.
+      const o = {}
+      if (s.low != null) o.low = s.low
+      if (s.high != null) o.high = s.high
+      if (s.reverse !== undefined) o.reverse = s.reverse
+      if (s.limit !== undefined) o.limit = num(s.limit)
+      if (s.start_after !== undefined) {
+        const a = s.start_after
+        const record = 'key' in a ? bytes(a.key) : 'blob' in a ? num(sub(a.blob)) : str(a.path)
+        o.startAfter = { value: a.value, record }
+      }
+      return (await iter(target.findRange(str(s.name), o))).map((e) => e.record)
+    }
     case 'search_count': return call('searchCount', str(s.prefix))
     case 'query': return (await call('query', s.sql, s.params)).rows
     case 'txn': {
@@ -206,7 +232,7 @@ async function step_(c, txn, step, vars, mode) {
   }
   const result = await run(c, txn, step, vars, mode)
   if ('expect' in step) {
-    assert.ok(matches(result, step.expect), `${where}: got ${show(result)}`)
+    assert.ok(matches(result, subst(step.expect, vars)), `${where}: got ${show(result)}`)
   }
   if (step.save) vars[step.save] = result
 }
@@ -229,7 +255,9 @@ function fingerprint(db) {
         r.close()
       }
     }
-    return JSON.stringify({ kv, blobs, streams })
+    const indexes = db.listIndexes().map((i) => ({ ...i, keyPrefix: i.keyPrefix && i.keyPrefix.toString('hex') }))
+    const entries = db.query('SELECT name, value, quote(record) FROM index_entries ORDER BY 1, 2, 3').rows
+    return JSON.stringify({ kv, blobs, streams, indexes, entries }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))
   } catch (err) {
     return `error ${err.code}`
   }

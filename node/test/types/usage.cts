@@ -57,6 +57,17 @@ function putTwice(target: buffdb.Ops, key: string): number {
 }
 putTwice(db, 'a')
 db.transaction((txn) => putTwice(txn, 'b'))
+const idx: buffdb.IndexInfo = db.createIndex('by_age', 'kv', '$.age', { unique: false, keyPrefix: 'user:' })
+const idxs: buffdb.IndexInfo[] = db.listIndexes()
+const dropped: boolean = db.dropIndex('by_age')
+for (const rec of db.find('by_age', 30)) {
+  const r2: buffdb.IndexRecord = rec
+}
+let lastEntry: buffdb.IndexEntry | undefined
+for (const e of db.findRange('by_age', { low: 18, high: null, reverse: true, limit: 10, startAfter: lastEntry })) lastEntry = e
+const src: buffdb.IndexSource = idx.source
+const problems: string[] = db.check().indexProblems
+db.transaction((txn) => txn.find('by_age', 'x').toArray())
 const q: buffdb.QueryResult = db.query('SELECT ?', [1, 'a', null, 2n, true, Buffer.from('x')])
 const code: number = buffdb.ErrorCodes.NOT_FOUND
 try {
@@ -77,6 +88,10 @@ async function main(): Promise<void> {
     await txn.putAsync('a', 'b')
     return 'ok'
   })
+  const made: buffdb.IndexInfo = await db2.createIndexAsync('n', 'blob', '$.n')
+  for await (const e of db2.findRange('n')) console.log(e.value, e.record)
+  const listed: buffdb.IndexInfo[] = await db2.listIndexesAsync()
+  const gone: boolean = await db2.dropIndexAsync('n')
   await db2.closeAsync()
 }
 void main
