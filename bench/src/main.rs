@@ -15,6 +15,8 @@
 
 use std::time::Instant;
 
+mod index;
+
 use buffdb::{Db, OpenOptions};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -524,6 +526,9 @@ fn main() {
     let (only_buffdb, skip_k, skip_s, raw) = (flag("--only-buffdb"), flag("--skip-k"), flag("--skip-s"), flag("--raw"));
     CPU_CLOCK.store(flag("--cpu"), std::sync::atomic::Ordering::Relaxed);
     let mib = arg("--stream-mib", 256);
+    if flag("--index") {
+        return index::run(arg("--index-records", 1_000_000));
+    }
     // `--scale`: workload K at 1M and 10M keys beside heed, and a 4 GiB stream.
     if flag("--scale") {
         let dir = tempfile::tempdir_in(

@@ -1,0 +1,159 @@
+//! `--index [N]`: secondary indexes on N JSON records (default 1,000,000): `find` and a
+//! `find_range` of 1,000 rows against a full scan and against the same lookups written
+//! by hand on rusqlite with an expression index, in the same run; then `put_many` with
+//! 0, 1 and 3 indexes. Medians; ratios are within this run.
+
+use std::time::Instant;
+
+use buffdb::{Db, JsonValue, OpenOptions};
+use rand::{Rng, SeedableRng};
+
+fn record(i: usize) -> (String, String) {
+    (format!("u:{i:08}"), format!(r#"{{"email":"user{i}@example.com","age":{},"score":{i}}}"#, i % 90))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// Median seconds of `f` over `reps` calls.
+fn each(reps: usize, mut f: impl FnMut(usize)) -> f64 {
+    median(
+        (0..reps)
+            .map(|i| {
+                let t = Instant::now();
+                f(i);
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
+}
+
+pub fn run(n: usize) {
+    let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().to_string_lossy().into()))
+        .unwrap();
+    let records: Vec<(String, String)> = (0..n).map(record).collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+
+    // BuffDB: the records, then a unique index on $.score.
+    let db = Db::open(dir.path().join("idx.db"), OpenOptions::default()).unwrap();
+    for batch in records.chunks(100_000) {
+        db.put_many(batch).unwrap();
+    }
+    let t = Instant::now();
+    db.create_index("by_score", "kv", "$.score", true, None).unwrap();
+    let build = t.elapsed().as_secs_f64();
+
+    // SQLite by hand: the same rows, an expression index, the same lookups.
+    let conn = rusqlite::Connection::open(dir.path().join("sqlite.db")).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+         CREATE TABLE t(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+    )
+    .unwrap();
+    for batch in records.chunks(100_000) {
+        let tx = conn.unchecked_transaction().unwrap();
+        let mut stmt = tx.prepare_cached("INSERT INTO t VALUES (?1, ?2)").unwrap();
+        for (k, v) in batch {
+            stmt.execute([k, v]).unwrap();
+        }
+        drop(stmt);
+        tx.commit().unwrap();
+    }
+    let t = Instant::now();
+    conn.execute_batch("CREATE UNIQUE INDEX t_score ON t(json_extract(value, '$.score'))").unwrap();
+    let sqlite_build = t.elapsed().as_secs_f64();
+
+    let probes: Vec<usize> = (0..20_000).map(|_| rng.random_range(0..n)).collect();
+    let find = each(probes.len(), |i| {
+        let hits: Vec<_> = db.find("by_score", &JsonValue::from(probes[i])).unwrap().collect();
+        assert_eq!(hits.len(), 1);
+    });
+    let sqlite_find = each(probes.len(), |i| {
+        let mut stmt = conn.prepare_cached("SELECT key FROM t WHERE json_extract(value, '$.score') = ?1").unwrap();
+        let keys: Vec<String> = stmt.query_map([probes[i] as i64], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        assert_eq!(keys.len(), 1);
+    });
+    let lows: Vec<usize> = (0..500).map(|_| rng.random_range(0..n - 1000)).collect();
+    let range = each(lows.len(), |i| {
+        let (lo, hi) = (JsonValue::from(lows[i]), JsonValue::from(lows[i] + 999));
+        let hits = db.find_range("by_score", Some(&lo), Some(&hi), false, None, None).unwrap().count();
+        assert_eq!(hits, 1000);
+    });
+    let sqlite_range = each(lows.len(), |i| {
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT key FROM t WHERE json_extract(value, '$.score') BETWEEN ?1 AND ?2
+                 ORDER BY json_extract(value, '$.score')",
+            )
+            .unwrap();
+        let n = stmt.query_map([lows[i] as i64, lows[i] as i64 + 999], |r| r.get::<_, String>(0)).unwrap().count();
+        assert_eq!(n, 1000);
+    });
+    let scan = each(3, |i| {
+        let want = probes[i];
+        let mut found = 0;
+        db.scan_each(b"u:", None, None, |_, v| {
+            let j: JsonValue = serde_json_from(v);
+            if j["score"] == want {
+                found += 1;
+            }
+            true
+        })
+        .unwrap();
+        assert_eq!(found, 1);
+    });
+    db.close().unwrap();
+
+    // put_many of fresh records with 0, 1 and 3 indexes (each on a new database).
+    let m = (n / 5).max(1000);
+    let mut put = Vec::new();
+    for (k, defs) in [(0, &[][..]), (1, &["$.score"][..]), (3, &["$.score", "$.email", "$.age"][..])] {
+        let times: Vec<f64> = (0..3)
+            .map(|r| {
+                let db = Db::open(dir.path().join(format!("put{k}_{r}.db")), OpenOptions::default()).unwrap();
+                for (i, p) in defs.iter().enumerate() {
+                    db.create_index(&format!("i{i}"), "kv", p, false, None).unwrap();
+                }
+                let t = Instant::now();
+                for batch in records[..m].chunks(10_000) {
+                    db.put_many(batch).unwrap();
+                }
+                let s = t.elapsed().as_secs_f64();
+                db.close().unwrap();
+                s
+            })
+            .collect();
+        put.push(median(times));
+    }
+    let us = |s: f64| s * 1e6;
+    println!("indexes on {n} JSON records (medians; ratios within this run)");
+    println!("  build unique index          buffdb {build:>9.2} s     sqlite expr index {sqlite_build:>7.2} s");
+    println!(
+        "  find (1 row)                buffdb {:>9.2} us    sqlite {:>9.2} us   ratio {:.2}x",
+        us(find),
+        us(sqlite_find),
+        find / sqlite_find
+    );
+    println!(
+        "  find_range (1,000 rows)     buffdb {:>9.1} us    sqlite {:>9.1} us   ratio {:.2}x",
+        us(range),
+        us(sqlite_range),
+        range / sqlite_range
+    );
+    println!("  full scan + JSON filter     buffdb {:>9.1} ms    ({:.0}x the find)", scan * 1e3, scan / find);
+    println!(
+        "  put_many {m} records        0 indexes {:.3} s, 1 index {:.3} s ({:.2}x), 3 indexes {:.3} s ({:.2}x, {:.2}x per index)",
+        put[0],
+        put[1],
+        put[1] / put[0],
+        put[2],
+        put[2] / put[0],
+        (put[2] / put[0] - 1.0) / 3.0 + 1.0
+    );
+}
+
+fn serde_json_from(v: &[u8]) -> JsonValue {
+    serde_json::from_slice(v).unwrap()
+}
