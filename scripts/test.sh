@@ -22,6 +22,8 @@ fi
 if [ -x "$TOOLS/bin/litestream" ]; then export BUFFDB_LITESTREAM="${BUFFDB_LITESTREAM:-$TOOLS/bin/litestream}"; fi
 
 run "rust" cargo test --locked
+# Encryption at rest (cargo feature `encryption`: SQLCipher, OpenSSL built from source once).
+run "rust encryption" cargo test --locked -p buffdb --features encryption --test encryption
 for lang in c python node server dist; do
   if [ -x "scripts/test-$lang.sh" ]; then
     run "$lang" "scripts/test-$lang.sh"

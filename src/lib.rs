@@ -54,8 +54,8 @@ pub use maintenance::{CheckReport, Stats};
 pub use model::{file_metadata, model_file_path, model_key, ModelFile, ModelInfo, Models, LATEST, MODEL_STREAM_ROOT};
 pub use ops::Ops;
 pub use options::{
-    Durability, OpenOptions, MAX_CHUNK_SIZE, MAX_KEY_SIZE, MAX_METADATA_SIZE, MAX_PATH_SIZE, MAX_VALUE_SIZE,
-    MIN_CHUNK_SIZE, MIN_WAL_MAX_BYTES,
+    Durability, EncryptionKey, OpenOptions, MAX_CHUNK_SIZE, MAX_KEY_SIZE, MAX_METADATA_SIZE, MAX_PATH_SIZE,
+    MAX_VALUE_SIZE, MIN_CHUNK_SIZE, MIN_WAL_MAX_BYTES,
 };
 pub use query::{CancelToken, QueryOptions, QueryResult, Value};
 pub use reader::Reader;

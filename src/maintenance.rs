@@ -148,7 +148,7 @@ fn lines(conn: &Connection, sql: &str) -> Result<Vec<String>> {
 impl Db {
     pub fn stats(&self) -> Result<Stats> {
         self.inner.read_snapshot(|c| {
-            let page_size = count(c, "PRAGMA page_size")?;
+            let page_size = crate::storage::crypt::page_size(c)?;
             Ok(Stats {
                 kv_count: count(c, "SELECT count(*) FROM bdb_kv")?,
                 blob_count: count(c, "SELECT count(*) FROM bdb_blobs")?,

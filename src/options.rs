@@ -1,6 +1,7 @@
 //! Open options and the documented limits.
 
 use crate::error::{Error, Result};
+pub use crate::storage::crypt::EncryptionKey;
 
 /// Largest KV key in bytes (keys must also be non-empty).
 pub const MAX_KEY_SIZE: usize = 4096;
@@ -83,6 +84,10 @@ pub struct OpenOptions {
     /// timeout makes that write fail `BUSY` instead. Also the size the WAL file is
     /// trimmed back to after a checkpoint (`journal_size_limit`).
     pub wal_max_bytes: u64,
+    /// Opens (or makes) an encrypted database: a standard SQLCipher 4 file (default
+    /// none). Needs the cargo feature `encryption` (the released packages have it).
+    /// An encrypted file is opened with the `page_size` it was made with.
+    pub encryption_key: Option<EncryptionKey>,
 }
 
 impl Default for OpenOptions {
@@ -100,6 +105,7 @@ impl Default for OpenOptions {
             busy_timeout_ms: 5000,
             page_size: 16384,
             wal_max_bytes: 64 << 20,
+            encryption_key: None,
         }
     }
 }
@@ -154,6 +160,10 @@ impl OpenOptions {
     }
     pub fn wal_max_bytes(mut self, v: u64) -> Self {
         self.wal_max_bytes = v;
+        self
+    }
+    pub fn encryption_key(mut self, v: EncryptionKey) -> Self {
+        self.encryption_key = Some(v);
         self
     }
 

@@ -6,6 +6,7 @@
 pub(crate) mod cache;
 pub(crate) mod content;
 pub(crate) mod catalog;
+pub(crate) mod crypt;
 pub(crate) mod gate;
 pub(crate) mod jsonpath;
 pub(crate) mod ordered;

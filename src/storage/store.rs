@@ -14,6 +14,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::options::{Durability, OpenOptions};
 use crate::storage::cache::{Change, ReadCache};
 use crate::storage::content;
+use crate::storage::crypt::{self, EncryptionKey};
 use crate::storage::gate::Gate;
 use crate::storage::owner::{lock_path, OwnerLock, RESERVE_BYTES};
 use crate::storage::pool::{Pooled, ReaderPool, SNAPSHOT_MAX_AGE};
@@ -74,6 +75,8 @@ pub struct Store {
     room: Option<Room>,
     /// The index definitions writes keep exact, cached (see `catalog`).
     pub(crate) catalog: Catalog,
+    /// The encryption key, taken out of `opts`; wiped (dropped) at close.
+    key: Mutex<Option<EncryptionKey>>,
 }
 
 static MEMORY_DBS: AtomicU64 = AtomicU64::new(0);
@@ -81,8 +84,12 @@ static MEMORY_DBS: AtomicU64 = AtomicU64::new(0);
 impl Store {
     /// Opens (or, with `create`, makes) the database at `path`; `warm` prepares a
     /// new reader connection's hot statements.
-    pub(crate) fn open(path: &Path, opts: OpenOptions, warm: fn(&Connection) -> Result<()>) -> Result<Store> {
+    pub(crate) fn open(path: &Path, mut opts: OpenOptions, warm: fn(&Connection) -> Result<()>) -> Result<Store> {
         opts.validate()?;
+        let key = opts.encryption_key.take();
+        if key.is_some() && !crypt::AVAILABLE {
+            return Err(crypt::unavailable());
+        }
         if path.as_os_str().is_empty() {
             return Err(Error::invalid("the database path is empty"));
         }
@@ -101,7 +108,29 @@ impl Store {
             (file, true)
         } else {
             let exists = path.exists();
-            let fresh = match schema::inspect(path)? {
+            let kind = match schema::inspect(path) {
+                // An encrypted file has no plaintext header: its key tells.
+                Err(e) if key.is_some() && e.code() == ErrorCode::NotADatabase && !crypt::is_plaintext(path) => {
+                    FileKind::BuffDb
+                }
+                Ok(FileKind::BuffDb) if key.is_some() => {
+                    return Err(Error::new(
+                        ErrorCode::InvalidArgument,
+                        format!(
+                            "{shown} is not encrypted: open it without an encryption key \
+                             (or make an encrypted copy with `buffdb encrypt`)"
+                        ),
+                    ))
+                }
+                Err(e) if e.code() == ErrorCode::NotADatabase && key.is_none() && !crypt::is_plaintext(path) => {
+                    return Err(Error::new(
+                        e.code(),
+                        format!("{} (if it is an encrypted database, give its encryption key)", e.message()),
+                    ))
+                }
+                other => other?,
+            };
+            let fresh = match kind {
                 FileKind::BuffDb => false,
                 FileKind::Empty if opts.read_only || !opts.create => {
                     return Err(Error::new(
@@ -140,6 +169,7 @@ impl Store {
             replicated: Arc::default(),
             room: None,
             catalog: Catalog::default(),
+            key: Mutex::new(key),
         };
         if !inner.opts.read_only {
             let owner = OwnerLock::acquire(&inner.target)?;
@@ -151,14 +181,14 @@ impl Store {
                 schema::create(&conn, inner.opts.page_size)?;
                 inner.size_page_cache(&conn)?;
             } else {
-                schema::verify(&conn)?;
+                schema::verify(&conn).map_err(|e| inner.key_error(e, inner.is_keyed()))?;
                 conn.pragma_update(None, "journal_mode", "WAL")?;
             }
             content::collect_abandoned(&conn, inner.owner.as_ref().expect("taken above"))?;
             inner.replicated.store(replication::present(&conn)?, Ordering::SeqCst);
             // Past wal_max_bytes a checkpoint resets the WAL; this trims the file back.
             conn.pragma_update(None, "journal_size_limit", inner.opts.wal_max_bytes as i64)?;
-            inner.page_size = conn.pragma_query_value(None, "page_size", |r| r.get::<_, i64>(0))? as u64;
+            inner.page_size = crypt::page_size(&conn)?;
             inner.room = Room::new(&conn, &inner.target, inner.page_size);
             let wal = WalIndex::of(&conn);
             let has_wal = wal.is_some();
@@ -191,7 +221,12 @@ impl Store {
             let reader = inner.connect(false)?;
             inner.readers.give(Pooled::new(reader));
         } else {
-            let conn = match inner.connect(false).and_then(|c| schema::verify(&c).map(|()| c)) {
+            let keyed = inner.is_keyed();
+            let conn = match inner
+                .connect(false)
+                .and_then(|c| schema::verify(&c).map(|()| c))
+                .map_err(|e| inner.key_error(e, keyed))
+            {
                 Ok(c) => c,
                 // On read-only media SQLite cannot make the -shm file a WAL reader needs.
                 Err(e) if e.code() == ErrorCode::Io || e.code() == ErrorCode::ReadOnly => {
@@ -221,6 +256,8 @@ impl Store {
         if let Some(c) = &self.checkpointer {
             c.stop();
         }
+        // Wiped (Zeroizing) as it drops: connections opened from now on fail CLOSED.
+        drop(self.key.lock().take());
         if let Some(w) = &self.writer {
             // A transaction or writer still holding the lock keeps its connection
             // until it ends; its commit then fails with CLOSED.
@@ -316,23 +353,52 @@ impl Store {
             let err = Error::from(e);
             Error::new(err.code(), format!("cannot open {}: {}", self.path, err.message()))
         })?;
+        let keyed = {
+            let key = self.key.lock();
+            match key.as_ref() {
+                Some(k) => {
+                    crypt::apply(&conn, k, self.opts.page_size)?;
+                    true
+                }
+                None if self.is_closed() => return Err(Error::closed()),
+                None => false,
+            }
+        };
+        self.setup_connection(&conn, writer).map_err(|e| self.key_error(e, keyed))?;
+        Ok(conn)
+    }
+
+    /// `NOT_A_DATABASE` from a keyed connection: the key does not fit.
+    fn key_error(&self, e: Error, keyed: bool) -> Error {
+        match e.code() {
+            ErrorCode::NotADatabase if keyed => crypt::wrong_key(&self.path),
+            _ => e,
+        }
+    }
+
+    fn is_keyed(&self) -> bool {
+        self.key.lock().is_some()
+    }
+
+    /// Settings and prepared statements of a new connection (its first reads).
+    fn setup_connection(&self, conn: &Connection, writer: bool) -> Result<()> {
         conn.busy_timeout(self.busy_timeout())?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        schema::prepare_connection(&conn)?;
+        schema::prepare_connection(conn)?;
         // After the first read: the page size is known now (see `size_page_cache`).
-        self.size_page_cache(&conn)?;
+        self.size_page_cache(conn)?;
         if writer {
             conn.pragma_update(None, "synchronous", self.synchronous())?;
         } else {
             conn.pragma_update(None, "query_only", true)?;
             conn.pragma_update(None, "mmap_size", READER_MMAP_SIZE)?;
             // Load the schema and prepare the hot reads now, not inside the first read.
-            (self.warm)(&conn)?;
-            content::meta(&conn, 0)?;
-            content::chunk_refs_from(&conn, 0, 0, Some(1))?;
+            (self.warm)(conn)?;
+            content::meta(conn, 0)?;
+            content::chunk_refs_from(conn, 0, 0, Some(1))?;
         }
         conn.set_prepared_statement_cache_capacity(64);
-        Ok(conn)
+        Ok(())
     }
 
     /// Bounds SQLite's page cache to `cache_size` bytes. SQLite turns a cache size
