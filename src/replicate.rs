@@ -76,6 +76,9 @@ fn litestream_error(what: &str, output: &str) -> Error {
     Error::new(code, format!("{what}: {shown}"))
 }
 
+/// How long a replica has to answer the first listing.
+const PROBE_SECS: u64 = 60;
+
 /// Checks that the replica answers, by listing it (`litestream ltx URL`): an
 /// unreachable server or a missing bucket fails here, before anything is written.
 pub fn probe(url: &str) -> Result<()> {
@@ -93,7 +96,7 @@ pub fn probe(url: &str) -> Result<()> {
         if let Some(s) = child.try_wait()? {
             break Some(s);
         }
-        if start.elapsed() > Duration::from_secs(20) {
+        if start.elapsed() > Duration::from_secs(PROBE_SECS) {
             let _ = child.kill();
             let _ = child.wait();
             break None;
@@ -110,7 +113,7 @@ pub fn probe(url: &str) -> Result<()> {
     match status {
         Some(s) if s.success() => Ok(()),
         Some(_) => Err(litestream_error(&format!("replica {url} cannot be used"), &out)),
-        None => Err(Error::new(ErrorCode::Io, format!("replica {url} did not answer within 20 s"))),
+        None => Err(Error::new(ErrorCode::Io, format!("replica {url} did not answer within {PROBE_SECS} s"))),
     }
 }
 
@@ -489,6 +492,7 @@ impl Follower {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        rollback_mode(out)?;
         Ok(f)
     }
 
@@ -530,6 +534,42 @@ impl Drop for Follower {
     fn drop(&mut self) {
         self.stop_inner();
     }
+}
+
+/// Marks the restored file as in rollback-journal mode, as Litestream's follow loop
+/// does with every transaction it applies but not with the first restore: a reader
+/// that opened it in WAL mode would hold its shared lock for good (the follow loop
+/// would wait on it forever) and never see the pages written under it. Done under
+/// SQLite's own exclusive lock (its PENDING and SHARED bytes), as Litestream does.
+fn rollback_mode(path: &Path) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    use std::os::unix::io::AsRawFd;
+    const PENDING: i64 = 0x4000_0000;
+    let f = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
+    let lock = |kind: i32, start: i64, len: i64| -> Result<()> {
+        // SAFETY: a zeroed flock filled in below, on an open descriptor.
+        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+        fl.l_type = kind as _;
+        fl.l_whence = libc::SEEK_SET as _;
+        fl.l_start = start as _;
+        fl.l_len = len as _;
+        if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETLKW, &fl) } != 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        Ok(())
+    };
+    lock(libc::F_WRLCK, PENDING, 1)?;
+    lock(libc::F_WRLCK, PENDING + 2, 510)?;
+    let mut header = [0u8; 28];
+    f.read_exact_at(&mut header, 0)?;
+    if header[18] != 1 || header[19] != 1 {
+        let counter = u32::from_be_bytes(header[24..28].try_into().expect("4 bytes")).wrapping_add(1);
+        f.write_all_at(&[1, 1], 18)?;
+        f.write_all_at(&counter.to_be_bytes(), 24)?;
+        f.sync_all()?;
+    }
+    // Closing the descriptor releases the locks (this process holds no others on it yet).
+    Ok(())
 }
 
 /// The transaction id a read replica at `path` holds: what `litestream restore -f`

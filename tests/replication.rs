@@ -214,3 +214,46 @@ fn litestream_tables_do_not_make_the_file_corrupt() {
     let db = open(&path);
     assert!(db.check().unwrap().ok);
 }
+
+/// A read replica kept current by `litestream restore -f` (the engine's `Follower`)
+/// opens read-only in rollback-journal mode; each new transaction appears whole, and
+/// the replica's position goes up.
+#[test]
+fn a_follow_mode_replica_opens_read_only_and_sees_whole_transactions() {
+    let bin = need_litestream!();
+    std::env::set_var("BUFFDB_LITESTREAM", &bin);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let url = format!("file://{}", dir.path().join("replica").display());
+    let db = open(&path);
+    db.put(b"round", b"0").unwrap();
+    let rep = buffdb::replicate::Replication::start(&path, &url).unwrap();
+    let out = dir.path().join("replica.db");
+    let follower = buffdb::replicate::Follower::start(&url, &out, false, Duration::from_millis(100)).unwrap();
+    let first = follower.position().unwrap();
+    let reader = Db::open(&out, OpenOptions::default().read_only(true)).unwrap();
+    for round in 1..=8u32 {
+        let doc = pattern(300_000, round);
+        db.transaction(|t| {
+            t.put(b"round", round.to_string().as_bytes())?;
+            t.stream_write("/doc", &doc)
+        })
+        .unwrap();
+        let start = Instant::now();
+        loop {
+            let seen: u32 = String::from_utf8(reader.get(b"round").unwrap().unwrap()).unwrap().parse().unwrap();
+            if seen == round {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "round {round} never reached the replica");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // The same transaction's document is there with it, whole.
+        assert!(reader.stream_read("/doc").unwrap() == doc);
+    }
+    assert!(follower.position().unwrap() > first);
+    assert!(reader.check().unwrap().ok);
+    drop(reader);
+    follower.stop().unwrap();
+    rep.stop().unwrap();
+}
