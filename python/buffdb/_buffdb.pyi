@@ -15,12 +15,19 @@ from . import Stats as Stats
 from . import StreamInfo as StreamInfo
 from . import Transaction as Transaction
 from . import Db as _PublicDb
+from . import Follower as Follower
+from . import Replication as Replication
+from . import follow as follow
+from . import replica_position as replica_position
+from . import replicate as replicate
+from . import restore as restore
 
 __all__ = [
     "__version__", "ENGINE_VERSION", "MAX_KEY_SIZE", "MAX_VALUE_SIZE", "MAX_PATH_SIZE",
     "MAX_METADATA_SIZE", "ERROR_CODES", "Ops", "Db", "Transaction", "NativeReader", "NativeWriter",
     "KvIterator", "KeyIterator", "PathIterator", "StreamInfo", "BlobInfo", "Stats",
-    "CheckReport", "QueryResult",
+    "CheckReport", "QueryResult", "Replication", "Follower", "replicate", "restore", "follow",
+    "replica_position",
 ]
 
 __version__: str

@@ -21,6 +21,7 @@ mod gil;
 mod io;
 mod iter;
 mod ops;
+mod replicate;
 mod results;
 mod target;
 mod txn;
@@ -65,5 +66,11 @@ fn _buffdb(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyStats>()?;
     m.add_class::<PyCheckReport>()?;
     m.add_class::<PyQueryResult>()?;
+    m.add_class::<replicate::PyReplication>()?;
+    m.add_class::<replicate::PyFollower>()?;
+    m.add_function(wrap_pyfunction!(replicate::replicate, m)?)?;
+    m.add_function(wrap_pyfunction!(replicate::restore, m)?)?;
+    m.add_function(wrap_pyfunction!(replicate::follow, m)?)?;
+    m.add_function(wrap_pyfunction!(replicate::replica_position, m)?)?;
     Ok(())
 }
