@@ -7,6 +7,7 @@ from typing import (
     IO,
     Any,
     Dict,
+    Generic,
     Iterable,
     ItemsView as _ItemsView,
     Iterator,
@@ -47,6 +48,8 @@ __all__ = [
     "KvIterator",
     "KeyIterator",
     "PathIterator",
+    "IndexIterator",
+    "IndexInfo",
     "StreamInfo",
     "BlobInfo",
     "Stats",
@@ -91,6 +94,9 @@ _SqlValue = Union[None, int, float, str, bytes]
 _StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 _T = TypeVar("_T")
+_T_co = TypeVar("_T_co", covariant=True)
+_Json = Union[None, bool, int, float, str]
+_Record = Union[bytes, int, str]
 
 # -- errors -------------------------------------------------------------------
 
@@ -187,6 +193,24 @@ class CheckReport:
     def __bool__(self) -> bool: ...
 
 @final
+class IndexInfo:
+    @property
+    def name(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def json_path(self) -> str: ...
+    @property
+    def unique(self) -> bool: ...
+    @property
+    def key_prefix(self) -> Optional[bytes]: ...
+    @property
+    def entries(self) -> int: ...
+    @property
+    def ready(self) -> bool: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+
+@final
 class QueryResult:
     @property
     def columns(self) -> List[str]: ...
@@ -212,6 +236,11 @@ class KeyIterator(Iterator[bytes]):
 class PathIterator(Iterator[str]):
     def __iter__(self) -> "PathIterator": ...
     def __next__(self) -> str: ...
+
+@final
+class IndexIterator(Iterator[_T_co], Generic[_T_co]):
+    def __iter__(self) -> "IndexIterator[_T_co]": ...
+    def __next__(self) -> _T_co: ...
 
 # -- mapping views ---------------------------------------------------------------
 
@@ -376,6 +405,27 @@ class Ops(MutableMapping[bytes, bytes]):
     def stream_versions(self, path: str) -> List[StreamInfo]: ...
     def stream_set_metadata(self, path: str, metadata: Optional[str]) -> StreamInfo: ...
     def stream_delete(self, path: str) -> bool: ...
+    # indexes
+    def create_index(
+        self,
+        name: str,
+        source: str,
+        json_path: str,
+        unique: bool = False,
+        key_prefix: Optional[_Key] = None,
+    ) -> IndexInfo: ...
+    def drop_index(self, name: str) -> bool: ...
+    def list_indexes(self) -> List[IndexInfo]: ...
+    def find(self, name: str, value: _Json) -> IndexIterator[_Record]: ...
+    def find_range(
+        self,
+        name: str,
+        low: _Json = None,
+        high: _Json = None,
+        reverse: bool = False,
+        limit: Optional[int] = None,
+        start_after: Optional[Tuple[_Json, _Record]] = None,
+    ) -> IndexIterator[Tuple[_Json, _Record]]: ...
     # search
     def search(
         self,

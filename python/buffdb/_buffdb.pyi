@@ -6,6 +6,8 @@ from typing_extensions import disjoint_base
 
 from . import BlobInfo as BlobInfo
 from . import CheckReport as CheckReport
+from . import IndexInfo as IndexInfo
+from . import IndexIterator as IndexIterator
 from . import KeyIterator as KeyIterator
 from . import KvIterator as KvIterator
 from . import Ops as Ops
@@ -25,7 +27,7 @@ from . import restore as restore
 __all__ = [
     "__version__", "ENGINE_VERSION", "MAX_KEY_SIZE", "MAX_VALUE_SIZE", "MAX_PATH_SIZE",
     "MAX_METADATA_SIZE", "ERROR_CODES", "Ops", "Db", "Transaction", "NativeReader", "NativeWriter",
-    "KvIterator", "KeyIterator", "PathIterator", "StreamInfo", "BlobInfo", "Stats",
+    "KvIterator", "KeyIterator", "PathIterator", "IndexIterator", "IndexInfo", "StreamInfo", "BlobInfo", "Stats",
     "CheckReport", "QueryResult", "Replication", "Follower", "replicate", "restore", "follow",
     "replica_position",
 ]

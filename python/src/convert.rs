@@ -268,3 +268,77 @@ pub(crate) fn value_arg(obj: &Bound<'_, PyAny>) -> PyResult<engine::Value> {
         ))),
     }
 }
+
+/// A JSON value to look up in an index: None, bool, int, float, str (lists and dicts
+/// go to the engine as JSON arrays and objects, which it refuses with its own message).
+pub(crate) fn json_arg(obj: &Bound<'_, PyAny>) -> PyResult<engine::JsonValue> {
+    if obj.is_none() {
+        return Ok(engine::JsonValue::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(engine::JsonValue::Bool(b.is_true()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        if let Ok(v) = obj.extract::<i64>() {
+            return Ok(v.into());
+        }
+        if let Ok(v) = obj.extract::<u64>() {
+            return Ok(v.into());
+        }
+        // Past 64 bits: numbers compare as doubles in an index anyway.
+        return finite(obj.extract::<f64>()?);
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return finite(f.value());
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(engine::JsonValue::String(str_arg(s.as_any(), "value")?));
+    }
+    if let Ok(l) = obj.cast::<PyList>() {
+        return l.iter().map(|v| json_arg(&v)).collect::<PyResult<Vec<_>>>().map(engine::JsonValue::Array);
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let fields = d.iter().map(|(k, v)| Ok((str_arg(&k, "a JSON object's key")?, json_arg(&v)?)));
+        return fields.collect::<PyResult<_>>().map(engine::JsonValue::Object);
+    }
+    Err(PyTypeError::new_err(format!(
+        "an index value must be None, bool, int, float or str, not {}",
+        type_name(obj)
+    )))
+}
+
+fn finite(v: f64) -> PyResult<engine::JsonValue> {
+    if v.is_finite() {
+        Ok(v.into())
+    } else {
+        Err(invalid_arg(format!("an index value must be a finite number (JSON has no {v})")))
+    }
+}
+
+/// An index entry's record as a Python object gives it: bytes (a KV key), int (a blob
+/// id) or str (a stream path); a str is taken as a stream path.
+pub(crate) fn record_arg(obj: &Bound<'_, PyAny>) -> PyResult<engine::Record> {
+    if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
+        return u64_arg(obj, "blob id").map(engine::Record::Blob);
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return str_arg(s.as_any(), "path").map(engine::Record::Path);
+    }
+    match try_bytes_like(obj, "key")? {
+        Some(b) => Ok(engine::Record::Key(b.as_slice().to_vec())),
+        None => Err(PyTypeError::new_err(format!(
+            "a record must be bytes (a key), int (a blob id) or str (a stream path), not {}",
+            type_name(obj)
+        ))),
+    }
+}
+
+/// `find_range(start_after=...)`: a `(value, record)` pair as the iterator gave it.
+pub(crate) fn entry_arg(obj: &Bound<'_, PyAny>) -> PyResult<engine::IndexEntry> {
+    let t = obj
+        .cast::<PyTuple>()
+        .ok()
+        .filter(|t| t.len() == 2)
+        .ok_or_else(|| PyTypeError::new_err("start_after must be a (value, record) pair, as find_range gives them"))?;
+    Ok(engine::IndexEntry { value: json_arg(&t.get_item(0)?)?, record: record_arg(&t.get_item(1)?)? })
+}

@@ -11,6 +11,7 @@ use pyo3::types::{PyBytes, PyString, PyTuple};
 
 use crate::errors::to_py_err;
 use crate::gil::lock;
+use crate::results::{json_to_py, record_to_py};
 use crate::target::Liveness;
 
 const FIRST_BATCH: usize = 64;
@@ -224,5 +225,38 @@ impl PyPathIter {
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyString>>> {
         let item = lock(py, &self.st).next(py)?;
         Ok(item.map(|p| PyString::new(py, &p)))
+    }
+}
+
+/// Lazy iterator over the entries of an index, in index order (from `Db.find`:
+/// records; from `Db.find_range`: `(value, record)` pairs). A record is bytes (a KV
+/// key), int (a blob id) or str (a stream path).
+#[pyclass(frozen, module = "buffdb", name = "IndexIterator")]
+pub struct PyIndexIter {
+    st: Mutex<Lazy<engine::IndexEntry>>,
+    /// Whether items are `(value, record)` pairs rather than records.
+    pairs: bool,
+}
+
+impl PyIndexIter {
+    pub(crate) fn new(it: engine::FindIter, alive: Liveness, pairs: bool) -> Self {
+        PyIndexIter { st: Mutex::new(Lazy::new(Box::new(it), alive)), pairs }
+    }
+}
+
+#[pymethods]
+impl PyIndexIter {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(e) = lock(py, &self.st).next(py)? else { return Ok(None) };
+        let record = record_to_py(py, &e.record)?;
+        if self.pairs {
+            Ok(Some(PyTuple::new(py, [json_to_py(py, &e.value)?, record])?.into_any()))
+        } else {
+            Ok(Some(record))
+        }
     }
 }

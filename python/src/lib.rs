@@ -33,9 +33,9 @@ use pyo3::types::PyList;
 
 use crate::db::PyDb;
 use crate::io::{PyReader, PyWriter};
-use crate::iter::{PyKeyIter, PyKvIter, PyPathIter};
+use crate::iter::{PyIndexIter, PyKeyIter, PyKvIter, PyPathIter};
 use crate::ops::PyOps;
-use crate::results::{PyBlobInfo, PyCheckReport, PyQueryResult, PyStats, PyStreamInfo};
+use crate::results::{PyBlobInfo, PyCheckReport, PyIndexInfo, PyQueryResult, PyStats, PyStreamInfo};
 use crate::txn::PyTxn;
 
 /// Native part of the `buffdb` package. Import `buffdb`, not this module.
@@ -61,6 +61,8 @@ fn _buffdb(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyKvIter>()?;
     m.add_class::<PyKeyIter>()?;
     m.add_class::<PyPathIter>()?;
+    m.add_class::<PyIndexIter>()?;
+    m.add_class::<PyIndexInfo>()?;
     m.add_class::<PyStreamInfo>()?;
     m.add_class::<PyBlobInfo>()?;
     m.add_class::<PyStats>()?;

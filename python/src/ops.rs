@@ -17,15 +17,15 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::buffers::bytes_from_vec;
 use crate::convert::{
-    bytes_like, id_list, key_arg, key_list, opt_bytes, opt_str, opt_u64, opt_usize, pair_list, prefix_arg, str_arg,
-    u64_arg, value_arg, MetaArg,
+    bytes_like, entry_arg, id_list, json_arg, key_arg, key_list, opt_bytes, opt_str, opt_u64, opt_usize, pair_list,
+    prefix_arg, str_arg, u64_arg, value_arg, MetaArg,
 };
 use crate::errors::{key_missing, to_py_err};
 use crate::fileobj::{data_arg, run_with_file, Data};
 use crate::gil::run;
 use crate::io::{read_whole, reader_object, writer_object};
-use crate::iter::{PyKeyIter, PyKvIter, PyPathIter};
-use crate::results::{PyBlobInfo, PyQueryResult, PyStreamInfo};
+use crate::iter::{PyIndexIter, PyKeyIter, PyKvIter, PyPathIter};
+use crate::results::{PyBlobInfo, PyIndexInfo, PyQueryResult, PyStreamInfo};
 use crate::target::{atomic, on, Target};
 
 /// Bytes read from a file object per call when it is copied into a stream writer.
@@ -689,6 +689,82 @@ impl PyOps {
         let path = str_arg(path, "path")?;
         let p = path.as_str();
         run(py, || on!(self.target(), |o| o.stream_delete(p)))
+    }
+
+    // -- indexes -----------------------------------------------------------
+
+    /// Creates the index `name` (a plain identifier) over `source` ("kv": values,
+    /// "blob": blob metadata, "stream": the metadata of each stream's newest version),
+    /// holding the JSON value at `json_path` (e.g. "$.user.email") of each record whose
+    /// key or path starts with `key_prefix`; `unique` refuses a second record with the
+    /// same value (ConflictError). Builds it over the existing records (on a `Db` in
+    /// batches, each a short write) and returns its IndexInfo. A record that is not
+    /// JSON, lacks the path or has an array or object there is not in it.
+    #[pyo3(signature = (name, source, json_path, unique=false, key_prefix=None))]
+    fn create_index(
+        &self,
+        py: Python<'_>,
+        name: &Bound<'_, PyAny>,
+        source: &Bound<'_, PyAny>,
+        json_path: &Bound<'_, PyAny>,
+        unique: bool,
+        key_prefix: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyIndexInfo> {
+        let name = str_arg(name, "name")?;
+        let source = str_arg(source, "source")?;
+        let json_path = str_arg(json_path, "json_path")?;
+        let prefix = opt_bytes(key_prefix, "key_prefix")?;
+        let (n, s, j, p) = (name.as_str(), source.as_str(), json_path.as_str(), prefix.as_ref().map(|b| b.as_slice()));
+        Ok(run(py, || on!(self.target(), |o| o.create_index(n, s, j, unique, p)))?.into())
+    }
+
+    /// Drops the index and its entries; returns whether it existed.
+    fn drop_index(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let name = str_arg(name, "name")?;
+        let n = name.as_str();
+        run(py, || on!(self.target(), |o| o.drop_index(n)))
+    }
+
+    /// Every index (IndexInfo: name, source, json_path, unique, key_prefix, entries), by name.
+    fn list_indexes(&self, py: Python<'_>) -> PyResult<Vec<PyIndexInfo>> {
+        Ok(run(py, || on!(self.target(), |o| o.list_indexes()))?.into_iter().map(Into::into).collect())
+    }
+
+    /// Lazy iterator of the records whose value at the index's path is `value` (None,
+    /// bool, int, float or str): keys (bytes), blob ids (int) or stream paths (str), in
+    /// record order. NotFoundError for an unknown index.
+    fn find(&self, py: Python<'_>, name: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<PyIndexIter> {
+        let name = str_arg(name, "name")?;
+        let value = json_arg(value)?;
+        let (n, v) = (name.as_str(), &value);
+        let it = run(py, || on!(self.target(), |o| o.find(n, v)))?;
+        Ok(PyIndexIter::new(it, self.target().liveness(), false))
+    }
+
+    /// Lazy iterator of `(value, record)` pairs with `low <= value <= high` (None:
+    /// unbounded), in index order (by JSON type: null, false, true, numbers, strings;
+    /// then by value, then by record), or the reverse; after `start_after` (a pair it
+    /// gave: the last of the page before), at most `limit`.
+    #[pyo3(signature = (name, low=None, high=None, reverse=false, limit=None, start_after=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn find_range(
+        &self,
+        py: Python<'_>,
+        name: &Bound<'_, PyAny>,
+        low: Option<&Bound<'_, PyAny>>,
+        high: Option<&Bound<'_, PyAny>>,
+        reverse: bool,
+        limit: Option<&Bound<'_, PyAny>>,
+        start_after: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyIndexIter> {
+        let name = str_arg(name, "name")?;
+        let bound = |b: Option<&Bound<'_, PyAny>>| b.filter(|b| !b.is_none()).map(json_arg).transpose();
+        let (low, high) = (bound(low)?, bound(high)?);
+        let limit = opt_usize(limit, "limit")?;
+        let after = start_after.filter(|a| !a.is_none()).map(entry_arg).transpose()?;
+        let (n, l, h, a) = (name.as_str(), low.as_ref(), high.as_ref(), after.as_ref());
+        let it = run(py, || on!(self.target(), |o| o.find_range(n, l, h, reverse, a, limit)))?;
+        Ok(PyIndexIter::new(it, self.target().liveness(), true))
     }
 
     // -- search ------------------------------------------------------------

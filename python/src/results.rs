@@ -3,7 +3,7 @@
 
 use buffdb as engine;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyList, PyString, PyTuple};
 
 /// An optional string in a repr: `None`, or the string quoted as the other fields are.
 struct OptRepr<'a>(&'a Option<String>);
@@ -278,5 +278,97 @@ fn value_to_py<'py>(py: Python<'py>, v: engine::Value) -> PyResult<Bound<'py, Py
         engine::Value::Real(f) => PyFloat::new(py, f).into_any(),
         engine::Value::Text(s) => PyString::new(py, &s).into_any(),
         engine::Value::Blob(b) => PyBytes::new(py, &b).into_any(),
+    })
+}
+
+/// An index, as `list_indexes()` shows it.
+#[pyclass(frozen, get_all, eq, module = "buffdb", name = "IndexInfo")]
+#[derive(Clone, PartialEq)]
+pub struct PyIndexInfo {
+    /// The index name (a plain identifier).
+    name: String,
+    /// What it indexes: "kv" (values), "blob" (blob metadata) or "stream" (the
+    /// metadata of each stream's newest version).
+    source: String,
+    /// The JSON path of the indexed value in each record.
+    json_path: String,
+    /// Whether two records may not have the same value.
+    unique: bool,
+    /// Only records whose key (or path) starts with it (bytes), or None for all.
+    key_prefix: Option<Vec<u8>>,
+    /// Number of entries.
+    entries: u64,
+    /// False while an interrupted build is unfinished (create_index again finishes it).
+    ready: bool,
+}
+
+impl From<engine::IndexInfo> for PyIndexInfo {
+    fn from(i: engine::IndexInfo) -> Self {
+        PyIndexInfo {
+            name: i.name,
+            source: i.source,
+            json_path: i.json_path,
+            unique: i.unique,
+            key_prefix: i.key_prefix,
+            entries: i.entries,
+            ready: i.ready,
+        }
+    }
+}
+
+#[pymethods]
+impl PyIndexInfo {
+    /// The fields as a dict.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("name", &self.name)?;
+        d.set_item("source", &self.source)?;
+        d.set_item("json_path", &self.json_path)?;
+        d.set_item("unique", self.unique)?;
+        d.set_item("key_prefix", self.key_prefix.as_deref().map(|p| PyBytes::new(py, p)))?;
+        d.set_item("entries", self.entries)?;
+        d.set_item("ready", self.ready)?;
+        Ok(d)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let prefix = match &self.key_prefix {
+            Some(p) => PyBytes::new(py, p).repr()?.to_string(),
+            None => "None".to_string(),
+        };
+        Ok(format!(
+            "IndexInfo(name={:?}, source={:?}, json_path={:?}, unique={}, key_prefix={prefix}, entries={}, ready={})",
+            self.name,
+            self.source,
+            self.json_path,
+            if self.unique { "True" } else { "False" },
+            self.entries,
+            if self.ready { "True" } else { "False" }
+        ))
+    }
+}
+
+/// An indexed JSON value: None, bool, int, float or str.
+pub(crate) fn json_to_py<'py>(py: Python<'py>, v: &engine::JsonValue) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        engine::JsonValue::Null => py.None().into_bound(py),
+        engine::JsonValue::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        engine::JsonValue::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (None, Some(u)) => u.into_pyobject(py)?.into_any(),
+            _ => PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any(),
+        },
+        engine::JsonValue::String(s) => PyString::new(py, s).into_any(),
+        // Never in an index; shown as JSON text rather than refused.
+        other => PyString::new(py, &other.to_string()).into_any(),
+    })
+}
+
+/// An index entry's record: bytes (a KV key), int (a blob id) or str (a stream path).
+pub(crate) fn record_to_py<'py>(py: Python<'py>, r: &engine::Record) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match r {
+        engine::Record::Key(k) => PyBytes::new(py, k).into_any(),
+        engine::Record::Blob(id) => id.into_pyobject(py)?.into_any(),
+        engine::Record::Path(p) => PyString::new(py, p).into_any(),
     })
 }

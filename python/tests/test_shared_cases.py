@@ -14,8 +14,8 @@ import buffdb
 from conftest import CASES_DIR
 
 # pending/: cases of operations not every binding has yet (tests/cases/pending/README.md);
-# Python has stream metadata.
-CASE_FILES = sorted(CASES_DIR.glob("*.json")) + sorted(CASES_DIR.glob("pending/stream_metadata.json"))
+# Python has them all (stream metadata, indexes).
+CASE_FILES = sorted(CASES_DIR.glob("*.json")) + sorted(CASES_DIR.glob("pending/*.json"))
 
 
 def test_cases_exist():
@@ -65,8 +65,15 @@ def resolve(v, variables):
     return v
 
 
+def resolve_all(v, variables):
+    """`resolve`, also inside lists (a list of saved blob ids)."""
+    if isinstance(v, list):
+        return [resolve_all(x, variables) for x in v]
+    return resolve(v, variables)
+
+
 def matches(expect, actual):
-    if isinstance(actual, buffdb.StreamInfo):
+    if isinstance(actual, (buffdb.StreamInfo, buffdb.IndexInfo)):
         return isinstance(expect, dict) and all(
             matches(v, getattr(actual, k)) for k, v in expect.items()
         )
@@ -153,6 +160,23 @@ def run_op(t, step, variables, is_txn):
         return [i.version for i in t.stream_versions(to_path(step["path"]))]
     if op == "stream_delete":
         return t.stream_delete(to_path(step["path"]))
+    if op == "create_index":
+        return t.create_index(step["name"], step["source"], step["json_path"], g("unique", False),
+                              opt_bytes(g("key_prefix")))
+    if op == "drop_index":
+        return t.drop_index(step["name"])
+    if op == "list_indexes":
+        return t.list_indexes()
+    if op == "find":
+        return list(t.find(step["name"], resolve(step["value"], variables)))
+    if op == "find_range":
+        after = g("start_after")
+        if after is not None:  # (value, record) as find_range yields them
+            record = to_bytes(after["key"]) if "key" in after else (
+                num(after["id"], variables) if "id" in after else to_path(after["path"]))
+            after = (resolve(after["value"], variables), record)
+        rows = t.find_range(step["name"], g("low"), g("high"), g("reverse", False), limit(), after)
+        return [record for _value, record in rows]
     if op == "search":
         return list(t.search(to_path(step["prefix"]), to_path(g("start_after")), limit()))
     if op == "search_count":
@@ -193,7 +217,7 @@ def check_result(step, call, variables):
         return
     result = call()
     if "expect" in step:
-        expect = resolve(step["expect"], variables)
+        expect = resolve_all(step["expect"], variables)
         assert matches(expect, result), f"step {step}: expected {expect!r}, got {result!r}"
     if "save" in step:
         variables[step["save"]] = result
@@ -218,7 +242,8 @@ def fingerprint(db):
             for info in db.stream_versions(path):
                 with db.stream_open(path, info.version) as f:
                     streams.append((path, info.version, info.metadata, f.read()))
-        return (kv, blobs, streams)
+        indexes = [(i.to_dict(), list(db.find_range(i.name))) for i in db.list_indexes()]
+        return (kv, blobs, streams, indexes)
     except buffdb.Error as e:
         return f"error {e.code}"
 
