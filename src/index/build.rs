@@ -89,12 +89,17 @@ pub(crate) fn run(
     id: i64,
     progress: &mut dyn FnMut(IndexProgress),
     limit: usize,
-) -> Result<bool> {
+    counted: Option<(u64, u64)>,
+) -> Result<(bool, (u64, u64))> {
     let def = catalog::load(conn)?.into_iter().find(|d| d.id == id).ok_or_else(|| gone(id))?;
-    let Some(cursor) = def.built.clone() else { return Ok(true) };
+    let Some(cursor) = def.built.clone() else { return Ok((true, counted.unwrap_or_default())) };
     let prefix = def.key_prefix.clone().unwrap_or_default();
-    let total = total(conn, def.source, &prefix)?;
-    let done_before = done_count(conn, def.source, &prefix, &cursor)?;
+    // Counted once per build and carried between batches: a recount per batch was
+    // quadratic, and writes between batches made the figure go backwards.
+    let (done_before, total) = match counted {
+        Some(c) => c,
+        None => (done_count(conn, def.source, &prefix, &cursor)?, total(conn, def.source, &prefix)?),
+    };
     let mut last: Option<Vec<u8>> = None;
     let mut seen = 0usize;
     let mut failed: Option<Error> = None;
@@ -133,7 +138,7 @@ pub(crate) fn run(
     }
     let done = done_before + seen as u64;
     progress(IndexProgress { done, total: total.max(done) });
-    Ok(finished)
+    Ok((finished, (done, total.max(done))))
 }
 
 /// Records up to and including the cursor (for progress).

@@ -229,17 +229,18 @@ pub(crate) fn create(
         Core::Txn(_) => {
             return core.write(&[], |c| {
                 let id = define(c)?;
-                build::run(c, id, progress, usize::MAX)?;
+                build::run(c, id, progress, usize::MAX, None)?;
                 let d = catalog::load(c)?.into_iter().find(|d| d.id == id).ok_or_else(|| missing(name))?;
                 info_of(c, &d)
             })
         }
         Core::Db(_) => core.write(&[], define)?,
     };
+    let mut counted = None; // (done, total), kept only from committed batches
     let built = loop {
-        match core.write(&[], |c| build::run(c, id, progress, build::BATCH)) {
-            Ok(true) => break Ok(()),
-            Ok(false) => continue,
+        match core.write(&[], |c| build::run(c, id, progress, build::BATCH, counted)) {
+            Ok((true, _)) => break Ok(()),
+            Ok((false, c)) => counted = Some(c),
             Err(e) => break Err(e),
         }
     };
