@@ -76,9 +76,9 @@ pub fn run(cmd: &HfCommand, db: Db) -> Result<Outcome, Error> {
             let addr = args.addr.unwrap_or_else(|| serve::DEFAULT_HF_ADDR.parse().expect("valid"));
             let mut c = config(db.clone(), args.token.clone(), args.upstream.as_deref(), args.tree_page_size)?;
             c.log_requests = args.log_requests;
-            let rt = super::serve::runtime()?;
+            let rt = crate::runtime::runtime()?;
             rt.block_on(async {
-                let (bound, task) = serve::spawn(c, addr, super::serve::stop_signal())
+                let (bound, task) = serve::spawn(c, addr, crate::runtime::stop_signal())
                     .await
                     .map_err(|e| Error::new(ErrorCode::Io, format!("cannot listen on {addr}: {e}")))?;
                 eprintln!("buffdb: serving the hub protocol for {} on http://{bound} (Ctrl-C to stop)", db.path());

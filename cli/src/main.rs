@@ -15,6 +15,7 @@ mod pack;
 mod print;
 mod remote;
 mod replicate;
+mod runtime;
 mod serve;
 use indicatif::{ProgressBar, ProgressStyle};
 

@@ -59,7 +59,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 /// Runs `tick` every `every` until SIGINT or SIGTERM.
 fn until_stopped(every: Duration, mut tick: impl FnMut()) -> Result<(), Error> {
     runtime()?.block_on(async {
-        let stop = crate::serve::stop_signal();
+        let stop = crate::runtime::stop_signal();
         tokio::pin!(stop);
         loop {
             tokio::select! {

@@ -8,6 +8,8 @@ use buffdb::{Db, Error, ErrorCode, OpenOptions};
 use buffdb_server::{Config, Stores, Tls};
 use clap::Args;
 
+use crate::runtime::{runtime, stop_signal};
+
 /// Serve the store over gRPC: the earlier BuffDB's buffdb.kv.Kv, buffdb.blob.Blob and
 /// buffdb.query.Query services plus BuffDB's own buffdb.v1 services, health and reflection.
 ///
@@ -143,34 +145,4 @@ pub fn run(args: &RunArgs, store: &Path, opts: OpenOptions) -> Result<(), Error>
     stopped?;
     eprintln!("buffdb: stopped; open transactions were rolled back");
     Ok(())
-}
-
-/// The multi-threaded runtime every server of the CLI runs on.
-pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::new(ErrorCode::Io, format!("cannot start the server runtime: {e}")))
-}
-
-/// SIGINT or SIGTERM.
-pub async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
