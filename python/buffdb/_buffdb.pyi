@@ -13,6 +13,7 @@ from . import KvIterator as KvIterator
 from . import Ops as Ops
 from . import PathIterator as PathIterator
 from . import QueryResult as QueryResult
+from . import Models as Models
 from . import Stats as Stats
 from . import StreamInfo as StreamInfo
 from . import Transaction as Transaction
@@ -28,7 +29,7 @@ __all__ = [
     "__version__", "ENGINE_VERSION", "MAX_KEY_SIZE", "MAX_VALUE_SIZE", "MAX_PATH_SIZE",
     "MAX_METADATA_SIZE", "ERROR_CODES", "Ops", "Db", "Transaction", "NativeReader", "NativeWriter",
     "KvIterator", "KeyIterator", "PathIterator", "IndexIterator", "IndexInfo", "StreamInfo", "BlobInfo", "Stats",
-    "CheckReport", "QueryResult", "Replication", "Follower", "replicate", "restore", "follow",
+    "CheckReport", "QueryResult", "Models", "Replication", "Follower", "replicate", "restore", "follow",
     "replica_position",
 ]
 

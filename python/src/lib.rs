@@ -20,6 +20,7 @@ mod fileobj;
 mod gil;
 mod io;
 mod iter;
+mod model;
 mod ops;
 mod replicate;
 mod results;
@@ -68,6 +69,7 @@ fn _buffdb(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyStats>()?;
     m.add_class::<PyCheckReport>()?;
     m.add_class::<PyQueryResult>()?;
+    m.add_class::<model::PyModels>()?;
     m.add_class::<replicate::PyReplication>()?;
     m.add_class::<replicate::PyFollower>()?;
     m.add_function(wrap_pyfunction!(replicate::replicate, m)?)?;

@@ -24,6 +24,7 @@ use crate::errors::{key_missing, to_py_err};
 use crate::fileobj::{data_arg, run_with_file, Data};
 use crate::gil::run;
 use crate::io::{read_whole, reader_object, writer_object};
+use crate::model::PyModels;
 use crate::iter::{PyIndexIter, PyKeyIter, PyKvIter, PyPathIter};
 use crate::results::{PyBlobInfo, PyIndexInfo, PyQueryResult, PyStreamInfo};
 use crate::target::{atomic, on, Target};
@@ -765,6 +766,14 @@ impl PyOps {
         let (n, l, h, a) = (name.as_str(), low.as_ref(), high.as_ref(), after.as_ref());
         let it = run(py, || on!(self.target(), |o| o.find_range(n, l, h, reverse, a, limit)))?;
         Ok(PyIndexIter::new(it, self.target().liveness(), true))
+    }
+
+    // -- models ------------------------------------------------------------
+
+    /// The model registry on this database or transaction (`Models`, model.rs).
+    #[getter]
+    fn models(slf: &Bound<'_, Self>) -> PyModels {
+        PyModels::new(slf.clone().unbind())
     }
 
     // -- search ------------------------------------------------------------
