@@ -90,11 +90,7 @@ async fn command(c: &mut Client, cmd: &Command, out: &mut impl Write) -> Result<
         },
         Command::Stream(cmd) => match cmd {
             StreamCommand::Put { path, file, compress, metadata } => {
-                if metadata.is_some() {
-                    // The v1 Streams service carries no metadata yet.
-                    return Err(Error::new(ErrorCode::InvalidArgument, "stream put --metadata works on a local file (no --remote yet)"));
-                }
-                print::info(out, &c.stream_put_from(path, input(file)?, Some(*compress)).await?)?;
+                print::info(out, &c.stream_put_from(path, input(file)?, Some(*compress), metadata.as_deref()).await?)?;
                 Outcome::Ok
             }
             StreamCommand::Get { path, version, output } => {

@@ -105,6 +105,7 @@ async fn stream_rates(addr: SocketAddr, mib: u64) -> (f64, f64) {
         data: p.clone(),
         compress: None,
         abort: false,
+        metadata: None,
     });
     let t = Instant::now();
     let info = c.write(reqs).await.unwrap().into_inner();

@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 
-use buffdb::{Error, ErrorCode, StreamInfo, Value};
+use buffdb::{Error, ErrorCode, IndexEntry, IndexInfo, JsonValue, Record, StreamInfo, Value};
 use prost::bytes::Bytes;
 use tokio_stream::StreamExt;
 use tonic::service::interceptor::InterceptedService;
@@ -35,6 +35,7 @@ pub struct Client {
     pub blobs: v1::blobs_client::BlobsClient<Svc>,
     pub streams: v1::streams_client::StreamsClient<Svc>,
     pub database: v1::database_client::DatabaseClient<Svc>,
+    pub indexes: v1::indexes_client::IndexesClient<Svc>,
     pub compat_kv: ckv::kv_client::KvClient<Svc>,
     pub compat_blob: cblob::blob_client::BlobClient<Svc>,
 }
@@ -76,7 +77,7 @@ fn info(i: v1::StreamInfo) -> StreamInfo {
         chunk_size: i.chunk_size,
         stored_size: i.stored_size,
         created_ms: i.created_ms,
-        metadata: None, // v1's StreamInfo does not carry it yet
+        metadata: i.metadata,
     }
 }
 
@@ -197,6 +198,7 @@ impl Client {
             blobs: c!(v1::blobs_client::BlobsClient),
             streams: c!(v1::streams_client::StreamsClient),
             database: c!(v1::database_client::DatabaseClient),
+            indexes: c!(v1::indexes_client::IndexesClient),
             compat_kv: c!(ckv::kv_client::KvClient),
             compat_blob: c!(cblob::blob_client::BlobClient),
         })
@@ -327,20 +329,23 @@ impl Client {
         Ok(self.blobs.delete(v1::BlobId { id }).await.map_err(error)?.into_inner().existed)
     }
 
-    /// Writes what `reader` yields as a new version of `path`, in pieces.
+    /// Writes what `reader` yields as a new version of `path` (with `metadata`), in pieces.
     pub async fn stream_put_from(
         &mut self,
         path: &str,
         reader: impl Read + Send + 'static,
         compress: Option<bool>,
+        metadata: Option<&str>,
     ) -> Result<StreamInfo, Error> {
         let path = path.to_string();
+        let mut metadata = metadata.map(str::to_string);
         let abort = v1::WriteChunk { abort: true, ..Default::default() };
         let make = move |data, first| v1::WriteChunk {
             path: if first { path.clone() } else { String::new() },
             data,
             compress: if first { compress } else { None },
             abort: false,
+            metadata: metadata.take(),
         };
         let (s, read_error) = pieces(reader, make, abort);
         Ok(info(upload(self.streams.write(s), read_error).await?))
@@ -367,6 +372,12 @@ impl Client {
             Err(s) if s.code() == tonic::Code::NotFound => Ok(Vec::new()),
             Err(s) => Err(error(s)),
         }
+    }
+
+    /// Replaces the newest version's metadata (`None` clears it).
+    pub async fn stream_set_metadata(&mut self, path: &str, metadata: Option<&str>) -> Result<StreamInfo, Error> {
+        let req = v1::StreamMetadataRequest { path: path.into(), metadata: metadata.map(str::to_string) };
+        Ok(info(self.streams.set_metadata(req).await.map_err(error)?.into_inner()))
     }
 
     pub async fn stream_delete(&mut self, path: &str) -> Result<bool, Error> {
@@ -434,4 +445,114 @@ impl Client {
         }
         Ok(columns.unwrap_or_default())
     }
+
+    // ---- Indexes ----
+
+    pub async fn create_index(
+        &mut self,
+        name: &str,
+        source: &str,
+        json_path: &str,
+        unique: bool,
+        key_prefix: Option<&[u8]>,
+    ) -> Result<IndexInfo, Error> {
+        let req = v1::CreateIndexRequest {
+            name: name.into(),
+            source: source.into(),
+            json_path: json_path.into(),
+            unique,
+            key_prefix: key_prefix.map(Bytes::copy_from_slice),
+        };
+        Ok(index_info(self.indexes.create(req).await.map_err(error)?.into_inner()))
+    }
+
+    pub async fn drop_index(&mut self, name: &str) -> Result<bool, Error> {
+        Ok(self.indexes.drop(v1::IndexName { name: name.into() }).await.map_err(error)?.into_inner().existed)
+    }
+
+    pub async fn list_indexes(&mut self) -> Result<Vec<IndexInfo>, Error> {
+        let r = self.indexes.list(v1::ListIndexesRequest {}).await.map_err(error)?.into_inner();
+        Ok(r.indexes.into_iter().map(index_info).collect())
+    }
+
+    /// The entries whose value is `value`, at most `limit`, handed to `each` as they arrive.
+    pub async fn find(
+        &mut self,
+        name: &str,
+        value: &JsonValue,
+        limit: Option<usize>,
+        each: impl FnMut(IndexEntry) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let req = v1::FindRequest { name: name.into(), value: value.to_string(), limit: limit.map(|l| l as u64) };
+        let s = self.indexes.find(req).await.map_err(error)?.into_inner();
+        entries(s, each).await
+    }
+
+    /// The entries with `low <= value <= high` in index order (or reversed), after
+    /// `start_after`, at most `limit`, handed to `each` as they arrive.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn find_range(
+        &mut self,
+        name: &str,
+        low: Option<&JsonValue>,
+        high: Option<&JsonValue>,
+        reverse: bool,
+        start_after: Option<&IndexEntry>,
+        limit: Option<usize>,
+        each: impl FnMut(IndexEntry) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let req = v1::FindRangeRequest {
+            name: name.into(),
+            low: low.map(JsonValue::to_string),
+            high: high.map(JsonValue::to_string),
+            reverse,
+            start_after: start_after.map(wire_entry),
+            limit: limit.map(|l| l as u64),
+        };
+        let s = self.indexes.find_range(req).await.map_err(error)?.into_inner();
+        entries(s, each).await
+    }
+}
+
+fn index_info(i: v1::IndexInfo) -> IndexInfo {
+    IndexInfo {
+        name: i.name,
+        source: i.source,
+        json_path: i.json_path,
+        unique: i.unique,
+        key_prefix: i.key_prefix.map(|p| p.to_vec()),
+        entries: i.entries,
+        ready: i.ready,
+    }
+}
+
+fn wire_entry(e: &IndexEntry) -> v1::IndexEntry {
+    use v1::index_record::Record as R;
+    let record = match &e.record {
+        Record::Key(k) => R::Key(Bytes::copy_from_slice(k)),
+        Record::Blob(id) => R::BlobId(*id),
+        Record::Path(p) => R::Path(p.clone()),
+    };
+    v1::IndexEntry { value: e.value.to_string(), record: Some(v1::IndexRecord { record: Some(record) }) }
+}
+
+/// The entries of a Find/FindRange stream, as the engine's.
+async fn entries(
+    mut s: tonic::Streaming<v1::FindPage>,
+    mut each: impl FnMut(IndexEntry) -> Result<(), Error>,
+) -> Result<(), Error> {
+    use v1::index_record::Record as R;
+    let bad = || Error::new(ErrorCode::Corrupt, "the server sent an index entry without a record or with a value that is not JSON");
+    while let Some(page) = s.next().await {
+        for e in page.map_err(error)?.entries {
+            let record = match e.record.and_then(|r| r.record).ok_or_else(bad)? {
+                R::Key(k) => Record::Key(k.to_vec()),
+                R::BlobId(id) => Record::Blob(id),
+                R::Path(p) => Record::Path(p),
+            };
+            let value = serde_json::from_str(&e.value).map_err(|_| bad())?;
+            each(IndexEntry { value, record })?;
+        }
+    }
+    Ok(())
 }

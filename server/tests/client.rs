@@ -42,14 +42,14 @@ async fn the_client_round_trips_and_maps_errors() {
     assert_eq!(c.stream_stat("/nope").await.unwrap_err().code(), ErrorCode::NotFound);
 
     let data: Vec<u8> = (0..5_000_000u32).map(|i| (i % 253) as u8).collect();
-    let info = c.stream_put_from("/c/a", std::io::Cursor::new(data.clone()), None).await.unwrap();
+    let info = c.stream_put_from("/c/a", std::io::Cursor::new(data.clone()), None, None).await.unwrap();
     assert_eq!(info.size, data.len() as u64);
     let mut back = Vec::new();
     c.stream_get_to("/c/a", None, &mut back).await.unwrap();
     assert!(back == data);
 
     // A reader that fails part way: the call is cancelled and nothing is published.
-    let err = c.stream_put_from("/c/broken", FailingReader { good: 3 << 20 }, None).await.unwrap_err();
+    let err = c.stream_put_from("/c/broken", FailingReader { good: 3 << 20 }, None, None).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::Io);
     let err = c.blob_put_from(FailingReader { good: 1 << 20 }, None).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::Io);

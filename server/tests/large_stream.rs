@@ -32,6 +32,7 @@ async fn a_large_stream_round_trips_with_flat_memory() {
         data: p.clone(),
         compress: None,
         abort: false,
+        metadata: None,
     });
     let t = std::time::Instant::now();
     let info = c.write(upload).await.unwrap().into_inner();

@@ -112,10 +112,11 @@ async fn write_stream(c: &mut StreamsClient<tonic::transport::Channel>, path: &s
             data: Bytes::copy_from_slice(d),
             compress: None,
             abort: false,
+            metadata: None,
         })
         .collect();
     if pieces.is_empty() {
-        pieces.push(WriteChunk { path: path.into(), data: Bytes::new(), compress: None, abort: false });
+        pieces.push(WriteChunk { path: path.into(), data: Bytes::new(), compress: None, abort: false, metadata: None });
     }
     c.write(stream_of(pieces)).await.unwrap().into_inner()
 }
@@ -202,6 +203,7 @@ async fn a_cancelled_stream_write_leaves_nothing() {
             data: Bytes::from(vec![1u8; 1 << 20]),
             compress: None,
             abort: false,
+            metadata: None,
         })
         .await
         .unwrap();
@@ -274,7 +276,7 @@ async fn a_transaction_stream_commits_at_its_end() {
         op(Op::Put(PutRequest { key: b("t"), value: b("1") })),
         op(Op::Get(GetRequest { key: b("t") })),
         op(Op::BlobPut(BlobPutChunk { data: b("blob"), metadata: None, abort: false })),
-        op(Op::StreamWrite(WriteChunk { path: "/t".into(), data: b("doc"), compress: None, abort: false })),
+        op(Op::StreamWrite(WriteChunk { path: "/t".into(), data: b("doc"), compress: None, abort: false, metadata: None })),
         op(Op::StreamRead(PathRequest { path: "/t".into() })),
     ];
     let answers: Vec<R> =
@@ -331,7 +333,7 @@ async fn a_transaction_stream_rolls_back_on_rollback_error_or_client_gone() {
 async fn an_aborted_upload_stores_nothing() {
     let srv = start().await;
     let mut s = StreamsClient::new(srv.channel.clone());
-    let chunk = |path: &str, abort| WriteChunk { path: path.into(), data: b("part"), compress: None, abort };
+    let chunk = |path: &str, abort| WriteChunk { path: path.into(), data: b("part"), compress: None, abort, metadata: None };
     let err = s.write(stream_of(vec![chunk("/ab", false), chunk("", false), chunk("", true)])).await.unwrap_err();
     assert_eq!(err.code(), Code::Cancelled);
     assert!(!srv.stores.kv.stream_exists("/ab").unwrap());

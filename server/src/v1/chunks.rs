@@ -119,11 +119,11 @@ impl Read for ChannelReader {
 /// Forwards the pieces of a client stream into `tx` until the client ends it (the
 /// channel then closes: end of data) or fails, or the server shuts down (an `Err`
 /// piece: the upload is abandoned).
-pub async fn forward_pieces<Req>(
+pub async fn forward_pieces<Req, T>(
     mut input: tonic::Streaming<Req>,
-    tx: mpsc::Sender<Result<Bytes, Status>>,
+    tx: mpsc::Sender<Result<T, Status>>,
     mut shutdown: watch::Receiver<bool>,
-    data: fn(Req) -> Result<Bytes, Status>,
+    data: fn(Req) -> Result<T, Status>,
 ) {
     use tokio_stream::StreamExt;
     loop {

@@ -14,6 +14,7 @@ pub fn stream_info(i: buffdb::StreamInfo) -> pb::StreamInfo {
         chunk_size: i.chunk_size,
         stored_size: i.stored_size,
         created_ms: i.created_ms,
+        metadata: i.metadata,
     }
 }
 

@@ -6,16 +6,22 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::error::{blocking, not_found, status, IntoStatus};
+use crate::error::{blocking, not_found, IntoStatus};
 use crate::proto::v1::streams_server::Streams;
 use crate::proto::v1::*;
 use crate::state::State;
 use crate::v1::chunks::{aborted, forward_pieces, io_status, send_reader, ChannelReader, IN_FLIGHT};
 use crate::v1::convert::stream_info;
+use crate::v1::pages::stream_pages;
 use crate::BoxStream;
 
 /// Paths per search page.
 pub const SEARCH_PAGE: usize = 1000;
+
+/// Replaces the newest version's metadata (on the database or in a transaction).
+pub fn set_metadata(o: &impl buffdb::Ops, r: StreamMetadataRequest) -> Result<StreamInfo, Status> {
+    Ok(stream_info(o.stream_set_metadata(&r.path, r.metadata.as_deref()).or_status()?))
+}
 
 pub struct StreamsV1 {
     state: State,
@@ -44,9 +50,10 @@ impl Streams for StreamsV1 {
         let (tx, rx) = mpsc::channel(IN_FLIGHT);
         let db = self.state.stores.kv.clone();
         let mut reader = ChannelReader::new(rx, first.data);
-        let (path, compress) = (first.path, first.compress);
+        let (path, compress, metadata) = (first.path, first.compress, first.metadata);
         let write = tokio::task::spawn_blocking(move || -> Result<buffdb::StreamInfo, Status> {
             let mut w = db.stream_writer_with(&path, compress).or_status()?;
+            w.set_metadata(metadata.as_deref()).or_status()?;
             // Dropping `w` on an error aborts the write: nothing becomes visible.
             while let Some(piece) = reader.next_piece().map_err(io_status)? {
                 w.write(&piece).or_status()?;
@@ -108,33 +115,12 @@ impl Streams for StreamsV1 {
         let db = self.state.stores.kv.clone();
         let limit = r.limit.map(|l| l.min(usize::MAX as u64) as usize);
         let paths = blocking(move || db.search(&r.prefix, r.start_after.as_deref(), limit).or_status()).await?;
-        let (tx, rx) = mpsc::channel(IN_FLIGHT);
-        let shutdown = self.state.shutdown.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut page = Vec::with_capacity(SEARCH_PAGE);
-            for p in paths {
-                if *shutdown.borrow() {
-                    let _ = tx.blocking_send(Err(crate::batch::shutting_down()));
-                    return;
-                }
-                match p {
-                    Ok(p) => page.push(p),
-                    Err(e) => {
-                        let _ = tx.blocking_send(Err(status(e)));
-                        return;
-                    }
-                }
-                if page.len() == SEARCH_PAGE
-                    && tx.blocking_send(Ok(SearchPage { paths: std::mem::take(&mut page) })).is_err()
-                {
-                    return;
-                }
-            }
-            if !page.is_empty() {
-                let _ = tx.blocking_send(Ok(SearchPage { paths: page }));
-            }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Response::new(stream_pages(paths, SEARCH_PAGE, self.state.shutdown.clone(), |paths| SearchPage { paths })))
+    }
+
+    async fn set_metadata(&self, request: Request<StreamMetadataRequest>) -> Result<Response<StreamInfo>, Status> {
+        let db = self.state.stores.kv.clone();
+        Ok(Response::new(blocking(move || set_metadata(&db, request.into_inner())).await?))
     }
 
     async fn search_count(&self, request: Request<SearchCountRequest>) -> Result<Response<CountResponse>, Status> {

@@ -19,6 +19,7 @@ use crate::state::State;
 use crate::stores::Stores;
 use crate::txn_worker::TxnWorker;
 use crate::v1::convert::{blob_info, stream_info};
+use crate::v1::{index, streams};
 use crate::BoxStream;
 
 pub struct TransactionsV1 {
@@ -32,7 +33,10 @@ impl TransactionsV1 {
 }
 
 fn is_write(op: &Op) -> bool {
-    !matches!(op, Op::Get(_) | Op::Scan(_) | Op::BlobGet(_) | Op::StreamRead(_))
+    !matches!(
+        op,
+        Op::Get(_) | Op::Scan(_) | Op::BlobGet(_) | Op::StreamRead(_) | Op::ListIndexes(_) | Op::Find(_) | Op::FindRange(_)
+    )
 }
 
 fn is_blob(op: &Op) -> bool {
@@ -80,7 +84,15 @@ async fn apply(worker: &TxnWorker, stores: &Stores, op: Op) -> Result<R, Status>
                     R::BlobGet(BlobChunk { data: Bytes::from(data), info: Some(blob_info(info)) })
                 }
                 Op::BlobDelete(r) => R::BlobDelete(DeleteResponse { existed: t.blob_delete(r.id).or_status()? }),
-                Op::StreamWrite(r) => R::StreamWrite(stream_info(t.stream_write(&r.path, &r.data).or_status()?)),
+                Op::StreamWrite(r) => R::StreamWrite(stream_info(
+                    t.stream_write_with_metadata(&r.path, &r.data, r.metadata.as_deref()).or_status()?,
+                )),
+                Op::StreamSetMetadata(r) => R::StreamSetMetadata(streams::set_metadata(t, r)?),
+                Op::CreateIndex(r) => R::CreateIndex(index::create_index(t, r)?),
+                Op::DropIndex(r) => R::DropIndex(index::drop_index(t, r)?),
+                Op::ListIndexes(r) => R::ListIndexes(index::list_indexes(t, r)?),
+                Op::Find(r) => R::Find(index::find_page(t, r)?),
+                Op::FindRange(r) => R::FindRange(index::find_range_page(t, r)?),
                 Op::StreamRead(r) => {
                     let info = t.stream_stat(&r.path).or_status()?;
                     let data = t.stream_read(&r.path).or_status()?;

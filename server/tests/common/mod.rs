@@ -62,6 +62,30 @@ pub fn stream_of<T: Send + 'static>(items: Vec<T>) -> impl tokio_stream::Stream<
     tokio_stream::iter(items)
 }
 
+/// A transaction-stream request.
+pub fn op(op: buffdb_server::proto::v1::txn_request::Op) -> buffdb_server::proto::v1::TxnRequest {
+    buffdb_server::proto::v1::TxnRequest { op: Some(op) }
+}
+
+/// Runs the requests as one `Transactions.Run` stream: every answer, and the status
+/// that ended it, if one did.
+pub async fn run_txn(
+    channel: &Channel,
+    reqs: Vec<buffdb_server::proto::v1::TxnRequest>,
+) -> (Vec<buffdb_server::proto::v1::txn_response::Result>, Option<tonic::Status>) {
+    use tokio_stream::StreamExt;
+    let mut c = buffdb_server::proto::v1::transactions_client::TransactionsClient::new(channel.clone());
+    let mut s = c.run(stream_of(reqs)).await.unwrap().into_inner();
+    let mut out = Vec::new();
+    while let Some(m) = s.next().await {
+        match m {
+            Ok(m) => out.push(m.result.unwrap()),
+            Err(e) => return (out, Some(e)),
+        }
+    }
+    (out, None)
+}
+
 /// A channel whose TCP connections the test can cut, as a client that goes away does.
 pub struct Killable {
     pub channel: Channel,
