@@ -14,7 +14,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::options::{Durability, OpenOptions};
 use crate::storage::cache::{Change, ReadCache};
 use crate::storage::content;
-use crate::storage::crypt::{self, EncryptionKey};
+use crate::storage::crypt::{self, Keying};
 use crate::storage::gate::Gate;
 use crate::storage::owner::{lock_path, OwnerLock, RESERVE_BYTES};
 use crate::storage::pool::{Pooled, ReaderPool, SNAPSHOT_MAX_AGE};
@@ -75,8 +75,9 @@ pub struct Store {
     room: Option<Room>,
     /// The index definitions writes keep exact, cached (see `catalog`).
     pub(crate) catalog: Catalog,
-    /// The encryption key, taken out of `opts`; wiped (dropped) at close.
-    key: Mutex<Option<EncryptionKey>>,
+    /// How connections are keyed (the key taken out of `opts`, derived once); wiped
+    /// (dropped) at close.
+    key: Mutex<Option<Keying>>,
 }
 
 static MEMORY_DBS: AtomicU64 = AtomicU64::new(0);
@@ -146,6 +147,11 @@ impl Store {
             };
             (path.to_path_buf(), fresh)
         };
+        // The passphrase is stretched here, once; the key given is wiped as it drops.
+        let keying = match key {
+            Some(k) => Some(Keying::for_file(&k, &target, opts.page_size)?),
+            None => None,
+        };
         let mut inner = Store {
             warm,
             path: shown,
@@ -169,8 +175,11 @@ impl Store {
             replicated: Arc::default(),
             room: None,
             catalog: Catalog::default(),
-            key: Mutex::new(key),
+            key: Mutex::new(keying),
         };
+        if !fresh && inner.is_keyed() {
+            inner.find_page_size()?;
+        }
         if !inner.opts.read_only {
             let owner = OwnerLock::acquire(&inner.target)?;
             inner.gate = Gate::open(&lock_path(&inner.target), true);
@@ -357,7 +366,7 @@ impl Store {
             let key = self.key.lock();
             match key.as_ref() {
                 Some(k) => {
-                    crypt::apply(&conn, k, self.opts.page_size)?;
+                    k.apply(&conn)?;
                     true
                 }
                 None if self.is_closed() => return Err(Error::closed()),
@@ -378,6 +387,36 @@ impl Store {
 
     fn is_keyed(&self) -> bool {
         self.key.lock().is_some()
+    }
+
+    /// A read-write connection of its own to this file, keyed as every other (for
+    /// work outside the pool and the writer: an encrypted or plaintext copy).
+    pub(crate) fn side_connection(&self) -> Result<Connection> {
+        self.check_open()?;
+        self.connect(true)
+    }
+
+    /// How this file's connections are keyed (`None`: not encrypted, or closed).
+    pub(crate) fn keying(&self) -> Option<Keying> {
+        self.key.lock().clone()
+    }
+
+    /// An encrypted file's page size is inside its encrypted first page: the one asked
+    /// for is tried first, then the others (a wrong one reads as a wrong key). The key
+    /// was derived once, so each try costs a connection, not a PBKDF2 run.
+    fn find_page_size(&self) -> Result<()> {
+        let asked = self.keying().expect("keyed");
+        for size in crypt::page_sizes(asked.page_size) {
+            *self.key.lock() = Some(asked.with_page_size(size));
+            match self.connect(false) {
+                Ok(_) => return Ok(()),
+                Err(e) if e.code() == ErrorCode::NotADatabase => continue,
+                // Not the key (e.g. read-only media): the open below reports it.
+                Err(_) => break,
+            }
+        }
+        *self.key.lock() = Some(asked);
+        Ok(())
     }
 
     /// Settings and prepared statements of a new connection (its first reads).
