@@ -23,6 +23,7 @@
 // operation surface `ops` on top.
 mod blob;
 mod db;
+mod encryption;
 mod error;
 mod index;
 mod kv;
@@ -45,6 +46,8 @@ pub mod capi;
 
 pub use blob::BlobInfo;
 pub use db::Db;
+/// Key management of encrypted databases (feature `encryption`).
+pub use encryption::{decrypt, encrypt, rekey};
 pub use error::{catch_panic, Error, ErrorCode, Result};
 pub use index::{FindIter, IndexEntry, IndexInfo, IndexProgress, Record};
 /// A JSON value: what an index holds and `find` looks for (`serde_json::Value`).

@@ -11,6 +11,16 @@ pub fn open(path: &std::path::Path) -> Db {
     Db::open(path, OpenOptions::default()).unwrap()
 }
 
+/// `opts` with the key in `BUFFDB_TEST_KEY` when it is set: the encrypted runs of a suite
+/// (scripts/test.sh, with the cargo feature `encryption`). A raw key (`x'<64 hex>'`)
+/// keeps the suites that open a file per case fast (no PBKDF2 per open).
+pub fn keyed(opts: OpenOptions) -> OpenOptions {
+    match std::env::var("BUFFDB_TEST_KEY") {
+        Ok(k) if !k.is_empty() => opts.encryption_key(buffdb::EncryptionKey::passphrase(k).unwrap()),
+        _ => opts,
+    }
+}
+
 pub fn code<T: std::fmt::Debug>(r: buffdb::Result<T>) -> ErrorCode {
     r.expect_err("expected an error").code()
 }
@@ -71,4 +81,9 @@ pub fn downgrade_to_format_2(path: &std::path::Path) {
          UPDATE bdb_meta SET value = '2' WHERE key = 'format_version'; PRAGMA user_version = 2;",
     )
     .unwrap();
+}
+
+/// Whether the file starts with SQLite's plaintext header.
+pub fn is_plaintext_sqlite(path: &std::path::Path) -> bool {
+    std::fs::read(path).map(|b| b.starts_with(b"SQLite format 3\0")).unwrap_or(false)
 }
