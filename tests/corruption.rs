@@ -19,7 +19,7 @@ use common::*;
 const PAGE: usize = 4096;
 
 fn options() -> OpenOptions {
-    OpenOptions::default().page_size(PAGE as u32).chunk_size(4096).versions_to_keep(2).compression(true)
+    keyed(OpenOptions::default().page_size(PAGE as u32).chunk_size(4096).versions_to_keep(2).compression(true))
 }
 
 /// Compressible text.

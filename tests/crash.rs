@@ -15,7 +15,7 @@ const CHILD_ENV: &str = "BUFFDB_CRASH_CHILD";
 const ROUNDS_ENV: &str = "BUFFDB_CRASH_ROUNDS";
 
 fn opts() -> OpenOptions {
-    OpenOptions::default().durability(Durability::Full).chunk_size(4096)
+    common::keyed(OpenOptions::default().durability(Durability::Full).chunk_size(4096))
 }
 
 /// The child: writes forever, printing each acknowledged step.
