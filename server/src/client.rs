@@ -2,9 +2,10 @@
 //! (plus the compat ones where v1 has no twin), with engine errors back as
 //! `buffdb::Error` carrying the same `ErrorCode`.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
-use buffdb::{Error, ErrorCode, IndexEntry, IndexInfo, JsonValue, Record, StreamInfo, Value};
+use buffdb::{Error, ErrorCode, IndexEntry, IndexInfo, JsonValue, ModelInfo, Record, StreamInfo, Value};
 use prost::bytes::Bytes;
 use tokio_stream::StreamExt;
 use tonic::service::interceptor::InterceptedService;
@@ -36,6 +37,7 @@ pub struct Client {
     pub streams: v1::streams_client::StreamsClient<Svc>,
     pub database: v1::database_client::DatabaseClient<Svc>,
     pub indexes: v1::indexes_client::IndexesClient<Svc>,
+    pub models: v1::models_client::ModelsClient<Svc>,
     pub compat_kv: ckv::kv_client::KvClient<Svc>,
     pub compat_blob: cblob::blob_client::BlobClient<Svc>,
 }
@@ -84,41 +86,44 @@ fn info(i: v1::StreamInfo) -> StreamInfo {
 /// Bytes per piece a client uploads.
 pub const UPLOAD_PIECE: usize = 1 << 20;
 
-/// A reader's bytes as a lazy stream of pieces (read on a blocking thread), and the
-/// read error if one happens; after an error the stream's last message is `abort`.
-fn pieces<M: Send + 'static>(
-    mut reader: impl Read + Send + 'static,
-    mut make: impl FnMut(Bytes, bool) -> M + Send + 'static,
+/// The readers' bytes, one reader after the other, as a lazy stream of pieces (read
+/// on a blocking thread; `make(data, reader index, first piece of that reader)`), and
+/// the read error if one happens; after an error the stream's last message is `abort`.
+fn pieces<M: Send + 'static, R: Read + Send + 'static>(
+    readers: Vec<R>,
+    mut make: impl FnMut(Bytes, usize, bool) -> M + Send + 'static,
     abort: M,
 ) -> (tokio_stream::wrappers::ReceiverStream<M>, tokio::sync::oneshot::Receiver<std::io::Error>) {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let (err_tx, err_rx) = tokio::sync::oneshot::channel();
     tokio::task::spawn_blocking(move || {
-        let mut first = true;
-        loop {
-            let mut buf = vec![0u8; UPLOAD_PIECE];
-            let mut n = 0;
-            while n < buf.len() {
-                match reader.read(&mut buf[n..]) {
-                    Ok(0) => break,
-                    Ok(k) => n += k,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        let _ = err_tx.send(e);
-                        // Tell the server to store nothing (ending the stream would publish
-                        // a truncated document).
-                        let _ = tx.blocking_send(abort);
-                        return;
+        for (index, mut reader) in readers.into_iter().enumerate() {
+            let mut first = true;
+            loop {
+                let mut buf = vec![0u8; UPLOAD_PIECE];
+                let mut n = 0;
+                while n < buf.len() {
+                    match reader.read(&mut buf[n..]) {
+                        Ok(0) => break,
+                        Ok(k) => n += k,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            let _ = err_tx.send(e);
+                            // Tell the server to store nothing (ending the stream would publish
+                            // a truncated document).
+                            let _ = tx.blocking_send(abort);
+                            return;
+                        }
                     }
                 }
-            }
-            buf.truncate(n);
-            if (n > 0 || first) && tx.blocking_send(make(Bytes::from(buf), first)).is_err() {
-                return;
-            }
-            first = false;
-            if n < UPLOAD_PIECE {
-                return;
+                buf.truncate(n);
+                if (n > 0 || first) && tx.blocking_send(make(Bytes::from(buf), index, first)).is_err() {
+                    return;
+                }
+                first = false;
+                if n < UPLOAD_PIECE {
+                    break;
+                }
             }
         }
     });
@@ -199,6 +204,7 @@ impl Client {
             streams: c!(v1::streams_client::StreamsClient),
             database: c!(v1::database_client::DatabaseClient),
             indexes: c!(v1::indexes_client::IndexesClient),
+            models: c!(v1::models_client::ModelsClient),
             compat_kv: c!(ckv::kv_client::KvClient),
             compat_blob: c!(cblob::blob_client::BlobClient),
         })
@@ -291,7 +297,7 @@ impl Client {
         let mut md = metadata.map(str::to_string);
         let abort = v1::BlobPutChunk { abort: true, ..Default::default() };
         let (s, read_error) =
-            pieces(reader, move |data, _| v1::BlobPutChunk { data, metadata: md.take(), abort: false }, abort);
+            pieces(vec![reader], move |data, _, _| v1::BlobPutChunk { data, metadata: md.take(), abort: false }, abort);
         Ok(upload(self.blobs.put(s), read_error).await?.id)
     }
 
@@ -340,20 +346,36 @@ impl Client {
         let path = path.to_string();
         let mut metadata = metadata.map(str::to_string);
         let abort = v1::WriteChunk { abort: true, ..Default::default() };
-        let make = move |data, first| v1::WriteChunk {
+        let make = move |data, _, first| v1::WriteChunk {
             path: if first { path.clone() } else { String::new() },
             data,
             compress: if first { compress } else { None },
             abort: false,
             metadata: metadata.take(),
         };
-        let (s, read_error) = pieces(reader, make, abort);
+        let (s, read_error) = pieces(vec![reader], make, abort);
         Ok(info(upload(self.streams.write(s), read_error).await?))
     }
 
     /// Writes `path` (newest version, or `version`) to `out` as it arrives.
     pub async fn stream_get_to(&mut self, path: &str, version: Option<u64>, out: &mut impl Write) -> Result<(), Error> {
-        let req = v1::ReadRequest { path: path.into(), version, offset: 0, length: None };
+        self.stream_read_to(v1::ReadRequest { path: path.into(), version, offset: 0, length: None }, out).await
+    }
+
+    /// Writes `length` bytes of the newest version of `path` from `offset` (fewer at
+    /// the end) to `out`.
+    pub async fn stream_range_to(
+        &mut self,
+        path: &str,
+        offset: u64,
+        length: u64,
+        out: &mut impl Write,
+    ) -> Result<(), Error> {
+        self.stream_read_to(v1::ReadRequest { path: path.into(), version: None, offset, length: Some(length) }, out)
+            .await
+    }
+
+    async fn stream_read_to(&mut self, req: v1::ReadRequest, out: &mut impl Write) -> Result<(), Error> {
         let mut s = self.streams.read(req).await.map_err(error)?.into_inner();
         while let Some(m) = s.next().await {
             out.write_all(&m.map_err(error)?.data).map_err(io)?;
@@ -444,6 +466,67 @@ impl Client {
             }
         }
         Ok(columns.unwrap_or_default())
+    }
+
+    // ---- Model registry ----
+
+    /// Registers a version: uploads each (file name, reader) in pieces and registers
+    /// the record with them (and the streams its `files` already list), atomically.
+    pub async fn model_register(
+        &mut self,
+        info: &ModelInfo,
+        files: Vec<(String, Box<dyn Read + Send>)>,
+    ) -> Result<ModelInfo, Error> {
+        let (names, readers): (Vec<String>, Vec<_>) = files.into_iter().unzip();
+        let head = v1::ModelUpload { info: Some(crate::v1::models::model_info(info.clone())), ..Default::default() };
+        let abort = v1::ModelUpload { abort: true, ..Default::default() };
+        let make = move |data, file: usize, first: bool| v1::ModelUpload {
+            info: None,
+            file: first.then(|| names[file].clone()),
+            data,
+            abort: false,
+        };
+        let (s, read_error) = pieces(readers, make, abort);
+        let s = tokio_stream::once(head).chain(s);
+        Ok(crate::v1::models::engine_info(upload(self.models.register(s), read_error).await?))
+    }
+
+    /// The record of a version or alias.
+    pub async fn model_get(&mut self, name: &str, version_or_alias: &str) -> Result<ModelInfo, Error> {
+        let req = v1::ModelRef { name: name.into(), version: version_or_alias.into() };
+        Ok(crate::v1::models::engine_info(self.models.get(req).await.map_err(error)?.into_inner()))
+    }
+
+    /// Each model's name and the version `latest` names.
+    pub async fn model_list(&mut self) -> Result<Vec<(String, String)>, Error> {
+        let r = self.models.list(v1::ListModelsRequest { name: None }).await.map_err(error)?.into_inner();
+        Ok(r.models.into_iter().map(|m| (m.name, m.latest)).collect())
+    }
+
+    /// A model's versions, oldest first (empty when it has none).
+    pub async fn model_versions(&mut self, name: &str) -> Result<Vec<ModelInfo>, Error> {
+        match self.models.list(v1::ListModelsRequest { name: Some(name.into()) }).await {
+            Ok(r) => Ok(r.into_inner().versions.into_iter().map(crate::v1::models::engine_info).collect()),
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(Vec::new()),
+            Err(s) => Err(error(s)),
+        }
+    }
+
+    pub async fn model_aliases(&mut self, name: &str) -> Result<BTreeMap<String, String>, Error> {
+        let r = self.models.aliases(v1::ModelName { name: name.into() }).await.map_err(error)?.into_inner();
+        Ok(r.aliases.into_iter().collect())
+    }
+
+    /// Points `alias` at `version`, or removes it with `None`.
+    pub async fn model_set_alias(&mut self, name: &str, alias: &str, version: Option<&str>) -> Result<(), Error> {
+        let req = v1::SetAliasRequest { name: name.into(), alias: alias.into(), version: version.map(Into::into) };
+        self.models.set_alias(req).await.map_err(error)?;
+        Ok(())
+    }
+
+    pub async fn model_delete(&mut self, name: &str, version: &str) -> Result<bool, Error> {
+        let req = v1::ModelRef { name: name.into(), version: version.into() };
+        Ok(self.models.delete(req).await.map_err(error)?.into_inner().existed)
     }
 
     // ---- Indexes ----
@@ -542,7 +625,12 @@ async fn entries(
     mut each: impl FnMut(IndexEntry) -> Result<(), Error>,
 ) -> Result<(), Error> {
     use v1::index_record::Record as R;
-    let bad = || Error::new(ErrorCode::Corrupt, "the server sent an index entry without a record or with a value that is not JSON");
+    let bad = || {
+        Error::new(
+            ErrorCode::Corrupt,
+            "the server sent an index entry without a record or with a value that is not JSON",
+        )
+    };
     while let Some(page) = s.next().await {
         for e in page.map_err(error)?.entries {
             let record = match e.record.and_then(|r| r.record).ok_or_else(bad)? {

@@ -135,6 +135,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Box
             n
         ))
         .add_service(limited!(proto::v1::indexes_server::IndexesServer::new(v1::index::IndexesV1::new(state.clone())), n))
+        .add_service(limited!(proto::v1::models_server::ModelsServer::new(v1::models::ModelsV1::new(state.clone())), n))
         .add_service(limited!(
             proto::v1::database_server::DatabaseServer::new(v1::database::DatabaseV1::new(state.clone())),
             n

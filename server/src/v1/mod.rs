@@ -16,6 +16,7 @@ pub mod convert;
 pub mod database;
 pub mod index;
 pub mod kv;
+pub mod models;
 pub mod pages;
 pub mod streams;
 pub mod transactions;

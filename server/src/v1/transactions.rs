@@ -19,7 +19,7 @@ use crate::state::State;
 use crate::stores::Stores;
 use crate::txn_worker::TxnWorker;
 use crate::v1::convert::{blob_info, stream_info};
-use crate::v1::{index, streams};
+use crate::v1::{index, models, streams};
 use crate::BoxStream;
 
 pub struct TransactionsV1 {
@@ -35,7 +35,16 @@ impl TransactionsV1 {
 fn is_write(op: &Op) -> bool {
     !matches!(
         op,
-        Op::Get(_) | Op::Scan(_) | Op::BlobGet(_) | Op::StreamRead(_) | Op::ListIndexes(_) | Op::Find(_) | Op::FindRange(_)
+        Op::Get(_)
+            | Op::Scan(_)
+            | Op::BlobGet(_)
+            | Op::StreamRead(_)
+            | Op::ListIndexes(_)
+            | Op::Find(_)
+            | Op::FindRange(_)
+            | Op::ModelGet(_)
+            | Op::ModelList(_)
+            | Op::ModelAliases(_)
     )
 }
 
@@ -93,6 +102,12 @@ async fn apply(worker: &TxnWorker, stores: &Stores, op: Op) -> Result<R, Status>
                 Op::ListIndexes(r) => R::ListIndexes(index::list_indexes(t, r)?),
                 Op::Find(r) => R::Find(index::find_page(t, r)?),
                 Op::FindRange(r) => R::FindRange(index::find_range_page(t, r)?),
+                Op::ModelRegister(r) => R::ModelRegister(models::register(t, r)?),
+                Op::ModelGet(r) => R::ModelGet(models::get(t, r)?),
+                Op::ModelList(r) => R::ModelList(models::list(t, r)?),
+                Op::ModelDelete(r) => R::ModelDelete(models::delete(t, r)?),
+                Op::ModelSetAlias(r) => R::ModelSetAlias(models::set_alias(t, r)?),
+                Op::ModelAliases(r) => R::ModelAliases(models::get_aliases(t, r)?),
                 Op::StreamRead(r) => {
                     let info = t.stream_stat(&r.path).or_status()?;
                     let data = t.stream_read(&r.path).or_status()?;
