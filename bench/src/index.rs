@@ -109,7 +109,7 @@ pub fn run(n: usize) {
     // put_many of fresh records with 0, 1 and 3 indexes (each on a new database).
     let m = (n / 5).max(1000);
     let mut put = Vec::new();
-    for (k, defs) in [(0, &[][..]), (1, &["$.score"][..]), (3, &["$.score", "$.email", "$.age"][..])] {
+    for (k, defs) in [(0, &PATHS[..0]), (1, &PATHS[..1]), (3, &PATHS[..])] {
         let times: Vec<f64> = (0..3)
             .map(|r| {
                 let db = Db::open(dir.path().join(format!("put{k}_{r}.db")), OpenOptions::default()).unwrap();
@@ -152,6 +152,44 @@ pub fn run(n: usize) {
         put[2] / put[0],
         (put[2] / put[0] - 1.0) / 3.0 + 1.0
     );
+}
+
+/// Index definitions of the put_many rows: the first `k` of these.
+const PATHS: [&str; 3] = ["$.score", "$.email", "$.age"];
+
+/// Profiling aid: `--index-loop put_many|put K N` writes N fresh JSON records into a new
+/// database with K indexes (put_many in batches of 10,000 as above, or one put each),
+/// inside `index_writes`, so `valgrind --tool=callgrind --toggle-collect='*index_writes*'`
+/// counts only the writes.
+pub fn profile_loop(op: &str, k: usize, n: usize) {
+    let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().to_string_lossy().into()))
+        .unwrap();
+    let records: Vec<(String, String)> = (0..n).map(record).collect();
+    let db = Db::open(dir.path().join("loop.db"), OpenOptions::default()).unwrap();
+    for (i, p) in PATHS[..k].iter().enumerate() {
+        db.create_index(&format!("i{i}"), "kv", p, false, None).unwrap();
+    }
+    let t = Instant::now();
+    index_writes(&db, op, &records);
+    println!("{op} with {k} indexes: {:.0} ns per record", t.elapsed().as_secs_f64() * 1e9 / n as f64);
+    db.close().unwrap();
+}
+
+#[inline(never)]
+fn index_writes(db: &Db, op: &str, records: &[(String, String)]) {
+    match op {
+        "put_many" => {
+            for batch in records.chunks(10_000) {
+                db.put_many(batch).unwrap();
+            }
+        }
+        "put" => {
+            for (k, v) in records {
+                db.put(k.as_bytes(), v.as_bytes()).unwrap();
+            }
+        }
+        _ => panic!("--index-loop put_many|put K N"),
+    }
 }
 
 fn serde_json_from(v: &[u8]) -> JsonValue {

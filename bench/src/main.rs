@@ -526,6 +526,9 @@ fn main() {
     let (only_buffdb, skip_k, skip_s, raw) = (flag("--only-buffdb"), flag("--skip-k"), flag("--skip-s"), flag("--raw"));
     CPU_CLOCK.store(flag("--cpu"), std::sync::atomic::Ordering::Relaxed);
     let mib = arg("--stream-mib", 256);
+    if let Some(i) = args.iter().position(|a| a == "--index-loop") {
+        return index::profile_loop(&args[i + 1], args[i + 2].parse().unwrap(), args[i + 3].parse().unwrap());
+    }
     if flag("--index") {
         return index::run(arg("--index-records", 1_000_000));
     }
