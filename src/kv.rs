@@ -146,19 +146,79 @@ pub(crate) fn delete(conn: &Connection, inner: &Store, key: &[u8]) -> Result<boo
 }
 
 /// Index upkeep for a KV write of `key` (`new`: `None` for a delete), before the row
-/// changes: its old value is read from the row (a damaged one is `Old::Unknown`).
+/// changes.
 fn index_change(conn: &Connection, defs: &[IndexDef], key: &[u8], new: Option<&[u8]>) -> Result<()> {
+    with_old(conn, key, |old| upkeep::change(conn, defs, IndexSource::Kv, key, old, new.map(Doc::Bytes)))
+}
+
+/// Calls `f` with what the row of `key` holds now (a damaged one is `Old::Unknown`).
+fn with_old<R>(conn: &Connection, key: &[u8], f: impl FnOnce(Old<'_>) -> Result<R>) -> Result<R> {
     let mut stmt = conn.prepare_cached("SELECT value FROM bdb_kv WHERE key = ?1")?;
     let mut rows = stmt.query([key])?;
-    let row = rows.next()?;
-    let old = match row {
-        None => Old::None,
-        Some(r) => match blob(r, 0).and_then(|stored| open_kv(key, stored)) {
-            Ok(v) => Old::Doc(Doc::Bytes(v)),
-            Err(_) => Old::Unknown,
-        },
-    };
-    upkeep::change(conn, defs, IndexSource::Kv, key, old, new.map(Doc::Bytes))
+    match rows.next()? {
+        None => f(Old::None),
+        Some(r) => f(old_of(key, blob(r, 0))),
+    }
+}
+
+fn old_of<'a>(key: &[u8], stored: Result<&'a [u8]>) -> Old<'a> {
+    match stored.and_then(|s| open_kv(key, s)) {
+        Ok(v) => Old::Doc(Doc::Bytes(v)),
+        Err(_) => Old::Unknown,
+    }
+}
+
+/// Index upkeep for `put_many` (`order`: the pairs in key order; of a key given twice
+/// the later pair wins), before the rows change, as one `upkeep::Batch`.
+fn index_batch<'r, K: AsRef<[u8]>, V: AsRef<[u8]>>(conn: &Connection, defs: &[IndexDef], order: &[&'r (K, V)]) -> Result<()> {
+    // The last pair of each key an index covers.
+    let mut writes: Vec<(&'r [u8], &'r [u8])> = Vec::new();
+    for (k, v) in order.iter().map(|p| (p.0.as_ref(), p.1.as_ref())) {
+        match writes.last_mut() {
+            Some(last) if last.0 == k => last.1 = v,
+            _ if defs.iter().any(|d| d.covers(IndexSource::Kv, k)) => writes.push((k, v)),
+            _ => {}
+        }
+    }
+    let mut batch = upkeep::Batch::new(defs, IndexSource::Kv);
+    old_values(conn, &writes, |(k, v), old| batch.add(*k, old, Some(Doc::Bytes(v))))?;
+    batch.apply(conn)
+}
+
+/// Calls `f` with each of `writes` (distinct keys in order) and what its row holds now.
+/// The rows are read in one ordered walk from the first key to the last while it mostly
+/// meets the keys asked for (one B-tree descent instead of one a key: a batch of new or
+/// rewritten keys); past as many other rows as keys asked for, one lookup a key.
+fn old_values<'r, T>(conn: &Connection, writes: &[(&'r [u8], T)], mut f: impl FnMut(&(&'r [u8], T), Old<'_>)) -> Result<()> {
+    let (Some(first), Some(last)) = (writes.first(), writes.last()) else { return Ok(()) };
+    let mut i = 0;
+    let mut others = 0;
+    {
+        let mut stmt = conn.prepare_cached("SELECT key, value FROM bdb_kv WHERE key >= ?1 AND key <= ?2 ORDER BY key")?;
+        let mut rows = stmt.query(params![first.0, last.0])?;
+        while i < writes.len() && others <= writes.len() {
+            let Some(row) = rows.next()? else {
+                // Past the last row: the other keys have none.
+                writes[i..].iter().for_each(|w| f(w, Old::None));
+                return Ok(());
+            };
+            let k = blob(row, 0)?;
+            while i < writes.len() && writes[i].0 < k {
+                f(&writes[i], Old::None);
+                i += 1;
+            }
+            if i < writes.len() && writes[i].0 == k {
+                f(&writes[i], old_of(k, blob(row, 1)));
+                i += 1;
+            } else {
+                others += 1;
+            }
+        }
+    }
+    for w in &writes[i..] {
+        with_old(conn, w.0, |old| Ok(f(w, old)))?;
+    }
+    Ok(())
 }
 
 pub(crate) fn put_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(conn: &Connection, inner: &Store, pairs: &[(K, V)]) -> Result<()> {
@@ -171,21 +231,7 @@ pub(crate) fn put_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(conn: &Connection, inner:
     order.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
     let defs = inner.catalog.defs(conn)?;
     if defs.iter().any(|d| d.source == IndexSource::Kv) {
-        // In key order, as the rows are written: a key given twice (the later pair
-        // wins) moves its entry from the earlier pair's value.
-        let mut prev: Option<(&[u8], &[u8])> = None;
-        for (k, v) in &order {
-            let (k, v) = (k.as_ref(), v.as_ref());
-            if defs.iter().any(|d| d.covers(IndexSource::Kv, k)) {
-                match prev {
-                    Some((pk, pv)) if pk == k => {
-                        upkeep::change(conn, &defs, IndexSource::Kv, k, Old::Doc(Doc::Bytes(pv)), Some(Doc::Bytes(v)))?
-                    }
-                    _ => index_change(conn, &defs, k, Some(v))?,
-                }
-            }
-            prev = Some((k, v));
-        }
+        index_batch(conn, &defs, &order)?;
     }
     // Many rows per statement: one step per group instead of one per row.
     let mut groups = order.chunks_exact(PUT_GROUP);

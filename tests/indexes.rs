@@ -129,6 +129,62 @@ fn unique_indexes_refuse_duplicates_and_the_write_changes_nothing() {
     assert_checked(&db);
 }
 
+/// What the indexes hold, for "nothing changed".
+fn all_entries(db: &Db) -> Vec<(String, Vec<IndexEntry>)> {
+    let names: Vec<String> = db.list_indexes().unwrap().into_iter().map(|i| i.name).collect();
+    names.into_iter().map(|n| (n.clone(), db.find_range(&n, None, None, false, None, None).unwrap().map(Result::unwrap).collect())).collect()
+}
+
+#[test]
+fn put_many_checks_a_unique_index_over_the_whole_batch() {
+    let (_d, path) = temp();
+    let db = open(&path);
+    users(&db);
+    db.create_index("by_email", "kv", "$.email", true, None).unwrap();
+    db.create_index("by_age", "kv", "$.age", false, None).unwrap();
+    let before = all_entries(&db);
+    // Two records of one batch with one value nobody held: CONFLICT naming the index, nothing changed.
+    let batch = [(&b"new:1"[..], &br#"{"email":"same@x","age":1}"#[..]), (b"new:2", br#"{"email":"same@x","age":2}"#)];
+    let e = db.put_many(&batch).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict, "{e}");
+    assert!(e.message().contains("by_email") && e.message().contains("same@x"), "{e}");
+    assert_eq!(db.get_many(&[&b"new:1"[..], b"new:2"]).unwrap(), vec![None::<Vec<u8>>, None]);
+    assert_eq!(all_entries(&db), before);
+    // The same in a transaction: the call changes nothing and the transaction goes on.
+    let tx = db.begin().unwrap();
+    tx.put(b"new:0", br#"{"email":"tx@x"}"#).unwrap();
+    assert_eq!(code(tx.put_many(&batch)), ErrorCode::Conflict);
+    assert_eq!(tx.get(b"new:1").unwrap(), None);
+    assert_eq!(keys(tx.find("by_email", &json!("same@x"))), Vec::<String>::new());
+    assert_eq!(keys(tx.find("by_email", &json!("tx@x"))), ["new:0"]);
+    tx.rollback().unwrap();
+    // Past one statement's group of entries, with the duplicate last.
+    let mut many: Vec<(String, String)> = (0..300).map(|i| (format!("m:{i:03}"), format!(r#"{{"email":"m{i}@x","age":{i}}}"#))).collect();
+    many.push(("m:999".into(), r#"{"email":"m7@x"}"#.into()));
+    assert_eq!(code(db.put_many(&many)), ErrorCode::Conflict);
+    assert_eq!(all_entries(&db), before);
+    many.pop();
+    db.put_many(&many).unwrap();
+    assert_eq!(find(&db, "by_email", json!("m299@x")), ["m:299"]);
+    assert_eq!(find(&db, "by_age", json!(150)), ["m:150"]);
+    // A value handed from one record to another in one batch is no duplicate, whichever key comes first.
+    db.put_many(&[(&b"user:2"[..], &br#"{"email":"ada@x"}"#[..]), (b"user:1", br#"{"email":"bob@x"}"#)]).unwrap();
+    assert_eq!((find(&db, "by_email", json!("ada@x")), find(&db, "by_email", json!("bob@x"))), (vec!["user:2".to_string()], vec!["user:1".to_string()]));
+    db.put_many(&[(&b"user:1"[..], &br#"{"email":"ada@x"}"#[..]), (b"user:2", br#"{"email":"bob@x"}"#)]).unwrap();
+    assert_eq!((find(&db, "by_email", json!("ada@x")), find(&db, "by_email", json!("bob@x"))), (vec!["user:1".to_string()], vec!["user:2".to_string()]));
+    // A key given twice: only its later value counts (the earlier one is held by user:1).
+    db.put_many(&[(&b"user:3"[..], &br#"{"email":"ada@x"}"#[..]), (b"user:3", br#"{"email":"cy2@x"}"#)]).unwrap();
+    assert_eq!(find(&db, "by_email", json!("cy2@x")), ["user:3"]);
+    // Rewriting records with their own values, and with new ones, in one batch.
+    let rewrite: Vec<(String, String)> =
+        (0..300).map(|i| (format!("m:{i:03}"), format!(r#"{{"email":"m{i}@x","age":{}}}"#, if i % 2 == 0 { i } else { i + 1000 }))).collect();
+    db.put_many(&rewrite).unwrap();
+    assert_eq!(find(&db, "by_age", json!(1001)), ["m:001"]);
+    assert_eq!(find(&db, "by_age", json!(1)), ["other:1"], "m:001 left age 1");
+    assert_eq!(find(&db, "by_email", json!("m1@x")), ["m:001"]);
+    assert_checked(&db);
+}
+
 #[test]
 fn blob_and_stream_indexes_follow_metadata() {
     let (_d, path) = temp();

@@ -7,7 +7,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::upkeep::{entry_value, insert_entry, Doc};
+use super::upkeep::{Batch, Doc, Old};
 use super::IndexProgress;
 use crate::error::{Error, Result};
 use crate::kv::{self, Source};
@@ -102,12 +102,15 @@ pub(crate) fn run(
     };
     let mut last: Option<Vec<u8>> = None;
     let mut seen = 0usize;
+    let mut batch = Batch::new(std::slice::from_ref(&def), def.source);
     let mut failed: Option<Error> = None;
     let mut add = |record: &[u8], doc: Doc<'_>| -> bool {
         seen += 1;
         last = Some(record.to_vec());
-        if let Some(v) = entry_value(&def, &doc) {
-            if let Err(e) = insert_entry(conn, &def, &v, record) {
+        batch.add(record.to_vec(), Old::None, Some(doc));
+        // Written every BATCH records: a build in one transaction holds no more in memory.
+        if seen % BATCH == 0 {
+            if let Err(e) = batch.flush(conn) {
                 failed = Some(e);
                 return false;
             }
@@ -130,6 +133,8 @@ pub(crate) fn run(
     if let Some(e) = failed {
         return Err(e);
     }
+    // Entries already there (a write past the cursor added them) are added again: one entry.
+    batch.flush(conn)?;
     let finished = seen < limit;
     match (&last, finished) {
         (_, true) => set_built(conn, id, None)?,

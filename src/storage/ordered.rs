@@ -5,31 +5,44 @@
 
 use serde_json::Value as Json;
 
+use super::jsonpath::Scalar;
+
 const NULL: u8 = 0x10;
 const FALSE: u8 = 0x20;
 const TRUE: u8 = 0x21;
 const NUMBER: u8 = 0x30;
 const STRING: u8 = 0x40;
 
-/// The encoding of a scalar; `None` for arrays and objects (never indexed).
+/// The encoding of a JSON value; `None` for arrays and objects (never indexed).
 pub(crate) fn encode(v: &Json) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
+    Some(encode_scalar(&match v {
+        Json::Null => Scalar::Null,
+        Json::Bool(b) => Scalar::Bool(*b),
+        Json::Number(n) => Scalar::Number(n.as_f64()?),
+        Json::String(s) => Scalar::Str(s.as_str().into()),
+        Json::Array(_) | Json::Object(_) => return None,
+    }))
+}
+
+/// The encoding of a scalar found in a record.
+pub(crate) fn encode_scalar(v: &Scalar<'_>) -> Vec<u8> {
     match v {
-        Json::Null => out.push(NULL),
-        Json::Bool(false) => out.push(FALSE),
-        Json::Bool(true) => out.push(TRUE),
-        Json::Number(n) => {
+        Scalar::Null => vec![NULL],
+        Scalar::Bool(false) => vec![FALSE],
+        Scalar::Bool(true) => vec![TRUE],
+        Scalar::Number(f) => {
+            let mut out = Vec::with_capacity(9);
             out.push(NUMBER);
-            out.extend_from_slice(&number(n.as_f64()?));
+            out.extend_from_slice(&number(*f));
+            out
         }
-        Json::String(s) => {
-            out.reserve(1 + s.len());
+        Scalar::Str(s) => {
+            let mut out = Vec::with_capacity(1 + s.len());
             out.push(STRING);
             out.extend_from_slice(s.as_bytes());
+            out
         }
-        Json::Array(_) | Json::Object(_) => return None,
     }
-    Some(out)
 }
 
 /// An f64 as 8 bytes in numeric order (IEEE 754 with the sign bit flipped for
