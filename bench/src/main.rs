@@ -306,7 +306,7 @@ fn file_write_rate(dir: &std::path::Path, data: &[u8]) -> f64 {
 }
 
 /// Peak anonymous memory of this process (RssAnon, sampled every 2 ms) while it lives.
-struct PeakAnon {
+pub(crate) struct PeakAnon {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: std::thread::JoinHandle<u64>,
 }
