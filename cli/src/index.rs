@@ -3,7 +3,9 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use buffdb::{Db, Error, ErrorCode, IndexEntry, IndexInfo, JsonValue, Record};
+use buffdb::{Error, ErrorCode, IndexEntry, IndexInfo, JsonValue, Record};
+
+use crate::store::Store;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -72,40 +74,39 @@ fn record(r: &Record) -> String {
     }
 }
 
-pub fn run(cli: &crate::Cli, cmd: &Command) -> Result<crate::Outcome, Error> {
-    if cli.remote.is_some() {
-        return Err(Error::new(ErrorCode::InvalidArgument, "index and find work on a local file (no --remote yet)"));
-    }
-    let db = crate::open(cli)?;
-    let mut out = io::stdout().lock();
-    let outcome = match cmd {
+pub fn run(store: &dyn Store, cmd: &Command, out: &mut dyn Write) -> Result<crate::Outcome, Error> {
+    Ok(match cmd {
         Command::Index(IndexCommand::Create { name, source, path, unique, prefix }) => {
-            let info = create(&db, name, source, path, *unique, prefix.as_deref())?;
+            let info = create(store, name, source, path, *unique, prefix.as_deref())?;
             writeln!(out, "{}: {} entries", info.name, info.entries)?;
             crate::Outcome::Ok
         }
         Command::Index(IndexCommand::Drop { name }) => {
-            if db.drop_index(name)? {
+            if store.drop_index(name)? {
                 crate::Outcome::Ok
             } else {
                 crate::Outcome::No(format!("no index {name:?}"))
             }
         }
         Command::Index(IndexCommand::List) => {
-            for i in db.list_indexes()? {
-                list_line(&mut out, &i)?;
+            for i in store.list_indexes()? {
+                list_line(out, &i)?;
             }
             crate::Outcome::Ok
         }
-        Command::Find(args) => find(&db, &mut out, args)?,
-    };
-    out.flush()?;
-    db.close()?;
-    Ok(outcome)
+        Command::Find(args) => find(store, out, args)?,
+    })
 }
 
-/// Creates the index, with a progress bar on a terminal while it is built.
-fn create(db: &Db, name: &str, source: &str, path: &str, unique: bool, prefix: Option<&str>) -> Result<IndexInfo, Error> {
+/// Creates the index, with a progress bar on a terminal while it is built (locally).
+fn create(
+    store: &dyn Store,
+    name: &str,
+    source: &str,
+    path: &str,
+    unique: bool,
+    prefix: Option<&str>,
+) -> Result<IndexInfo, Error> {
     let bar = if io::stderr().is_terminal() { ProgressBar::new(0) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template("building {msg} [{bar:40}] {pos}/{len} records {per_sec} {eta}")
@@ -113,7 +114,7 @@ fn create(db: &Db, name: &str, source: &str, path: &str, unique: bool, prefix: O
             .progress_chars("=> "),
     );
     bar.set_message(name.to_string());
-    let info = db.create_index_with_progress(name, source, path, unique, prefix.map(str::as_bytes), &mut |p| {
+    let info = store.create_index(name, source, path, unique, prefix.map(str::as_bytes), &mut |p| {
         bar.set_length(p.total);
         bar.set_position(p.done);
     });
@@ -121,7 +122,7 @@ fn create(db: &Db, name: &str, source: &str, path: &str, unique: bool, prefix: O
     info
 }
 
-fn list_line(out: &mut impl Write, i: &IndexInfo) -> io::Result<()> {
+fn list_line(out: &mut dyn Write, i: &IndexInfo) -> io::Result<()> {
     let prefix = i.key_prefix.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
     writeln!(
         out,
@@ -136,22 +137,17 @@ fn list_line(out: &mut impl Write, i: &IndexInfo) -> io::Result<()> {
     )
 }
 
-fn find(db: &Db, out: &mut impl Write, args: &FindArgs) -> Result<crate::Outcome, Error> {
-    let entries: Box<dyn Iterator<Item = buffdb::Result<IndexEntry>>> = match &args.value {
+fn find(store: &dyn Store, out: &mut dyn Write, args: &FindArgs) -> Result<crate::Outcome, Error> {
+    let mut each = |e: IndexEntry| -> Result<(), Error> { Ok(writeln!(out, "{}\t{}", e.value, record(&e.record))?) };
+    match &args.value {
         Some(v) if args.from.is_none() && args.to.is_none() => {
-            let v = value(v);
-            let it = db.find(&args.name, &v)?;
-            Box::new(it.take(args.limit.unwrap_or(usize::MAX)))
+            store.find(&args.name, &value(v), args.limit, &mut each)?
         }
         Some(_) => return Err(Error::new(ErrorCode::InvalidArgument, "give VALUE or --from/--to, not both")),
         None => {
             let (lo, hi) = (args.from.as_deref().map(value), args.to.as_deref().map(value));
-            Box::new(db.find_range(&args.name, lo.as_ref(), hi.as_ref(), args.reverse, None, args.limit)?)
+            store.find_range(&args.name, lo.as_ref(), hi.as_ref(), args.reverse, args.limit, &mut each)?
         }
-    };
-    for e in entries {
-        let e = e?;
-        writeln!(out, "{}\t{}", e.value, record(&e.record))?;
     }
     Ok(crate::Outcome::Ok)
 }

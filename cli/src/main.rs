@@ -3,9 +3,9 @@
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use buffdb::{Db, Error, ErrorCode, OpenOptions, QueryOptions, Value};
+use buffdb::{Db, Error, ErrorCode, OpenOptions, Value};
 use clap::{Parser, Subcommand};
 
 mod hf;
@@ -17,16 +17,14 @@ mod remote;
 mod replicate;
 mod runtime;
 mod serve;
+mod store;
 use indicatif::{ProgressBar, ProgressStyle};
+use store::{Input, Store};
 
 /// BuffDB: an embedded database of KV records, blobs, versioned path streams and prefix search, in one file.
 ///
 /// Exit codes: 0 success; 1 a false `eq`/`not-eq`, or a missing key, id or path;
 /// 2 a usage error; 3 any other failure (corrupt data, not a BuffDB file, I/O).
-/// Limits of a local `query` unless given (the rows stream, so these bound time and
-/// output, not memory).
-const QUERY_TIMEOUT_MS: u64 = 10_000;
-const QUERY_MAX_ROWS: usize = 1_000_000;
 
 #[derive(Parser)]
 #[command(name = "buffdb", version, about, long_about)]
@@ -37,7 +35,7 @@ struct Cli {
     /// fsync policy for this session's writes: full, normal or none.
     #[arg(long, global = true, default_value = "normal")]
     durability: String,
-    /// Run kv, blob, stream, search and query commands against a `buffdb run` server at
+    /// Run kv, blob, stream, search, query, index, find and model commands against a `buffdb run` server at
     /// ADDR (host:port, http://... or https://... for TLS) instead of a local file; the
     /// token, if the server needs one, comes from BUFFDB_TOKEN (not a flag: command lines
     /// are visible to other users).
@@ -256,9 +254,9 @@ fn open(cli: &Cli) -> Result<Db, Error> {
     Db::open(&cli.store, opts)
 }
 
-fn input(file: &str) -> Result<Box<dyn Read>, Error> {
+fn input(file: &str) -> Result<Input, Error> {
     if file == "-" {
-        Ok(Box::new(io::stdin().lock()))
+        Ok(Box::new(io::stdin()))
     } else {
         let f = std::fs::File::open(file).map_err(|e| Error::new(ErrorCode::Io, format!("cannot read {file}: {e}")))?;
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
@@ -294,11 +292,20 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
     if let Command::Assets(cmd) = &cli.command {
         return pack::run(&cli, cmd).map(|_| Outcome::Ok);
     }
-    if let Command::Indexes(cmd) = &cli.command {
-        return index::run(&cli, cmd);
-    }
-    if let Some(addr) = &cli.remote {
-        return remote::run(&cli, addr);
+    let local_only = matches!(
+        cli.command,
+        Command::Stats
+            | Command::Check
+            | Command::Replicate(_)
+            | Command::Restore(_)
+            | Command::Run(_)
+            | Command::Hf(_)
+    );
+    if cli.remote.is_some() && local_only {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            "--remote works with kv, blob, stream, search, query, index, find and model (run stats, check, replicate, restore and hf where the file is)",
+        ));
     }
     if let Command::Replicate(args) = &cli.command {
         return replicate::replicate(args, &cli.store).map(|()| Outcome::Ok);
@@ -311,31 +318,34 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
         serve::run(args, &cli.store, opts)?;
         return Ok(Outcome::Ok);
     }
-    match &cli.command {
-        Command::Model(cmd) => {
-            let db = open(&cli)?;
-            let mut out = io::stdout().lock();
-            let outcome = model::run(cmd, &db, &mut out)?;
-            out.flush()?;
-            db.close()?;
-            return Ok(outcome);
-        }
-        Command::Hf(cmd) => return hf::run(cmd, open(&cli)?),
-        _ => {}
+    if let Command::Hf(cmd) = &cli.command {
+        return hf::run(cmd, open(&cli)?);
     }
     // The file a command stores is opened before the store: a missing one changes nothing.
-    let mut given = match &cli.command {
+    let given = match &cli.command {
         Command::Stream(StreamCommand::Put { file, .. }) | Command::Blob(BlobCommand::Store { file, .. }) => {
             Some(input(file)?)
         }
         _ => None,
     };
-    let mut given = move || given.take().expect("opened above for this command");
-    let db = open(&cli)?;
+    let store: Box<dyn Store> = match &cli.remote {
+        Some(addr) => Box::new(remote::Remote::connect(&cli, addr)?),
+        None => Box::new(open(&cli)?),
+    };
     let mut out = io::stdout().lock();
-    let outcome = match &cli.command {
+    let outcome = command(&*store, &cli.command, given, &mut out)?;
+    out.flush()?;
+    store.close()?;
+    Ok(outcome)
+}
+
+/// Runs a command on a local file or a server: written once for both.
+fn command(store: &dyn Store, cmd: &Command, given: Option<Input>, mut out: &mut dyn Write) -> Result<Outcome, Error> {
+    let mut given = given;
+    let mut given = move || given.take().expect("opened before the store for this command");
+    Ok(match cmd {
         Command::Kv(cmd) => match cmd {
-            KvCommand::Get { key } => match db.get(key.as_bytes())? {
+            KvCommand::Get { key } => match store.get(key.as_bytes())? {
                 Some(v) => {
                     print::value(&mut out, &v)?;
                     Outcome::Ok
@@ -344,130 +354,115 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
             },
             KvCommand::Set { key, value } => {
                 let v = if value == "-" { read_all("-")? } else { value.clone().into_bytes() };
-                db.put(key.as_bytes(), &v)?;
+                store.put(key.as_bytes(), &v)?;
                 Outcome::Ok
             }
-            KvCommand::Delete { key } => print::found(db.delete(key.as_bytes())?, print::no_key(key)),
-            KvCommand::Eq { keys } => print::yes_no(&mut out, db.eq(keys)?)?,
-            KvCommand::NotEq { keys } => print::yes_no(&mut out, db.not_eq(keys)?)?,
+            KvCommand::Delete { key } => print::found(store.delete(key.as_bytes())?, print::no_key(key)),
+            KvCommand::Eq { keys } => print::yes_no(&mut out, store.kv_compare(keys, false)?)?,
+            KvCommand::NotEq { keys } => print::yes_no(&mut out, store.kv_compare(keys, true)?)?,
             KvCommand::Scan { prefix, limit, start_after } => {
-                for row in db.scan(prefix.as_bytes(), start_after.as_deref().map(str::as_bytes), *limit)? {
-                    let (k, v) = row?;
-                    print::pair(&mut out, &k, &v)?;
-                }
+                let after = start_after.as_deref().map(str::as_bytes);
+                store.scan(prefix.as_bytes(), after, *limit, &mut |k, v| Ok(print::pair(&mut out, k, v)?))?;
                 Outcome::Ok
             }
         },
         Command::Blob(cmd) => match cmd {
-            BlobCommand::Get { id } => {
-                let mut r = match db.blob_open(*id) {
-                    Ok(r) => r,
-                    Err(e) if e.code() == ErrorCode::NotFound => return Ok(print::no_blob(*id)),
-                    Err(e) => return Err(e),
-                };
-                io::copy(&mut r, &mut out)?;
-                Outcome::Ok
-            }
+            BlobCommand::Get { id } => match store.blob_get_to(*id, &mut out) {
+                Ok(()) => Outcome::Ok,
+                Err(e) if e.code() == ErrorCode::NotFound => print::no_blob(*id),
+                Err(e) => return Err(e),
+            },
             BlobCommand::Store { metadata, .. } => {
-                let id = db.blob_put_from(given(), metadata.as_deref())?;
+                let id = store.blob_put_from(given(), metadata.as_deref())?;
                 writeln!(out, "{id}")?;
                 Outcome::Ok
             }
             BlobCommand::Update { id, what } => {
                 let (data, md) = what.read()?;
-                db.blob_update(*id, data.as_deref(), md.as_ref().map(Option::as_deref))?;
+                store.blob_update(*id, data, md)?;
                 Outcome::Ok
             }
-            BlobCommand::Delete { id } => print::found(db.blob_delete(*id)?, print::no_blob(*id)),
-            BlobCommand::EqData { ids } => print::yes_no(&mut out, db.blob_eq(ids)?)?,
-            BlobCommand::NotEqData { ids } => print::yes_no(&mut out, db.blob_not_eq(ids)?)?,
+            BlobCommand::Delete { id } => print::found(store.blob_delete(*id)?, print::no_blob(*id)),
+            BlobCommand::EqData { ids } => print::yes_no(&mut out, store.blob_compare(ids, false)?)?,
+            BlobCommand::NotEqData { ids } => print::yes_no(&mut out, store.blob_compare(ids, true)?)?,
         },
         Command::Stream(cmd) => match cmd {
             StreamCommand::Put { path, compress, metadata, .. } => {
-                let mut w = db.stream_writer_with(path, Some(*compress))?;
-                w.set_metadata(metadata.as_deref())?;
-                io::copy(&mut given(), &mut w)?;
-                print::info(&mut out, &w.commit()?)?;
+                print::info(&mut out, &store.stream_put(path, given(), *compress, metadata.as_deref())?)?;
                 Outcome::Ok
             }
             StreamCommand::Get { path, version, output } => {
-                let mut r = db.stream_open(path, *version)?;
-                let bar = progress(r.size(), "reading");
                 match output {
                     Some(file) => {
                         let f = std::fs::File::create(file)
                             .map_err(|e| Error::new(ErrorCode::Io, format!("cannot write {}: {e}", file.display())))?;
-                        let mut w = bar.wrap_write(io::BufWriter::with_capacity(1 << 20, f));
-                        io::copy(&mut r, &mut w)?;
+                        let mut w = io::BufWriter::with_capacity(1 << 20, f);
+                        store.stream_get_to(path, *version, &mut w)?;
                         w.flush()?;
                     }
-                    None => {
-                        io::copy(&mut r, &mut bar.wrap_write(&mut out))?;
-                    }
+                    None => store.stream_get_to(path, *version, &mut out)?,
                 }
-                bar.finish_and_clear();
                 Outcome::Ok
             }
             StreamCommand::Stat { path } => {
-                print::info(&mut out, &db.stream_stat(path)?)?;
+                print::info(&mut out, &store.stream_stat(path)?)?;
                 Outcome::Ok
             }
-            StreamCommand::Versions { path } => print::versions(&mut out, path, &db.stream_versions(path)?)?,
-            StreamCommand::Delete { path } => print::found(db.stream_delete(path)?, print::no_stream(path)),
+            StreamCommand::Versions { path } => print::versions(&mut out, path, &store.stream_versions(path)?)?,
+            StreamCommand::Delete { path } => print::found(store.stream_delete(path)?, print::no_stream(path)),
         },
         Command::Search { prefix, limit, start_after } => {
-            for p in db.search(prefix, start_after.as_deref(), *limit)? {
-                writeln!(out, "{}", p?)?;
+            store.search(prefix, start_after.as_deref(), *limit, &mut |p| Ok(writeln!(out, "{p}")?))?;
+            Outcome::Ok
+        }
+        Command::Query { sql, params, timeout_ms, max_rows } => {
+            // Rows are printed as they arrive: memory stays flat.
+            let params: Vec<Value> = params.iter().map(|p| Value::Text(p.clone())).collect();
+            let mut table = print::Table::new(&mut out);
+            let columns =
+                store.query(sql, &params, *timeout_ms, *max_rows, &mut |columns, row| table.row(columns, row));
+            match columns {
+                Ok(columns) => table.finish(&columns)?,
+                Err(e) => {
+                    table.error()?; // a write error says more than the stop it caused
+                    return Err(e);
+                }
             }
             Outcome::Ok
         }
+        Command::Indexes(cmd) => index::run(store, cmd, &mut out)?,
+        Command::Model(cmd) => model::run(cmd, store, &mut out)?,
         Command::Stats => {
-            let s = db.stats()?;
-            println!(
+            let s = store.local().expect("refused with --remote").stats()?;
+            writeln!(
+                out,
                 "kv records: {}\nblobs: {}\nstreams: {}\nstream versions: {}\nchunks: {}\nstored bytes: {}\nfile size: {}\npage size: {}\nformat version: {}",
                 s.kv_count, s.blob_count, s.stream_count, s.version_count, s.chunk_count, s.stored_bytes, s.file_size, s.page_size, s.format_version
-            );
+            )?;
             Outcome::Ok
         }
         Command::Check => {
-            let r = db.check()?;
-            println!("records checked: {}\nchunks checked: {}", r.records_checked, r.chunks_checked);
+            let r = store.local().expect("refused with --remote").check()?;
+            writeln!(out, "records checked: {}\nchunks checked: {}", r.records_checked, r.chunks_checked)?;
             // Each line says what is wrong and where (SQLite's findings start with "sqlite:").
             for p in &r.problems {
-                println!("{p}");
+                writeln!(out, "{p}")?;
             }
             if r.ok {
-                println!("ok");
+                writeln!(out, "ok")?;
                 Outcome::Ok
             } else {
+                out.flush()?;
                 return Err(Error::new(ErrorCode::Corrupt, "the store has damage (listed above)"));
             }
-        }
-        Command::Query { sql, params, timeout_ms, max_rows } => {
-            // Rows are printed as the engine hands them over: memory stays flat.
-            let params: Vec<Value> = params.iter().map(|p| Value::Text(p.clone())).collect();
-            let limits = QueryOptions::new()
-                .timeout(Duration::from_millis(timeout_ms.unwrap_or(QUERY_TIMEOUT_MS)))
-                .max_rows(max_rows.unwrap_or(QUERY_MAX_ROWS));
-            let mut table = print::Table::new(&mut out);
-            let columns = db.query_each(sql, &params, &limits, |columns, row| table.row(columns, row))?;
-            table.finish(&columns)?;
-            Outcome::Ok
         }
         Command::Demo { .. }
         | Command::Run(_)
         | Command::Assets(_)
         | Command::Replicate(_)
         | Command::Restore(_)
-        | Command::Model(_)
-        | Command::Hf(_)
-        | Command::Indexes(_) => {
-            unreachable!()
-        }
-    };
-    out.flush()?;
-    db.close()?;
-    Ok(outcome)
+        | Command::Hf(_) => unreachable!("handled before a store is opened"),
+    })
 }
 
 /// The main job end to end: KV, a blob, and a large stream written, read back and verified.

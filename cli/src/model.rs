@@ -3,10 +3,11 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
-use buffdb::{Db, Error, ErrorCode, ModelInfo, Models};
+use buffdb::{Error, ErrorCode, ModelInfo};
 use clap::Subcommand;
 
 use super::Outcome;
+use crate::store::{Input, Store};
 
 #[derive(Subcommand)]
 pub enum ModelCommand {
@@ -62,7 +63,7 @@ fn bad_header(e: impl std::fmt::Display) -> Error {
     Error::new(ErrorCode::Corrupt, format!("not a safetensors header: {e}"))
 }
 
-pub fn run(cmd: &ModelCommand, db: &Db, out: &mut impl Write) -> Result<Outcome, Error> {
+pub fn run(cmd: &ModelCommand, db: &dyn Store, out: &mut dyn Write) -> Result<Outcome, Error> {
     match cmd {
         ModelCommand::Register { name, version, files, framework, description, params } => {
             let mut info = ModelInfo::new(name, version);
@@ -75,7 +76,7 @@ pub fn run(cmd: &ModelCommand, db: &Db, out: &mut impl Write) -> Result<Outcome,
                 info.parameters.insert(k.to_string(), v.to_string());
             }
             // Opened before the store is written: a missing file changes nothing.
-            let mut opened = Vec::new();
+            let mut opened: Vec<(String, Input)> = Vec::new();
             for f in files {
                 let (fname, path) = match f.split_once('=') {
                     Some((n, p)) => (n.to_string(), PathBuf::from(p)),
@@ -87,19 +88,16 @@ pub fn run(cmd: &ModelCommand, db: &Db, out: &mut impl Write) -> Result<Outcome,
                 };
                 let file = std::fs::File::open(&path)
                     .map_err(|e| Error::new(ErrorCode::Io, format!("cannot read {}: {e}", path.display())))?;
-                opened.push((fname, file));
+                opened.push((fname, Box::new(file)));
             }
-            let mut list: Vec<(&str, &mut dyn Read)> =
-                opened.iter_mut().map(|(n, f)| (n.as_str(), f as &mut dyn Read)).collect();
-            let info = db.model_register_files(&info, &mut list)?;
+            let info = db.model_register_files(&info, opened)?;
             for f in &info.files {
                 writeln!(out, "{}\t{}\t{}\t{}", f.name, f.size, f.sha256, f.path)?;
             }
             Ok(Outcome::Ok)
         }
         ModelCommand::List { name: None } => {
-            for n in db.model_names()? {
-                let latest = db.model_resolve(&n, buffdb::LATEST)?.unwrap_or_default();
+            for (n, latest) in db.model_list()? {
                 writeln!(out, "{n}\t{latest}")?;
             }
             Ok(Outcome::Ok)

@@ -1,21 +1,32 @@
-//! `--remote ADDR`: the kv, blob, stream, search and query commands against a
-//! `buffdb run` server, with the same output and exit codes as on a local file.
+//! `--remote ADDR`: the commands run against a `buffdb run` server instead of a
+//! local file, through the buffdb.v1 services: [`Remote`] is the [`Store`] the
+//! commands (written once, in main.rs, index.rs and model.rs) run over, so their
+//! output and exit codes are the same as on a local file.
 
-use std::io::{self, Write};
+use std::collections::BTreeMap;
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::time::Duration;
 
-use buffdb::{Error, ErrorCode, Value};
+use buffdb::{Error, ErrorCode, IndexEntry, IndexInfo, IndexProgress, JsonValue, ModelInfo, StreamInfo, Value};
 use buffdb_server::client::Client;
 
-use super::{print, read_all, BlobCommand, Cli, Command, KvCommand, Outcome, StreamCommand};
+use crate::store::{Each, Input, ModelFile, Store};
+use crate::Cli;
 
-pub fn run(cli: &Cli, addr: &str) -> Result<Outcome, Error> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::new(ErrorCode::Io, format!("cannot start the client runtime: {e}")))?;
-    runtime.block_on(async {
+/// A server connection and the runtime its calls run on (the commands are blocking).
+pub struct Remote {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+}
+
+impl Remote {
+    /// Connects to `addr` with the token from BUFFDB_TOKEN and `--ca-cert`.
+    pub fn connect(cli: &Cli, addr: &str) -> Result<Remote, Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::new(ErrorCode::Io, format!("cannot start the client runtime: {e}")))?;
         let token = std::env::var("BUFFDB_TOKEN").ok().filter(|t| !t.is_empty());
         let ca = match &cli.ca_cert {
             Some(path) => Some(std::fs::read(path).map_err(|e| {
@@ -23,137 +34,216 @@ pub fn run(cli: &Cli, addr: &str) -> Result<Outcome, Error> {
             })?),
             None => None,
         };
-        let mut c = Client::connect_with(addr, token.as_deref(), ca.as_deref()).await?;
-        let stdout = io::stdout();
-        let mut out = stdout.lock();
-        let outcome = command(&mut c, &cli.command, &mut out).await?;
-        out.flush()?;
-        Ok(outcome)
-    })
-}
+        let client = runtime.block_on(Client::connect_with(addr, token.as_deref(), ca.as_deref()))?;
+        Ok(Remote { runtime, client })
+    }
 
-/// FILE, or stdin for `-`, readable from the upload thread.
-fn input(file: &str) -> Result<Box<dyn io::Read + Send>, Error> {
-    if file == "-" {
-        Ok(Box::new(io::stdin()))
-    } else {
-        let f = std::fs::File::open(file).map_err(|e| Error::new(ErrorCode::Io, format!("cannot read {file}: {e}")))?;
-        Ok(Box::new(f))
+    /// Runs one call to completion.
+    fn call<T, F: std::future::Future<Output = Result<T, Error>>>(
+        &self,
+        f: impl FnOnce(Client) -> F,
+    ) -> Result<T, Error> {
+        self.runtime.block_on(f(self.client.clone()))
     }
 }
 
-async fn command(c: &mut Client, cmd: &Command, out: &mut impl Write) -> Result<Outcome, Error> {
-    Ok(match cmd {
-        Command::Kv(cmd) => match cmd {
-            KvCommand::Get { key } => match c.get(key.as_bytes()).await? {
-                Some(v) => {
-                    print::value(out, &v)?;
-                    Outcome::Ok
+impl Store for Remote {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        self.call(|mut c| async move { c.get(key).await })
+    }
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), Error> {
+        self.call(|mut c| async move { c.put(key, value).await })
+    }
+    fn delete(&self, key: &[u8]) -> Result<bool, Error> {
+        self.call(|mut c| async move { c.delete(key).await })
+    }
+    fn kv_compare(&self, keys: &[String], distinct: bool) -> Result<bool, Error> {
+        self.call(|mut c| async move { c.kv_compare(keys, distinct).await })
+    }
+    fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: Option<usize>,
+        each: &mut dyn FnMut(&[u8], &[u8]) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.call(|mut c| async move { c.scan(prefix, after, limit, each).await })
+    }
+
+    fn blob_get_to(&self, id: u64, mut out: &mut dyn Write) -> Result<(), Error> {
+        self.call(|mut c| async move { c.blob_get_to(id, &mut out).await })
+    }
+    fn blob_put_from(&self, input: Input, metadata: Option<&str>) -> Result<u64, Error> {
+        self.call(|mut c| async move { c.blob_put_from(input, metadata).await })
+    }
+    fn blob_update(&self, id: u64, data: Option<Vec<u8>>, metadata: Option<Option<String>>) -> Result<(), Error> {
+        self.call(|mut c| async move { c.blob_update(id, data, metadata).await })
+    }
+    fn blob_delete(&self, id: u64) -> Result<bool, Error> {
+        self.call(|mut c| async move { c.blob_delete(id).await })
+    }
+    fn blob_compare(&self, ids: &[u64], distinct: bool) -> Result<bool, Error> {
+        self.call(|mut c| async move { c.blob_compare(ids, distinct).await })
+    }
+
+    fn stream_put(
+        &self,
+        path: &str,
+        input: Input,
+        compress: bool,
+        metadata: Option<&str>,
+    ) -> Result<StreamInfo, Error> {
+        self.call(|mut c| async move { c.stream_put_from(path, input, Some(compress), metadata).await })
+    }
+    fn stream_get_to(&self, path: &str, version: Option<u64>, mut out: &mut dyn Write) -> Result<(), Error> {
+        self.call(|mut c| async move { c.stream_get_to(path, version, &mut out).await })
+    }
+    fn stream_stat(&self, path: &str) -> Result<StreamInfo, Error> {
+        self.call(|mut c| async move { c.stream_stat(path).await })
+    }
+    fn stream_versions(&self, path: &str) -> Result<Vec<StreamInfo>, Error> {
+        self.call(|mut c| async move { c.stream_versions(path).await })
+    }
+    fn stream_delete(&self, path: &str) -> Result<bool, Error> {
+        self.call(|mut c| async move { c.stream_delete(path).await })
+    }
+    fn search(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: Option<usize>,
+        each: &mut dyn FnMut(&str) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.call(|mut c| async move { c.search(prefix, after, limit, each).await })
+    }
+
+    fn query(
+        &self,
+        sql: &str,
+        params: &[Value],
+        timeout_ms: Option<u64>,
+        max_rows: Option<usize>,
+        row: &mut dyn FnMut(&[String], Vec<Value>) -> bool,
+    ) -> Result<Vec<String>, Error> {
+        // Limits only when asked for: the server streams rows without a row limit and
+        // caps the time at its own.
+        let timeout = timeout_ms.map(Duration::from_millis);
+        self.call(|mut c| async move {
+            c.query_with(sql, params, timeout, max_rows, |columns, r| {
+                if row(columns, r) {
+                    Ok(())
+                } else {
+                    Err(Error::new(ErrorCode::Io, "cannot write the rows"))
                 }
-                None => print::no_key(key),
-            },
-            KvCommand::Set { key, value } => {
-                let v = if value == "-" { read_all("-")? } else { value.clone().into_bytes() };
-                c.put(key.as_bytes(), &v).await?;
-                Outcome::Ok
-            }
-            KvCommand::Delete { key } => print::found(c.delete(key.as_bytes()).await?, print::no_key(key)),
-            KvCommand::Eq { keys } => print::yes_no(out, c.kv_compare(keys, false).await?)?,
-            KvCommand::NotEq { keys } => print::yes_no(out, c.kv_compare(keys, true).await?)?,
-            KvCommand::Scan { prefix, limit, start_after } => {
-                c.scan(prefix.as_bytes(), start_after.as_deref().map(str::as_bytes), *limit, |k, v| {
-                    Ok(print::pair(out, k, v)?)
-                })
-                .await?;
-                Outcome::Ok
-            }
-        },
-        Command::Blob(cmd) => match cmd {
-            BlobCommand::Get { id } => match c.blob_get_to(*id, out).await {
-                Ok(()) => Outcome::Ok,
-                Err(e) if e.code() == ErrorCode::NotFound => print::no_blob(*id),
-                Err(e) => return Err(e),
-            },
-            BlobCommand::Store { file, metadata } => {
-                let id = c.blob_put_from(input(file)?, metadata.as_deref()).await?;
-                writeln!(out, "{id}")?;
-                Outcome::Ok
-            }
-            BlobCommand::Update { id, what } => {
-                let (data, md) = what.read()?;
-                c.blob_update(*id, data, md).await?;
-                Outcome::Ok
-            }
-            BlobCommand::Delete { id } => print::found(c.blob_delete(*id).await?, print::no_blob(*id)),
-            BlobCommand::EqData { ids } => print::yes_no(out, c.blob_compare(ids, false).await?)?,
-            BlobCommand::NotEqData { ids } => print::yes_no(out, c.blob_compare(ids, true).await?)?,
-        },
-        Command::Stream(cmd) => match cmd {
-            StreamCommand::Put { path, file, compress, metadata } => {
-                print::info(out, &c.stream_put_from(path, input(file)?, Some(*compress), metadata.as_deref()).await?)?;
-                Outcome::Ok
-            }
-            StreamCommand::Get { path, version, output } => {
-                match output {
-                    Some(file) => {
-                        let f = std::fs::File::create(file)
-                            .map_err(|e| Error::new(ErrorCode::Io, format!("cannot write {}: {e}", file.display())))?;
-                        let mut w = io::BufWriter::with_capacity(1 << 20, f);
-                        c.stream_get_to(path, *version, &mut w).await?;
-                        w.flush()?;
-                    }
-                    None => c.stream_get_to(path, *version, out).await?,
-                }
-                Outcome::Ok
-            }
-            StreamCommand::Stat { path } => {
-                print::info(out, &c.stream_stat(path).await?)?;
-                Outcome::Ok
-            }
-            StreamCommand::Versions { path } => print::versions(out, path, &c.stream_versions(path).await?)?,
-            StreamCommand::Delete { path } => print::found(c.stream_delete(path).await?, print::no_stream(path)),
-        },
-        Command::Search { prefix, limit, start_after } => {
-            c.search(prefix, start_after.as_deref(), *limit, |p| Ok(writeln!(out, "{p}")?)).await?;
-            Outcome::Ok
+            })
+            .await
+        })
+    }
+
+    fn create_index(
+        &self,
+        name: &str,
+        source: &str,
+        json_path: &str,
+        unique: bool,
+        key_prefix: Option<&[u8]>,
+        _progress: &mut dyn FnMut(IndexProgress),
+    ) -> Result<IndexInfo, Error> {
+        self.call(|mut c| async move { c.create_index(name, source, json_path, unique, key_prefix).await })
+    }
+    fn drop_index(&self, name: &str) -> Result<bool, Error> {
+        self.call(|mut c| async move { c.drop_index(name).await })
+    }
+    fn list_indexes(&self) -> Result<Vec<IndexInfo>, Error> {
+        self.call(|mut c| async move { c.list_indexes().await })
+    }
+    fn find(&self, name: &str, value: &JsonValue, limit: Option<usize>, each: Each<IndexEntry>) -> Result<(), Error> {
+        self.call(|mut c| async move { c.find(name, value, limit, each).await })
+    }
+    fn find_range(
+        &self,
+        name: &str,
+        low: Option<&JsonValue>,
+        high: Option<&JsonValue>,
+        reverse: bool,
+        limit: Option<usize>,
+        each: Each<IndexEntry>,
+    ) -> Result<(), Error> {
+        self.call(|mut c| async move { c.find_range(name, low, high, reverse, None, limit, each).await })
+    }
+
+    fn model_register_files(&self, info: &ModelInfo, files: Vec<(String, Input)>) -> Result<ModelInfo, Error> {
+        self.call(|mut c| async move { c.model_register(info, files).await })
+    }
+    fn model_get(&self, name: &str, version_or_alias: &str) -> Result<ModelInfo, Error> {
+        self.call(|mut c| async move { c.model_get(name, version_or_alias).await })
+    }
+    fn model_list(&self) -> Result<Vec<(String, String)>, Error> {
+        self.call(|mut c| async move { c.model_list().await })
+    }
+    fn model_versions(&self, name: &str) -> Result<Vec<ModelInfo>, Error> {
+        self.call(|mut c| async move { c.model_versions(name).await })
+    }
+    fn model_aliases(&self, name: &str) -> Result<BTreeMap<String, String>, Error> {
+        self.call(|mut c| async move { c.model_aliases(name).await })
+    }
+    fn model_set_alias(&self, name: &str, alias: &str, version: Option<&str>) -> Result<(), Error> {
+        self.call(|mut c| async move { c.model_set_alias(name, alias, version).await })
+    }
+    fn model_delete(&self, name: &str, version: &str) -> Result<bool, Error> {
+        self.call(|mut c| async move { c.model_delete(name, version).await })
+    }
+    fn model_open(&self, name: &str, version_or_alias: &str, file: &str) -> Result<Box<dyn ModelFile + '_>, Error> {
+        let info = self.model_get(name, version_or_alias)?;
+        let f = info.file(file).ok_or_else(|| {
+            Error::new(ErrorCode::NotFound, format!("file {file:?} in model {name} version {}", info.version))
+        })?;
+        Ok(Box::new(RangeReader { remote: self, path: f.path.clone(), size: f.size, pos: 0 }))
+    }
+}
+
+/// A model file on the server read by ranges (Streams.Read with an offset and a
+/// length): only the bytes asked for cross the network.
+struct RangeReader<'a> {
+    remote: &'a Remote,
+    path: String,
+    size: u64,
+    pos: u64,
+}
+
+impl Read for RangeReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = (buf.len() as u64).min(self.size.saturating_sub(self.pos));
+        if want == 0 {
+            return Ok(0);
         }
-        Command::Query { sql, params, timeout_ms, max_rows } => {
-            let params: Vec<Value> = params.iter().map(|p| Value::Text(p.clone())).collect();
-            let mut table = print::Table::new(&mut *out);
-            let columns = c
-                // Limits only when asked for: the server streams rows without a row limit
-                // and caps the time at its own.
-                .query_with(sql, &params, timeout_ms.map(Duration::from_millis), *max_rows, |columns, row| {
-                    if table.row(columns, row) {
-                        Ok(())
-                    } else {
-                        Err(Error::new(ErrorCode::Io, "cannot write the rows"))
-                    }
-                })
-                .await;
-            match columns {
-                Ok(columns) => table.finish(&columns)?,
-                Err(e) => {
-                    table.error()?; // a write error says more than the stop it caused
-                    return Err(e);
-                }
-            }
-            Outcome::Ok
-        }
-        Command::Stats
-        | Command::Check
-        | Command::Demo { .. }
-        | Command::Run(_)
-        | Command::Assets(_)
-        | Command::Replicate(_)
-        | Command::Restore(_)
-        | Command::Model(_)
-        | Command::Hf(_)
-        | Command::Indexes(_) => {
-            return Err(Error::new(
-                ErrorCode::InvalidArgument,
-                "--remote works with kv, blob, stream, search and query (run stats, check, replicate and restore where the file is)",
-            ))
-        }
-    })
+        let (path, pos) = (self.path.as_str(), self.pos);
+        let mut got = Vec::with_capacity(want as usize);
+        self.remote
+            .call(|mut c| async move { c.stream_range_to(path, pos, want, &mut got).await.map(|()| got) })
+            .map(|data| {
+                buf[..data.len()].copy_from_slice(&data);
+                self.pos += data.len() as u64;
+                data.len()
+            })
+            .map_err(io::Error::other)
+    }
+}
+
+impl Seek for RangeReader<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let pos = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.size.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = pos.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "a seek before the start"))?;
+        Ok(self.pos)
+    }
+}
+
+impl ModelFile for RangeReader<'_> {
+    fn size(&self) -> u64 {
+        self.size
+    }
 }

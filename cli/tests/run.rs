@@ -237,3 +237,101 @@ async fn remote_over_tls_with_a_token() {
     let db = Db::open(&store, OpenOptions::default()).unwrap();
     assert_eq!(db.get(b"k").unwrap(), Some(b"over tls".to_vec()));
 }
+
+/// One command against a local file and against a server: its output (creation times
+/// masked: those differ) and exit code.
+fn both(local: &std::path::Path, addr: &str, args: &[&str]) -> (String, Option<i32>) {
+    let l = Command::new(env!("CARGO_BIN_EXE_buffdb")).arg("-s").arg(local).args(args).output().unwrap();
+    let r = remote(addr, args);
+    let shown = |o: &std::process::Output| {
+        let text = String::from_utf8(o.stdout.clone()).unwrap();
+        let is_time = |f: &&str| f.len() >= 20 && f.as_bytes()[4] == b'-' && f.as_bytes()[10] == b'T';
+        let kept: Vec<String> = text
+            .lines()
+            .filter(|l| !l.contains("created"))
+            .map(|l| l.split('\t').map(|f| if is_time(&f) { "TIME" } else { f }).collect::<Vec<_>>().join("\t"))
+            .collect();
+        (kept.join("\n"), o.status.code())
+    };
+    let (l, r) = (shown(&l), shown(&r));
+    assert_eq!(l, r, "{args:?}: local and --remote differ");
+    l
+}
+
+#[tokio::test]
+async fn indexes_models_and_stream_metadata_with_remote_as_on_a_local_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("served.db");
+    let local = dir.path().join("local.db");
+    let (mut child, addr) = spawn(&["-s", store.to_str().unwrap(), "run", "127.0.0.1:0"]);
+    let run = |args: &[&str]| both(&local, &addr, args);
+    let ok = |args: &[&str]| {
+        let (out, code) = run(args);
+        assert_eq!(code, Some(0), "{args:?}");
+        out
+    };
+
+    ok(&["kv", "set", "user:1", r#"{"email":"ada@x","age":36}"#]);
+    ok(&["kv", "set", "user:2", r#"{"email":"bob@x","age":25}"#]);
+    ok(&["kv", "set", "user:3", r#"{"email":"cy@x","age":41}"#]);
+    assert_eq!(
+        ok(&["index", "create", "by_email", "kv", "$.email", "--unique", "--prefix", "user:"]),
+        "by_email: 3 entries"
+    );
+    assert_eq!(ok(&["index", "create", "by_age", "kv", "$.age"]), "by_age: 3 entries");
+    assert_eq!(
+        ok(&["index", "list"]),
+        "by_age\tkv\t$.age\t-\t-\t3\tready\nby_email\tkv\t$.email\tunique\tuser:\t3\tready"
+    );
+    assert_eq!(ok(&["find", "by_email", "bob@x"]), "\"bob@x\"\tuser:2");
+    assert_eq!(ok(&["find", "by_age", "--from", "30", "--to", "50"]), "36\tuser:1\n41\tuser:3");
+    assert_eq!(ok(&["find", "by_age", "--from", "0", "--reverse", "--limit", "2"]), "41\tuser:3\n36\tuser:1");
+    // Bad input: the same exit codes (1 not found, 2 invalid, 3 conflict).
+    assert_eq!(run(&["find", "nope", "1"]).1, Some(1));
+    assert_eq!(run(&["index", "create", "bad", "kv", "no path"]).1, Some(2));
+    assert_eq!(run(&["index", "create", "by_age", "kv", "$.age"]).1, Some(3));
+    assert_eq!(run(&["kv", "set", "user:4", r#"{"email":"ada@x"}"#]).1, Some(3));
+    assert_eq!(run(&["kv", "get", "user:4"]).1, Some(1));
+
+    // Stream metadata: put --metadata, shown by stat; an index over it.
+    let file = dir.path().join("mesh.obj");
+    std::fs::write(&file, b"v 0 0 0\n").unwrap();
+    let put = ok(&["stream", "put", "/assets/a.obj", file.to_str().unwrap(), "--metadata", r#"{"kind":"mesh"}"#]);
+    assert!(put.contains("metadata: {\"kind\":\"mesh\"}"), "{put}");
+    assert!(ok(&["stream", "stat", "/assets/a.obj"]).ends_with("metadata: {\"kind\":\"mesh\"}"));
+    ok(&["index", "create", "kind", "stream", "$.kind"]);
+    assert_eq!(ok(&["find", "kind", "mesh"]), "\"mesh\"\t/assets/a.obj");
+
+    // The model registry, a safetensors header read by ranges.
+    let header = br#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#;
+    let mut st = (header.len() as u64).to_le_bytes().to_vec();
+    st.extend_from_slice(header);
+    st.extend_from_slice(&[0u8; 16]);
+    let weights = dir.path().join("model.safetensors");
+    std::fs::write(&weights, &st).unwrap();
+    let reg = ok(&["model", "register", "org/m", "1", weights.to_str().unwrap(), "--framework", "pytorch"]);
+    assert!(reg.starts_with("model.safetensors\t"), "{reg}");
+    ok(&["model", "register", "org/m", "2", &format!("w.bin={}", file.display())]);
+    assert_eq!(ok(&["model", "list"]), "org/m\t2");
+    ok(&["model", "alias", "org/m", "prod", "1"]);
+    assert_eq!(ok(&["model", "alias", "org/m"]), "latest\t2\nprod\t1");
+    assert!(ok(&["model", "show", "org/m", "prod"]).contains("\"framework\": \"pytorch\""));
+    assert_eq!(ok(&["model", "list", "org/m"]).lines().count(), 2);
+    assert_eq!(ok(&["model", "inspect", "org/m", "prod"]).lines().nth(1), Some("w\tF32\t[2,2]"));
+    assert_eq!(run(&["model", "register", "org/m", "1", weights.to_str().unwrap()]).1, Some(3));
+    assert_eq!(run(&["model", "show", "org/m", "9"]).1, Some(1));
+    assert_eq!(run(&["model", "alias", "org/m", "prod", "9"]).1, Some(1));
+    assert_eq!(run(&["model", "register", "a/../b", "1", weights.to_str().unwrap()]).1, Some(2));
+    ok(&["model", "delete", "org/m", "1"]);
+    assert_eq!(run(&["model", "delete", "org/m", "1"]).1, Some(1));
+    assert_eq!(ok(&["model", "alias", "org/m"]), "latest\t2");
+    assert!(ok(&["index", "drop", "by_age"]).is_empty());
+    assert_eq!(run(&["index", "drop", "by_age"]).1, Some(1));
+    // What stays local-only says so.
+    assert_eq!(remote(&addr, &["check"]).status.code(), Some(2));
+
+    assert!(terminate(&mut child).await.success());
+    let db = Db::open(&store, OpenOptions::default()).unwrap();
+    assert_eq!(db.list_indexes().unwrap().len(), 2);
+    assert!(db.get(b"model:org/m:2:metadata").unwrap().is_some());
+}
