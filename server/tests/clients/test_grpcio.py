@@ -197,6 +197,45 @@ def v1_stream_round_trip():
     assert v1g.KvStub(channel).Get(v1.GetRequest(key=b"\x00py")).value == b"\xff"
 
 
+
+def v1_indexes_metadata_and_models():
+    """Stream metadata, an index over it, and a model registered through buffdb.v1,
+    whose record a client of the earlier API reads with buffdb.kv.Kv/Get."""
+    import json
+
+    from buffdb.v1 import buffdb_pb2 as v1
+    from buffdb.v1 import buffdb_pb2_grpc as v1g
+
+    S, I, M = v1g.StreamsStub(channel), v1g.IndexesStub(channel), v1g.ModelsStub(channel)
+    tag = P.rstrip(":").replace("-", "_")
+    info = S.Write(iter([v1.WriteChunk(path=f"/py-md/{tag}/a", data=b"mesh", metadata=json.dumps({"kind": tag}))]))
+    assert json.loads(info.metadata) == {"kind": tag}
+    assert S.SetMetadata(v1.StreamMetadataRequest(path=f"/py-md/{tag}/a", metadata=json.dumps({"kind": tag, "n": 2}))).version == 1
+    assert json.loads(S.Stat(v1.PathRequest(path=f"/py-md/{tag}/a")).metadata)["n"] == 2
+    I.Create(v1.CreateIndexRequest(name="kind_" + tag, source="stream", json_path="$.kind"))
+    pages = list(I.Find(v1.FindRequest(name="kind_" + tag, value=json.dumps(tag))))
+    assert [e.record.path for p in pages for e in p.entries] == [f"/py-md/{tag}/a"]
+    assert code_of(lambda: list(I.Find(v1.FindRequest(name="nope_" + tag, value="1")))) == grpc.StatusCode.NOT_FOUND
+    assert code_of(lambda: I.Create(v1.CreateIndexRequest(name="bad", source="kv", json_path="no path"))) == grpc.StatusCode.INVALID_ARGUMENT
+    assert I.Drop(v1.IndexName(name="kind_" + tag)).existed
+
+    name = "py/" + tag
+    msgs = [
+        v1.ModelUpload(info=v1.ModelInfo(name=name, version="1", framework="onnx", input_shape=[1, 3])),
+        v1.ModelUpload(file="model.onnx", data=b"\x08\x01" * 1000),
+        v1.ModelUpload(data=b"tail"),
+    ]
+    rec = M.Register(iter(msgs))
+    assert rec.files[0].size == 2004 and rec.files[0].path == f"/models/{name}/1/model.onnx"
+    assert M.Get(v1.ModelRef(name=name, version="latest")).version == "1"
+    assert code_of(lambda: M.Register(iter(msgs))) == grpc.StatusCode.ABORTED
+    old = json.loads(next(K.Get(iter([kv.GetRequest(key=f"model:{name}:1:metadata")]))).value)
+    assert old["framework"] == "onnx" and old["input_shape"] == [1, 3] and old["blob_ids"] == []
+    back = b"".join(m.data for m in S.Read(v1.ReadRequest(path=rec.files[0].path, offset=2000, length=4)))
+    assert back == b"tail"
+    assert M.Delete(v1.ModelRef(name=name, version="1")).existed
+
+
 check("Kv Set/Get/Delete one for one, in order", kv_set_get_delete)
 check("Kv missing key is NOT_FOUND", kv_missing_is_not_found)
 check("Kv Eq/NotEq", kv_eq_not_eq)
@@ -212,6 +251,7 @@ check("Blob over 4 MiB in one message", blob_over_4_mib)
 if not LEGACY:
     check("Query streams rows; Execute refused", query_rows)
     check("buffdb.v1 stream round trip and transaction stream", v1_stream_round_trip)
+    check("buffdb.v1 stream metadata, indexes, models; the record read by Kv.Get", v1_indexes_metadata_and_models)
 
 if LEGACY:
     print(f"earlier server: {len(diffs)} difference(s): " + "; ".join(diffs))
