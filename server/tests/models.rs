@@ -296,3 +296,23 @@ async fn the_registry_inside_transactions() {
     assert_eq!(err.unwrap().code(), Code::Aborted);
     assert!(!srv.stores.kv.stream_exists("/w/4").unwrap());
 }
+
+#[tokio::test]
+async fn a_stalled_upload_ends_at_the_idle_timeout_and_frees_the_writer() {
+    let srv = common::start_with(|c| c.txn_timeout = std::time::Duration::from_millis(300), false).await;
+    let mut c = ModelsClient::new(srv.channel.clone());
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(ModelUpload { info: Some(record("slow", "1")), ..Default::default() }).await.unwrap();
+    tx.send(ModelUpload { file: Some("w.bin".into()), data: Bytes::from_static(b"part"), ..Default::default() })
+        .await
+        .unwrap();
+    // The client keeps the call open and sends nothing more.
+    let call = tokio::spawn(async move { c.register(tokio_stream::wrappers::ReceiverStream::new(rx)).await });
+    let err = tokio::time::timeout(std::time::Duration::from_secs(30), call).await.unwrap().unwrap().unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{}", err.message());
+    // Nothing stored, and the writer is free for others.
+    assert!(!srv.stores.kv.stream_exists("/models/slow/1/w.bin").unwrap());
+    srv.stores.kv.put(b"after", b"1").unwrap();
+    assert_eq!(srv.stores.kv.get(b"model:slow:1:metadata").unwrap(), None);
+    drop(tx);
+}

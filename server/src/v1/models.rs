@@ -114,13 +114,17 @@ struct Upload {
     next: Option<(String, Bytes)>,
     /// Why the upload stopped (the client aborted or went away, a bad message).
     failed: Option<Status>,
+    /// How long the next message may take: the upload holds the writer, so a client
+    /// that stalls gets the server's transaction idle timeout.
+    idle: std::time::Duration,
+    runtime: tokio::runtime::Handle,
 }
 
 impl Upload {
     /// Waits for the message that names the first file (none: the call ends first).
     fn first_file(&mut self) -> Result<(), Status> {
         while self.next.is_none() {
-            match self.rx.blocking_recv() {
+            match self.recv() {
                 None => return Ok(()),
                 Some(Err(s)) => return Err(s),
                 Some(Ok(ModelUpload { info: Some(_), .. })) => {
@@ -132,6 +136,18 @@ impl Upload {
             }
         }
         Ok(())
+    }
+
+    /// The next message, or `None` at the end of the call (runs on a blocking thread).
+    fn recv(&mut self) -> Option<Result<ModelUpload, Status>> {
+        let (rx, idle) = (&mut self.rx, self.idle);
+        match self.runtime.block_on(tokio::time::timeout(idle, rx.recv())) {
+            Ok(m) => m,
+            Err(_) => Some(Err(Status::deadline_exceeded(format!(
+                "the upload sent nothing for {} ms (the server's transaction idle timeout): nothing was stored",
+                idle.as_millis()
+            )))),
+        }
     }
 
     fn fail(&mut self, s: Status) -> std::io::Error {
@@ -146,7 +162,7 @@ impl Read for Upload {
             if self.next.is_some() {
                 return Ok(0); // this file ended where the next begins
             }
-            match self.rx.blocking_recv() {
+            match self.recv() {
                 None => return Ok(0),
                 Some(Err(s)) => return Err(self.fail(s)),
                 Some(Ok(m)) if m.info.is_some() => {
@@ -189,8 +205,15 @@ impl ModelsService for ModelsV1 {
         }
         let (tx, rx) = mpsc::channel(IN_FLIGHT);
         let db = self.state.stores.kv.clone();
-        let mut upload = Upload { rx, current: Bytes::new(), next: first.file.map(|f| (f, first.data)), failed: None };
-        let register = tokio::task::spawn_blocking(move || {
+        let mut upload = Upload {
+            rx,
+            current: Bytes::new(),
+            next: first.file.map(|f| (f, first.data)),
+            failed: None,
+            idle: self.state.txn_timeout,
+            runtime: tokio::runtime::Handle::current(),
+        };
+        let mut register = tokio::task::spawn_blocking(move || {
             let mut info = engine_info(info);
             upload.first_file()?;
             let r = db.transaction(|t| {
@@ -207,8 +230,15 @@ impl ModelsService for ModelsV1 {
                 (None, r) => r.or_status(),
             }
         });
-        forward_pieces(input, tx, self.state.shutdown.clone(), |m| if m.abort { Err(aborted()) } else { Ok(m) }).await;
-        match register.await {
+        let forward =
+            forward_pieces(input, tx, self.state.shutdown.clone(), |m| if m.abort { Err(aborted()) } else { Ok(m) });
+        // A registration that ends first (an error, the idle timeout) ends the call
+        // without waiting for the client's next message.
+        let result = tokio::select! {
+            r = &mut register => r,
+            _ = forward => register.await,
+        };
+        match result {
             Ok(r) => Ok(Response::new(model_info(r?))),
             Err(e) => Err(Status::internal(format!("INTERNAL: {e}"))),
         }
