@@ -226,7 +226,7 @@ impl Db {
                 }
             };
             let mut buf = Vec::new();
-            let mut scratch = Vec::new();
+            let mut scratch = content::BlockBufs::default();
             for (path, version, blob, content_id) in owners {
                 let problem = finding((|| -> Result<Option<String>> {
                     let Some(meta) = content::meta(c, content_id)? else {

@@ -8,12 +8,10 @@
 use std::io::{self, SeekFrom};
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::storage::content::{self, ChunkRef, ContentMeta};
+use crate::storage::content::{self, BlockBufs, ChunkRef, ContentMeta, BLOCK};
 use crate::storage::Via;
 use crate::stream::info::StreamInfo;
 
-/// Chunk rows looked up when a reader opens; later batches double up to 4096.
-const FIRST_BATCH: usize = 8;
 
 pub struct Reader {
     via: Via,
@@ -22,18 +20,24 @@ pub struct Reader {
     chunks: Vec<ChunkRef>,
     info: Option<StreamInfo>,
     pos: u64,
-    /// The decoded chunk `buf_seq`, kept for small reads.
+    /// Decoded bytes `buf_from..` of chunk `buf_seq`, kept for small reads.
     buf: Vec<u8>,
     buf_seq: Option<usize>,
-    scratch: Vec<u8>,
+    buf_from: usize,
+    bufs: BlockBufs,
     /// The CRCs of chunks `0..doc_next` combined: when every chunk has been read in
-    /// order, it must be the document's CRC.
+    /// order, it must be the document's CRC. `doc_at`: how much of chunk `doc_next`
+    /// has been checked, from its start.
     doc: crc32fast::Hasher,
     doc_next: usize,
+    doc_at: usize,
     closed: bool,
 }
 
 impl Reader {
+    /// Chunk rows looked up when a reader opens; later batches double up to 4096.
+    pub(crate) const FIRST_BATCH: usize = 8;
+
     /// Opens content `content_id`; `what` names the blob or stream in errors, and
     /// `owned` tells whether its owner (blob or version row) still holds it.
     /// `CONFLICT` when the owner let it go before it could be pinned; `CORRUPT`
@@ -55,7 +59,7 @@ impl Reader {
             }
             let meta = content::meta(c, content_id)?
                 .ok_or_else(|| Error::corrupt(format!("{what}: its content {content_id} is missing")))?;
-            let chunks = content::chunk_refs_from(c, content_id, 0, Some(FIRST_BATCH))?;
+            let chunks = content::chunk_refs_from(c, content_id, 0, Some(Self::FIRST_BATCH))?;
             Ok(Some((meta, chunks)))
         });
         let (meta, chunks) = match loaded {
@@ -69,6 +73,43 @@ impl Reader {
                 return Err(Error::new(e.code(), format!("{what}: {}", e.message())));
             }
         };
+        Reader::pinned(via, what, meta, chunks, info)
+    }
+
+    /// A reader over a live content and its first chunk rows, read in one snapshot
+    /// before the content was pinned (`stream::locate`). `CONFLICT` when this handle
+    /// collected the content meanwhile.
+    pub(crate) fn open_located(
+        via: Via,
+        what: String,
+        meta: ContentMeta,
+        chunks: Vec<ChunkRef>,
+        info: Option<StreamInfo>,
+    ) -> Result<Reader> {
+        let inner = via.inner();
+        inner.pin(meta.id);
+        // Only this handle's own writes collect what it pins (`collect_unowned`): one
+        // that decided before the pin shows in a read after it. A read-only handle
+        // collects nothing, so its pin needs no second look.
+        if !inner.opts.read_only {
+            let id = meta.id;
+            match via.core().read(|c| content::meta(c, id)) {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    inner.unpin(id);
+                    return Err(Error::new(ErrorCode::Conflict, format!("{what} was replaced while being opened")));
+                }
+                Err(e) => {
+                    inner.unpin(id);
+                    return Err(Error::new(e.code(), format!("{what}: {}", e.message())));
+                }
+            }
+        }
+        Reader::pinned(via, what, meta, chunks, info)
+    }
+
+    /// The reader over a pinned content (unpinned again when it fails its checks).
+    fn pinned(via: Via, what: String, meta: ContentMeta, chunks: Vec<ChunkRef>, info: Option<StreamInfo>) -> Result<Reader> {
         let mut r = Reader {
             via,
             what,
@@ -78,9 +119,11 @@ impl Reader {
             pos: 0,
             buf: Vec::new(),
             buf_seq: None,
-            scratch: Vec::new(),
+            buf_from: 0,
+            bufs: BlockBufs::default(),
             doc: crc32fast::Hasher::new(),
             doc_next: 0,
+            doc_at: 0,
             closed: false,
         };
         if let Err(e) = r.validate(0) {
@@ -94,7 +137,7 @@ impl Reader {
     fn validate(&self, from: usize) -> Result<()> {
         let (size, chunk_size, count) = (self.content.size, self.content.chunk_size, self.content.chunk_count);
         let loaded = self.chunks.len() as u64;
-        let expected_loaded = if from == 0 { count.min(FIRST_BATCH as u64) } else { loaded };
+        let expected_loaded = if from == 0 { count.min(Self::FIRST_BATCH as u64) } else { loaded };
         if loaded != expected_loaded || loaded > count {
             return Err(Error::corrupt(format!("{}: chunks are missing", self.what)));
         }
@@ -119,7 +162,7 @@ impl Reader {
                 return Err(Error::corrupt(format!("{} is missing chunk {seq}", self.what)));
             }
             let from = self.chunks.len();
-            let batch = (from * 2).clamp(FIRST_BATCH, 4096);
+            let batch = (from * 2).clamp(Self::FIRST_BATCH, 4096);
             let (id, what) = (self.content.id, &self.what);
             let more = self.via.core().read(|c| content::chunk_refs_from(c, id, from as u64, Some(batch)));
             let more = match more {
@@ -218,7 +261,7 @@ impl Reader {
             self.closed = true;
             self.via.inner().unpin(self.content.id);
             self.buf = Vec::new();
-            self.scratch = Vec::new();
+            self.bufs = BlockBufs::default();
         }
     }
 
@@ -233,51 +276,104 @@ impl Reader {
         self.via.core().check_open()
     }
 
-    /// One step: copies from the chunk under the position; when the caller's buffer
-    /// takes a whole chunk, the chunk is decoded straight into it.
+    /// One step: copies from the chunk under the position. A read that takes the
+    /// whole chunk decodes it straight into the caller's buffer; a chunk in blocks
+    /// decodes (and checks) only the blocks under the read, straight into the
+    /// caller's buffer when they fit it, else into the reader's buffer (at least
+    /// [`Reader::WINDOW`] bytes, for the small reads that follow).
     fn read_once(&mut self, out: &mut [u8]) -> Result<usize> {
         let seq = (self.pos / self.content.chunk_size) as usize;
         let within = (self.pos % self.content.chunk_size) as usize;
+        if self.buf_seq == Some(seq) && within >= self.buf_from && within < self.buf_from + self.buf.len() {
+            let at = within - self.buf_from;
+            let n = (self.buf.len() - at).min(out.len());
+            out[..n].copy_from_slice(&self.buf[at..at + n]);
+            return Ok(n);
+        }
         let c = self.chunk(seq)?;
         let raw_len = c.raw_len as usize;
-        if within == 0 && out.len() >= raw_len && self.buf_seq != Some(seq) {
-            let verify = self.via.inner().opts.verify_checksums;
-            let scratch = &mut self.scratch;
+        let verify = self.via.inner().opts.verify_checksums;
+        if within == 0 && out.len() >= raw_len {
+            let bufs = &mut self.bufs;
             self.via
                 .core()
-                .read(|conn| content::load_chunk(conn, &c, &mut out[..raw_len], scratch, verify))
+                .read(|conn| content::load_chunk(conn, &c, &mut out[..raw_len], bufs, verify))
                 .map_err(|e| self.failed(e))?;
-            self.loaded(seq, &c)?;
+            self.checked(seq, &c, 0, raw_len)?;
             return Ok(raw_len);
         }
-        self.fill(seq)?;
-        let n = (self.buf.len() - within).min(out.len());
-        out[..n].copy_from_slice(&self.buf[within..within + n]);
+        if c.codec != content::CODEC_BLOCKS {
+            self.fill(seq)?;
+            let n = (self.buf.len() - within).min(out.len());
+            out[..n].copy_from_slice(&self.buf[within..within + n]);
+            return Ok(n);
+        }
+        let from = within - within % BLOCK;
+        let direct = if within == from { out.len().min(raw_len - from) } else { 0 };
+        let direct = if from + direct == raw_len { direct } else { direct - direct % BLOCK };
+        if direct > 0 {
+            self.load_blocks(&c, from, Target::Caller(&mut out[..direct]))?;
+            self.checked(seq, &c, from, from + direct)?;
+            return Ok(direct);
+        }
+        let end = (within + out.len().max(Self::WINDOW)).min(raw_len);
+        let end = (end.div_ceil(BLOCK) * BLOCK).min(raw_len);
+        self.buf_seq = None;
+        self.load_blocks(&c, from, Target::Buf(end - from))?;
+        (self.buf_seq, self.buf_from) = (Some(seq), from);
+        self.checked(seq, &c, from, end)?;
+        let at = within - from;
+        let n = (self.buf.len() - at).min(out.len());
+        out[..n].copy_from_slice(&self.buf[at..at + n]);
         Ok(n)
     }
 
+    /// Bytes a small read decodes at least (whole blocks): sequential small reads
+    /// then cost one chunk lookup per window, not per read.
+    pub(crate) const WINDOW: usize = 64 << 10;
+
+    fn load_blocks(&mut self, c: &ChunkRef, from: usize, target: Target<'_>) -> Result<()> {
+        let verify = self.via.inner().opts.verify_checksums;
+        let (bufs, buf) = (&mut self.bufs, &mut self.buf);
+        let out: &mut [u8] = match target {
+            Target::Caller(out) => out,
+            Target::Buf(n) => {
+                buf.resize(n, 0);
+                buf
+            }
+        };
+        self.via
+            .core()
+            .read(|conn| content::load_blocks(conn, c, from, out, bufs, verify).map(|_| ()))
+            .map_err(|e| self.failed(e))
+    }
+
     fn fill(&mut self, seq: usize) -> Result<()> {
-        if self.buf_seq == Some(seq) {
+        if self.buf_seq == Some(seq) && self.buf_from == 0 && self.buf.len() == self.chunks[seq].raw_len as usize {
             return Ok(());
         }
         let c = self.chunk(seq)?;
         self.buf_seq = None;
         self.buf.resize(c.raw_len as usize, 0);
         let verify = self.via.inner().opts.verify_checksums;
-        let (buf, scratch) = (&mut self.buf, &mut self.scratch);
-        self.via.core().read(|conn| content::load_chunk(conn, &c, buf, scratch, verify)).map_err(|e| self.failed(e))?;
-        self.buf_seq = Some(seq);
-        self.loaded(seq, &c)
+        let (buf, bufs) = (&mut self.buf, &mut self.bufs);
+        self.via.core().read(|conn| content::load_chunk(conn, &c, buf, bufs, verify)).map_err(|e| self.failed(e))?;
+        (self.buf_seq, self.buf_from) = (Some(seq), 0);
+        self.checked(seq, &c, 0, c.raw_len as usize)
     }
 
-    /// After chunk `seq` was read and checked: once every chunk has been read in
-    /// order, the combined chunk CRCs must be the document's CRC.
-    fn loaded(&mut self, seq: usize, c: &ChunkRef) -> Result<()> {
-        if seq != self.doc_next || !self.via.inner().opts.verify_checksums {
+    /// After bytes `from..end` of chunk `seq` were read and checked: once every
+    /// chunk has been read in order, the combined chunk CRCs must be the document's.
+    fn checked(&mut self, seq: usize, c: &ChunkRef, from: usize, end: usize) -> Result<()> {
+        if seq != self.doc_next || from > self.doc_at || !self.via.inner().opts.verify_checksums {
+            return Ok(());
+        }
+        self.doc_at = self.doc_at.max(end);
+        if self.doc_at < c.raw_len as usize {
             return Ok(());
         }
         self.doc.combine(&crc32fast::Hasher::new_with_initial_len(c.crc32, c.raw_len as u64));
-        self.doc_next += 1;
+        (self.doc_next, self.doc_at) = (self.doc_next + 1, 0);
         if self.doc_next as u64 == self.content.chunk_count && self.doc.clone().finalize() != self.content.crc32 {
             return Err(Error::corrupt(format!("{}: whole-document checksum mismatch", self.what)));
         }
@@ -296,6 +392,13 @@ impl Reader {
             Error::new(ErrorCode::Conflict, format!("{} was removed while being read", self.what))
         }
     }
+}
+
+/// Where [`Reader::load_blocks`] decodes to.
+enum Target<'a> {
+    Caller(&'a mut [u8]),
+    /// The reader's buffer, resized to this many bytes.
+    Buf(usize),
 }
 
 impl Drop for Reader {

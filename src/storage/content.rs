@@ -14,6 +14,16 @@ use crate::storage::Store;
 
 pub(crate) const CODEC_RAW: i64 = 0;
 pub(crate) const CODEC_SNAPPY: i64 = 1;
+/// A chunk in blocks (format 4, what every new chunk is): a table of one entry per
+/// [`BLOCK`] raw bytes, `(stored length, CRC32 of the raw bytes)` as two little-endian
+/// `u32`s, then each block's bytes, snappy-compressed when that is shorter, else raw.
+/// A range read reads, decodes and checks only the blocks it needs, each against its
+/// own CRC (codecs 0 and 1 must read the whole chunk to check it).
+pub(crate) const CODEC_BLOCKS: i64 = 2;
+/// Raw bytes per block of a [`CODEC_BLOCKS`] chunk (the last block may be shorter).
+pub(crate) const BLOCK: usize = 16 << 10;
+/// Bytes per block-table entry.
+const ENTRY: usize = 8;
 
 pub(crate) const STATE_LIVE: i64 = 0;
 pub(crate) const STATE_WRITING: i64 = 1;
@@ -47,6 +57,12 @@ pub(crate) fn meta_any(conn: &Connection, id: i64) -> Result<Option<(ContentMeta
         })
         .optional()?;
     let Some((v, row_crc)) = row else { return Ok(None) };
+    meta_from(id, v, row_crc).map(Some)
+}
+
+/// A content header row's values (size, crc32, chunk_size, chunk_count, stored_size,
+/// state) checked against its record checksum and for impossible values.
+pub(crate) fn meta_from(id: i64, v: [i64; 6], row_crc: i64) -> Result<(ContentMeta, i64)> {
     let [size, crc32, chunk_size, chunk_count, stored_size, state] = v;
     content_crc(id, size, crc32, chunk_size, chunk_count, stored_size, state)
         .verify(row_crc, || format!("content {id}"))?;
@@ -71,7 +87,7 @@ pub(crate) fn meta_any(conn: &Connection, id: i64) -> Result<Option<(ContentMeta
         chunk_count: chunk_count as u64,
         stored_size: stored_size as u64,
     };
-    Ok(Some((meta, state)))
+    Ok((meta, state))
 }
 
 /// The record checksum of a content header row.
@@ -121,6 +137,7 @@ pub(crate) struct ContentBuilder {
     stored: u64,
     crc: crc32fast::Hasher,
     packed: Vec<u8>,
+    encoder: snap::raw::Encoder,
 }
 
 /// A [`ContentBuilder`]'s state at a point (its partial chunk at most a chunk).
@@ -159,6 +176,7 @@ impl ContentBuilder {
             stored: 0,
             crc: crc32fast::Hasher::new(),
             packed: Vec::new(),
+            encoder: snap::raw::Encoder::new(),
         })
     }
 
@@ -215,28 +233,17 @@ impl ContentBuilder {
 
     fn put_chunk(&mut self, conn: &Connection, raw: &[u8]) -> Result<()> {
         let crc = crc32fast::hash(raw);
-        let mut codec = CODEC_RAW;
-        let mut stored: &[u8] = raw;
-        if self.compress {
-            let max = snap::raw::max_compress_len(raw.len());
-            self.packed.resize(max, 0);
-            let n = snap::raw::Encoder::new()
-                .compress(raw, &mut self.packed)
-                .map_err(|e| Error::new(crate::ErrorCode::Internal, format!("snappy: {e}")))?;
-            // Keep the compressed form only when it saves space.
-            if n < raw.len() {
-                codec = CODEC_SNAPPY;
-                stored = &self.packed[..n];
-            }
-        }
+        pack_blocks(raw, self.compress.then_some(&mut self.encoder), &mut self.packed)?;
+        let stored = &self.packed;
         let (raw_len, stored_len) = (raw.len() as i64, stored.len() as i64);
-        let row_crc = chunk_crc(self.id, self.seq, raw_len, crc as i64, codec, stored_len).finish();
+        let row_crc = chunk_crc(self.id, self.seq, raw_len, crc as i64, CODEC_BLOCKS, stored_len).finish();
         conn.prepare_cached(
             "INSERT INTO bdb_chunks(content, seq, raw_len, crc32, codec, row_crc, data)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
-        .execute(params![self.id, self.seq, raw_len, crc as i64, codec, row_crc, stored])?;
-        self.crc.update(raw);
+        .execute(params![self.id, self.seq, raw_len, crc as i64, CODEC_BLOCKS, row_crc, stored])?;
+        // The document's CRC from the chunk's: no second pass over the bytes.
+        self.crc.combine(&crc32fast::Hasher::new_with_initial_len(crc, raw.len() as u64));
         self.seq += 1;
         self.size += raw.len() as u64;
         self.stored += stored.len() as u64;
@@ -281,6 +288,146 @@ impl ContentBuilder {
         ])?;
         Ok(meta)
     }
+}
+
+/// Lays `raw` out as a [`CODEC_BLOCKS`] chunk in `out`: the block table, then each
+/// block, compressed by `encoder` (when given) where that is shorter.
+fn pack_blocks(raw: &[u8], mut encoder: Option<&mut snap::raw::Encoder>, out: &mut Vec<u8>) -> Result<()> {
+    let n = raw.len().div_ceil(BLOCK);
+    out.clear();
+    out.resize(n * ENTRY, 0);
+    for (i, block) in raw.chunks(BLOCK).enumerate() {
+        let start = out.len();
+        let mut len = block.len();
+        if let Some(enc) = encoder.as_deref_mut() {
+            out.resize(start + snap::raw::max_compress_len(block.len()), 0);
+            let k = enc
+                .compress(block, &mut out[start..])
+                .map_err(|e| Error::new(crate::ErrorCode::Internal, format!("snappy: {e}")))?;
+            len = if k < block.len() { k } else { block.len() };
+            out.truncate(if k < block.len() { start + k } else { start });
+        }
+        if len == block.len() {
+            out.extend_from_slice(block);
+        }
+        out[i * ENTRY..i * ENTRY + 4].copy_from_slice(&(len as u32).to_le_bytes());
+        out[i * ENTRY + 4..(i + 1) * ENTRY].copy_from_slice(&crc32fast::hash(block).to_le_bytes());
+    }
+    Ok(())
+}
+
+/// The block table of a [`CODEC_BLOCKS`] chunk up to block `upto` (exclusive):
+/// `(stored length, crc32)` per block, each length checked against its block's
+/// raw size.
+fn block_table(blob: &rusqlite::blob::Blob<'_>, c: &ChunkRef, upto: usize, table: &mut Vec<u8>) -> Result<()> {
+    table.resize(upto * ENTRY, 0);
+    blob.read_at_exact(table, 0)?;
+    let raw_len = c.raw_len as usize;
+    for (i, e) in table.chunks_exact(ENTRY).enumerate() {
+        let len = u32::from_le_bytes(e[..4].try_into().unwrap()) as usize;
+        if len == 0 || len > (raw_len - i * BLOCK).min(BLOCK) {
+            return Err(Error::corrupt(format!("chunk {} block {i} has an impossible length", c.rowid)));
+        }
+    }
+    Ok(())
+}
+
+fn entry(table: &[u8], i: usize) -> (usize, u32) {
+    let e = &table[i * ENTRY..(i + 1) * ENTRY];
+    (u32::from_le_bytes(e[..4].try_into().unwrap()) as usize, u32::from_le_bytes(e[4..].try_into().unwrap()))
+}
+
+/// Decodes blocks `first..` of a [`CODEC_BLOCKS`] chunk into `out` (their raw bytes,
+/// exactly: `out.len()` says how many blocks), checking each block's CRC. `table`
+/// holds the table up to the last block, read by [`block_table`].
+fn decode_blocks(
+    blob: &rusqlite::blob::Blob<'_>,
+    c: &ChunkRef,
+    table: &[u8],
+    first: usize,
+    out: &mut [u8],
+    scratch: &mut Vec<u8>,
+    verify: bool,
+) -> Result<()> {
+    let n = c.raw_len.div_ceil(BLOCK as u32) as usize;
+    let mut at = n * ENTRY + (0..first).map(|i| entry(table, i).0).sum::<usize>();
+    for (k, raw) in out.chunks_mut(BLOCK).enumerate() {
+        let i = first + k;
+        let (len, crc) = entry(table, i);
+        if at + len > c.stored_len as usize {
+            return Err(Error::corrupt(format!("chunk {} block {i} runs past the chunk", c.rowid)));
+        }
+        if len == raw.len() {
+            blob.read_at_exact(raw, at)?;
+        } else {
+            scratch.resize(len, 0);
+            blob.read_at_exact(scratch, at)?;
+            let got = snap::raw::Decoder::new()
+                .decompress(scratch, raw)
+                .map_err(|e| Error::corrupt(format!("chunk {} block {i} does not decompress: {e}", c.rowid)))?;
+            if got != raw.len() {
+                return Err(Error::corrupt(format!("chunk {} block {i} decompresses to the wrong length", c.rowid)));
+            }
+        }
+        if verify && crc32fast::hash(raw) != crc {
+            return Err(Error::corrupt(format!("checksum mismatch in chunk {} block {i}", c.rowid)));
+        }
+        at += len;
+    }
+    Ok(())
+}
+
+/// Opens a chunk's bytes for incremental reading, checking their stored length.
+fn open_chunk<'c>(conn: &'c Connection, c: &ChunkRef) -> Result<rusqlite::blob::Blob<'c>> {
+    let blob = conn.blob_open(rusqlite::MAIN_DB, "bdb_chunks", "data", c.rowid, true);
+    let blob = match blob {
+        Ok(b) => b,
+        // No such row, or `data` is not a blob. A reader that pinned the content
+        // across snapshots tells a removal (CONFLICT) from this with `still_live`.
+        Err(rusqlite::Error::SqliteFailure(f, m)) if f.code == rusqlite::ffi::ErrorCode::Unknown => {
+            return Err(Error::corrupt(format!(
+                "chunk row {} cannot be read ({})",
+                c.rowid,
+                m.as_deref().unwrap_or("no such row")
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if blob.len() != c.stored_len as usize {
+        return Err(Error::corrupt(format!("chunk {} has {} bytes, expected {}", c.rowid, blob.len(), c.stored_len)));
+    }
+    Ok(blob)
+}
+
+/// Reads raw bytes `from..from + out.len()` of a [`CODEC_BLOCKS`] chunk, decoding
+/// and checking whole blocks only: `out` must start and end on block boundaries
+/// (or at the chunk's end). `Ok(false)` when the chunk has another codec (the caller
+/// reads it whole with [`load_chunk`]).
+pub(crate) fn load_blocks(
+    conn: &Connection,
+    c: &ChunkRef,
+    from: usize,
+    out: &mut [u8],
+    bufs: &mut BlockBufs,
+    verify: bool,
+) -> Result<bool> {
+    if c.codec != CODEC_BLOCKS {
+        return Ok(false);
+    }
+    debug_assert!(from % BLOCK == 0 && from + out.len() <= c.raw_len as usize);
+    let blob = open_chunk(conn, c)?;
+    let first = from / BLOCK;
+    let end = (from + out.len()).div_ceil(BLOCK);
+    block_table(&blob, c, end, &mut bufs.table)?;
+    decode_blocks(&blob, c, &bufs.table, first, out, &mut bufs.packed, verify)?;
+    Ok(true)
+}
+
+/// Reusable buffers of a chunk read: the block table and compressed bytes.
+#[derive(Default)]
+pub(crate) struct BlockBufs {
+    table: Vec<u8>,
+    packed: Vec<u8>,
 }
 
 /// Builds a whole content from a reader inside the caller's transaction.
@@ -433,23 +580,22 @@ pub(crate) fn chunk_refs_from(
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let seq = from as i64 + out.len() as i64;
-        let (rowid, raw_len, crc32, codec, stored_len): (i64, i64, i64, i64, i64) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-        chunk_crc(content, seq, raw_len, crc32, codec, stored_len)
-            .verify(r.get(5)?, || format!("content {content}, chunk {seq} (row {rowid})"))?;
-        let in_range = |v: i64| (0..=u32::MAX as i64).contains(&v);
-        if !in_range(raw_len) || !in_range(crc32) || !in_range(stored_len) {
-            return Err(Error::corrupt(format!("content {content}, chunk {seq}: impossible lengths")));
-        }
-        out.push(ChunkRef {
-            rowid,
-            raw_len: raw_len as u32,
-            crc32: crc32 as u32,
-            codec,
-            stored_len: stored_len as u32,
-        });
+        out.push(chunk_ref_from(content, seq, [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?], r.get(5)?)?);
     }
     Ok(out)
+}
+
+/// A chunk row's values (id, raw_len, crc32, codec, length(data)), checked against its
+/// record checksum as chunk `seq` of `content`.
+pub(crate) fn chunk_ref_from(content: i64, seq: i64, v: [i64; 5], row_crc: i64) -> Result<ChunkRef> {
+    let [rowid, raw_len, crc32, codec, stored_len] = v;
+    chunk_crc(content, seq, raw_len, crc32, codec, stored_len)
+        .verify(row_crc, || format!("content {content}, chunk {seq} (row {rowid})"))?;
+    let in_range = |v: i64| (0..=u32::MAX as i64).contains(&v);
+    if !in_range(raw_len) || !in_range(crc32) || !in_range(stored_len) {
+        return Err(Error::corrupt(format!("content {content}, chunk {seq}: impossible lengths")));
+    }
+    Ok(ChunkRef { rowid, raw_len: raw_len as u32, crc32: crc32 as u32, codec, stored_len: stored_len as u32 })
 }
 
 /// Reads one chunk's raw bytes into `out` (exactly `raw_len` bytes), decompressing
@@ -458,28 +604,22 @@ pub(crate) fn load_chunk(
     conn: &Connection,
     c: &ChunkRef,
     out: &mut [u8],
-    scratch: &mut Vec<u8>,
+    bufs: &mut BlockBufs,
     verify: bool,
 ) -> Result<()> {
     debug_assert_eq!(out.len(), c.raw_len as usize);
-    let blob = conn.blob_open(rusqlite::MAIN_DB, "bdb_chunks", "data", c.rowid, true);
-    let blob = match blob {
-        Ok(b) => b,
-        // No such row, or `data` is not a blob. A reader that pinned the content
-        // across snapshots tells a removal (CONFLICT) from this with `still_live`.
-        Err(rusqlite::Error::SqliteFailure(f, m)) if f.code == rusqlite::ffi::ErrorCode::Unknown => {
-            return Err(Error::corrupt(format!(
-                "chunk row {} cannot be read ({})",
-                c.rowid,
-                m.as_deref().unwrap_or("no such row")
-            )))
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if blob.len() != c.stored_len as usize {
-        return Err(Error::corrupt(format!("chunk {} has {} bytes, expected {}", c.rowid, blob.len(), c.stored_len)));
-    }
+    let blob = open_chunk(conn, c)?;
     match c.codec {
+        CODEC_BLOCKS => {
+            // Each block is checked against its own CRC while it is in the cache.
+            let n = out.len().div_ceil(BLOCK);
+            block_table(&blob, c, n, &mut bufs.table)?;
+            let stored: usize = (0..n).map(|i| entry(&bufs.table, i).0).sum();
+            if n * ENTRY + stored != c.stored_len as usize {
+                return Err(Error::corrupt(format!("chunk {}: its blocks do not fill it", c.rowid)));
+            }
+            return decode_blocks(&blob, c, &bufs.table, 0, out, &mut bufs.packed, verify);
+        }
         CODEC_RAW => {
             if c.stored_len != c.raw_len {
                 return Err(Error::corrupt(format!("raw chunk {} has the wrong length", c.rowid)));
@@ -487,6 +627,7 @@ pub(crate) fn load_chunk(
             blob.read_at_exact(out, 0)?;
         }
         CODEC_SNAPPY => {
+            let scratch = &mut bufs.packed;
             scratch.resize(c.stored_len as usize, 0);
             blob.read_at_exact(scratch, 0)?;
             let n = snap::raw::Decoder::new()
@@ -515,7 +656,7 @@ pub(crate) fn read_content(conn: &Connection, inner: &Store, meta: &ContentMeta,
         return Err(Error::corrupt(format!("{what}: {} chunks stored, {} expected", chunks.len(), meta.chunk_count)));
     }
     let mut out = vec![0u8; size];
-    let mut scratch = Vec::new();
+    let mut scratch = BlockBufs::default();
     let mut at = 0usize;
     let mut doc = crc32fast::Hasher::new();
     for c in chunks {

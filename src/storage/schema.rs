@@ -22,8 +22,8 @@ use crate::error::{Error, ErrorCode, Result};
 /// SQLite `application_id`: "BUFD".
 pub const APPLICATION_ID: i32 = 0x4255_4644;
 /// SQLite `user_version`: the format version. 2 added record checksums, 3 stream
-/// metadata and indexes.
-pub const FORMAT_VERSION: i32 = 3;
+/// metadata and indexes, 4 chunks in checksummed blocks (`content::CODEC_BLOCKS`).
+pub const FORMAT_VERSION: i32 = 4;
 /// The oldest format this build opens (and migrates when it may write).
 const OLDEST_FORMAT: i32 = 1;
 
@@ -370,7 +370,7 @@ pub fn verify(conn: &Connection) -> Result<()> {
 /// Migrates an older format to this one in one transaction. Format 1 gains the
 /// record checksums and the table of deleted stream paths; format 2 gains stream
 /// metadata (each version's checksum is moved to cover it: a damaged row stays
-/// damaged) and the index tables.
+/// damaged) and the index tables; format 3 only its number.
 fn migrate(conn: &Connection) -> Result<()> {
     register_row_crc(conn)?;
     conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -379,22 +379,14 @@ fn migrate(conn: &Connection) -> Result<()> {
         if from >= FORMAT_VERSION {
             return Ok(()); // another process migrated it first
         }
-        let mut sql = String::from("ALTER TABLE bdb_versions ADD COLUMN metadata TEXT;");
-        if from == 1 {
-            for (table, cols) in ROW_CRC_COLUMNS {
-                sql += &format!(
-                    "ALTER TABLE {table} ADD COLUMN row_crc INTEGER NOT NULL DEFAULT 0;
-                     UPDATE {table} SET row_crc = bdb_row_crc({cols});"
-                );
-            }
-            sql += &format!("UPDATE bdb_kv SET value = bdb_kv_seal(key, value); DROP VIEW kv; {KV_VIEW}");
-            sql += DELETED_STREAMS;
-        } else {
-            sql += &format!("UPDATE bdb_versions SET row_crc = {};", VERSION_CRC_FROM_2);
+        let mut sql = String::new();
+        if from < 3 {
+            sql += &migrate_to_3(from);
         }
+        // Format 4 changes no table: its chunks are a new codec that older builds
+        // cannot read, so the version goes up and they refuse the file.
         sql += &format!(
-            "DROP VIEW streams; {STREAMS_VIEW} {INDEXES}
-             PRAGMA user_version = {FORMAT_VERSION};
+            "PRAGMA user_version = {FORMAT_VERSION};
              UPDATE bdb_meta SET value = '{FORMAT_VERSION}' WHERE key = 'format_version';"
         );
         conn.execute_batch(&sql)?;
@@ -407,6 +399,24 @@ fn migrate(conn: &Connection) -> Result<()> {
             Err(Error::new(e.code(), format!("cannot migrate the file to format {FORMAT_VERSION}: {}", e.message())))
         }
     }
+}
+
+/// The SQL that takes a format 1 or 2 file to format 3.
+fn migrate_to_3(from: i32) -> String {
+    let mut sql = String::from("ALTER TABLE bdb_versions ADD COLUMN metadata TEXT;");
+    if from == 1 {
+        for (table, cols) in ROW_CRC_COLUMNS {
+            sql += &format!(
+                "ALTER TABLE {table} ADD COLUMN row_crc INTEGER NOT NULL DEFAULT 0;
+                 UPDATE {table} SET row_crc = bdb_row_crc({cols});"
+            );
+        }
+        sql += &format!("UPDATE bdb_kv SET value = bdb_kv_seal(key, value); DROP VIEW kv; {KV_VIEW}");
+        sql += DELETED_STREAMS;
+    } else {
+        sql += &format!("UPDATE bdb_versions SET row_crc = {};", VERSION_CRC_FROM_2);
+    }
+    sql + &format!("DROP VIEW streams; {STREAMS_VIEW} {INDEXES}")
 }
 
 /// A format 2 version row's checksum, moved to cover its (NULL) metadata too when it
@@ -422,8 +432,8 @@ const VERSION_CRC_FROM_2: &str = "CASE WHEN row_crc = bdb_row_crc(path, version,
 pub(crate) fn prepare_connection(conn: &Connection) -> Result<()> {
     register_row_crc(conn)?;
     let version = header(conn)?.1;
-    if version == FORMAT_VERSION {
-        return check_schema(conn);
+    if version >= 3 && version <= FORMAT_VERSION {
+        return check_schema(conn); // format 3 has format 4's tables
     }
     if !(OLDEST_FORMAT..FORMAT_VERSION).contains(&version) || !conn.is_readonly(rusqlite::MAIN_DB)? {
         return Ok(());
@@ -507,8 +517,8 @@ fn seal_schema(conn: &Connection) -> Result<()> {
 
 /// `CORRUPT` unless the schema is the one recorded when it was made.
 pub(crate) fn check_schema(conn: &Connection) -> Result<()> {
-    if header(conn)?.1 < FORMAT_VERSION {
-        return Ok(()); // format 1 recorded none
+    if header(conn)?.1 < 3 {
+        return Ok(()); // format 1 recorded none, format 2 another schema
     }
     // These statements are BuffDB's own: failing to compile means a damaged schema.
     let damaged = |e: Error| match e.code() {

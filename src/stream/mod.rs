@@ -111,6 +111,75 @@ pub(crate) fn version_row(conn: &Connection, path: &str, version: Option<u64>) -
     Ok(Some((info_of(path, row, &meta), content)))
 }
 
+/// A stream version found by [`locate`]: its info, its content and the content's
+/// first chunk rows.
+pub(crate) struct Located {
+    pub info: StreamInfo,
+    pub content: ContentMeta,
+    pub chunks: Vec<content::ChunkRef>,
+}
+
+/// The newest version of `path` (or `version`) with its content row and its first
+/// `chunks` chunk rows, every record checked: one statement, so one snapshot and one
+/// B-tree descent per table (opening a reader or a stat costs no more). A version
+/// whose content is not live gives `Ok(None)` for a named version, like a missing one;
+/// for the newest it is damage unless the caller allows it (`CONFLICT` retries).
+pub(crate) fn locate(conn: &Connection, path: &str, version: Option<u64>, chunks: usize) -> Result<Option<Located>> {
+    let key = path.as_bytes();
+    let wanted = version.map(|v| v.min(i64::MAX as u64) as i64);
+    // The chunk rows come in `seq` order from the (content, seq) index: no sorter.
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.latest, s.next_version, s.row_crc,
+                v.version, v.content, v.created_ms, v.row_crc, v.metadata,
+                c.size, c.crc32, c.chunk_size, c.chunk_count, c.stored_size, c.state, c.row_crc,
+                k.id, k.raw_len, k.crc32, k.codec, length(k.data), k.row_crc
+         FROM bdb_streams s
+         LEFT JOIN bdb_versions v ON v.path = s.path AND v.version = coalesce(?2, s.latest)
+         LEFT JOIN bdb_contents c ON c.id = v.content
+         LEFT JOIN bdb_chunks k ON k.content = c.id AND k.seq >= 0 AND k.seq < ?3
+         WHERE s.path = ?1
+         ORDER BY k.seq",
+    )?;
+    let mut rows = stmt.query(params![key, wanted, chunks as i64])?;
+    let Some(r) = rows.next()? else { return Ok(None) };
+    let (latest, next, crc): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+    streams_crc(key, latest, next).verify(crc, || format!("stream {path:?}"))?;
+    if latest < 1 || next <= latest {
+        return Err(Error::corrupt(format!("stream {path:?}: impossible version numbers {latest} and {next}")));
+    }
+    let Some(v) = r.get::<_, Option<i64>>(3)? else {
+        return match version {
+            Some(_) => Ok(None),
+            None => Err(Error::corrupt(format!("stream {path:?}: its newest version {latest} is missing"))),
+        };
+    };
+    let (content_id, created, metadata): (i64, i64, Option<String>) = (r.get(4)?, r.get(5)?, r.get(7)?);
+    version_crc(key, v, content_id, created, metadata.as_deref())
+        .verify(r.get(6)?, || format!("stream {path:?} version {v}"))?;
+    if v < 1 {
+        return Err(Error::corrupt(format!("stream {path:?}: impossible version {v}")));
+    }
+    let missing_content = || Error::corrupt(format!("stream {path:?} version {v}: its content is missing"));
+    let Some(content_row_crc) = r.get::<_, Option<i64>>(14)? else { return Err(missing_content()) };
+    let values = [r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?];
+    let (meta, state) = content::meta_from(content_id, values, content_row_crc)?;
+    if state != content::STATE_LIVE {
+        return Err(missing_content());
+    }
+    let mut refs = Vec::with_capacity(chunks.min(meta.chunk_count as usize));
+    let chunk = |r: &rusqlite::Row<'_>, seq: usize| -> Result<Option<content::ChunkRef>> {
+        let Some(rowid) = r.get::<_, Option<i64>>(15)? else { return Ok(None) };
+        let values = [rowid, r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?];
+        content::chunk_ref_from(content_id, seq as i64, values, r.get(20)?).map(Some)
+    };
+    refs.extend(chunk(r, 0)?);
+    while let Some(r) = rows.next()? {
+        refs.extend(chunk(r, refs.len())?);
+    }
+    let row = (v as u64, content_id, created, metadata);
+    Ok(Some(Located { info: info_of(path, row, &meta), content: meta, chunks: refs }))
+}
+
 /// The newest version's metadata (`Ok(None)`: no version), for index upkeep.
 fn newest_metadata(conn: &Connection, path: &str) -> Result<Option<Option<String>>> {
     let Some((latest, _)) = stream_row(conn, path)? else { return Ok(None) };
@@ -156,11 +225,6 @@ pub(crate) fn metadata_walk(
     Ok(())
 }
 
-/// Whether version `version` of `path` is still stored with content `content`.
-pub(crate) fn holds(conn: &Connection, path: &str, version: u64, content: i64) -> Result<bool> {
-    Ok(version_rows(conn, path, Some(version))?.first().is_some_and(|r| r.1 == content))
-}
-
 fn missing(path: &str, version: Option<u64>) -> Error {
     match version {
         Some(v) => Error::not_found(format!("version {v} of stream {path:?}")),
@@ -170,7 +234,7 @@ fn missing(path: &str, version: Option<u64>) -> Error {
 
 pub(crate) fn stat(conn: &Connection, path: &str) -> Result<StreamInfo> {
     check_path(path)?;
-    version_row(conn, path, None)?.map(|(i, _)| i).ok_or_else(|| missing(path, None))
+    locate(conn, path, None, 0)?.map(|l| l.info).ok_or_else(|| missing(path, None))
 }
 
 /// Makes a finished content the newest version of `path`, then drops versions
@@ -522,11 +586,10 @@ pub(crate) fn open(core: Core<'_>, path: &str, version: Option<u64>) -> Result<R
     // it; then look again.
     let mut tries = 0;
     loop {
-        let (info, content_id) =
-            core.snapshot(|c| version_row(c, path, version))?.ok_or_else(|| missing(path, version))?;
-        let v = info.version;
-        let owned = |c: &Connection| holds(c, path, v, content_id);
-        match Reader::open(core.to_owned(), format!("stream {path:?}"), content_id, Some(info), owned) {
+        // One statement: the version, its content and its first chunk rows.
+        let found = core.read(|c| locate(c, path, version, Reader::FIRST_BATCH))?;
+        let Located { info, content, chunks } = found.ok_or_else(|| missing(path, version))?;
+        match Reader::open_located(core.to_owned(), format!("stream {path:?}"), content, chunks, Some(info)) {
             Err(e) if e.code() == ErrorCode::Conflict && tries < 3 => tries += 1,
             other => return other,
         }
