@@ -77,11 +77,24 @@ int buffdb_physfs_set_write_dir(const char *db_path);
 extern "C" {
 #endif
 
-/* One mounted database (or the write directory). */
+/* One mounted database (or the write directory). PHYSFS_openRead stats every element
+ * of the path (verifyPath) and then opens the file, all under PhysFS's state lock: the
+ * stat of a file opens its reader and keeps it here, and the openRead of that name
+ * right after takes it (one engine lookup per open instead of two). */
 typedef struct buffdb_physfs__archive {
     buffdb_db *db;
     int writable;
+    char *kept_name;            /* the stream path of `kept` */
+    buffdb_reader *kept;
 } buffdb_physfs__archive;
+
+/* Drops the reader kept by the last stat, if any. */
+static void buffdb_physfs__drop_kept(buffdb_physfs__archive *a) {
+    buffdb_reader_free(a->kept);
+    free(a->kept_name);
+    a->kept = NULL;
+    a->kept_name = NULL;
+}
 
 /* One open file: a reader, or a writer committed by flush (PHYSFS_close). */
 typedef struct buffdb_physfs__file {
@@ -265,12 +278,13 @@ static PHYSFS_Io *buffdb_physfs__io(buffdb_physfs__file *f) {
     return io;
 }
 
-/* A reader over `path` (version 0 = the newest). Takes `path`. */
-static PHYSFS_Io *buffdb_physfs__open_reader(buffdb_db *db, char *path, uint64_t version) {
+/* A reader over `path` (version 0 = the newest; `r` when already open). Takes `path`
+ * and `r`. */
+static PHYSFS_Io *buffdb_physfs__open_reader(buffdb_db *db, char *path, uint64_t version, buffdb_reader *r) {
     buffdb_physfs__file *f;
-    buffdb_reader *r = NULL;
     buffdb_stream_info info;
-    buffdb_status st = version ? buffdb_stream_open_version(db, path, version, &r) : buffdb_stream_open(db, path, &r);
+    buffdb_status st = BUFFDB_OK;
+    if (!r) st = version ? buffdb_stream_open_version(db, path, version, &r) : buffdb_stream_open(db, path, &r);
     if (st == BUFFDB_OK) st = buffdb_reader_info(r, &info);
     if (!buffdb_physfs__ok(st)) {
         buffdb_reader_free(r);
@@ -304,7 +318,7 @@ static PHYSFS_Io *buffdb_physfs__duplicate(PHYSFS_Io *io) {
         return NULL;
     }
     strcpy(path, f->path);
-    return buffdb_physfs__open_reader(f->db, path, f->version);
+    return buffdb_physfs__open_reader(f->db, path, f->version, NULL);
 }
 
 /* ---- the archiver ----------------------------------------------------------------- */
@@ -452,8 +466,17 @@ static PHYSFS_EnumerateCallbackResult buffdb_physfs__enumerate(void *opaque, con
 
 static PHYSFS_Io *buffdb_physfs__open_read(void *opaque, const char *name) {
     buffdb_physfs__archive *a = (buffdb_physfs__archive *)opaque;
-    char *path = buffdb_physfs__path(name, "");
-    return path ? buffdb_physfs__open_reader(a->db, path, 0) : NULL;
+    char *path;
+    if (a->kept && strcmp(a->kept_name + 1, name) == 0) { /* just stat'ed: its reader */
+        buffdb_reader *r = a->kept;
+        path = a->kept_name;
+        a->kept = NULL;
+        a->kept_name = NULL;
+        return buffdb_physfs__open_reader(a->db, path, 0, r);
+    }
+    buffdb_physfs__drop_kept(a);
+    path = buffdb_physfs__path(name, "");
+    return path ? buffdb_physfs__open_reader(a->db, path, 0, NULL) : NULL;
 }
 
 /* A writer for `name`; with `append`, it starts with the current bytes. */
@@ -546,6 +569,7 @@ static int buffdb_physfs__mkdir(void *opaque, const char *name) {
 static int buffdb_physfs__stat(void *opaque, const char *name, PHYSFS_Stat *st) {
     buffdb_physfs__archive *a = (buffdb_physfs__archive *)opaque;
     buffdb_stream_info info;
+    buffdb_reader *r = NULL;
     buffdb_status s;
     char *path;
     int any;
@@ -553,10 +577,24 @@ static int buffdb_physfs__stat(void *opaque, const char *name, PHYSFS_Stat *st) 
     st->filesize = -1;
     st->modtime = st->createtime = st->accesstime = -1;
     st->filetype = PHYSFS_FILETYPE_DIRECTORY;
+    buffdb_physfs__drop_kept(a);
     if (*name == '\0') return 1; /* the root */
     if (!(path = buffdb_physfs__path(name, ""))) return 0;
-    s = buffdb_stream_stat(a->db, path, &info);
-    free(path);
+    /* A mount reads: open the file's reader, which the openRead after this takes. A
+     * write directory only stats (a kept reader would pin a version it replaces), and
+     * so does a mount when symlinks are permitted (then PhysFS opens without a stat
+     * first, and a reader kept from an older stat could be of an older version). */
+    if (a->writable || PHYSFS_symbolicLinksPermitted()) s = buffdb_stream_stat(a->db, path, &info);
+    else if ((s = buffdb_stream_open(a->db, path, &r)) == BUFFDB_OK && (s = buffdb_reader_info(r, &info)) != BUFFDB_OK) {
+        buffdb_reader_free(r);
+        r = NULL;
+    }
+    if (r) {
+        a->kept = r;
+        a->kept_name = path;
+    } else {
+        free(path);
+    }
     if (s == BUFFDB_OK) {
         st->filetype = PHYSFS_FILETYPE_REGULAR;
         st->filesize = (PHYSFS_sint64)info.size;
@@ -573,6 +611,7 @@ static int buffdb_physfs__stat(void *opaque, const char *name, PHYSFS_Stat *st) 
 
 static void buffdb_physfs__close_archive(void *opaque) {
     buffdb_physfs__archive *a = (buffdb_physfs__archive *)opaque;
+    buffdb_physfs__drop_kept(a);
     buffdb_close(a->db);
     free(a);
 }
