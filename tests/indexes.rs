@@ -295,16 +295,16 @@ fn large_builds_go_in_batches_with_progress_while_others_write() {
     let (_d, path) = temp();
     let db = open(&path);
     let pairs: Vec<(String, String)> =
-        (0..10_000).map(|i| (format!("r:{i:05}"), format!(r#"{{"n":{},"s":"v{}"}}"#, i % 100, i))).collect();
+        (0..50_000).map(|i| (format!("r:{i:05}"), format!(r#"{{"n":{},"s":"v{}"}}"#, i % 100, i))).collect();
     db.put_many(&pairs).unwrap();
     let writer = {
         let db = db.clone();
         std::thread::spawn(move || {
             for i in 0..300 {
-                db.put(format!("r:{:05}", (i * 37) % 12_000).as_bytes(), format!(r#"{{"n":{},"s":"w{i}"}}"#, 1000 + i).as_bytes())
+                db.put(format!("r:{:05}", (i * 37) % 60_000).as_bytes(), format!(r#"{{"n":{},"s":"w{i}"}}"#, 1000 + i).as_bytes())
                     .unwrap();
                 if i % 3 == 0 {
-                    db.delete(format!("r:{:05}", (i * 53) % 10_000).as_bytes()).unwrap();
+                    db.delete(format!("r:{:05}", (i * 53) % 50_000).as_bytes()).unwrap();
                 }
             }
         })
@@ -315,7 +315,7 @@ fn large_builds_go_in_batches_with_progress_while_others_write() {
     assert!(info.ready);
     assert!(calls.len() >= 5, "{} progress calls", calls.len());
     assert!(calls.windows(2).all(|w| w[0].done <= w[1].done));
-    assert!(calls.last().unwrap().done >= 10_000 - 100);
+    assert!(calls.last().unwrap().done >= 50_000 - 100);
     assert_checked(&db);
     let count = db.count(b"r:").unwrap() as usize;
     assert_eq!(db.find_range("by_n", None, None, false, None, None).unwrap().count(), count);

@@ -14,8 +14,10 @@ use crate::kv::{self, Source};
 use crate::storage::catalog::{self, index_crc, IndexSource};
 use crate::storage::ordered;
 
-/// Records per build batch (each its own write transaction on the database).
-pub(crate) const BATCH: usize = 2000;
+/// Records per build batch (each its own write transaction on the database). Each batch
+/// rewrites into the WAL every page it touches, so an index whose values land in many
+/// places (90 ages over 1,000,000 records) writes less the larger the batch.
+pub(crate) const BATCH: usize = 10_000;
 
 /// Stores a new definition, to be built; its id.
 pub(crate) fn define(
