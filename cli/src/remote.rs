@@ -10,7 +10,7 @@ use std::time::Duration;
 use buffdb::{Error, ErrorCode, IndexEntry, IndexInfo, IndexProgress, JsonValue, ModelInfo, StreamInfo, Value};
 use buffdb_server::client::Client;
 
-use crate::store::{Each, Input, ModelFile, Store};
+use crate::store::{Each, EachPair, EachPath, Input, ModelFile, Store};
 use crate::Cli;
 
 /// A server connection and the runtime its calls run on (the commands are blocking).
@@ -60,13 +60,7 @@ impl Store for Remote {
     fn kv_compare(&self, keys: &[String], distinct: bool) -> Result<bool, Error> {
         self.call(|mut c| async move { c.kv_compare(keys, distinct).await })
     }
-    fn scan(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: Option<usize>,
-        each: &mut dyn FnMut(&[u8], &[u8]) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: Option<usize>, each: EachPair) -> Result<(), Error> {
         self.call(|mut c| async move { c.scan(prefix, after, limit, each).await })
     }
 
@@ -107,13 +101,7 @@ impl Store for Remote {
     fn stream_delete(&self, path: &str) -> Result<bool, Error> {
         self.call(|mut c| async move { c.stream_delete(path).await })
     }
-    fn search(
-        &self,
-        prefix: &str,
-        after: Option<&str>,
-        limit: Option<usize>,
-        each: &mut dyn FnMut(&str) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    fn search(&self, prefix: &str, after: Option<&str>, limit: Option<usize>, each: EachPath) -> Result<(), Error> {
         self.call(|mut c| async move { c.search(prefix, after, limit, each).await })
     }
 

@@ -19,6 +19,10 @@ pub type Input = Box<dyn Read + Send>;
 
 /// Called with each index entry; an error stops the walk.
 pub type Each<'a, T> = &'a mut dyn FnMut(T) -> Result<(), Error>;
+/// Called with each (key, value) of a scan.
+pub type EachPair<'a> = &'a mut dyn FnMut(&[u8], &[u8]) -> Result<(), Error>;
+/// Called with each path of a search.
+pub type EachPath<'a> = &'a mut dyn FnMut(&str) -> Result<(), Error>;
 
 /// A model file opened for range reads.
 pub trait ModelFile: Read + io::Seek {
@@ -38,13 +42,7 @@ pub trait Store {
     fn delete(&self, key: &[u8]) -> Result<bool, Error>;
     /// Whether the keys hold equal values (`distinct`: distinct ones).
     fn kv_compare(&self, keys: &[String], distinct: bool) -> Result<bool, Error>;
-    fn scan(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: Option<usize>,
-        each: &mut dyn FnMut(&[u8], &[u8]) -> Result<(), Error>,
-    ) -> Result<(), Error>;
+    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: Option<usize>, each: EachPair) -> Result<(), Error>;
 
     // ---- Blobs ----
     /// Writes the blob's bytes to `out` (`NOT_FOUND` when missing).
@@ -61,13 +59,7 @@ pub trait Store {
     fn stream_stat(&self, path: &str) -> Result<StreamInfo, Error>;
     fn stream_versions(&self, path: &str) -> Result<Vec<StreamInfo>, Error>;
     fn stream_delete(&self, path: &str) -> Result<bool, Error>;
-    fn search(
-        &self,
-        prefix: &str,
-        after: Option<&str>,
-        limit: Option<usize>,
-        each: &mut dyn FnMut(&str) -> Result<(), Error>,
-    ) -> Result<(), Error>;
+    fn search(&self, prefix: &str, after: Option<&str>, limit: Option<usize>, each: EachPath) -> Result<(), Error>;
 
     // ---- Query ----
     /// Hands each row to `row` (`false` stops, not an error); returns the column names.
@@ -144,13 +136,7 @@ impl Store for Db {
             self.eq(keys)
         }
     }
-    fn scan(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: Option<usize>,
-        each: &mut dyn FnMut(&[u8], &[u8]) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: Option<usize>, each: EachPair) -> Result<(), Error> {
         for row in Db::scan(self, prefix, after, limit)? {
             let (k, v) = row?;
             each(&k, &v)?;
@@ -207,13 +193,7 @@ impl Store for Db {
     fn stream_delete(&self, path: &str) -> Result<bool, Error> {
         Db::stream_delete(self, path)
     }
-    fn search(
-        &self,
-        prefix: &str,
-        after: Option<&str>,
-        limit: Option<usize>,
-        each: &mut dyn FnMut(&str) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    fn search(&self, prefix: &str, after: Option<&str>, limit: Option<usize>, each: EachPath) -> Result<(), Error> {
         for p in Db::search(self, prefix, after, limit)? {
             each(&p?)?;
         }
