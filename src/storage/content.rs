@@ -571,12 +571,14 @@ pub(crate) fn chunk_refs_from(
     from: u64,
     limit: Option<usize>,
 ) -> Result<Vec<ChunkRef>> {
-    let limit = limit.map_or(-1, |l| l as i64);
+    // A bound on `seq`, not `LIMIT ?`: SQLite re-prepares a statement with `LIMIT ?`
+    // at every run (see kv::walk).
+    let to = limit.map_or(i64::MAX, |l| (from as i64).saturating_add(l as i64));
     let mut stmt = conn.prepare_cached(
         "SELECT id, raw_len, crc32, codec, length(data), row_crc FROM bdb_chunks
-         WHERE content = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3",
+         WHERE content = ?1 AND seq >= ?2 AND seq < ?3 ORDER BY seq",
     )?;
-    let mut rows = stmt.query(params![content, from as i64, limit])?;
+    let mut rows = stmt.query(params![content, from as i64, to])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let seq = from as i64 + out.len() as i64;
