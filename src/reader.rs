@@ -31,6 +31,10 @@ pub struct Reader {
     doc: crc32fast::Hasher,
     doc_next: usize,
     doc_at: usize,
+    /// Where the last read call ended: a call that starts there is part of a
+    /// sequential pass, and its small reads decode a window ahead.
+    last_end: Option<u64>,
+    streaming: bool,
     closed: bool,
 }
 
@@ -124,6 +128,8 @@ impl Reader {
             doc: crc32fast::Hasher::new(),
             doc_next: 0,
             doc_at: 0,
+            last_end: None,
+            streaming: false,
             closed: false,
         };
         if let Err(e) = r.validate(0) {
@@ -211,12 +217,14 @@ impl Reader {
     /// Fills as much of `buf` as it can from the current position; 0 means the end.
     pub fn read_into(&mut self, buf: &mut [u8]) -> Result<usize> {
         self.check()?;
+        self.streaming = self.last_end == Some(self.pos);
         let mut done = 0;
         while done < buf.len() && self.pos < self.content.size {
             let n = self.read_once(&mut buf[done..])?;
             self.pos += n as u64;
             done += n;
         }
+        self.last_end = Some(self.pos);
         Ok(done)
     }
 
@@ -279,8 +287,9 @@ impl Reader {
     /// One step: copies from the chunk under the position. A read that takes the
     /// whole chunk decodes it straight into the caller's buffer; a chunk in blocks
     /// decodes (and checks) only the blocks under the read, straight into the
-    /// caller's buffer when they fit it, else into the reader's buffer (at least
-    /// [`Reader::WINDOW`] bytes, for the small reads that follow).
+    /// caller's buffer when they fit it, else into the reader's buffer (in a
+    /// sequential pass at least [`Reader::WINDOW`] bytes, for the small reads that
+    /// follow; a read after a seek, or the first, only the blocks it needs).
     fn read_once(&mut self, out: &mut [u8]) -> Result<usize> {
         let seq = (self.pos / self.content.chunk_size) as usize;
         let within = (self.pos % self.content.chunk_size) as usize;
@@ -316,7 +325,8 @@ impl Reader {
             self.checked(seq, &c, from, from + direct)?;
             return Ok(direct);
         }
-        let end = (within + out.len().max(Self::WINDOW)).min(raw_len);
+        let want = if self.streaming { out.len().max(Self::WINDOW) } else { out.len() };
+        let end = (within + want).min(raw_len);
         let end = (end.div_ceil(BLOCK) * BLOCK).min(raw_len);
         self.buf_seq = None;
         self.load_blocks(&c, from, Target::Buf(end - from))?;
