@@ -635,6 +635,36 @@ enum buffdb_status buffdb_options_set_durability(struct buffdb_options *opts,
                                                  const char *durability);
 
 /**
+ * Opens (or creates) an encrypted database (a standard SQLCipher 4 file) with the
+ * passphrase `passphrase[0..len)`: UTF-8 without NUL bytes, not NUL-terminated (`len`
+ * counts its bytes). The bytes are copied into `opts` (wiped when `opts` is freed);
+ * the caller may wipe its buffer at once. The engine's copy is wiped when the database
+ * closes. NULL with len 0 removes a key set before (plaintext database). A wrong or
+ * missing key gives BUFFDB_NOT_A_DATABASE from buffdb_open, a key for a plaintext file
+ * BUFFDB_INVALID_ARGUMENT; the file is unchanged. A library built without encryption
+ * (buffdb_encryption_available() is false) refuses a key in buffdb_open with
+ * BUFFDB_INVALID_ARGUMENT.
+ */
+enum buffdb_status buffdb_options_set_encryption_passphrase(struct buffdb_options *opts,
+                                                            const char *passphrase,
+                                                            size_t len);
+
+/**
+ * Like buffdb_options_set_encryption_passphrase, with a raw 256-bit key: `key[0..len)`,
+ * exactly 32 bytes (used as it is, no key derivation). Copied into `opts` and wiped
+ * as there; NULL with len 0 removes a key set before.
+ */
+enum buffdb_status buffdb_options_set_encryption_key(struct buffdb_options *opts,
+                                                     const uint8_t *key,
+                                                     size_t len);
+
+/**
+ * Whether this library can open encrypted databases (built with the cargo feature
+ * `encryption`; the released C tarball is).
+ */
+bool buffdb_encryption_available(void);
+
+/**
  * Opens (or creates) the database file at `path`: a NUL-terminated file name, taken as
  * the operating system's bytes exactly (it need not be UTF-8); ":memory:" opens a private
  * in-memory database. `opts` may be NULL for the defaults.

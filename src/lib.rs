@@ -60,6 +60,7 @@ pub use options::{
     Durability, EncryptionKey, OpenOptions, MAX_CHUNK_SIZE, MAX_KEY_SIZE, MAX_METADATA_SIZE, MAX_PATH_SIZE,
     MAX_VALUE_SIZE, MIN_CHUNK_SIZE, MIN_WAL_MAX_BYTES,
 };
+pub use options::ENCRYPTION_AVAILABLE;
 pub use query::{CancelToken, QueryOptions, QueryResult, Value};
 pub use reader::Reader;
 pub use search::PathIter;

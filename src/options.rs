@@ -2,6 +2,8 @@
 
 use crate::error::{Error, Result};
 pub use crate::storage::crypt::EncryptionKey;
+/// Whether this build can open encrypted databases (the cargo feature `encryption`).
+pub const ENCRYPTION_AVAILABLE: bool = crate::storage::crypt::AVAILABLE;
 
 /// Largest KV key in bytes (keys must also be non-empty).
 pub const MAX_KEY_SIZE: usize = 4096;

@@ -69,6 +69,13 @@ export interface OpenOptions {
    * 65536 writes streams faster and commits single puts slower; an existing file keeps its own.
    */
   pageSize?: number
+  /**
+   * Open (or create) an encrypted database, a standard SQLCipher 4 file: a string is a
+   * passphrase, a Buffer / Uint8Array a raw 32-byte key. A wrong or missing key throws
+   * `NOT_A_DATABASE`, a key for a plaintext file `INVALID_ARGUMENT`; the file is left
+   * unchanged. The engine wipes its copy of the key at close (the caller's is not).
+   */
+  encryptionKey?: string | Uint8Array
 }
 
 /** Options of `scan()` and `keys()`. */
@@ -688,3 +695,5 @@ export declare function open(path: string, options?: OpenOptions): Db
 export declare function openAsync(path: string, options?: OpenOptions): Promise<Db>
 /** The engine version. */
 export declare function version(): string
+/** Whether this build opens encrypted databases (`encryptionKey`; the released packages do). */
+export declare function encryptionAvailable(): boolean

@@ -542,13 +542,14 @@ function openAsync(path, options) {
 }
 
 const ErrorCodes = Object.freeze(native.errorCodes())
-const { version } = native
+const { version, encryptionAvailable } = native
 
 // Plain names only: Node's ESM loader reads this list to re-export it (buffdb.mjs).
 module.exports = {
   open,
   openAsync,
   version,
+  encryptionAvailable,
   ErrorCodes,
   Db,
   Txn,

@@ -2,7 +2,7 @@
 //! are only what a database has and a transaction has not: open options,
 //! close, checkpoint, stats, check and begin.
 
-use buffdb::{Db, Durability, OpenOptions};
+use buffdb::{Db, Durability, EncryptionKey, OpenOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -23,6 +23,7 @@ pub const OPEN_OPTIONS: &[&str] = &[
   "maxDocumentSize",
   "busyTimeoutMs",
   "pageSize",
+  "encryptionKey",
 ];
 
 pub fn open_options(options: &Option<Unknown>) -> buffdb::Result<OpenOptions> {
@@ -62,7 +63,30 @@ pub fn open_options(options: &Option<Unknown>) -> buffdb::Result<OpenOptions> {
   if let Some(v) = o.uint("pageSize")? {
     opts.page_size = u32::try_from(v).map_err(|_| invalid("options.pageSize is too large"))?;
   }
+  opts.encryption_key = encryption_key(&o)?;
   Ok(opts)
+}
+
+/// `encryptionKey`: a string is a passphrase, a Buffer / Uint8Array a raw 32-byte key;
+/// absent, undefined or null is no key.
+fn encryption_key(o: &Opts) -> buffdb::Result<Option<EncryptionKey>> {
+  let Some(v) = o.get("encryptionKey")? else { return Ok(None) };
+  if o.is_null(v)? {
+    return Ok(None);
+  }
+  // SAFETY: `v` is a value of the current call's env.
+  if unsafe { conv::type_of(o.env, v)? } == napi::sys::ValueType::napi_string {
+    return EncryptionKey::passphrase(unsafe { conv::string_of(o.env, v)? }).map(Some);
+  }
+  let key = unsafe { conv::bytes_raw(o.env, v, "options.encryptionKey") }
+    .map_err(|_| invalid("options.encryptionKey must be a string (a passphrase) or a Buffer / Uint8Array (a raw 32-byte key)"))?;
+  EncryptionKey::raw(key.as_slice()).map(Some)
+}
+
+/// Whether this build opens encrypted databases (the released packages do).
+#[napi]
+pub fn encryption_available() -> bool {
+  buffdb::ENCRYPTION_AVAILABLE
 }
 
 pub fn open_path(path: &Unknown) -> buffdb::Result<String> {

@@ -14,6 +14,7 @@ transactions and read-only SQL, all in one SQLite file::
 """
 
 from ._buffdb import (
+    ENCRYPTION_AVAILABLE,
     ENGINE_VERSION,
     MAX_KEY_SIZE,
     MAX_METADATA_SIZE,
@@ -78,6 +79,7 @@ __all__ = [
     "MAX_VALUE_SIZE",
     "MAX_PATH_SIZE",
     "MAX_METADATA_SIZE",
+    "ENCRYPTION_AVAILABLE",
     "open",
     "Db",
     "ReadOnlyDb",

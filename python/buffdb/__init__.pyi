@@ -35,6 +35,7 @@ __all__ = [
     "MAX_VALUE_SIZE",
     "MAX_PATH_SIZE",
     "MAX_METADATA_SIZE",
+    "ENCRYPTION_AVAILABLE",
     "open",
     "Db",
     "ReadOnlyDb",
@@ -85,6 +86,8 @@ MAX_KEY_SIZE: int
 MAX_VALUE_SIZE: int
 MAX_PATH_SIZE: int
 MAX_METADATA_SIZE: int
+# Whether this build opens encrypted databases (the released wheels do).
+ENCRYPTION_AVAILABLE: bool
 
 _Buffer = Union[bytes, bytearray, memoryview]
 _Key = Union[str, bytes, bytearray, memoryview]
@@ -489,6 +492,7 @@ class Db(Ops):
         max_document_size: Optional[int] = None,
         busy_timeout_ms: Optional[int] = None,
         page_size: Optional[int] = None,
+        encryption_key: Union[str, bytes, bytearray, memoryview, None] = None,
     ) -> Self: ...
     # handle
     def close(self) -> None: ...
@@ -521,6 +525,7 @@ def open(
     max_document_size: Optional[int] = None,
     busy_timeout_ms: Optional[int] = None,
     page_size: Optional[int] = None,
+    encryption_key: Union[str, bytes, bytearray, memoryview, None] = None,
 ) -> Db: ...
 
 # Replication through Litestream (docs/replication.md).

@@ -27,7 +27,7 @@ from . import restore as restore
 
 __all__ = [
     "__version__", "ENGINE_VERSION", "MAX_KEY_SIZE", "MAX_VALUE_SIZE", "MAX_PATH_SIZE",
-    "MAX_METADATA_SIZE", "ERROR_CODES", "Ops", "Db", "Transaction", "NativeReader", "NativeWriter",
+    "MAX_METADATA_SIZE", "ENCRYPTION_AVAILABLE", "ERROR_CODES", "Ops", "Db", "Transaction", "NativeReader", "NativeWriter",
     "KvIterator", "KeyIterator", "PathIterator", "IndexIterator", "IndexInfo", "StreamInfo", "BlobInfo", "Stats",
     "CheckReport", "QueryResult", "Models", "Replication", "Follower", "replicate", "restore", "follow",
     "replica_position",
@@ -39,6 +39,7 @@ MAX_KEY_SIZE: int
 MAX_VALUE_SIZE: int
 MAX_PATH_SIZE: int
 MAX_METADATA_SIZE: int
+ENCRYPTION_AVAILABLE: bool
 ERROR_CODES: List[Tuple[int, str]]
 
 @final

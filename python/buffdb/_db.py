@@ -33,7 +33,12 @@ class Db(_buffdb.Db, metaclass=_DbType):
     (True), ``chunk_size`` (1 MiB; 4 KiB to 64 MiB), ``versions_to_keep`` (2),
     ``cache_size`` (bytes of page cache), ``max_document_size`` (no limit),
     ``busy_timeout_ms`` (5000), ``page_size`` (16384; of a new file, a power of two
-    from 4096 to 65536: 65536 writes streams faster, commits single puts slower).
+    from 4096 to 65536: 65536 writes streams faster, commits single puts slower),
+    ``encryption_key`` (None; a ``str`` is a passphrase, ``bytes`` a raw 32-byte key:
+    the file is then a standard SQLCipher 4 database; a wrong or missing key raises
+    ``NotADatabaseError``, a key for a plaintext file ``InvalidArgumentError``, and
+    the file is left unchanged; the engine wipes its copy of the key at close, the
+    caller's Python object is not wiped).
 
     A handle is thread-safe and cheap to share between threads; every call that
     touches the disk releases the GIL. It is a context manager that closes the

@@ -99,6 +99,27 @@ pub(crate) fn str_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
     }
 }
 
+/// `encryption_key`: a `str` is a passphrase, bytes-like (bytes, bytearray, memoryview)
+/// a raw 32-byte key; None is no key.
+pub(crate) fn encryption_key_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<engine::EncryptionKey>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
+    let key = if let Ok(s) = obj.cast::<PyString>() {
+        let b = str_to_utf8(s, "encryption_key")?;
+        engine::EncryptionKey::passphrase(std::str::from_utf8(b.as_bytes()).expect("utf-8"))
+    } else {
+        match try_bytes_like(obj, "encryption_key")? {
+            Some(b) => engine::EncryptionKey::raw(b.as_slice()),
+            None => {
+                return Err(PyTypeError::new_err(format!(
+                    "encryption_key must be str (a passphrase) or bytes (a raw 32-byte key), not {}",
+                    type_name(obj)
+                )))
+            }
+        }
+    };
+    key.map(Some).map_err(crate::errors::to_py_err)
+}
+
 /// A database file path: str (encoded like `os.fsencode`, so a name that is not UTF-8
 /// round-trips through surrogateescape), bytes or an `os.PathLike` — the OS bytes exactly.
 pub(crate) fn db_path_arg(obj: &Bound<'_, PyAny>) -> PyResult<std::path::PathBuf> {

@@ -6,7 +6,7 @@ use buffdb as engine;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{db_path_arg, opt_str, opt_u64, opt_usize};
+use crate::convert::{db_path_arg, encryption_key_arg, opt_str, opt_u64, opt_usize};
 use crate::errors::{invalid_arg, PyRes};
 use crate::gil::run;
 use crate::ops::PyOps;
@@ -38,7 +38,8 @@ impl PyDb {
     #[pyo3(signature = (
         path, *, create=true, read_only=false, durability=None, compression=false,
         verify_checksums=true, chunk_size=None, versions_to_keep=None, cache_size=None,
-        max_document_size=None, busy_timeout_ms=None, page_size=None
+        max_document_size=None, busy_timeout_ms=None, page_size=None,
+        encryption_key=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -55,6 +56,7 @@ impl PyDb {
         max_document_size: Option<&Bound<'_, PyAny>>,
         busy_timeout_ms: Option<&Bound<'_, PyAny>>,
         page_size: Option<&Bound<'_, PyAny>>,
+        encryption_key: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyClassInitializer<Self>> {
         let path = db_path_arg(path)?;
         let mut o = engine::OpenOptions { create, read_only, compression, verify_checksums, ..Default::default() };
@@ -79,6 +81,7 @@ impl PyDb {
         if let Some(v) = opt_u64(page_size, "page_size")? {
             o.page_size = u32::try_from(v).map_err(|_| invalid_arg("page_size is too large"))?;
         }
+        o.encryption_key = encryption_key_arg(encryption_key)?;
         let db = run(py, move || engine::Db::open(&path, o))?;
         Ok(PyClassInitializer::from(PyOps::new(Target::Db(db.clone()))).add_subclass(PyDb { db }))
     }

@@ -49,6 +49,7 @@ fn _buffdb(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_VALUE_SIZE", engine::MAX_VALUE_SIZE)?;
     m.add("MAX_PATH_SIZE", engine::MAX_PATH_SIZE)?;
     m.add("MAX_METADATA_SIZE", engine::MAX_METADATA_SIZE)?;
+    m.add("ENCRYPTION_AVAILABLE", engine::ENCRYPTION_AVAILABLE)?;
     let codes = PyList::empty(py);
     for c in ErrorCode::ALL {
         codes.append((c.as_i32(), c.name()))?;

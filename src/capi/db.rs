@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 
 use super::*;
-use crate::{Db, Durability, OpenOptions};
+use crate::{Db, Durability, EncryptionKey, OpenOptions};
 
 /// Open options (single-threaded builder). Create with buffdb_options_new, change with the
 /// buffdb_options_set_* calls, pass to buffdb_open (which copies it), free with
@@ -174,6 +174,57 @@ pub unsafe extern "C" fn buffdb_options_set_durability(
     })
 }
 
+/// Opens (or creates) an encrypted database (a standard SQLCipher 4 file) with the
+/// passphrase `passphrase[0..len)`: UTF-8 without NUL bytes, not NUL-terminated (`len`
+/// counts its bytes). The bytes are copied into `opts` (wiped when `opts` is freed);
+/// the caller may wipe its buffer at once. The engine's copy is wiped when the database
+/// closes. NULL with len 0 removes a key set before (plaintext database). A wrong or
+/// missing key gives BUFFDB_NOT_A_DATABASE from buffdb_open, a key for a plaintext file
+/// BUFFDB_INVALID_ARGUMENT; the file is unchanged. A library built without encryption
+/// (buffdb_encryption_available() is false) refuses a key in buffdb_open with
+/// BUFFDB_INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_options_set_encryption_passphrase(
+    opts: *mut buffdb_options,
+    passphrase: *const c_char,
+    len: usize,
+) -> buffdb_status {
+    ffi(|| {
+        let o = handle_mut(opts, "opts")?;
+        let p = opt_bytes(passphrase.cast(), len, "passphrase")?;
+        o.opts.encryption_key = match p {
+            None => None,
+            Some(p) => Some(EncryptionKey::passphrase(
+                std::str::from_utf8(p).map_err(|e| invalid(format!("passphrase is not valid UTF-8 ({e})")))?,
+            )?),
+        };
+        Ok(())
+    })
+}
+
+/// Like buffdb_options_set_encryption_passphrase, with a raw 256-bit key: `key[0..len)`,
+/// exactly 32 bytes (used as it is, no key derivation). Copied into `opts` and wiped
+/// as there; NULL with len 0 removes a key set before.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_options_set_encryption_key(
+    opts: *mut buffdb_options,
+    key: *const u8,
+    len: usize,
+) -> buffdb_status {
+    ffi(|| {
+        let o = handle_mut(opts, "opts")?;
+        o.opts.encryption_key = opt_bytes(key, len, "key")?.map(EncryptionKey::raw).transpose()?;
+        Ok(())
+    })
+}
+
+/// Whether this library can open encrypted databases (built with the cargo feature
+/// `encryption`; the released C tarball is).
+#[no_mangle]
+pub extern "C" fn buffdb_encryption_available() -> bool {
+    crate::ENCRYPTION_AVAILABLE
+}
+
 /// Opens (or creates) the database file at `path`: a NUL-terminated file name, taken as
 /// the operating system's bytes exactly (it need not be UTF-8); ":memory:" opens a private
 /// in-memory database. `opts` may be NULL for the defaults.
@@ -274,4 +325,83 @@ pub unsafe extern "C" fn buffdb_check(db: *const buffdb_db, out: *mut buffdb_che
         });
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use buffdb_status::*;
+
+    unsafe fn open_with(path: &std::path::Path, set: impl FnOnce(*mut buffdb_options) -> buffdb_status) -> buffdb_status {
+        let mut o = std::ptr::null_mut();
+        assert_eq!(buffdb_options_new(&mut o), BUFFDB_OK);
+        let st = set(o);
+        assert_eq!(st, BUFFDB_OK);
+        let p = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        let mut db = std::ptr::null_mut();
+        let st = buffdb_open(p.as_ptr(), o, &mut db);
+        buffdb_options_free(o);
+        if st == BUFFDB_OK {
+            assert_eq!(buffdb_close(db), BUFFDB_OK);
+        }
+        st
+    }
+
+    #[test]
+    fn bad_keys_are_refused_by_the_setters() {
+        unsafe {
+            let mut o = std::ptr::null_mut();
+            assert_eq!(buffdb_options_new(&mut o), BUFFDB_OK);
+            assert_eq!(buffdb_options_set_encryption_key(o, [1u8; 31].as_ptr(), 31), BUFFDB_INVALID_ARGUMENT);
+            assert_eq!(buffdb_options_set_encryption_key(o, std::ptr::null(), 32), BUFFDB_INVALID_ARGUMENT);
+            assert_eq!(buffdb_options_set_encryption_passphrase(o, b"\xff\xfe".as_ptr().cast(), 2), BUFFDB_INVALID_ARGUMENT);
+            assert_eq!(buffdb_options_set_encryption_passphrase(o, b"a\0b".as_ptr().cast(), 3), BUFFDB_INVALID_ARGUMENT);
+            // An empty passphrase is no key at all; NULL with 0 removes the key.
+            assert_eq!(buffdb_options_set_encryption_passphrase(o, b"".as_ptr().cast(), 0), BUFFDB_INVALID_ARGUMENT);
+            assert_eq!(buffdb_options_set_encryption_key(o, [1u8; 32].as_ptr(), 32), BUFFDB_OK);
+            assert!((*o).opts.encryption_key.is_some());
+            assert_eq!(buffdb_options_set_encryption_passphrase(o, std::ptr::null(), 0), BUFFDB_OK);
+            assert!((*o).opts.encryption_key.is_none());
+            assert_eq!(buffdb_options_set_encryption_key(o, [1u8; 32].as_ptr(), 32), BUFFDB_OK);
+            assert_eq!(buffdb_options_set_encryption_key(std::ptr::null_mut(), [1u8; 32].as_ptr(), 32), BUFFDB_INVALID_ARGUMENT);
+            buffdb_options_free(o);
+        }
+    }
+
+    /// Without the cargo feature a key is refused at open, never ignored.
+    #[cfg(not(feature = "encryption"))]
+    #[test]
+    fn a_key_without_encryption_support_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.bdb");
+        unsafe {
+            assert!(!buffdb_encryption_available());
+            let st = open_with(&path, |o| buffdb_options_set_encryption_passphrase(o, b"pw".as_ptr().cast(), 2));
+            assert_eq!(st, BUFFDB_INVALID_ARGUMENT);
+            let msg = std::ffi::CStr::from_ptr(buffdb_last_error_message()).to_string_lossy().into_owned();
+            assert!(msg.contains("encryption"), "{msg}");
+        }
+        assert!(!path.exists(), "nothing was created");
+    }
+
+    #[cfg(feature = "encryption")]
+    #[test]
+    fn passphrase_and_raw_key_open_what_they_made() {
+        let dir = tempfile::tempdir().unwrap();
+        unsafe {
+            assert!(buffdb_encryption_available());
+            let a = dir.path().join("a.bdb");
+            let pass = |o| buffdb_options_set_encryption_passphrase(o, b"pw".as_ptr().cast(), 2);
+            assert_eq!(open_with(&a, pass), BUFFDB_OK);
+            assert_eq!(open_with(&a, pass), BUFFDB_OK);
+            assert_eq!(open_with(&a, |_| BUFFDB_OK), BUFFDB_NOT_A_DATABASE);
+            let wrong = |o| buffdb_options_set_encryption_passphrase(o, b"px".as_ptr().cast(), 2);
+            assert_eq!(open_with(&a, wrong), BUFFDB_NOT_A_DATABASE);
+            let b = dir.path().join("b.bdb");
+            let raw = |o| buffdb_options_set_encryption_key(o, [7u8; 32].as_ptr(), 32);
+            assert_eq!(open_with(&b, raw), BUFFDB_OK);
+            assert_eq!(open_with(&b, raw), BUFFDB_OK);
+            assert_eq!(open_with(&b, pass), BUFFDB_NOT_A_DATABASE);
+        }
+    }
 }
