@@ -1,9 +1,10 @@
 //! Runs the shared JSON cases in tests/cases/ through the Rust API
-//! (the C, Python and Node suites run the same files).
+//! (the C, Python and Node suites run the same files), and again on encrypted
+//! databases with the cargo feature `encryption`.
 
 use std::collections::HashMap;
 
-use buffdb::{Db, IndexEntry, IndexInfo, OpenOptions, Ops, Record, StreamInfo, Txn, Value};
+use buffdb::{Db, EncryptionKey, IndexEntry, IndexInfo, OpenOptions, Ops, Record, StreamInfo, Txn, Value};
 use serde_json::{json, Value as J};
 
 fn bytes(v: &J) -> Vec<u8> {
@@ -377,9 +378,15 @@ fn db_path(dir: &std::path::Path, v: &J) -> std::path::PathBuf {
 struct Case {
     dir: tempfile::TempDir,
     db: Db,
+    /// Every database of the case is opened with this key (the encrypted run).
+    key: Option<EncryptionKey>,
 }
 
 impl Case {
+    fn options(&self, given: Option<&J>, vars: &HashMap<String, J>) -> buffdb::Result<OpenOptions> {
+        options(given, vars).map(|o| OpenOptions { encryption_key: self.key.clone(), ..o })
+    }
+
     fn file(&self) -> std::path::PathBuf {
         self.dir.path().join("case.db")
     }
@@ -395,12 +402,13 @@ impl Case {
             "close" => self.db.close().map(|_| J::Null),
             "reopen" => {
                 let _ = self.db.close();
-                options(step.get("options"), vars).and_then(|o| Db::open(self.file(), o)).map(|db| {
+                self.options(step.get("options"), vars).and_then(|o| Db::open(self.file(), o)).map(|db| {
                     self.db = db;
                     J::Null
                 })
             }
-            "open" => options(step.get("options"), vars)
+            "open" => self
+                .options(step.get("options"), vars)
                 .and_then(|o| Db::open(db_path(self.dir.path(), &step["path"]), o))
                 .and_then(|db| db.close())
                 .map(|_| J::Null),
@@ -492,12 +500,13 @@ fn fingerprint(db: &Db) -> String {
     }
 }
 
-fn run_case(file: &std::path::Path, mode: Mode) -> Vec<String> {
+fn run_case(file: &std::path::Path, mode: Mode, key: Option<&EncryptionKey>) -> Vec<String> {
     let case: J = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let mut vars = HashMap::new();
-    let db = Db::open(tmp.path().join("case.db"), options(case.get("options"), &vars).unwrap()).unwrap();
-    let mut c = Case { dir: tmp, db };
+    let opts = OpenOptions { encryption_key: key.cloned(), ..options(case.get("options"), &vars).unwrap() };
+    let db = Db::open(tmp.path().join("case.db"), opts).unwrap();
+    let mut c = Case { dir: tmp, db, key: key.cloned() };
     let steps = case["steps"].as_array().unwrap();
     let mut i = 0;
     while i < steps.len() {
@@ -512,6 +521,9 @@ fn run_case(file: &std::path::Path, mode: Mode) -> Vec<String> {
         i = end;
     }
     c.db.close().unwrap();
+    if key.is_some() && std::fs::read(c.file()).unwrap().starts_with(b"SQLite format 3") {
+        fail("the encrypted run left a plaintext database file".into());
+    }
     std::mem::take(&mut *FAILURES.lock().unwrap())
 }
 
@@ -528,6 +540,20 @@ fn case_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn shared_cases() {
+    run_all(None);
+}
+
+/// The same cases on encrypted databases: every open of a case carries the key.
+#[cfg(feature = "encryption")]
+#[test]
+fn shared_cases_encrypted() {
+    run_all(Some(&EncryptionKey::passphrase("shared cases").unwrap()));
+}
+
+fn run_all(key: Option<&EncryptionKey>) {
+    // FAILURES is one list: the plain and the encrypted run take turns.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
     let mut files = case_files(&dir);
     // tests/cases/pending/: cases of operations not every binding has yet (see the README
@@ -537,15 +563,15 @@ fn shared_cases() {
     let mut failed = Vec::new();
     for file in files {
         for mode in [Mode::Db, Mode::Commit, Mode::Rollback] {
-            let failures = run_case(&file, mode);
+            let failures = run_case(&file, mode, key);
             let name = file.file_name().unwrap().to_string_lossy();
             for f in &failures {
                 eprintln!("{name} ({mode:?}): {}", f.chars().take(600).collect::<String>());
             }
             if failures.is_empty() {
-                eprintln!("case {name} ({mode:?}) passed");
+                eprintln!("case {name} ({mode:?}{}) passed", if key.is_some() { ", encrypted" } else { "" });
             } else {
-                failed.push(format!("{name} ({mode:?}, {} steps)", failures.len()));
+                failed.push(format!("{name} ({mode:?}, {} steps, key: {})", failures.len(), key.is_some()));
             }
         }
     }

@@ -4,7 +4,8 @@
 // of database steps inside a transaction, committed (the same results); and inside
 // a transaction, rolled back (nothing visible afterwards; the steps are then
 // replayed on the database so the case goes on). Each of the three once with the
-// sync methods and once with the Promise methods.
+// sync methods and once with the Promise methods, on a plaintext database and on an
+// encrypted one (every open of the case keyed).
 
 const { test, describe } = require('node:test')
 const assert = require('node:assert/strict')
@@ -50,9 +51,13 @@ const num = (x) => (x !== null && typeof x === 'object' && 'int' in x ? BigInt(x
 
 const camel = (s) => s.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
 
-function optionsOf(o) {
+// The encrypted run's raw 32-byte key (raw: no key stretching on each open).
+const caseKey = Buffer.from('shared cases, encrypted, 32 B...')
+
+function optionsOf(o, key) {
   const out = {}
   for (const [k, v] of Object.entries(o || {})) out[camel(k)] = num(v)
+  if (key) out.encryptionKey = key
   return out
 }
 
@@ -84,10 +89,10 @@ async function fileOp(c, s, mode) {
     case 'close': return mode === 'sync' ? c.db.close() : await c.db.closeAsync()
     case 'reopen':
       c.db.close()
-      c.db = mode === 'sync' ? buffdb.open(c.file, optionsOf(s.options)) : await buffdb.openAsync(c.file, optionsOf(s.options))
+      c.db = mode === 'sync' ? buffdb.open(c.file, optionsOf(s.options, c.key)) : await buffdb.openAsync(c.file, optionsOf(s.options, c.key))
       return undefined
     case 'open': {
-      const other = mode === 'sync' ? buffdb.open(at(s.path), optionsOf(s.options)) : await buffdb.openAsync(at(s.path), optionsOf(s.options))
+      const other = mode === 'sync' ? buffdb.open(at(s.path), optionsOf(s.options, c.key)) : await buffdb.openAsync(at(s.path), optionsOf(s.options, c.key))
       other.close()
       return undefined
     }
@@ -296,10 +301,10 @@ async function segment(c, steps, way, vars, mode) {
   }
 }
 
-async function runCase(spec, way, mode) {
+async function runCase(spec, way, mode, key) {
   const dir = tmpDir()
   const file = path.join(dir, 'case.bdb')
-  const c = { dir, file, db: buffdb.open(file, optionsOf(spec.options)) }
+  const c = { dir, file, key, db: buffdb.open(file, optionsOf(spec.options, key)) }
   try {
     const vars = {}
     const steps = spec.steps
@@ -314,6 +319,8 @@ async function runCase(spec, way, mode) {
       await segment(c, steps.slice(i, end), way, vars, mode)
       i = end
     }
+    c.db.close()
+    if (key) assert.ok(!fs.readFileSync(file).subarray(0, 15).equals(Buffer.from('SQLite format 3')), 'the encrypted run left a plaintext file')
   } finally {
     c.db.close()
     fs.rmSync(dir, { recursive: true, force: true })
@@ -326,6 +333,8 @@ for (const file of files) {
     for (const way of ['db', 'commit', 'rollback']) {
       for (const mode of ['sync', 'async']) {
         test(`${way}, ${mode}`, () => runCase(spec, way, mode))
+        const skip = !buffdb.encryptionAvailable() && 'this build has no encryption (cargo feature)'
+        test(`${way}, ${mode}, encrypted`, { skip }, () => runCase(spec, way, mode, caseKey))
       }
     }
   })

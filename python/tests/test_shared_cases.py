@@ -2,7 +2,8 @@
 the Python API, exactly like the Rust, C and Node suites do, three ways like
 tests/shared_cases.rs: on the database; with each run of database steps inside one
 transaction, committed (the same results); and inside one transaction, rolled back
-(nothing visible afterwards; the steps are then replayed on the database)."""
+(nothing visible afterwards; the steps are then replayed on the database). Each way
+runs on a plaintext database and on an encrypted one (every open of the case keyed)."""
 
 import json
 import os
@@ -230,6 +231,8 @@ def open_options(options, variables):
 # Ops on the handle or its files, and `txn` (a transaction of its own): never inside one.
 HANDLE_OPS = {"comment", "close", "reopen", "open", "write_file", "read_file", "txn"}
 MODES = ["db", "commit", "rollback"]
+# The encrypted run's raw 32-byte key (a raw key: no key stretching on each open).
+CASE_KEY = b"shared cases, encrypted, 32 B..."
 
 
 def fingerprint(db):
@@ -251,10 +254,17 @@ def fingerprint(db):
 class Case:
     """One case: its directory and the handle open on its database file."""
 
-    def __init__(self, directory, options):
+    def __init__(self, directory, options, key):
         self.dir = directory
         self.file = str(directory / "case.buffdb")
-        self.db = buffdb.open(self.file, **options)
+        self.key = key
+        self.db = buffdb.open(self.file, **self.options(options, {}))
+
+    def options(self, options, variables):
+        o = open_options(options, variables)
+        if self.key is not None:
+            o["encryption_key"] = self.key
+        return o
 
     def path(self, v):
         # The database path of `open`, as bytes (the OS name exactly); "" stays "".
@@ -269,10 +279,10 @@ class Case:
             return self.db.close()
         if op == "reopen":
             self.db.close()
-            self.db = buffdb.open(self.file, **open_options(step.get("options"), variables))
+            self.db = buffdb.open(self.file, **self.options(step.get("options"), variables))
             return None
         if op == "open":
-            buffdb.open(self.path(step["path"]), **open_options(step.get("options"), variables)).close()
+            buffdb.open(self.path(step["path"]), **self.options(step.get("options"), variables)).close()
             return None
         if op == "write_file":
             with open(self.path(step["path"]), "wb") as f:
@@ -320,12 +330,15 @@ class Case:
             check_step(self.db, step, variables)
 
 
+@pytest.mark.parametrize("key", [None, CASE_KEY], ids=["plain", "encrypted"])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case_file", CASE_FILES, ids=[p.stem for p in CASE_FILES])
-def test_shared_case(case_file, mode, tmp_path):
+def test_shared_case(case_file, mode, key, tmp_path):
+    if key is not None and not buffdb.ENCRYPTION_AVAILABLE:
+        pytest.skip("this build of buffdb has no encryption (built without the cargo feature)")
     case = json.loads(case_file.read_text())
     variables = {}
-    c = Case(tmp_path, open_options(case.get("options"), variables))
+    c = Case(tmp_path, case.get("options"), key)
     steps = case["steps"]
     try:
         i = 0
@@ -339,3 +352,6 @@ def test_shared_case(case_file, mode, tmp_path):
             i = end
     finally:
         c.db.close()
+    if key is not None:
+        with open(c.file, "rb") as f:
+            assert not f.read(16).startswith(b"SQLite format 3"), "the encrypted run left a plaintext file"

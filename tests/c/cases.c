@@ -559,6 +559,9 @@ static buffdb_status cursor_list(ctx *c, buffdb_kv_cursor *cur, int pairs, val *
     return BUFFDB_OK;
 }
 
+/* The raw key every database of the encrypted run is opened with (NULL: plaintext). */
+static const unsigned char *g_case_key;
+
 /* Opens `path` with options given as names and values; values C cannot pass (negative,
  * past the parameter's type) are refused like any binding's conversion would. */
 static buffdb_status open_db(ctx *c, const char *path, char **names, val **vals, size_t n, buffdb_db **out) {
@@ -591,6 +594,7 @@ static buffdb_status open_db(ctx *c, const char *path, char **names, val **vals,
         else { printf("    unknown option %s\n", k); buffdb_options_free(o); return BUFFDB_INTERNAL; }
         st = note(c, st);
     }
+    if (!st && g_case_key) st = note(c, buffdb_options_set_encryption_key(o, g_case_key, 32));
     if (!st) st = note(c, buffdb_open(path, o, out));
     buffdb_options_free(o);
     return st;
@@ -1208,7 +1212,7 @@ static int run_case(tcase *tc, const char *dir, int index, run_mode mode) {
     char where[64], own_dir[3072];
     memset(&c, 0, sizeof c);
     /* a directory of its own: the files a case makes are not seen by its next run */
-    snprintf(own_dir, sizeof own_dir, "%s/case-%d-%d", dir, index, (int)mode);
+    snprintf(own_dir, sizeof own_dir, "%s/case-%d-%d%s", dir, index, (int)mode, g_case_key ? "-encrypted" : "");
     if (mkdir(own_dir, 0700) != 0) {
         printf("    cannot make %s\n", own_dir);
         return 0;
@@ -1242,7 +1246,7 @@ static int run_case(tcase *tc, const char *dir, int index, run_mode mode) {
 }
 
 /* Reads the token file and runs every case; returns through the harness counters. */
-void run_shared_cases(const char *token_file, const char *dir) {
+void run_shared_cases(const char *token_file, const char *dir, const unsigned char *key) {
     FILE *f = fopen(token_file, "rb");
     long size;
     tcase *cases = NULL;
@@ -1257,6 +1261,7 @@ void run_shared_cases(const char *token_file, const char *dir) {
     tok_buf[tok_len] = 0;
     tok_pos = 0;
     fclose(f);
+    g_case_key = key;
     while ((t = tok()) != NULL) {
         if (!strcmp(t, "CASE")) {
             tcase *tc;
@@ -1286,7 +1291,7 @@ void run_shared_cases(const char *token_file, const char *dir) {
         run_mode mode;
         for (mode = MODE_DB; mode <= MODE_ROLLBACK; mode++) {
             char label[320];
-            snprintf(label, sizeof label, "case: %s (%s)", cases[j].name, MODE_NAMES[mode]);
+            snprintf(label, sizeof label, "case: %s (%s%s)", cases[j].name, MODE_NAMES[mode], key ? ", encrypted" : "");
             if (run_case(&cases[j], dir, (int)j, mode)) harness_pass(label); else harness_fail(label, "see above");
         }
     }

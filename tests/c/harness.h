@@ -4,6 +4,7 @@
 
 void harness_pass(const char *name);
 void harness_fail(const char *name, const char *why);
-void run_shared_cases(const char *token_file, const char *dir);
+/* Runs tests/cases (as tokens); with `key` (32 raw bytes) every database is encrypted. */
+void run_shared_cases(const char *token_file, const char *dir, const unsigned char *key);
 
 #endif

@@ -491,6 +491,114 @@ fail:
     return 0;
 }
 
+/* The whole file at `path` (malloc'd; NULL if it cannot be read). */
+static unsigned char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    unsigned char *b = NULL;
+    long n;
+    if (!f) return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0
+        && (b = malloc((size_t)n + 1)) != NULL && fread(b, 1, (size_t)n, f) == (size_t)n) {
+        *len = (size_t)n;
+    } else {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    return b;
+}
+
+/* Whether the file at `path` still holds exactly `want[0..n)`. */
+static int same_file(const char *path, const unsigned char *want, size_t n) {
+    size_t m = 0;
+    unsigned char *b = slurp(path, &m);
+    int same = b && m == n && memcmp(b, want, n) == 0;
+    free(b);
+    return same;
+}
+
+/* Encryption keys: a wrong, missing or needless key is a clear error and changes nothing;
+ * the options keep their own copy of the caller's key. Without encryption in the library
+ * a key is refused, never ignored. */
+static int t_encryption(void) {
+    char path[4096], plain[4096];
+    char pass[32];
+    uint8_t raw[32], got[16];
+    buffdb_options *o = NULL;
+    buffdb_db *db = NULL;
+    unsigned char *before = NULL;
+    size_t n = 0, len = 0;
+    snprintf(path, sizeof path, "%s/encrypted.bdb", g_dir);
+    snprintf(plain, sizeof plain, "%s/plain-for-key.bdb", g_dir);
+    memset(raw, 0x5a, sizeof raw);
+    OK(buffdb_options_new(&o));
+    INVALID(buffdb_options_set_encryption_key(o, raw, 31));
+    INVALID(buffdb_options_set_encryption_key(o, NULL, 32));
+    INVALID(buffdb_options_set_encryption_passphrase(o, "a\0b", 3));
+    INVALID(buffdb_options_set_encryption_passphrase(o, "\xff", 1));
+    INVALID(buffdb_options_set_encryption_passphrase(NULL, "pw", 2));
+    strcpy(pass, "correct horse");
+    OK(buffdb_options_set_encryption_passphrase(o, pass, strlen(pass)));
+    memset(pass, 0, sizeof pass); /* the options hold their own copy */
+    if (!buffdb_encryption_available()) {
+        INVALID(buffdb_open(path, o, &db));
+        EXPECT(db == NULL);
+        EXPECT(strstr(buffdb_last_error_message(), "encryption") != NULL);
+        EXPECT(slurp(path, &n) == NULL); /* nothing was made */
+        buffdb_options_free(o);
+        return 1;
+    }
+    OK(buffdb_open(path, o, &db));
+    OK(buffdb_put(db, K("k"), K("secret value")));
+    OK(buffdb_close(db));
+    db = NULL;
+    before = slurp(path, &n);
+    EXPECT(before && n > 16 && memcmp(before, "SQLite format 3", 15) != 0);
+    /* no key, a wrong passphrase, a raw key: NOT_A_DATABASE naming the key; file unchanged */
+    EXPECT_ST(buffdb_open(path, NULL, &db), BUFFDB_NOT_A_DATABASE);
+    EXPECT(strstr(buffdb_last_error_message(), "key") != NULL);
+    EXPECT(db == NULL);
+    OK(buffdb_options_set_encryption_passphrase(o, K("wrong horse")));
+    EXPECT_ST(buffdb_open(path, o, &db), BUFFDB_NOT_A_DATABASE);
+    EXPECT(strstr(buffdb_last_error_message(), "key") != NULL);
+    OK(buffdb_options_set_encryption_key(o, raw, sizeof raw));
+    EXPECT_ST(buffdb_open(path, o, &db), BUFFDB_NOT_A_DATABASE);
+    EXPECT(db == NULL);
+    EXPECT(same_file(path, before, n));
+    /* the right passphrase opens it */
+    OK(buffdb_options_set_encryption_passphrase(o, K("correct horse")));
+    OK(buffdb_open(path, o, &db));
+    OK(buffdb_get(db, K("k"), got, sizeof got, &len));
+    EXPECT(len == 12 && memcmp(got, "secret value", 12) == 0);
+    OK(buffdb_close(db));
+    db = NULL;
+    /* a key for a plaintext database: INVALID_ARGUMENT, file unchanged */
+    OK(buffdb_open(plain, NULL, &db));
+    OK(buffdb_put(db, K("k"), K("v")));
+    OK(buffdb_close(db));
+    db = NULL;
+    free(before);
+    before = slurp(plain, &n);
+    EXPECT(before);
+    EXPECT_ST(buffdb_open(plain, o, &db), BUFFDB_INVALID_ARGUMENT);
+    EXPECT(strstr(buffdb_last_error_message(), "not encrypted") != NULL);
+    EXPECT(db == NULL);
+    EXPECT(same_file(plain, before, n));
+    /* NULL with 0 removes the key: the plaintext file opens again */
+    OK(buffdb_options_set_encryption_key(o, NULL, 0));
+    OK(buffdb_open(plain, o, &db));
+    OK(buffdb_close(db));
+    db = NULL;
+    free(before);
+    buffdb_options_free(o);
+    return 1;
+fail:
+    free(before);
+    buffdb_options_free(o);
+    buffdb_close(db);
+    return 0;
+}
+
 /* The calls the shared cases do not reach. */
 static int t_api_tour(void) {
     buffdb_db *db = open_tmp("tour");
@@ -1261,13 +1369,18 @@ int main(int argc, char **argv) {
     RUN(t_buffer_too_small);
     RUN(t_closed_handles);
     RUN(t_options_and_files);
+    RUN(t_encryption);
     RUN(t_api_tour);
     RUN(t_txn_views);
     RUN(t_txn_writers);
     RUN(t_txn_bad_input);
     RUN(t_threads);
     RUN(t_full_disk);
-    run_shared_cases(argv[1], argv[2]);
+    run_shared_cases(argv[1], argv[2], NULL);
+    if (buffdb_encryption_available()) {
+        static const unsigned char key[32] = "shared cases, encrypted, 32 B.."; /* 31 chars + NUL */
+        run_shared_cases(argv[1], argv[2], key);
+    }
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
