@@ -333,6 +333,9 @@ export type JsTxn = Txn
 /** Register the JS layer's scratch Buffer (see `Db._getScratch`). */
 export declare function _setScratch(buffer: unknown): void
 
+/** Whether this build opens encrypted databases (the cargo feature `encryption`). */
+export declare function encryptionAvailable(): boolean
+
 /** Stable error names -> numbers (`{ NOT_FOUND: 1, ... }`), shared with C and Python. */
 export declare function errorCodes(): Record<string, number>
 

@@ -854,6 +854,7 @@ module.exports.JsWriter = nativeBinding.JsWriter
 module.exports.Txn = nativeBinding.Txn
 module.exports.JsTxn = nativeBinding.JsTxn
 module.exports._setScratch = nativeBinding._setScratch
+module.exports.encryptionAvailable = nativeBinding.encryptionAvailable
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.open = nativeBinding.open
 module.exports.openAsync = nativeBinding.openAsync

@@ -695,5 +695,5 @@ export declare function open(path: string, options?: OpenOptions): Db
 export declare function openAsync(path: string, options?: OpenOptions): Promise<Db>
 /** The engine version. */
 export declare function version(): string
-/** Whether this build opens encrypted databases (`encryptionKey`; the released packages do). */
+/** Whether this build opens encrypted databases (`encryptionKey`; the cargo feature `encryption`). */
 export declare function encryptionAvailable(): boolean

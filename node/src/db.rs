@@ -83,7 +83,7 @@ fn encryption_key(o: &Opts) -> buffdb::Result<Option<EncryptionKey>> {
   EncryptionKey::raw(key.as_slice()).map(Some)
 }
 
-/// Whether this build opens encrypted databases (the released packages do).
+/// Whether this build opens encrypted databases (the cargo feature `encryption`).
 #[napi]
 pub fn encryption_available() -> bool {
   buffdb::ENCRYPTION_AVAILABLE

@@ -558,7 +558,7 @@ static int t_encryption(void) {
     EXPECT_ST(buffdb_open(path, NULL, &db), BUFFDB_NOT_A_DATABASE);
     EXPECT(strstr(buffdb_last_error_message(), "key") != NULL);
     EXPECT(db == NULL);
-    OK(buffdb_options_set_encryption_passphrase(o, K("wrong horse")));
+    OK(buffdb_options_set_encryption_passphrase(o, "wrong horse", 11));
     EXPECT_ST(buffdb_open(path, o, &db), BUFFDB_NOT_A_DATABASE);
     EXPECT(strstr(buffdb_last_error_message(), "key") != NULL);
     OK(buffdb_options_set_encryption_key(o, raw, sizeof raw));
@@ -566,7 +566,7 @@ static int t_encryption(void) {
     EXPECT(db == NULL);
     EXPECT(same_file(path, before, n));
     /* the right passphrase opens it */
-    OK(buffdb_options_set_encryption_passphrase(o, K("correct horse")));
+    OK(buffdb_options_set_encryption_passphrase(o, "correct horse", 13));
     OK(buffdb_open(path, o, &db));
     OK(buffdb_get(db, K("k"), got, sizeof got, &len));
     EXPECT(len == 12 && memcmp(got, "secret value", 12) == 0);
