@@ -142,10 +142,36 @@ typedef enum buffdb_value_kind {
 } buffdb_value_kind;
 
 /**
+ * What an index entry points at (the `kind` field of buffdb_index_entry holds one of
+ * these numbers): a KV key (`"kv"` indexes), a blob id (`"blob"`), a stream path
+ * (`"stream"`).
+ */
+typedef enum buffdb_record_kind {
+  BUFFDB_RECORD_KEY = 0,
+  BUFFDB_RECORD_BLOB = 1,
+  BUFFDB_RECORD_PATH = 2,
+} buffdb_record_kind;
+
+/**
  * An open database. Thread-safe: one handle may be used from many threads at once
  * (one writer at a time inside; readers run in parallel). Free with buffdb_close.
  */
 typedef struct buffdb_db buffdb_db;
+
+/**
+ * A lazy, ordered cursor over index entries (buffdb_find, buffdb_find_range and their
+ * buffdb_txn_ forms): it reads a page at a time, each its own short read. A cursor
+ * from a transaction sees the transaction's own writes and gives BUFFDB_CLOSED once it
+ * is committed or rolled back. Single-threaded (movable between threads). Free with
+ * buffdb_find_cursor_free.
+ */
+typedef struct buffdb_find_cursor buffdb_find_cursor;
+
+/**
+ * The indexes buffdb_index_list gives, by name, read by position. Immutable: may be
+ * read from several threads. Free with buffdb_indexes_free.
+ */
+typedef struct buffdb_indexes buffdb_indexes;
 
 /**
  * An ordered, lazy cursor over (key, value) pairs from buffdb_scan, buffdb_keys or their
@@ -262,6 +288,70 @@ typedef struct buffdb_check_result {
 } buffdb_check_result;
 
 /**
+ * One index as buffdb_indexes_get shows it; the pointers are borrowed from the list
+ * until buffdb_indexes_free.
+ */
+typedef struct buffdb_index_info {
+  /**
+   * The index name (NUL-terminated).
+   */
+  const char *name;
+  /**
+   * "kv", "blob" or "stream".
+   */
+  const char *source;
+  /**
+   * The JSON path, e.g. "$.email".
+   */
+  const char *json_path;
+  /**
+   * Only records whose key or path starts with these bytes are indexed; NULL = every
+   * record (an empty prefix is a non-NULL pointer with length 0).
+   */
+  const uint8_t *key_prefix;
+  size_t key_prefix_len;
+  /**
+   * A second record with the same value is refused with BUFFDB_CONFLICT.
+   */
+  bool unique;
+  /**
+   * False while an interrupted build is unfinished (buffdb_index_create again with
+   * the same definition finishes it).
+   */
+  bool ready;
+  /**
+   * Entries in the index.
+   */
+  uint64_t entries;
+} buffdb_index_info;
+
+/**
+ * One entry of an index: the value found in the record and the record. Given by
+ * buffdb_find_next (borrowed from the cursor until its next call or its free), and
+ * taken by buffdb_find_range as `start_after` (the last entry of the page before).
+ */
+typedef struct buffdb_index_entry {
+  /**
+   * The value as JSON text (NUL-terminated): a string, number, boolean or null.
+   */
+  const char *value;
+  /**
+   * A buffdb_record_kind number.
+   */
+  int32_t kind;
+  /**
+   * BUFFDB_RECORD_KEY: the key's bytes; BUFFDB_RECORD_PATH: the path's UTF-8 bytes
+   * (in results also NUL-terminated, the NUL not counted). NULL for a blob.
+   */
+  const uint8_t *record;
+  size_t record_len;
+  /**
+   * BUFFDB_RECORD_BLOB: the blob id (0 otherwise).
+   */
+  uint64_t blob_id;
+} buffdb_index_entry;
+
+/**
  * A borrowed key/value pair passed in by the caller (buffdb_put_many).
  */
 typedef struct buffdb_kv_pair {
@@ -338,6 +428,10 @@ typedef struct buffdb_stream_info {
    * Milliseconds since the Unix epoch.
    */
   int64_t created_ms;
+  /**
+   * Whether the version has a metadata string (read it with buffdb_stream_metadata).
+   */
+  bool has_metadata;
 } buffdb_stream_info;
 
 
@@ -710,6 +804,142 @@ enum buffdb_status buffdb_stats(const struct buffdb_db *db, struct buffdb_db_sta
  * is not an error: `out->ok` is false and the counts say what is damaged.
  */
 enum buffdb_status buffdb_check(const struct buffdb_db *db, struct buffdb_check_result *out);
+
+/**
+ * Creates the index `name` (a plain identifier: a letter or _, then letters, digits and
+ * _) over `source` ("kv": KV values, "blob": blob metadata, "stream": the metadata of
+ * each stream's newest version), holding the JSON value at `json_path` (e.g. "$.email",
+ * "$.a.b[0]") of each record whose key or path starts with `key_prefix` (NULL = every
+ * record; only for "kv" and "stream"). A record that is not JSON, lacks the path or has
+ * an array or object there is not in the index. `unique` refuses a second record with
+ * the same value (BUFFDB_CONFLICT). It is built over the existing records before this
+ * returns (on a database in batches, each its own short write); `*entries` (may be NULL)
+ * is how many it holds. Bad input is BUFFDB_INVALID_ARGUMENT, an existing name or a
+ * duplicate found by a unique build BUFFDB_CONFLICT: each leaves no index behind.
+ */
+enum buffdb_status buffdb_index_create(const struct buffdb_db *db,
+                                       const char *name,
+                                       const char *source,
+                                       const char *json_path,
+                                       bool unique,
+                                       const uint8_t *key_prefix,
+                                       size_t key_prefix_len,
+                                       uint64_t *entries);
+
+/**
+ * buffdb_index_create inside the transaction (built inside it, gone if it rolls back).
+ */
+enum buffdb_status buffdb_txn_index_create(const struct buffdb_txn *txn,
+                                           const char *name,
+                                           const char *source,
+                                           const char *json_path,
+                                           bool unique,
+                                           const uint8_t *key_prefix,
+                                           size_t key_prefix_len,
+                                           uint64_t *entries);
+
+/**
+ * Drops the index `name` and its entries; `*existed` (may be NULL) says whether it was
+ * there.
+ */
+enum buffdb_status buffdb_index_drop(const struct buffdb_db *db, const char *name, bool *existed);
+
+/**
+ * buffdb_index_drop inside the transaction.
+ */
+enum buffdb_status buffdb_txn_index_drop(const struct buffdb_txn *txn,
+                                         const char *name,
+                                         bool *existed);
+
+/**
+ * Every index, by name, with its entry count, into a new list (read it with
+ * buffdb_indexes_count and buffdb_indexes_get; free it with buffdb_indexes_free).
+ */
+enum buffdb_status buffdb_index_list(const struct buffdb_db *db, struct buffdb_indexes **out);
+
+/**
+ * buffdb_index_list inside the transaction (sees its own creates and drops).
+ */
+enum buffdb_status buffdb_txn_index_list(const struct buffdb_txn *txn, struct buffdb_indexes **out);
+
+/**
+ * How many indexes the list holds.
+ */
+enum buffdb_status buffdb_indexes_count(const struct buffdb_indexes *list, size_t *out);
+
+/**
+ * The index at position `i` (0-based, by name) of the list; its pointers are borrowed
+ * from the list. A position past the end gives BUFFDB_INVALID_ARGUMENT.
+ */
+enum buffdb_status buffdb_indexes_get(const struct buffdb_indexes *list,
+                                      size_t i,
+                                      struct buffdb_index_info *out);
+
+/**
+ * Frees an index list. NULL is accepted.
+ */
+void buffdb_indexes_free(struct buffdb_indexes *list);
+
+/**
+ * Starts an exact lookup: the records of index `name` whose value is `value` (JSON text:
+ * a string such as "\"ada@x\"", a number, true, false or null), in record order. Lazy.
+ * An unknown index gives BUFFDB_NOT_FOUND, text that is not JSON, an array or an object
+ * BUFFDB_INVALID_ARGUMENT. Free the cursor with buffdb_find_cursor_free.
+ */
+enum buffdb_status buffdb_find(const struct buffdb_db *db,
+                               const char *name,
+                               const char *value,
+                               struct buffdb_find_cursor **out);
+
+/**
+ * buffdb_find inside the transaction: the cursor sees the transaction's own writes and
+ * gives BUFFDB_CLOSED once it is committed or rolled back.
+ */
+enum buffdb_status buffdb_txn_find(const struct buffdb_txn *txn,
+                                   const char *name,
+                                   const char *value,
+                                   struct buffdb_find_cursor **out);
+
+/**
+ * Starts a range lookup: the entries of index `name` with `low <= value <= high` (JSON
+ * text; NULL = unbounded), in index order (by JSON type: null, false, true, numbers,
+ * strings; then by value, numbers numerically and strings by bytes; then by record), or
+ * the reverse; after `start_after` (NULL = from the first; else the last entry of the
+ * page before, as buffdb_find_next gave it), at most `limit` (BUFFDB_NO_LIMIT = all).
+ * Lazy. Free the cursor with buffdb_find_cursor_free.
+ */
+enum buffdb_status buffdb_find_range(const struct buffdb_db *db,
+                                     const char *name,
+                                     const char *low,
+                                     const char *high,
+                                     bool reverse,
+                                     const struct buffdb_index_entry *start_after,
+                                     size_t limit,
+                                     struct buffdb_find_cursor **out);
+
+/**
+ * buffdb_find_range inside the transaction (the cursor as with buffdb_txn_find).
+ */
+enum buffdb_status buffdb_txn_find_range(const struct buffdb_txn *txn,
+                                         const char *name,
+                                         const char *low,
+                                         const char *high,
+                                         bool reverse,
+                                         const struct buffdb_index_entry *start_after,
+                                         size_t limit,
+                                         struct buffdb_find_cursor **out);
+
+/**
+ * Advances the cursor: on BUFFDB_OK `*entry` is the next entry (its pointers borrowed
+ * until the next call or the free), or has `value` NULL at the end.
+ */
+enum buffdb_status buffdb_find_next(struct buffdb_find_cursor *cursor,
+                                    struct buffdb_index_entry *entry);
+
+/**
+ * Frees a find cursor. NULL is accepted.
+ */
+void buffdb_find_cursor_free(struct buffdb_find_cursor *cursor);
 
 /**
  * Reads the value of `key` into the caller's buffer `buf` (`buf_len` bytes; NULL with 0
@@ -1136,6 +1366,64 @@ enum buffdb_status buffdb_txn_stream_write(const struct buffdb_txn *txn,
                                            struct buffdb_stream_info *info);
 
 /**
+ * buffdb_stream_write giving the new version an optional UTF-8 `metadata` string (NULL
+ * = none; at most BUFFDB_MAX_METADATA_SIZE bytes, else BUFFDB_TOO_LARGE), as a blob has.
+ */
+enum buffdb_status buffdb_stream_write_with_metadata(const struct buffdb_db *db,
+                                                     const char *path,
+                                                     const uint8_t *data,
+                                                     size_t data_len,
+                                                     const char *metadata,
+                                                     struct buffdb_stream_info *info);
+
+/**
+ * buffdb_stream_write_with_metadata inside the transaction.
+ */
+enum buffdb_status buffdb_txn_stream_write_with_metadata(const struct buffdb_txn *txn,
+                                                         const char *path,
+                                                         const uint8_t *data,
+                                                         size_t data_len,
+                                                         const char *metadata,
+                                                         struct buffdb_stream_info *info);
+
+/**
+ * Replaces the metadata of the newest version of the stream at `path` without
+ * rewriting its bytes (`metadata` NULL = remove it). `*info` (may be NULL) receives the
+ * version's facts. A missing stream gives BUFFDB_NOT_FOUND.
+ */
+enum buffdb_status buffdb_stream_set_metadata(const struct buffdb_db *db,
+                                              const char *path,
+                                              const char *metadata,
+                                              struct buffdb_stream_info *info);
+
+/**
+ * buffdb_stream_set_metadata inside the transaction.
+ */
+enum buffdb_status buffdb_txn_stream_set_metadata(const struct buffdb_txn *txn,
+                                                  const char *path,
+                                                  const char *metadata,
+                                                  struct buffdb_stream_info *info);
+
+/**
+ * The metadata of the newest version of the stream at `path` (`version` 0) or of one
+ * kept `version`: `*metadata` is a new NUL-terminated string (free with
+ * buffdb_string_free), or NULL when the version has none. A missing stream or version
+ * gives BUFFDB_NOT_FOUND.
+ */
+enum buffdb_status buffdb_stream_metadata(const struct buffdb_db *db,
+                                          const char *path,
+                                          uint64_t version,
+                                          char **metadata);
+
+/**
+ * buffdb_stream_metadata inside the transaction.
+ */
+enum buffdb_status buffdb_txn_stream_metadata(const struct buffdb_txn *txn,
+                                              const char *path,
+                                              uint64_t version,
+                                              char **metadata);
+
+/**
  * Starts writing a new version of the stream at `path` with the database's compression
  * setting. Free the writer with buffdb_writer_free.
  */
@@ -1348,6 +1636,13 @@ enum buffdb_status buffdb_txn_stream_delete(const struct buffdb_txn *txn,
 enum buffdb_status buffdb_writer_write(struct buffdb_writer *writer,
                                        const uint8_t *data,
                                        size_t data_len);
+
+/**
+ * Sets the metadata the writer's version gets at commit (`metadata` NULL = none, the
+ * default), as buffdb_stream_write_with_metadata takes it. After commit or abort:
+ * BUFFDB_CLOSED.
+ */
+enum buffdb_status buffdb_writer_set_metadata(struct buffdb_writer *writer, const char *metadata);
 
 /**
  * How many bytes were written so far.

@@ -23,6 +23,7 @@ use crate::{Error, ErrorCode, Ops, Result};
 
 mod blob;
 mod db;
+mod index;
 mod kv;
 mod query;
 mod reader;
@@ -32,6 +33,7 @@ mod txn;
 
 pub use blob::*;
 pub use db::*;
+pub use index::*;
 pub use kv::*;
 pub use query::*;
 pub use reader::*;

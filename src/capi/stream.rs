@@ -22,6 +22,8 @@ pub struct buffdb_stream_info {
     pub stored_size: u64,
     /// Milliseconds since the Unix epoch.
     pub created_ms: i64,
+    /// Whether the version has a metadata string (read it with buffdb_stream_metadata).
+    pub has_metadata: bool,
 }
 
 impl From<&StreamInfo> for buffdb_stream_info {
@@ -34,6 +36,7 @@ impl From<&StreamInfo> for buffdb_stream_info {
             chunk_size: i.chunk_size,
             stored_size: i.stored_size,
             created_ms: i.created_ms,
+            has_metadata: i.metadata.is_some(),
         }
     }
 }
@@ -60,12 +63,47 @@ unsafe fn write(
     path: *const c_char,
     data: *const u8,
     data_len: usize,
+    metadata: *const c_char,
     info: *mut buffdb_stream_info,
 ) -> Result<()> {
     let path = string(path, "path")?;
     let data = bytes(data, data_len, "data")?;
-    let i = o.stream_write(path, data)?;
+    let metadata = opt_string(metadata, "metadata")?;
+    let i = o.stream_write_with_metadata(path, data, metadata)?;
     Out::opt(info).set((&i).into());
+    Ok(())
+}
+
+unsafe fn set_metadata(
+    o: &impl Ops,
+    path: *const c_char,
+    metadata: *const c_char,
+    info: *mut buffdb_stream_info,
+) -> Result<()> {
+    let path = string(path, "path")?;
+    let metadata = opt_string(metadata, "metadata")?;
+    let i = o.stream_set_metadata(path, metadata)?;
+    Out::opt(info).set((&i).into());
+    Ok(())
+}
+
+/// The metadata of the newest version (`version` 0) or of one kept version.
+unsafe fn metadata(o: &impl Ops, path: *const c_char, version: u64, metadata: *mut *mut c_char) -> Result<()> {
+    let path = string(path, "path")?;
+    let out = Out::new(metadata, "metadata")?;
+    let m = if version == 0 {
+        o.stream_stat(path)?.metadata
+    } else {
+        o.stream_versions(path)?
+            .into_iter()
+            .find(|i| i.version == version)
+            .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("version {version} of {path:?} not found")))?
+            .metadata
+    };
+    out.set(match m {
+        None => std::ptr::null_mut(),
+        Some(s) => give_string(s)?,
+    });
     Ok(())
 }
 
@@ -199,7 +237,7 @@ pub unsafe extern "C" fn buffdb_stream_write(
     data_len: usize,
     info: *mut buffdb_stream_info,
 ) -> buffdb_status {
-    ffi(|| write(db_of(db)?, path, data, data_len, info))
+    ffi(|| write(db_of(db)?, path, data, data_len, std::ptr::null(), info))
 }
 
 /// buffdb_stream_write inside the transaction (visible to others at commit).
@@ -211,7 +249,83 @@ pub unsafe extern "C" fn buffdb_txn_stream_write(
     data_len: usize,
     info: *mut buffdb_stream_info,
 ) -> buffdb_status {
-    ffi(|| write(txn_of(txn)?, path, data, data_len, info))
+    ffi(|| write(txn_of(txn)?, path, data, data_len, std::ptr::null(), info))
+}
+
+/// buffdb_stream_write giving the new version an optional UTF-8 `metadata` string (NULL
+/// = none; at most BUFFDB_MAX_METADATA_SIZE bytes, else BUFFDB_TOO_LARGE), as a blob has.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_stream_write_with_metadata(
+    db: *const buffdb_db,
+    path: *const c_char,
+    data: *const u8,
+    data_len: usize,
+    metadata: *const c_char,
+    info: *mut buffdb_stream_info,
+) -> buffdb_status {
+    ffi(|| write(db_of(db)?, path, data, data_len, metadata, info))
+}
+
+/// buffdb_stream_write_with_metadata inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_stream_write_with_metadata(
+    txn: *const buffdb_txn,
+    path: *const c_char,
+    data: *const u8,
+    data_len: usize,
+    metadata: *const c_char,
+    info: *mut buffdb_stream_info,
+) -> buffdb_status {
+    ffi(|| write(txn_of(txn)?, path, data, data_len, metadata, info))
+}
+
+/// Replaces the metadata of the newest version of the stream at `path` without
+/// rewriting its bytes (`metadata` NULL = remove it). `*info` (may be NULL) receives the
+/// version's facts. A missing stream gives BUFFDB_NOT_FOUND.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_stream_set_metadata(
+    db: *const buffdb_db,
+    path: *const c_char,
+    metadata: *const c_char,
+    info: *mut buffdb_stream_info,
+) -> buffdb_status {
+    ffi(|| set_metadata(db_of(db)?, path, metadata, info))
+}
+
+/// buffdb_stream_set_metadata inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_stream_set_metadata(
+    txn: *const buffdb_txn,
+    path: *const c_char,
+    metadata: *const c_char,
+    info: *mut buffdb_stream_info,
+) -> buffdb_status {
+    ffi(|| set_metadata(txn_of(txn)?, path, metadata, info))
+}
+
+/// The metadata of the newest version of the stream at `path` (`version` 0) or of one
+/// kept `version`: `*metadata` is a new NUL-terminated string (free with
+/// buffdb_string_free), or NULL when the version has none. A missing stream or version
+/// gives BUFFDB_NOT_FOUND.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_stream_metadata(
+    db: *const buffdb_db,
+    path: *const c_char,
+    version: u64,
+    metadata: *mut *mut c_char,
+) -> buffdb_status {
+    ffi(|| self::metadata(db_of(db)?, path, version, metadata))
+}
+
+/// buffdb_stream_metadata inside the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_txn_stream_metadata(
+    txn: *const buffdb_txn,
+    path: *const c_char,
+    version: u64,
+    metadata: *mut *mut c_char,
+) -> buffdb_status {
+    ffi(|| self::metadata(txn_of(txn)?, path, version, metadata))
 }
 
 /// Starts writing a new version of the stream at `path` with the database's compression
@@ -509,6 +623,18 @@ pub unsafe extern "C" fn buffdb_writer_write(
         let w = handle_mut(writer, "writer")?;
         let data = bytes(data, data_len, "data")?;
         w.w.as_mut().ok_or_else(writer_finished)?.write(data)
+    })
+}
+
+/// Sets the metadata the writer's version gets at commit (`metadata` NULL = none, the
+/// default), as buffdb_stream_write_with_metadata takes it. After commit or abort:
+/// BUFFDB_CLOSED.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_writer_set_metadata(writer: *mut buffdb_writer, metadata: *const c_char) -> buffdb_status {
+    ffi(|| {
+        let w = handle_mut(writer, "writer")?;
+        let metadata = opt_string(metadata, "metadata")?;
+        w.w.as_mut().ok_or_else(writer_finished)?.set_metadata(metadata)
     })
 }
 
