@@ -66,6 +66,13 @@ static val *v_list(size_t n) {
 }
 static void v_push(val *l, val *x) { l->items[l->n++] = x; }
 
+/* Appends to a list made with v_list(0), growing it. */
+static void v_append(val *l, val *x) {
+    if ((l->n & (l->n - 1)) == 0) l->items = realloc(l->items, sizeof(val *) * (l->n ? 2 * l->n : 1));
+    v_push(l, x);
+}
+
+
 static void v_free(val *v) {
     size_t j;
     if (!v) return;
@@ -343,6 +350,19 @@ static val *resolve(ctx *c, val *v) {
     return v;
 }
 
+/* A copy of `v` with every variable inside it replaced by its value (expected lists of
+ * saved blob ids). */
+static val *resolve_copy(ctx *c, val *v) {
+    size_t j;
+    val *r = v_copy(resolve(c, v));
+    for (j = 0; (r->k == V_LIST || r->k == V_OBJ) && j < r->n; j++) {
+        val *x = resolve_copy(c, r->items[j]);
+        v_free(r->items[j]);
+        r->items[j] = x;
+    }
+    return r;
+}
+
 static val *arg(ctx *c, step *s, const char *name) {
     size_t j;
     for (j = 0; j < s->nargs; j++)
@@ -559,6 +579,239 @@ static buffdb_status cursor_list(ctx *c, buffdb_kv_cursor *cur, int pairs, val *
     return BUFFDB_OK;
 }
 
+/* Adds a field to an object made by info_obj or obj_new. */
+static void obj_add(val *o, const char *name, val *x) {
+    o->items = realloc(o->items, sizeof(val *) * (o->n + 1));
+    o->keys = realloc(o->keys, sizeof(char *) * (o->n + 1));
+    o->keys[o->n] = xmalloc(strlen(name) + 1);
+    strcpy(o->keys[o->n], name);
+    o->items[o->n++] = x;
+}
+
+static val *obj_new(void) {
+    val *o = v_list(0);
+    o->k = V_OBJ;
+    o->keys = xmalloc(sizeof(char *));
+    return o;
+}
+
+/* A version's metadata through buffdb_stream_metadata (checked against has_metadata). */
+static buffdb_status version_metadata(ctx *c, buffdb_txn *t, const char *path, const buffdb_stream_info *i, val **out) {
+    buffdb_db *db = c->db;
+    char *m = NULL;
+    buffdb_status st = note(c, ON(stream_metadata, path, i->version, &m));
+    if (st) return st;
+    if ((m != NULL) != i->has_metadata) {
+        snprintf(c->why, sizeof c->why, "has_metadata %d but buffdb_stream_metadata gave %s", (int)i->has_metadata, m ? "a string" : "NULL");
+        st = BUFFDB_INTERNAL;
+    } else {
+        *out = m ? v_bytes(m, strlen(m)) : v_null();
+    }
+    buffdb_string_free(m);
+    return st;
+}
+
+/* info_obj with the version's metadata. */
+static buffdb_status stream_info_val(ctx *c, buffdb_txn *t, const char *path, const buffdb_stream_info *i, val **out) {
+    val *m = NULL;
+    buffdb_status st = version_metadata(c, t, path, i, &m);
+    if (st) return st;
+    *out = info_obj(path, i);
+    obj_add(*out, "metadata", m);
+    return BUFFDB_OK;
+}
+
+/* A record of an index entry as the cases write it: a key or path as bytes, a blob id as
+ * an integer. */
+static val *record_val(const buffdb_index_entry *e) {
+    if (e->kind == BUFFDB_RECORD_BLOB) return v_int((long long)e->blob_id);
+    return v_bytes(e->record, e->record_len);
+}
+
+/* An owned copy of an entry (the cursor's pointers die with it): for start_after. */
+typedef struct entry_copy {
+    buffdb_index_entry e;
+    char *value;
+    unsigned char *record;
+} entry_copy;
+
+static void entry_keep(entry_copy *k, const buffdb_index_entry *e) {
+    free(k->value);
+    free(k->record);
+    k->e = *e;
+    k->value = xmalloc(strlen(e->value) + 1);
+    strcpy(k->value, e->value);
+    k->record = xmalloc(e->record_len + 1);
+    if (e->record_len) memcpy(k->record, e->record, e->record_len);
+    k->e.value = k->value;
+    k->e.record = e->kind == BUFFDB_RECORD_BLOB ? NULL : k->record;
+}
+
+/* Drains a find cursor into a list of records; `last` (may be NULL) keeps the last entry. */
+static buffdb_status find_list(ctx *c, buffdb_find_cursor *cur, val *list, entry_copy *last, size_t *n) {
+    buffdb_index_entry e;
+    buffdb_status st;
+    *n = 0;
+    for (;;) {
+        st = note(c, buffdb_find_next(cur, &e));
+        if (st || !e.value) return st;
+        if (e.kind == BUFFDB_RECORD_PATH && e.record[e.record_len] != 0) {
+            snprintf(c->why, sizeof c->why, "a path record is not NUL-terminated");
+            return BUFFDB_INTERNAL;
+        }
+        v_append(list, record_val(&e));
+        if (last) entry_keep(last, &e);
+        (*n)++;
+    }
+}
+
+/* The index `name` as list_indexes shows it, from buffdb_index_list (NULL when missing). */
+static val *index_obj(const buffdb_index_info *i) {
+    val *o = obj_new();
+    obj_add(o, "name", v_bytes(i->name, strlen(i->name)));
+    obj_add(o, "source", v_bytes(i->source, strlen(i->source)));
+    obj_add(o, "json_path", v_bytes(i->json_path, strlen(i->json_path)));
+    obj_add(o, "unique", v_bool(i->unique));
+    obj_add(o, "key_prefix", i->key_prefix ? v_bytes(i->key_prefix, i->key_prefix_len) : v_null());
+    obj_add(o, "entries", v_int((long long)i->entries));
+    obj_add(o, "ready", v_bool(i->ready));
+    return o;
+}
+
+static buffdb_status list_indexes(ctx *c, buffdb_txn *t, val **out) {
+    buffdb_db *db = c->db;
+    buffdb_indexes *l = NULL;
+    buffdb_index_info info;
+    size_t n = 0, j;
+    buffdb_status st = note(c, ON(index_list, &l));
+    if (!st) st = note(c, buffdb_indexes_count(l, &n));
+    if (!st) {
+        val *all = v_list(0);
+        for (j = 0; j < n && !st; j++) {
+            st = note(c, buffdb_indexes_get(l, j, &info));
+            if (!st) v_append(all, index_obj(&info));
+        }
+        if (!st && buffdb_indexes_get(l, n, &info) != BUFFDB_INVALID_ARGUMENT) {
+            snprintf(c->why, sizeof c->why, "buffdb_indexes_get past the end did not give INVALID_ARGUMENT");
+            st = BUFFDB_INTERNAL;
+        }
+        if (st) v_free(all); else *out = all;
+    }
+    buffdb_indexes_free(l);
+    return st;
+}
+
+/* A JSON text argument of find/find_range (NULL when absent or null). */
+static char *json_arg(ctx *c, step *s, const char *name) { return get_str(c, s, name); }
+
+/* The index ops; BUFFDB_BUFFER_TOO_SMALL when `s` is another op. */
+static buffdb_status index_op(ctx *c, step *s, buffdb_txn *t, val **out) {
+    const char *op = s->op;
+    buffdb_db *db = c->db;
+    buffdb_status st;
+    char *name = get_str(c, s, "name");
+    if (strcmp(op, "create_index") && strcmp(op, "drop_index") && strcmp(op, "list_indexes") && strcmp(op, "find") &&
+        strcmp(op, "find_range")) {
+        free(name);
+        return BUFFDB_BUFFER_TOO_SMALL;
+    }
+    if (!strcmp(op, "list_indexes")) { free(name); return list_indexes(c, t, out); }
+    if (!name) return unrepresentable(c, "name");
+    if (!strcmp(op, "create_index")) {
+        char *source = get_str(c, s, "source"), *path = get_str(c, s, "json_path");
+        val *prefix = get_bytes(c, s, "key_prefix"), *unique = arg(c, s, "unique"), *all = NULL;
+        uint64_t entries = 0;
+        size_t j;
+        if (!source || !path) st = unrepresentable(c, "source/json_path");
+        else st = note(c, ON(index_create, name, source, path, unique && unique->k == V_BOOL && unique->b,
+                             prefix ? prefix->bytes : NULL, prefix ? prefix->len : 0, &entries));
+        /* the new index as buffdb_index_list shows it, with the count create gave */
+        if (!st) st = list_indexes(c, t, &all);
+        for (j = 0; !st && j < all->n; j++) {
+            val *nm = all->items[j]->items[0];
+            if (nm->len == strlen(name) && !memcmp(nm->bytes, name, nm->len)) *out = v_copy(all->items[j]);
+        }
+        if (!st && (!*out || (*out)->items[5]->i != (long long)entries)) {
+            snprintf(c->why, sizeof c->why, "the created index is not listed with the %" PRIu64 " entries create gave", entries);
+            st = BUFFDB_INTERNAL;
+        }
+        v_free(all);
+        free(source);
+        free(path);
+    } else if (!strcmp(op, "drop_index")) {
+        bool existed = false;
+        st = note(c, ON(index_drop, name, &existed));
+        if (!st) *out = v_bool(existed);
+    } else if (!strcmp(op, "find")) {
+        char *value = json_arg(c, s, "value");
+        buffdb_find_cursor *cur = NULL;
+        size_t n = 0;
+        if (!value) st = unrepresentable(c, "value");
+        else st = note(c, ON(find, name, value, &cur));
+        if (!st) {
+            val *l = v_list(0);
+            st = find_list(c, cur, l, NULL, &n);
+            if (st) v_free(l); else *out = l;
+        }
+        buffdb_find_cursor_free(cur);
+        free(value);
+    } else {
+        char *low = json_arg(c, s, "low"), *high = json_arg(c, s, "high");
+        val *rev = arg(c, s, "reverse"), *sa = arg(c, s, "start_after");
+        bool reverse = rev && rev->k == V_BOOL && rev->b;
+        int bad = 0;
+        size_t limit = get_limit(c, s, &bad), n = 0;
+        entry_copy after;
+        buffdb_index_entry *start = NULL;
+        buffdb_find_cursor *cur = NULL;
+        memset(&after, 0, sizeof after);
+        if (sa && sa->k == V_OBJ) { /* {"value": JSON text, "key" | "blob" | "path": ...} */
+            size_t j;
+            uint64_t id = 0;
+            for (j = 0; j < sa->n; j++) {
+                val *x = resolve(c, sa->items[j]);
+                if (!strcmp(sa->keys[j], "value") && x->k == V_BYTES) after.e.value = (const char *)x->bytes;
+                else if (!strcmp(sa->keys[j], "key") && x->k == V_BYTES) { after.e.kind = BUFFDB_RECORD_KEY; after.e.record = x->bytes; after.e.record_len = x->len; }
+                else if (!strcmp(sa->keys[j], "path") && x->k == V_BYTES) { after.e.kind = BUFFDB_RECORD_PATH; after.e.record = x->bytes; after.e.record_len = x->len; }
+                else if (!strcmp(sa->keys[j], "blob") && u64_of(x, &id)) { after.e.kind = BUFFDB_RECORD_BLOB; after.e.blob_id = id; }
+            }
+            start = &after.e;
+        }
+        if (bad) st = unrepresentable(c, "limit");
+        else st = note(c, ON(find_range, name, low, high, reverse, start, limit, &cur));
+        if (!st) {
+            val *l = v_list(0);
+            st = find_list(c, cur, l, NULL, &n);
+            if (st) v_free(l); else *out = l;
+        }
+        buffdb_find_cursor_free(cur);
+        /* Without start_after and limit, the same range again in pages of 2, each
+         * starting after the last entry of the page before: the same records. */
+        if (!st && !start && limit == BUFFDB_NO_LIMIT) {
+            val *paged = v_list(0);
+            int first = 1;
+            do {
+                cur = NULL;
+                st = note(c, ON(find_range, name, low, high, reverse, first ? NULL : &after.e, 2, &cur));
+                if (!st) st = find_list(c, cur, paged, &after, &n);
+                buffdb_find_cursor_free(cur);
+                first = 0;
+            } while (!st && n == 2);
+            if (!st && !v_eq(*out, paged)) {
+                snprintf(c->why, sizeof c->why, "find_range in pages of 2 (start_after the last entry) gave other records");
+                st = BUFFDB_INTERNAL;
+            }
+            v_free(paged);
+            free(after.value);
+            free(after.record);
+        }
+        free(low);
+        free(high);
+    }
+    free(name);
+    return st;
+}
+
 /* The raw key every database of the encrypted run is opened with (NULL: plaintext). */
 static const unsigned char *g_case_key;
 
@@ -678,6 +931,9 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
         if (st != BUFFDB_BUFFER_TOO_SMALL) return st;
         st = BUFFDB_OK;
     }
+    st = index_op(c, s, t, out);
+    if (st != BUFFDB_BUFFER_TOO_SMALL) return st;
+    st = BUFFDB_OK;
     if (!strcmp(op, "put")) {
         val *v = get_bytes(c, s, "value");
         if (!key || !v) return unrepresentable(c, "key/value");
@@ -845,11 +1101,31 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
         path = get_str(c, s, !strcmp(op, "search") ? "prefix" : "path");
         if (!path) return unrepresentable(c, "a path containing NUL");
         if (!strcmp(op, "stream_write")) {
-            val *data = get_bytes(c, s, "data");
+            val *data = get_bytes(c, s, "data"), *mv = arg(c, s, "metadata");
+            char *meta = get_str(c, s, "metadata");
             buffdb_stream_info info;
             if (!data) st = unrepresentable(c, "data");
-            else st = note(c, ON(stream_write, path, data->bytes, data->len, &info));
-            if (!st) *out = info_obj(path, &info);
+            else if (mv && mv->k == V_BYTES && !meta) st = unrepresentable(c, "metadata with a NUL");
+            else if (!mv) st = note(c, ON(stream_write, path, data->bytes, data->len, &info));
+            else if (data->len < 4096) st = note(c, ON(stream_write_with_metadata, path, data->bytes, data->len, meta, &info));
+            else { /* big ones through a writer with the metadata option */
+                buffdb_writer *w = NULL;
+                st = note(c, ON(stream_writer, path, &w));
+                if (!st) st = note(c, buffdb_writer_set_metadata(w, meta));
+                if (!st) st = note(c, buffdb_writer_write(w, data->bytes, data->len));
+                if (!st) st = note(c, buffdb_writer_commit(w, &info));
+                buffdb_writer_free(w);
+            }
+            if (!st) st = stream_info_val(c, t, path, &info, out);
+            free(meta);
+        } else if (!strcmp(op, "stream_set_metadata")) {
+            val *mv = arg(c, s, "metadata");
+            char *meta = get_str(c, s, "metadata");
+            buffdb_stream_info info;
+            if (mv && mv->k == V_BYTES && !meta) st = unrepresentable(c, "metadata with a NUL");
+            else st = note(c, ON(stream_set_metadata, path, meta, &info));
+            if (!st) st = stream_info_val(c, t, path, &info, out);
+            free(meta);
         } else if (!strcmp(op, "stream_read")) {
             st = get_into(c, GET_STREAM, t, NULL, 0, path, out);
             if (!st) {
@@ -898,8 +1174,8 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
         } else if (!strcmp(op, "stream_stat")) {
             buffdb_stream_info info;
             st = note(c, ON(stream_stat, path, &info));
-            if (!st) *out = info_obj(path, &info);
-        } else if (!strcmp(op, "stream_versions")) {
+            if (!st) st = stream_info_val(c, t, path, &info, out);
+        } else if (!strcmp(op, "stream_versions") || !strcmp(op, "stream_versions_metadata")) {
             buffdb_stream_info infos[4];
             buffdb_stream_info *big = NULL;
             size_t n = 0, j;
@@ -908,10 +1184,13 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
                 big = xmalloc(sizeof *big * n);
                 st = note(c, ON(stream_versions, path, big, n, &n));
             }
-            if (!st) {
-                val *l = v_list(n);
-                for (j = 0; j < n; j++) v_push(l, v_int((long long)(big ? big : infos)[j].version));
-                *out = l;
+            if (!st) { /* each version's number, or its metadata */
+                val *l = v_list(n), *m = NULL;
+                for (j = 0; j < n && !st; j++) {
+                    if (!strcmp(op, "stream_versions")) v_push(l, v_int((long long)(big ? big : infos)[j].version));
+                    else if (!(st = version_metadata(c, t, path, &(big ? big : infos)[j], &m))) v_push(l, m);
+                }
+                if (st) v_free(l); else *out = l;
             }
             free(big);
         } else if (!strcmp(op, "stream_delete")) {
@@ -1019,7 +1298,7 @@ static int run_step(ctx *c, step *s, buffdb_txn *t, size_t idx, const char *wher
     size_t j;
     int ok = 1;
     for (j = 0; j < s->nargs; j++) {
-        if (!strcmp(s->names[j], "expect")) expect = resolve(c, s->vals[j]);
+        if (!strcmp(s->names[j], "expect")) expect = resolve_copy(c, s->vals[j]);
         if (!strcmp(s->names[j], "error")) err = s->vals[j];
         if (!strcmp(s->names[j], "save")) save = s->vals[j];
     }
@@ -1034,7 +1313,7 @@ static int run_step(ctx *c, step *s, buffdb_txn *t, size_t idx, const char *wher
             /* the finished transaction's handle, not yet freed */
             if (ok) ok = run_steps(c, s->sub + (s->nsub - s->nafter), s->nafter, tx, where);
             buffdb_txn_free(tx);
-            if (!ok) return 0;
+            if (!ok) { v_free(expect); return 0; }
         }
     } else {
         st = do_op(c, s, t, &result);
@@ -1060,6 +1339,7 @@ static int run_step(ctx *c, step *s, buffdb_txn *t, size_t idx, const char *wher
     }
     if (ok && save && result) var_set(c, (char *)save->bytes, result);
     v_free(result);
+    v_free(expect);
     return ok;
 }
 
@@ -1089,12 +1369,6 @@ static int is_handle_op(const step *s) {
     return 0;
 }
 
-/* Appends to a list made with v_list(0), growing it. */
-static void v_append(val *l, val *x) {
-    if ((l->n & (l->n - 1)) == 0) l->items = realloc(l->items, sizeof(val *) * (l->n ? 2 * l->n : 1));
-    v_push(l, x);
-}
-
 /* Everything the database holds, as the API shows it: every pair, every blob (id,
  * metadata, bytes), every kept stream version (path, version, bytes); or the status that
  * stopped the walk. */
@@ -1108,6 +1382,7 @@ static val *fingerprint(buffdb_db *db) {
     buffdb_status st;
     ctx scratch;
     memset(&scratch, 0, sizeof scratch);
+    scratch.db = db;
     st = buffdb_scan(db, NULL, 0, NULL, 0, BUFFDB_NO_LIMIT, &kc);
     if (!st) st = cursor_list(&scratch, kc, 1, &part);
     buffdb_kv_cursor_free(kc);
@@ -1147,19 +1422,39 @@ static val *fingerprint(buffdb_db *db) {
         }
         for (j = 0; j < m && !st; j++) {
             buffdb_reader *r = NULL;
-            val *v = v_list(3), *data = NULL;
+            val *v = v_list(4), *data = NULL, *meta = NULL;
             st = buffdb_stream_open_version(db, path, infos[j].version, &r);
             if (!st) st = read_reader(&scratch, r, &data);
+            if (!st) st = version_metadata(&scratch, NULL, path, &infos[j], &meta);
             buffdb_reader_free(r);
             v_push(v, v_bytes(path, strlen(path)));
             v_push(v, v_int((long long)infos[j].version));
             v_push(v, data ? data : v_null());
+            v_push(v, meta ? meta : v_null());
             v_append(all, v);
         }
         free(infos);
         free(path);
     }
     buffdb_search_cursor_free(sc);
+    if (!st) st = list_indexes(&scratch, NULL, &part);
+    if (!st) v_append(all, part);
+    if (!st) { /* every index entry */
+        buffdb_query_result *res = NULL;
+        size_t rows = 0, r2, c2;
+        st = buffdb_query(db, "SELECT name, hex(value), hex(record) FROM index_entries ORDER BY 1, 2, 3", NULL, 0, &res);
+        if (!st) st = buffdb_query_result_row_count(res, &rows);
+        for (r2 = 0; r2 < rows && !st; r2++) {
+            val *row = v_list(3);
+            for (c2 = 0; c2 < 3 && !st; c2++) {
+                buffdb_value cell;
+                st = buffdb_query_result_value(res, r2, c2, &cell);
+                if (!st) v_push(row, cell.kind == BUFFDB_VALUE_TEXT ? v_bytes(cell.data, cell.len) : v_null());
+            }
+            v_append(all, row);
+        }
+        buffdb_query_result_free(res);
+    }
     if (st) {
         v_free(all);
         return v_bytes(buffdb_status_str((int)st), strlen(buffdb_status_str((int)st)));

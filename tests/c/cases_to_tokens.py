@@ -16,6 +16,8 @@ Values, in prefix notation:
   V<name>  a variable saved by an earlier step ("$name")
   U<digits>  {"int": ..} between 2^63 and 2^64-1 (a uint64_t)
   X<digits>  {"int": ..} that no uint64_t holds (the C runner refuses it: INVALID_ARGUMENT)
+For find and find_range, "value", "low", "high" and start_after's "value" become JSON
+text (a JSON string holding the value's JSON), as the C API takes them; a null bound stays N.
 Steps with op "comment" are dropped, and so are "wrong_type" steps: C's types rule out
 an argument of the wrong type at compile time.
 Usage: cases_to_tokens.py FILE.json... > cases.txt
@@ -74,6 +76,14 @@ def step(s, saved, out, depth=0):
     body = []
     n = 0
     for k, v in args.items():
+        if s["op"] in ("find", "find_range") and k in ("value", "low", "high", "start_after"):
+            # Index values go to C as JSON text; a null bound is an open end (NULL).
+            if k == "start_after":
+                v = dict(v, value=json.dumps(v["value"]))
+            elif k != "value" and v is None:
+                v = None
+            else:
+                v = json.dumps(v)
         if k == "error":
             body += [k, enc_bytes(v.encode())]
         elif k == "save":

@@ -130,7 +130,16 @@ static int t_null_handles(void) {
     INVALID(buffdb_options_set_chunk_size(NULL, 4096));
     INVALID(buffdb_options_set_page_size(NULL, 4096));
     INVALID(buffdb_query_result_row_count(NULL, &n));
+    INVALID(buffdb_stream_write_with_metadata(NULL, "/a", K("x"), "m", NULL));
+    INVALID(buffdb_stream_set_metadata(NULL, "/a", "m", NULL));
+    INVALID(buffdb_writer_set_metadata(NULL, "m"));
+    INVALID(buffdb_index_create(NULL, "ix", "kv", "$.a", false, NULL, 0, NULL));
+    INVALID(buffdb_index_drop(NULL, "ix", NULL));
+    INVALID(buffdb_indexes_count(NULL, &n));
+    INVALID(buffdb_find_next(NULL, NULL));
     /* every release function accepts NULL */
+    buffdb_indexes_free(NULL);
+    buffdb_find_cursor_free(NULL);
     OK(buffdb_close(NULL));
     buffdb_reader_free(NULL);
     buffdb_writer_free(NULL);
@@ -1086,6 +1095,8 @@ static int every_txn_op(buffdb_txn *t, buffdb_status want) {
     buffdb_reader *r = NULL;
     buffdb_writer *w = NULL;
     buffdb_query_result *q = NULL;
+    buffdb_indexes *il = NULL;
+    buffdb_find_cursor *fc = NULL;
     buffdb_stream_info info, infos[1];
     buffdb_blob_info bi;
     buffdb_slice ks[1];
@@ -1133,8 +1144,17 @@ static int every_txn_op(buffdb_txn *t, buffdb_status want) {
     EXPECT_ST(buffdb_txn_search(t, "/", NULL, BUFFDB_NO_LIMIT, &sc), want);
     EXPECT_ST(buffdb_txn_search_count(t, "/", &u), want);
     EXPECT_ST(buffdb_txn_query(t, "SELECT 1", NULL, 0, &q), want);
+    EXPECT_ST(buffdb_txn_stream_write_with_metadata(t, "/a", K("x"), "m", &info), want);
+    EXPECT_ST(buffdb_txn_stream_set_metadata(t, "/a", "m", &info), want);
+    EXPECT_ST(buffdb_txn_stream_metadata(t, "/a", 0, &meta), want);
+    EXPECT_ST(buffdb_txn_index_create(t, "ix", "kv", "$.a", false, NULL, 0, &u), want);
+    EXPECT_ST(buffdb_txn_index_drop(t, "ix", &b), want);
+    EXPECT_ST(buffdb_txn_index_list(t, &il), want);
+    EXPECT_ST(buffdb_txn_find(t, "ix", "1", &fc), want);
+    EXPECT_ST(buffdb_txn_find_range(t, "ix", NULL, NULL, false, NULL, BUFFDB_NO_LIMIT, &fc), want);
     /* out-parameters are written only on success */
     EXPECT(n == 7 && u == 7 && b && !data && !meta && !kc && !sc && !r && !w && !q && !vals[0].data && ids[0] == 1);
+    EXPECT(!il && !fc);
     return 1;
 fail:
     return 0;
@@ -1202,6 +1222,191 @@ static int t_txn_bad_input(void) {
 fail:
     buffdb_kv_cursor_free(kc);
     buffdb_txn_free(t);
+    buffdb_close(db);
+    return 0;
+}
+
+/* Bad input to the index calls: each refused with its code, nothing changed (no index
+ * made or dropped, no record written); the good calls around them work. */
+static int t_index_bad_input(void) {
+    buffdb_db *db = open_tmp("index-bad");
+    buffdb_indexes *l = NULL;
+    buffdb_find_cursor *fc = NULL;
+    buffdb_index_info info;
+    buffdb_index_entry e, sa;
+    uint64_t u = 7;
+    size_t n = 9;
+    bool b = false;
+    EXPECT(db);
+    OK(buffdb_put(db, K("u:1"), K("{\"email\":\"a@x\",\"age\":30}")));
+    OK(buffdb_put(db, K("u:2"), K("{\"email\":\"b@x\",\"age\":20}")));
+    OK(buffdb_index_create(db, "by_email", "kv", "$.email", true, (const uint8_t *)"u:", 2, &u));
+    EXPECT(u == 2);
+    /* NULL arguments, bad UTF-8, bad definitions */
+    INVALID(buffdb_index_create(db, NULL, "kv", "$.a", false, NULL, 0, &u));
+    INVALID(buffdb_index_create(db, "x", NULL, "$.a", false, NULL, 0, &u));
+    INVALID(buffdb_index_create(db, "x", "kv", NULL, false, NULL, 0, &u));
+    INVALID(buffdb_index_create(db, "x", "kv", "$.a", false, NULL, 3, &u));
+    INVALID(buffdb_index_create(db, "x\xff", "kv", "$.a", false, NULL, 0, &u));
+    INVALID(buffdb_index_create(db, "x", "k\xc3", "$.a", false, NULL, 0, &u));
+    INVALID(buffdb_index_create(db, "x", "table", "$.a", false, NULL, 0, &u));
+    EXPECT(strstr(buffdb_last_error_message(), "table") != NULL);
+    INVALID(buffdb_index_create(db, "x", "kv", "a.b", false, NULL, 0, &u));
+    INVALID(buffdb_index_create(db, "x", "kv", "$[*]", false, NULL, 0, &u));
+    INVALID(buffdb_index_create(db, "1abc", "kv", "$.a", false, NULL, 0, &u));
+    INVALID(buffdb_index_create(db, "a-b", "kv", "$.a", false, NULL, 0, &u));
+    INVALID(buffdb_index_create(db, "", "kv", "$.a", false, NULL, 0, &u));
+    INVALID(buffdb_index_create(db, "x", "blob", "$.a", false, (const uint8_t *)"p", 1, &u));
+    EXPECT_ST(buffdb_index_create(db, "by_email", "kv", "$.a", false, NULL, 0, &u), BUFFDB_CONFLICT);
+    EXPECT(u == 2); /* not written on failure */
+    INVALID(buffdb_index_drop(db, NULL, &b));
+    INVALID(buffdb_index_list(db, NULL));
+    /* lookups: NULL, bad JSON, arrays, unknown index, bad start_after */
+    INVALID(buffdb_find(db, "by_email", NULL, &fc));
+    INVALID(buffdb_find(db, "by_email", "a@x", &fc)); /* not JSON text: a JSON string is "\"a@x\"" */
+    EXPECT(strstr(buffdb_last_error_message(), "JSON") != NULL);
+    INVALID(buffdb_find(db, "by_email", "[1]", &fc));
+    INVALID(buffdb_find(db, "by_email", "{\"a\":1}", &fc));
+    INVALID(buffdb_find(db, "by_email", "\"\xff\"", &fc));
+    INVALID(buffdb_find(db, "by_email", "\"a@x\"", NULL));
+    EXPECT_ST(buffdb_find(db, "nope", "1", &fc), BUFFDB_NOT_FOUND);
+    INVALID(buffdb_find_range(db, "by_email", "{", NULL, false, NULL, BUFFDB_NO_LIMIT, &fc));
+    INVALID(buffdb_find_range(db, "by_email", NULL, "tru", false, NULL, BUFFDB_NO_LIMIT, &fc));
+    memset(&sa, 0, sizeof sa);
+    sa.value = "\"a@x\"";
+    sa.kind = 7;
+    INVALID(buffdb_find_range(db, "by_email", NULL, NULL, false, &sa, BUFFDB_NO_LIMIT, &fc));
+    sa.kind = BUFFDB_RECORD_KEY;
+    sa.record = NULL;
+    sa.record_len = 2;
+    INVALID(buffdb_find_range(db, "by_email", NULL, NULL, false, &sa, BUFFDB_NO_LIMIT, &fc));
+    sa.value = NULL;
+    sa.record = (const uint8_t *)"u:1";
+    sa.record_len = 3;
+    INVALID(buffdb_find_range(db, "by_email", NULL, NULL, false, &sa, BUFFDB_NO_LIMIT, &fc));
+    sa.value = "\"a@x\"";
+    sa.kind = BUFFDB_RECORD_PATH;
+    sa.record = (const uint8_t *)"/\xff";
+    sa.record_len = 2;
+    INVALID(buffdb_find_range(db, "by_email", NULL, NULL, false, &sa, BUFFDB_NO_LIMIT, &fc));
+    sa.record = (const uint8_t *)"/p"; /* a stream record for a kv index */
+    INVALID(buffdb_find_range(db, "by_email", NULL, NULL, false, &sa, BUFFDB_NO_LIMIT, &fc));
+    EXPECT(fc == NULL);
+    /* a unique conflict writes nothing */
+    EXPECT_ST(buffdb_put(db, K("u:3"), K("{\"email\":\"a@x\"}")), BUFFDB_CONFLICT);
+    OK(buffdb_contains(db, K("u:3"), &b));
+    EXPECT(!b);
+    /* nothing changed: one index, its two entries */
+    OK(buffdb_index_list(db, &l));
+    OK(buffdb_indexes_count(l, &n));
+    EXPECT(n == 1);
+    OK(buffdb_indexes_get(l, 0, &info));
+    EXPECT(!strcmp(info.name, "by_email") && !strcmp(info.source, "kv") && !strcmp(info.json_path, "$.email"));
+    EXPECT(info.unique && info.ready && info.entries == 2 && info.key_prefix_len == 2 && !memcmp(info.key_prefix, "u:", 2));
+    INVALID(buffdb_indexes_get(l, 1, &info));
+    INVALID(buffdb_indexes_get(l, 0, NULL));
+    buffdb_indexes_free(l);
+    l = NULL;
+    /* the good lookup, and start_after the entry it gave */
+    OK(buffdb_find_range(db, "by_email", "\"a@x\"", NULL, false, NULL, 1, &fc));
+    OK(buffdb_find_next(fc, &e));
+    EXPECT(e.value && !strcmp(e.value, "\"a@x\"") && e.kind == BUFFDB_RECORD_KEY && e.record_len == 3 && !memcmp(e.record, "u:1", 3));
+    OK(buffdb_find_next(fc, &e));
+    EXPECT(e.value == NULL);
+    buffdb_find_cursor_free(fc);
+    fc = NULL;
+    sa.value = "\"a@x\"";
+    sa.kind = BUFFDB_RECORD_KEY;
+    sa.record = (const uint8_t *)"u:1";
+    sa.record_len = 3;
+    OK(buffdb_find_range(db, "by_email", NULL, NULL, false, &sa, BUFFDB_NO_LIMIT, &fc));
+    INVALID(buffdb_find_next(fc, NULL));
+    OK(buffdb_find_next(fc, &e));
+    EXPECT(e.value && !strcmp(e.value, "\"b@x\"") && e.record_len == 3 && !memcmp(e.record, "u:2", 3));
+    buffdb_find_cursor_free(fc);
+    fc = NULL;
+    /* a cursor from a transaction ends with it */
+    {
+        buffdb_txn *t = NULL;
+        OK(buffdb_begin(db, &t));
+        OK(buffdb_txn_find(t, "by_email", "\"b@x\"", &fc));
+        OK(buffdb_txn_commit(t));
+        EXPECT_ST(buffdb_find_next(fc, &e), BUFFDB_CLOSED);
+        buffdb_txn_free(t);
+        buffdb_find_cursor_free(fc);
+        fc = NULL;
+    }
+    OK(buffdb_index_drop(db, "by_email", &b));
+    EXPECT(b);
+    OK(buffdb_index_drop(db, "by_email", &b));
+    EXPECT(!b);
+    OK(buffdb_close(db));
+    return 1;
+fail:
+    buffdb_indexes_free(l);
+    buffdb_find_cursor_free(fc);
+    buffdb_close(db);
+    return 0;
+}
+
+/* Stream metadata: bad input refused and nothing changed; the writer option; the
+ * metadata of a kept version. */
+static int t_stream_metadata(void) {
+    buffdb_db *db = open_tmp("stream-meta");
+    buffdb_writer *w = NULL;
+    buffdb_stream_info info, infos[2];
+    char *big = malloc((size_t)BUFFDB_MAX_METADATA_SIZE + 2), *m = NULL;
+    size_t n = 0;
+    EXPECT(db && big);
+    memset(big, 'm', (size_t)BUFFDB_MAX_METADATA_SIZE + 1);
+    big[BUFFDB_MAX_METADATA_SIZE + 1] = 0;
+    OK(buffdb_stream_write_with_metadata(db, "/a", K("one"), "{\"v\":1}", &info));
+    EXPECT(info.version == 1 && info.has_metadata);
+    INVALID(buffdb_stream_write_with_metadata(db, "/a", K("x"), "\xff", &info));
+    EXPECT_ST(buffdb_stream_write_with_metadata(db, "/a", K("x"), big, &info), BUFFDB_TOO_LARGE);
+    INVALID(buffdb_stream_set_metadata(db, NULL, "m", &info));
+    INVALID(buffdb_stream_set_metadata(db, "/a", "\xc3", &info));
+    EXPECT_ST(buffdb_stream_set_metadata(db, "/a", big, &info), BUFFDB_TOO_LARGE);
+    EXPECT_ST(buffdb_stream_set_metadata(db, "/missing", "m", &info), BUFFDB_NOT_FOUND);
+    INVALID(buffdb_stream_metadata(db, "/a", 0, NULL));
+    EXPECT_ST(buffdb_stream_metadata(db, "/a", 9, &m), BUFFDB_NOT_FOUND);
+    EXPECT_ST(buffdb_stream_metadata(db, "/missing", 0, &m), BUFFDB_NOT_FOUND);
+    EXPECT(m == NULL);
+    /* a writer: refused metadata leaves it usable; set_metadata after commit is CLOSED */
+    OK(buffdb_stream_writer(db, "/a", &w));
+    INVALID(buffdb_writer_set_metadata(w, "\xff"));
+    EXPECT_ST(buffdb_writer_set_metadata(w, big), BUFFDB_TOO_LARGE);
+    OK(buffdb_writer_set_metadata(w, "first"));
+    OK(buffdb_writer_write(w, K("two")));
+    OK(buffdb_writer_set_metadata(w, "{\"v\":2}"));
+    OK(buffdb_writer_commit(w, &info));
+    EXPECT(info.version == 2 && info.has_metadata);
+    EXPECT_ST(buffdb_writer_set_metadata(w, "late"), BUFFDB_CLOSED);
+    buffdb_writer_free(w);
+    w = NULL;
+    /* nothing changed by the refused calls: both versions with their own metadata */
+    OK(buffdb_stream_versions(db, "/a", infos, 2, &n));
+    EXPECT(n == 2 && infos[0].has_metadata && infos[1].has_metadata);
+    OK(buffdb_stream_metadata(db, "/a", 1, &m));
+    EXPECT(m && !strcmp(m, "{\"v\":1}"));
+    buffdb_string_free(m);
+    m = NULL;
+    OK(buffdb_stream_metadata(db, "/a", 0, &m));
+    EXPECT(m && !strcmp(m, "{\"v\":2}"));
+    buffdb_string_free(m);
+    m = NULL;
+    /* cleared: has_metadata false, NULL string */
+    OK(buffdb_stream_set_metadata(db, "/a", NULL, &info));
+    EXPECT(info.version == 2 && !info.has_metadata);
+    OK(buffdb_stream_metadata(db, "/a", 2, &m));
+    EXPECT(m == NULL);
+    free(big);
+    OK(buffdb_close(db));
+    return 1;
+fail:
+    free(big);
+    buffdb_string_free(m);
+    buffdb_writer_free(w);
     buffdb_close(db);
     return 0;
 }
@@ -1374,6 +1579,8 @@ int main(int argc, char **argv) {
     RUN(t_txn_views);
     RUN(t_txn_writers);
     RUN(t_txn_bad_input);
+    RUN(t_index_bad_input);
+    RUN(t_stream_metadata);
     RUN(t_threads);
     RUN(t_full_disk);
     run_shared_cases(argv[1], argv[2], NULL);
