@@ -1,5 +1,5 @@
 /* KV basics: open, put, get (into a caller buffer and allocated), contains, delete,
- * and how errors come back. Usage: kv [DB-FILE] */
+ * how errors come back, and an index over JSON values. Usage: kv [DB-FILE] */
 #include <buffdb.h>
 
 #include <stdio.h>
@@ -60,6 +60,28 @@ int main(int argc, char **argv) {
     st = buffdb_put(db, (const uint8_t *)"", 0, (const uint8_t *)"x", 1);
     printf("empty key -> %s (%s)\n", buffdb_status_str(st), buffdb_last_error_message());
     if (st != BUFFDB_INVALID_ARGUMENT) goto fail;
+
+    /* an index: find JSON records by a field, without reading them all */
+    {
+        uint64_t entries = 0;
+        buffdb_find_cursor *cur = NULL;
+        buffdb_index_entry e;
+        CHECK(buffdb_put(db, (const uint8_t *)"acct:1", 6, (const uint8_t *)"{\"email\":\"ada@x\",\"age\":36}", 26));
+        CHECK(buffdb_put(db, (const uint8_t *)"acct:2", 6, (const uint8_t *)"{\"email\":\"bob@x\",\"age\":25}", 26));
+        CHECK(buffdb_index_drop(db, "by_email", NULL)); /* the example may run on its own file again */
+        CHECK(buffdb_index_create(db, "by_email", "kv", "$.email", true, (const uint8_t *)"acct:", 5, &entries));
+        printf("index by_email: %llu entries\n", (unsigned long long)entries);
+        /* values are JSON text: the string "bob@x" is written "\"bob@x\"" */
+        CHECK(buffdb_find(db, "by_email", "\"bob@x\"", &cur));
+        while ((st = buffdb_find_next(cur, &e)) == BUFFDB_OK && e.value)
+            printf("by_email %s -> %.*s\n", e.value, (int)e.record_len, (const char *)e.record);
+        buffdb_find_cursor_free(cur);
+        if (st != BUFFDB_OK) goto fail;
+        /* a unique index refuses a second record with the same value; nothing is written */
+        st = buffdb_put(db, (const uint8_t *)"acct:3", 6, (const uint8_t *)"{\"email\":\"ada@x\"}", 17);
+        printf("duplicate email -> %s\n", buffdb_status_str(st));
+        if (st != BUFFDB_CONFLICT) goto fail;
+    }
 
     CHECK(buffdb_close(db));
     printf("kv: ok\n");
