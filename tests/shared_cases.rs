@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use buffdb::{Db, EncryptionKey, IndexEntry, IndexInfo, OpenOptions, Ops, Record, StreamInfo, Txn, Value};
+use buffdb::{Db, EncryptionKey, IndexEntry, IndexInfo, ModelInfo, Models, OpenOptions, Ops, Record, StreamInfo, Txn, Value};
 use serde_json::{json, Value as J};
 
 fn bytes(v: &J) -> Vec<u8> {
@@ -240,6 +240,8 @@ fn run_op<T: Target>(t: &T, step: &J, vars: &mut HashMap<String, J>) -> buffdb::
             let (low, high) = (s("low").filter(|v| !v.is_null()), s("high").filter(|v| !v.is_null()));
             records(t.find_range(&text(&step["name"])?, low, high, reverse, after.as_ref(), limit)?)?
         }
+        "model_register" | "model_get" | "model_resolve" | "model_names" | "model_versions" | "model_delete"
+        | "model_aliases" | "model_set_alias" | "model_read" => model_op(t, step, vars)?,
         "query" => {
             let params: Vec<Value> = s("params")
                 .and_then(J::as_array)
@@ -289,6 +291,52 @@ fn run_op<T: Target>(t: &T, step: &J, vars: &mut HashMap<String, J>) -> buffdb::
             // Steps `after` use the finished transaction: commit and rollback take the
             // Txn by value, so Rust rules them out at compile time.
             J::Null
+        }
+        other => panic!("unknown op {other}"),
+    })
+}
+
+/// The model registry's ops (tests/cases/README.md): records as their JSON.
+fn model_op<T: Target>(t: &T, step: &J, vars: &HashMap<String, J>) -> buffdb::Result<J> {
+    let arg = |k: &str| text(&step[k]);
+    let record = |i: ModelInfo| serde_json::from_str::<J>(&i.to_json()).unwrap();
+    Ok(match step["op"].as_str().unwrap() {
+        "model_register" => {
+            let mut info = step.get("info").cloned().unwrap_or_else(|| json!({}));
+            info["name"] = J::String(arg("name")?);
+            info["version"] = J::String(arg("version")?);
+            let info: ModelInfo = serde_json::from_value(info).unwrap();
+            let data: Vec<(String, Vec<u8>)> = step
+                .get("files")
+                .and_then(J::as_object)
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), bytes(v))).collect())
+                .unwrap_or_default();
+            let mut readers: Vec<&[u8]> = data.iter().map(|(_, d)| d.as_slice()).collect();
+            let mut files: Vec<(&str, &mut dyn std::io::Read)> =
+                data.iter().zip(readers.iter_mut()).map(|((n, _), r)| (n.as_str(), r as &mut dyn std::io::Read)).collect();
+            record(t.model_register_files(&info, &mut files)?)
+        }
+        "model_get" => record(t.model_get(&arg("name")?, &arg("version")?)?),
+        "model_resolve" => json!(t.model_resolve(&arg("name")?, &arg("version")?)?),
+        "model_names" => json!(t.model_names()?),
+        "model_versions" => J::Array(t.model_versions(&arg("name")?)?.into_iter().map(|i| json!(i.version)).collect()),
+        "model_delete" => J::Bool(t.model_delete(&arg("name")?, &arg("version")?)?),
+        "model_aliases" => J::Array(t.model_aliases(&arg("name")?)?.into_iter().map(|(a, v)| json!([a, v])).collect()),
+        "model_set_alias" => {
+            let version = step.get("version").filter(|v| !v.is_null()).map(text).transpose()?;
+            t.model_set_alias(&arg("name")?, &arg("alias")?, version.as_deref())?;
+            J::Null
+        }
+        "model_read" => {
+            use std::io::{Read, Seek, SeekFrom};
+            let mut r = t.model_open(&arg("name")?, &arg("version")?, &arg("file")?)?;
+            r.seek(SeekFrom::Start(step.get("offset").map(|o| int(o, vars)).transpose()?.unwrap_or(0)))?;
+            let mut out = Vec::new();
+            match step.get("len") {
+                Some(n) => r.take(int(n, vars)?).read_to_end(&mut out)?,
+                None => r.read_to_end(&mut out)?,
+            };
+            b2j(out)
         }
         other => panic!("unknown op {other}"),
     })

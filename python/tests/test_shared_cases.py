@@ -78,6 +78,8 @@ def matches(expect, actual):
         return isinstance(expect, dict) and all(
             matches(v, getattr(actual, k)) for k, v in expect.items()
         )
+    if isinstance(actual, dict):  # a model record: the listed fields
+        return isinstance(expect, dict) and all(k in actual and matches(v, actual[k]) for k, v in expect.items())
     if isinstance(actual, (bytes, bytearray)):
         return expect is not None and not isinstance(expect, (list, bool, int)) and to_bytes(expect) == actual
     if isinstance(actual, (list, tuple)):
@@ -182,6 +184,8 @@ def run_op(t, step, variables, is_txn):
         return list(t.search(to_path(step["prefix"]), to_path(g("start_after")), limit()))
     if op == "search_count":
         return t.search_count(to_path(step["prefix"]))
+    if op.startswith("model_"):
+        return model_op(t.models, step, variables)
     if op == "query":
         params = [p if not isinstance(p, dict) else to_bytes(p) for p in g("params", [])]
         return [list(row) for row in t.query(step["sql"], params)]
@@ -197,6 +201,33 @@ def run_op(t, step, variables, is_txn):
         for inner in step.get("after", []):  # on the finished transaction
             check_step(tx, inner, variables, True)
         return None
+    raise AssertionError(f"unknown op {op}")
+
+
+def model_op(models, step, variables):
+    """The registry's ops, through `db.models` / `tx.models`."""
+    op, g = step["op"], step.get
+    if op == "model_register":
+        files = {name: to_bytes(data) for name, data in g("files", {}).items()}
+        return models.register(step["name"], step["version"], files, **g("info", {}))
+    if op == "model_get":
+        return models.get(step["name"], step["version"])
+    if op == "model_resolve":
+        return models.resolve(step["name"], step["version"])
+    if op == "model_names":
+        return models.names()
+    if op == "model_versions":
+        return [r["version"] for r in models.versions(step["name"])]
+    if op == "model_delete":
+        return models.delete(step["name"], step["version"])
+    if op == "model_aliases":
+        return sorted([a, v] for a, v in models.aliases(step["name"]).items())
+    if op == "model_set_alias":
+        return models.set_alias(step["name"], step["alias"], step["version"])
+    if op == "model_read":
+        with models.open(step["name"], step["version"], step["file"]) as f:
+            f.seek(num(g("offset", 0), variables))
+            return f.read(num(g("len", -1), variables))
     raise AssertionError(f"unknown op {op}")
 
 
