@@ -122,6 +122,34 @@ export declare class Db {
   /** Read-only SQL over the views `kv`, `blobs`, `streams`. */
   query(sql: unknown, params?: unknown | undefined | null): unknown
   queryAsync(sql: unknown, params?: unknown | undefined | null): Promise<unknown>
+  _modelRegister(name: unknown, version: unknown, files?: unknown | undefined | null, info?: unknown | undefined | null): string
+  _modelRegisterAsync(name: unknown, version: unknown, files?: unknown | undefined | null, info?: unknown | undefined | null): Promise<unknown>
+  _modelGet(name: unknown, version: unknown): string
+  _modelGetAsync(name: unknown, version: unknown): Promise<unknown>
+  /** The version `version` stands for (itself, or what the alias names), or null. */
+  modelResolve(name: unknown, version: unknown): string | null
+  modelResolveAsync(name: unknown, version: unknown): Promise<string | null>
+  /** Names of the registered models, sorted. */
+  modelNames(): Array<string>
+  modelNamesAsync(): Promise<string[]>
+  _modelVersions(name: unknown): string
+  _modelVersionsAsync(name: unknown): Promise<unknown>
+  /**
+   * Deletes a version (its record, the files it wrote, the aliases naming it);
+   * whether it existed.
+   */
+  modelDelete(name: unknown, version: unknown): boolean
+  modelDeleteAsync(name: unknown, version: unknown): Promise<boolean>
+  _modelAliases(name: unknown): string
+  _modelAliasesAsync(name: unknown): Promise<unknown>
+  _modelSetAlias(name: unknown, alias: unknown, version?: unknown | undefined | null): void
+  _modelSetAliasAsync(name: unknown, alias: unknown, version?: unknown | undefined | null): Promise<unknown>
+  /**
+   * Opens one file of a version (or alias) as a Reader (seek / readAt read only
+   * the bytes asked for).
+   */
+  modelOpen(name: unknown, version: unknown, file: unknown): JsReader
+  modelOpenAsync(name: unknown, version: unknown, file: unknown): Promise<Reader>
 }
 export type JsDb = Db
 
@@ -327,6 +355,34 @@ export declare class Txn {
   /** Read-only SQL over the views `kv`, `blobs`, `streams`. */
   query(sql: unknown, params?: unknown | undefined | null): unknown
   queryAsync(sql: unknown, params?: unknown | undefined | null): Promise<unknown>
+  _modelRegister(name: unknown, version: unknown, files?: unknown | undefined | null, info?: unknown | undefined | null): string
+  _modelRegisterAsync(name: unknown, version: unknown, files?: unknown | undefined | null, info?: unknown | undefined | null): Promise<unknown>
+  _modelGet(name: unknown, version: unknown): string
+  _modelGetAsync(name: unknown, version: unknown): Promise<unknown>
+  /** The version `version` stands for (itself, or what the alias names), or null. */
+  modelResolve(name: unknown, version: unknown): string | null
+  modelResolveAsync(name: unknown, version: unknown): Promise<string | null>
+  /** Names of the registered models, sorted. */
+  modelNames(): Array<string>
+  modelNamesAsync(): Promise<string[]>
+  _modelVersions(name: unknown): string
+  _modelVersionsAsync(name: unknown): Promise<unknown>
+  /**
+   * Deletes a version (its record, the files it wrote, the aliases naming it);
+   * whether it existed.
+   */
+  modelDelete(name: unknown, version: unknown): boolean
+  modelDeleteAsync(name: unknown, version: unknown): Promise<boolean>
+  _modelAliases(name: unknown): string
+  _modelAliasesAsync(name: unknown): Promise<unknown>
+  _modelSetAlias(name: unknown, alias: unknown, version?: unknown | undefined | null): void
+  _modelSetAliasAsync(name: unknown, alias: unknown, version?: unknown | undefined | null): Promise<unknown>
+  /**
+   * Opens one file of a version (or alias) as a Reader (seek / readAt read only
+   * the bytes asked for).
+   */
+  modelOpen(name: unknown, version: unknown, file: unknown): Reader
+  modelOpenAsync(name: unknown, version: unknown, file: unknown): Promise<Reader>
 }
 export type JsTxn = Txn
 

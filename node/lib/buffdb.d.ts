@@ -143,6 +143,41 @@ export interface ReadStreamOptions {
   highWaterMark?: number
 }
 
+/** One file of a model version: a path stream with its size and sha256. */
+export interface ModelFile {
+  /** The file's name inside the model (`config.json`, `onnx/model.onnx`). */
+  name: string
+  /** The path stream that holds it (`/models/NAME/VERSION/FILE` when written by `modelRegister`). */
+  path: string
+  size: number
+  /** Lowercase hex sha256. */
+  sha256: string
+  /** The Hugging Face hub's ETag, for files imported from the hub. */
+  etag?: string
+}
+
+/** A model version's record, as stored at `model:NAME:VERSION:metadata` (the earlier BuffDB's field names). */
+export interface ModelInfo {
+  name: string
+  version: string
+  framework: string
+  description: string
+  input_shape: number[]
+  output_shape: number[]
+  /** Blobs holding weights, as earlier clients registered them. */
+  blob_ids: number[]
+  /** RFC 3339, UTC. */
+  created_at: string
+  parameters: Record<string, string>
+  files: ModelFile[]
+}
+
+/** The record fields `modelRegister` takes besides name, version and files. */
+export type ModelFields = Partial<Omit<ModelInfo, 'name' | 'version' | 'files'>>
+
+/** A model's files to write: file name -> data. */
+export type ModelFiles = Record<string, BytesLike> | Map<string, BytesLike>
+
 /** Options of `createReadStream()`. */
 export interface StreamReadStreamOptions extends ReadStreamOptions {
   /** The version to read (default: the newest). */
@@ -530,6 +565,54 @@ export interface Ops {
   blobIdsAsync(options?: BlobIdsOptions): Promise<number[]>
   /** A `Readable` over a blob (`start`/`end` inclusive byte range). */
   createBlobReadStream(id: number, options?: ReadStreamOptions): BuffDBReadStream
+
+  // Model registry
+  /**
+   * Register version `version` of model `name` with its files, in one transaction: each
+   * file is written to `/models/NAME/VERSION/FILE` with its sha256 and size, and `latest`
+   * moves to this version. `CONFLICT` when the version exists. Returns the stored record.
+   */
+  modelRegister(name: string, version: string, files?: ModelFiles, info?: ModelFields): ModelInfo
+  /** `modelRegister()` on the libuv pool. */
+  modelRegisterAsync(name: string, version: string, files?: ModelFiles, info?: ModelFields): Promise<ModelInfo>
+  /** The record of a version, or of the version an alias names (default `'latest'`); `NOT_FOUND` if neither. */
+  modelGet(name: string, version?: string): ModelInfo
+  /** `modelGet()` on the libuv pool. */
+  modelGetAsync(name: string, version?: string): Promise<ModelInfo>
+  /** The record of the newest registered version. */
+  modelLatest(name: string): ModelInfo
+  /** `modelLatest()` on the libuv pool. */
+  modelLatestAsync(name: string): Promise<ModelInfo>
+  /** The version `version` stands for (itself, or what the alias names), or null. */
+  modelResolve(name: string, version: string): string | null
+  /** `modelResolve()` on the libuv pool. */
+  modelResolveAsync(name: string, version: string): Promise<string | null>
+  /** Names of the registered models, sorted. */
+  modelNames(): string[]
+  /** `modelNames()` on the libuv pool. */
+  modelNamesAsync(): Promise<string[]>
+  /** The records of a model's versions, oldest first. */
+  modelVersions(name: string): ModelInfo[]
+  /** `modelVersions()` on the libuv pool. */
+  modelVersionsAsync(name: string): Promise<ModelInfo[]>
+  /** Delete a version: its record, the files it wrote, the aliases naming it (`latest` moves back); whether it existed. */
+  modelDelete(name: string, version: string): boolean
+  /** `modelDelete()` on the libuv pool. */
+  modelDeleteAsync(name: string, version: string): Promise<boolean>
+  /** A model's aliases: alias -> version. */
+  modelAliases(name: string): Record<string, string>
+  /** `modelAliases()` on the libuv pool. */
+  modelAliasesAsync(name: string): Promise<Record<string, string>>
+  /** Point `alias` at `version` (which must exist) in one write; `null` removes the alias. */
+  modelSetAlias(name: string, alias: string, version: string | null): void
+  /** `modelSetAlias()` on the libuv pool. */
+  modelSetAliasAsync(name: string, alias: string, version: string | null): Promise<void>
+  /** One file of a version (or alias) as a Reader: `seek`/`readAt` read only the bytes asked for. */
+  modelOpen(name: string, version: string, file: string): Reader
+  /** `modelOpen()` on the libuv pool. */
+  modelOpenAsync(name: string, version: string, file: string): Promise<Reader>
+  /** A `Readable` over one file of a version (`start`/`end` inclusive byte range). */
+  createModelReadStream(name: string, version: string, file: string, options?: ReadStreamOptions): BuffDBReadStream
 
   // Path streams
   /** Write a new version of the stream at `path` from bytes. */

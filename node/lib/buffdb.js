@@ -167,6 +167,23 @@ function toPairs(pairs) {
 
 // -------------------------------------------------------------------- streams
 
+/** A model's files (an object or a Map of file name -> data) as `[name, data]` pairs. */
+function fileEntries(files) {
+  if (files == null) return undefined
+  if (files instanceof Map) return [...files]
+  if (typeof files !== 'object' || Array.isArray(files) || isBytes(files)) {
+    throw invalid('files must be an object or a Map of file name -> data')
+  }
+  return Object.entries(files)
+}
+
+/** The extra record fields of `modelRegister` as JSON text (`undefined` for none). */
+function recordFields(info) {
+  if (info == null) return undefined
+  if (typeof info !== 'object' || Array.isArray(info)) throw invalid('info must be an object of record fields')
+  return JSON.stringify(info)
+}
+
 function rangeOptions(options, allowed) {
   if (options == null) return {}
   if (typeof options !== 'object') throw invalid('options must be an object')
@@ -404,6 +421,61 @@ class Ops {
     const opts = rangeOptions(options, ['start', 'end', 'version', 'highWaterMark'])
     const version = opts.version
     return new BuffDBReadStream(() => this.streamOpenAsync(path, version === undefined ? undefined : { version }), opts)
+  }
+
+  // ---- model registry (records are the stored JSON: the earlier BuffDB's field names)
+
+  modelRegister(name, version, files, info) {
+    return JSON.parse(this._modelRegister(name, version, fileEntries(files), recordFields(info)))
+  }
+
+  async modelRegisterAsync(name, version, files, info) {
+    return JSON.parse(await this._modelRegisterAsync(name, version, fileEntries(files), recordFields(info)))
+  }
+
+  modelGet(name, version = 'latest') {
+    return JSON.parse(this._modelGet(name, version))
+  }
+
+  async modelGetAsync(name, version = 'latest') {
+    return JSON.parse(await this._modelGetAsync(name, version))
+  }
+
+  modelLatest(name) {
+    return this.modelGet(name, 'latest')
+  }
+
+  modelLatestAsync(name) {
+    return this.modelGetAsync(name, 'latest')
+  }
+
+  modelVersions(name) {
+    return JSON.parse(this._modelVersions(name))
+  }
+
+  async modelVersionsAsync(name) {
+    return JSON.parse(await this._modelVersionsAsync(name))
+  }
+
+  modelAliases(name) {
+    return JSON.parse(this._modelAliases(name))
+  }
+
+  async modelAliasesAsync(name) {
+    return JSON.parse(await this._modelAliasesAsync(name))
+  }
+
+  modelSetAlias(name, alias, version) {
+    return this._modelSetAlias(name, alias, version ?? undefined)
+  }
+
+  modelSetAliasAsync(name, alias, version) {
+    return this._modelSetAliasAsync(name, alias, version ?? undefined)
+  }
+
+  createModelReadStream(name, version, file, options) {
+    const opts = rangeOptions(options, ['start', 'end', 'highWaterMark'])
+    return new BuffDBReadStream(() => this.modelOpenAsync(name, version, file), opts)
   }
 
   createBlobReadStream(id, options) {

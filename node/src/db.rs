@@ -236,3 +236,4 @@ impl Target for JsDb {
 }
 
 operations!(JsDb);
+crate::model::model_operations!(JsDb);

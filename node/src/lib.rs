@@ -13,6 +13,7 @@ mod db;
 mod err;
 mod io;
 mod iter;
+mod model;
 mod ops;
 mod task;
 mod txn;

@@ -94,3 +94,4 @@ impl Target for JsTxn {
 }
 
 operations!(JsTxn);
+crate::model::model_operations!(JsTxn);

@@ -72,7 +72,8 @@ function matches(actual, expected) {
   }
   if (typeof expected === 'object') {
     if (actual === null || typeof actual !== 'object') return false
-    return Object.entries(expected).every(([k, v]) => matches(actual[camel(k)], v))
+    // (model records keep their stored snake_case field names)
+    return Object.entries(expected).every(([k, v]) => matches(camel(k) in actual ? actual[camel(k)] : actual[k], v))
   }
   if (typeof actual === 'bigint') return actual === BigInt(expected)
   return actual === expected
@@ -198,6 +199,27 @@ async function run(c, txn, step, vars, mode) {
       return (await iter(target.findRange(str(s.name), o))).map((e) => e.record)
     }
     case 'search_count': return call('searchCount', str(s.prefix))
+    case 'model_register': {
+      const files = Object.fromEntries(Object.entries(s.files || {}).map(([n, d]) => [n, bytes(d)]))
+      return call('modelRegister', s.name, s.version, files, s.info)
+    }
+    case 'model_get': return call('modelGet', s.name, s.version)
+    case 'model_resolve': return call('modelResolve', s.name, s.version)
+    case 'model_names': return call('modelNames')
+    case 'model_versions': return (await call('modelVersions', s.name)).map((r) => r.version)
+    case 'model_delete': return call('modelDelete', s.name, s.version)
+    case 'model_aliases': return Object.entries(await call('modelAliases', s.name)).sort()
+    case 'model_set_alias': return call('modelSetAlias', s.name, s.alias, s.version)
+    case 'model_read': {
+      const r = mode === 'sync' ? target.modelOpen(s.name, s.version, s.file) : await target.modelOpenAsync(s.name, s.version, s.file)
+      try {
+        if (s.offset !== undefined) r.seek(num(s.offset))
+        const n = Math.max(0, Math.min(s.len === undefined ? r.size : num(s.len), r.size - r.tell()))
+        return mode === 'sync' ? r.read(n) : await r.readAsync(n)
+      } finally {
+        r.close()
+      }
+    }
     case 'query': return (await call('query', s.sql, s.params)).rows
     case 'txn': {
       const t = mode === 'sync' ? db.begin() : await db.beginAsync()
