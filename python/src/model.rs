@@ -17,18 +17,17 @@ use crate::errors::{invalid_arg, to_py_err};
 use crate::fileobj::{data_arg, Data, PyRead};
 use crate::gil::run;
 use crate::io::reader_object;
-use crate::ops::PyOps;
-use crate::target::on;
+use crate::target::{on, Target};
 
 /// The model registry of a `Db` or `Transaction`: `db.models`.
 #[pyclass(frozen, module = "buffdb", name = "Models")]
 pub struct PyModels {
-    ops: Py<PyOps>,
+    target: Target,
 }
 
 impl PyModels {
-    pub(crate) fn new(ops: Py<PyOps>) -> Self {
-        PyModels { ops }
+    pub(crate) fn new(target: Target) -> Self {
+        PyModels { target }
     }
 }
 
@@ -95,7 +94,7 @@ impl PyModels {
             .collect();
         // The Python exception a file object raised, to re-raise as is.
         let mut errs: Vec<Option<PyErr>> = srcs.iter().map(|_| None).collect();
-        let target = self.ops.get().target();
+        let target = &self.target;
         let res = py.detach(|| {
             engine::catch_panic(|| {
                 let mut readers: Vec<(&str, Box<dyn Read + Send + '_>)> = srcs
@@ -125,7 +124,7 @@ impl PyModels {
     fn get<'py>(&self, py: Python<'py>, name: &Bound<'py, PyAny>, version: &str) -> PyResult<Bound<'py, PyAny>> {
         let name = str_arg(name, "name")?;
         let n = name.as_str();
-        let info = run(py, || on!(self.ops.get().target(), |o| o.model_get(n, version)))?;
+        let info = run(py, || on!(&self.target, |o| o.model_get(n, version)))?;
         record(py, &info)
     }
 
@@ -138,19 +137,19 @@ impl PyModels {
     fn resolve(&self, py: Python<'_>, name: &Bound<'_, PyAny>, version: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
         let (name, version) = (str_arg(name, "name")?, str_arg(version, "version")?);
         let (n, v) = (name.as_str(), version.as_str());
-        run(py, || on!(self.ops.get().target(), |o| o.model_resolve(n, v)))
+        run(py, || on!(&self.target, |o| o.model_resolve(n, v)))
     }
 
     /// Names of the registered models, sorted.
     fn names(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        run(py, || on!(self.ops.get().target(), |o| o.model_names()))
+        run(py, || on!(&self.target, |o| o.model_names()))
     }
 
     /// The records (dicts) of a model's versions, oldest first.
     fn versions<'py>(&self, py: Python<'py>, name: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let name = str_arg(name, "name")?;
         let n = name.as_str();
-        let all = run(py, || on!(self.ops.get().target(), |o| o.model_versions(n)))?;
+        let all = run(py, || on!(&self.target, |o| o.model_versions(n)))?;
         PyList::new(py, all.iter().map(|i| record(py, i)).collect::<PyResult<Vec<_>>>()?)
     }
 
@@ -159,14 +158,14 @@ impl PyModels {
     fn delete(&self, py: Python<'_>, name: &Bound<'_, PyAny>, version: &Bound<'_, PyAny>) -> PyResult<bool> {
         let (name, version) = (str_arg(name, "name")?, str_arg(version, "version")?);
         let (n, v) = (name.as_str(), version.as_str());
-        run(py, || on!(self.ops.get().target(), |o| o.model_delete(n, v)))
+        run(py, || on!(&self.target, |o| o.model_delete(n, v)))
     }
 
     /// A model's aliases as a dict alias -> version.
     fn aliases<'py>(&self, py: Python<'py>, name: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
         let name = str_arg(name, "name")?;
         let n = name.as_str();
-        let all = run(py, || on!(self.ops.get().target(), |o| o.model_aliases(n)))?;
+        let all = run(py, || on!(&self.target, |o| o.model_aliases(n)))?;
         let d = PyDict::new(py);
         for (k, v) in all {
             d.set_item(k, v)?;
@@ -186,7 +185,7 @@ impl PyModels {
         let (name, alias) = (str_arg(name, "name")?, str_arg(alias, "alias")?);
         let version = opt_str(version, "version")?;
         let (n, a, v) = (name.as_str(), alias.as_str(), version.as_deref());
-        run(py, || on!(self.ops.get().target(), |o| o.model_set_alias(n, a, v)))
+        run(py, || on!(&self.target, |o| o.model_set_alias(n, a, v)))
     }
 
     /// Opens one file of a version (or alias) as a read-only, seekable binary file
@@ -200,11 +199,14 @@ impl PyModels {
     ) -> PyResult<Bound<'py, PyAny>> {
         let (name, version, file) = (str_arg(name, "name")?, str_arg(version, "version")?, str_arg(file, "file")?);
         let (n, v, f) = (name.as_str(), version.as_str(), file.as_str());
-        let r = run(py, || on!(self.ops.get().target(), |o| o.model_open(n, v, f)))?;
+        let r = run(py, || on!(&self.target, |o| o.model_open(n, v, f)))?;
         reader_object(py, r)
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("<buffdb.Models of {}>", self.ops.bind(py).repr()?))
+    fn __repr__(&self) -> &'static str {
+        match self.target {
+            Target::Db(_) => "<buffdb.Models of a database>",
+            Target::Txn(_) => "<buffdb.Models of a transaction>",
+        }
     }
 }

@@ -772,8 +772,8 @@ impl PyOps {
 
     /// The model registry on this database or transaction (`Models`, model.rs).
     #[getter]
-    fn models(slf: &Bound<'_, Self>) -> PyModels {
-        PyModels::new(slf.clone().unbind())
+    fn models(&self) -> PyModels {
+        PyModels::new(self.target().share())
     }
 
     // -- search ------------------------------------------------------------

@@ -20,6 +20,15 @@ pub(crate) enum Target {
 }
 
 impl Target {
+    /// Another handle on the same database or transaction (for `db.models`): dropping
+    /// it ends nothing; the `Db` or `Transaction` object still decides that.
+    pub(crate) fn share(&self) -> Target {
+        match self {
+            Target::Db(db) => Target::Db(db.clone()),
+            Target::Txn(t) => Target::Txn(t.clone()),
+        }
+    }
+
     /// A check for iterators that hand out items fetched earlier: `CLOSED` once the
     /// database is closed or the transaction has ended, as the engine's iterators do.
     pub(crate) fn liveness(&self) -> Liveness {
