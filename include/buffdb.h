@@ -379,6 +379,16 @@ typedef struct buffdb_bytes {
 } buffdb_bytes;
 
 /**
+ * One file of a model version to register (buffdb_model_register): its name inside
+ * the model (`config.json`, `onnx/model.onnx`) and its bytes, borrowed for the call.
+ */
+typedef struct buffdb_model_file_data {
+  const char *name;
+  const uint8_t *data;
+  size_t len;
+} buffdb_model_file_data;
+
+/**
  * A SQL value: a query parameter (filled by the caller) or a result cell (filled by
  * buffdb_query_result_value, `data` borrowed from the result).
  */
@@ -1184,6 +1194,181 @@ enum buffdb_status buffdb_kv_cursor_next(struct buffdb_kv_cursor *cursor,
  * Frees a KV cursor. NULL is accepted.
  */
 void buffdb_kv_cursor_free(struct buffdb_kv_cursor *cursor);
+
+/**
+ * Registers version `version` of model `name` with its files, in one transaction: each
+ * of the `n_files` files is written to the stream `/models/NAME/VERSION/FILE` with its
+ * sha256 and size, the record (`info_json`: a JSON object of the other record fields,
+ * e.g. `{"framework":"onnx","input_shape":[1,3]}`, or NULL) is stored at
+ * `model:NAME:VERSION:metadata`, and the alias `latest` moves to this version.
+ * BUFFDB_CONFLICT when the version exists; nothing is written on any failure.
+ */
+enum buffdb_status buffdb_model_register(const struct buffdb_db *db,
+                                         const char *name,
+                                         const char *version,
+                                         const char *info_json,
+                                         const struct buffdb_model_file_data *files,
+                                         size_t n_files);
+
+/**
+ * buffdb_model_register inside the transaction.
+ */
+enum buffdb_status buffdb_txn_model_register(const struct buffdb_txn *txn,
+                                             const char *name,
+                                             const char *version,
+                                             const char *info_json,
+                                             const struct buffdb_model_file_data *files,
+                                             size_t n_files);
+
+/**
+ * The record (JSON) of `version`, or of the version the alias `version` names
+ * (`"latest"`, `"prod"`), into `buf`; BUFFDB_NOT_FOUND when neither exists.
+ */
+enum buffdb_status buffdb_model_get(const struct buffdb_db *db,
+                                    const char *name,
+                                    const char *version,
+                                    char *buf,
+                                    size_t cap,
+                                    size_t *len);
+
+/**
+ * buffdb_model_get inside the transaction.
+ */
+enum buffdb_status buffdb_txn_model_get(const struct buffdb_txn *txn,
+                                        const char *name,
+                                        const char *version,
+                                        char *buf,
+                                        size_t cap,
+                                        size_t *len);
+
+/**
+ * The version `version` stands for (itself when registered, else what the alias
+ * names) into `buf` with `*found` true, or `*found` false and `*len` 0.
+ */
+enum buffdb_status buffdb_model_resolve(const struct buffdb_db *db,
+                                        const char *name,
+                                        const char *version,
+                                        char *buf,
+                                        size_t cap,
+                                        size_t *len,
+                                        bool *found);
+
+/**
+ * buffdb_model_resolve inside the transaction.
+ */
+enum buffdb_status buffdb_txn_model_resolve(const struct buffdb_txn *txn,
+                                            const char *name,
+                                            const char *version,
+                                            char *buf,
+                                            size_t cap,
+                                            size_t *len,
+                                            bool *found);
+
+/**
+ * The names of the registered models, sorted, as a JSON array of strings.
+ */
+enum buffdb_status buffdb_model_names(const struct buffdb_db *db,
+                                      char *buf,
+                                      size_t cap,
+                                      size_t *len);
+
+/**
+ * buffdb_model_names inside the transaction.
+ */
+enum buffdb_status buffdb_txn_model_names(const struct buffdb_txn *txn,
+                                          char *buf,
+                                          size_t cap,
+                                          size_t *len);
+
+/**
+ * The records of a model's versions, oldest first, as a JSON array.
+ */
+enum buffdb_status buffdb_model_versions(const struct buffdb_db *db,
+                                         const char *name,
+                                         char *buf,
+                                         size_t cap,
+                                         size_t *len);
+
+/**
+ * buffdb_model_versions inside the transaction.
+ */
+enum buffdb_status buffdb_txn_model_versions(const struct buffdb_txn *txn,
+                                             const char *name,
+                                             char *buf,
+                                             size_t cap,
+                                             size_t *len);
+
+/**
+ * Deletes a version: its record, the files it wrote, the aliases naming it (`latest`
+ * moves to the newest version left). `*existed` (may be NULL) says whether it existed.
+ */
+enum buffdb_status buffdb_model_delete(const struct buffdb_db *db,
+                                       const char *name,
+                                       const char *version,
+                                       bool *existed);
+
+/**
+ * buffdb_model_delete inside the transaction.
+ */
+enum buffdb_status buffdb_txn_model_delete(const struct buffdb_txn *txn,
+                                           const char *name,
+                                           const char *version,
+                                           bool *existed);
+
+/**
+ * A model's aliases as a JSON object alias -> version.
+ */
+enum buffdb_status buffdb_model_aliases(const struct buffdb_db *db,
+                                        const char *name,
+                                        char *buf,
+                                        size_t cap,
+                                        size_t *len);
+
+/**
+ * buffdb_model_aliases inside the transaction.
+ */
+enum buffdb_status buffdb_txn_model_aliases(const struct buffdb_txn *txn,
+                                            const char *name,
+                                            char *buf,
+                                            size_t cap,
+                                            size_t *len);
+
+/**
+ * Points `alias` at `version` (which must exist: BUFFDB_NOT_FOUND) in one atomic
+ * write; `version` NULL removes the alias.
+ */
+enum buffdb_status buffdb_model_set_alias(const struct buffdb_db *db,
+                                          const char *name,
+                                          const char *alias,
+                                          const char *version);
+
+/**
+ * buffdb_model_set_alias inside the transaction.
+ */
+enum buffdb_status buffdb_txn_model_set_alias(const struct buffdb_txn *txn,
+                                              const char *name,
+                                              const char *alias,
+                                              const char *version);
+
+/**
+ * Opens the file `file` of a version (or alias) as a reader (`*out`, free with
+ * buffdb_reader_free): buffdb_reader_seek / buffdb_reader_read_at read only the bytes
+ * asked for. BUFFDB_NOT_FOUND when the version or the file is missing.
+ */
+enum buffdb_status buffdb_model_open(const struct buffdb_db *db,
+                                     const char *name,
+                                     const char *version,
+                                     const char *file,
+                                     struct buffdb_reader **out);
+
+/**
+ * buffdb_model_open inside the transaction.
+ */
+enum buffdb_status buffdb_txn_model_open(const struct buffdb_txn *txn,
+                                         const char *name,
+                                         const char *version,
+                                         const char *file,
+                                         struct buffdb_reader **out);
 
 /**
  * Runs one read-only SQL statement (UTF-8, NUL-terminated) with `n` positional

@@ -917,6 +917,261 @@ static buffdb_status file_op(ctx *c, step *s, val **out) {
     return BUFFDB_BUFFER_TOO_SMALL;
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* The model registry (tests/cases/pending/models.json): records come back as JSON text, */
+/* read here into values by a small JSON reader.                                         */
+
+static val *json_val(const char **p);
+
+static void json_ws(const char **p) {
+    while (**p == ' ' || **p == '\n' || **p == '\r' || **p == '\t') (*p)++;
+}
+
+/* A JSON string (at the opening quote) as text bytes. */
+static val *json_str(const char **p) {
+    size_t cap = 16, n = 0;
+    unsigned char *b = xmalloc(cap);
+    val *v;
+    (*p)++;
+    while (**p && **p != '"') {
+        unsigned cp = (unsigned char)**p;
+        if (cp == '\\') {
+            (*p)++;
+            switch (**p) {
+            case 'n': cp = '\n'; break;
+            case 't': cp = '\t'; break;
+            case 'r': cp = '\r'; break;
+            case 'b': cp = '\b'; break;
+            case 'f': cp = '\f'; break;
+            case 'u': cp = (unsigned)strtoul((char[5]){(*p)[1], (*p)[2], (*p)[3], (*p)[4], 0}, NULL, 16); *p += 4; break;
+            default: cp = (unsigned char)**p; break;
+            }
+        }
+        if (n + 4 >= cap) b = realloc(b, cap *= 2);
+        if (cp < 0x80 || (unsigned char)**p == cp) b[n++] = (unsigned char)cp; /* raw bytes pass as they are */
+        else if (cp < 0x800) { b[n++] = (unsigned char)(0xC0 | cp >> 6); b[n++] = (unsigned char)(0x80 | (cp & 0x3F)); }
+        else { b[n++] = (unsigned char)(0xE0 | cp >> 12); b[n++] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F)); b[n++] = (unsigned char)(0x80 | (cp & 0x3F)); }
+        (*p)++;
+    }
+    if (**p == '"') (*p)++;
+    v = v_bytes(b, n);
+    v->text = 1;
+    free(b);
+    return v;
+}
+
+static val *json_val(const char **p) {
+    val *v;
+    json_ws(p);
+    if (**p == '"') return json_str(p);
+    if (**p == '[' || **p == '{') {
+        int obj = **p == '{';
+        size_t cap = 4;
+        v = v_list(0);
+        v->items = realloc(v->items, sizeof(val *) * cap);
+        if (obj) { v->k = V_OBJ; v->keys = xmalloc(sizeof(char *) * cap); }
+        (*p)++;
+        json_ws(p);
+        while (**p && **p != ']' && **p != '}') {
+            if (v->n == cap) {
+                cap *= 2;
+                v->items = realloc(v->items, sizeof(val *) * cap);
+                if (obj) v->keys = realloc(v->keys, sizeof(char *) * cap);
+            }
+            if (obj) {
+                val *k = json_str(p);
+                v->keys[v->n] = (char *)k->bytes;
+                k->bytes = NULL;
+                v_free(k);
+                json_ws(p);
+                (*p)++; /* : */
+            }
+            v_push(v, json_val(p));
+            json_ws(p);
+            if (**p == ',') (*p)++;
+            json_ws(p);
+        }
+        if (**p) (*p)++;
+        return v;
+    }
+    if (!strncmp(*p, "null", 4)) { *p += 4; return v_null(); }
+    if (!strncmp(*p, "true", 4)) { *p += 4; return v_bool(1); }
+    if (!strncmp(*p, "false", 5)) { *p += 5; return v_bool(0); }
+    {
+        char *end;
+        const char *q = *p;
+        while (*q == '-' || (*q >= '0' && *q <= '9')) q++;
+        if (*q == '.' || *q == 'e' || *q == 'E') { v = v_real(strtod(*p, &end)); }
+        else { v = v_int(strtoll(*p, &end, 10)); }
+        *p = end;
+        return v;
+    }
+}
+
+/* A JSON text from a caller-buffer call: first into 8 bytes (checked untouched on
+ * BUFFER_TOO_SMALL), then into a buffer of the size it reported. */
+#define JSON_CALL(OUT, CALL_WITH)                                                                 \
+    do {                                                                                          \
+        char small_[8], *big_;                                                                    \
+        size_t n = 0, j_;                                                                         \
+        const char *p_;                                                                           \
+        memset(small_, 0x5A, sizeof small_);                                                      \
+        { char *buf = small_; size_t cap = sizeof small_; st = note(c, CALL_WITH); }              \
+        if (st == BUFFDB_BUFFER_TOO_SMALL) {                                                      \
+            for (j_ = 0; j_ < sizeof small_; j_++)                                                \
+                if (small_[j_] != 0x5A) { snprintf(c->why, sizeof c->why, "buffer written on BUFFER_TOO_SMALL"); st = BUFFDB_INTERNAL; } \
+            if (!st || st == BUFFDB_BUFFER_TOO_SMALL) {                                           \
+                big_ = xmalloc(n + 1);                                                            \
+                { char *buf = big_; size_t cap = n; st = note(c, CALL_WITH); }                    \
+                big_[st ? 0 : n] = 0;                                                             \
+                p_ = big_;                                                                        \
+                if (!st) OUT = json_val(&p_);                                                     \
+                free(big_);                                                                       \
+            }                                                                                     \
+        } else if (!st) {                                                                         \
+            char tiny_[sizeof small_ + 1];                                                        \
+            memcpy(tiny_, small_, n);                                                             \
+            tiny_[n] = 0;                                                                         \
+            p_ = tiny_;                                                                           \
+            OUT = json_val(&p_);                                                                  \
+        }                                                                                         \
+    } while (0)
+
+/* The JSON text of `v` (a case's `info` object): strings, numbers, lists, objects. */
+static void json_write(FILE *f, const val *v) {
+    size_t j;
+    switch (v->k) {
+    case V_NULL: fputs("null", f); break;
+    case V_BOOL: fputs(v->b ? "true" : "false", f); break;
+    case V_INT: fprintf(f, "%lld", v->i); break;
+    case V_REAL: fprintf(f, "%.17g", v->d); break;
+    case V_BYTES:
+        fputc('"', f);
+        for (j = 0; j < v->len; j++) {
+            unsigned char ch = v->bytes[j];
+            if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+            else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+            else fputc(ch, f);
+        }
+        fputc('"', f);
+        break;
+    case V_LIST: case V_OBJ:
+        fputc(v->k == V_OBJ ? '{' : '[', f);
+        for (j = 0; j < v->n; j++) {
+            if (j) fputc(',', f);
+            if (v->k == V_OBJ) fprintf(f, "\"%s\":", v->keys[j]);
+            json_write(f, v->items[j]);
+        }
+        fputc(v->k == V_OBJ ? '}' : ']', f);
+        break;
+    default: break;
+    }
+}
+
+/* buffdb_model_register: the case's `files` object as buffdb_model_file_data. */
+static buffdb_status model_register(ctx *c, step *s, buffdb_txn *t, const char *name, const char *version) {
+    buffdb_db *db = c->db;
+    val *files = arg(c, s, "files"), *info = arg(c, s, "info");
+    size_t n = files && files->k == V_OBJ ? files->n : 0, j, len = 0;
+    buffdb_model_file_data *fd = xmalloc(sizeof *fd * (n ? n : 1));
+    char *info_json = NULL;
+    buffdb_status st;
+    for (j = 0; j < n; j++) {
+        fd[j].name = files->keys[j];
+        fd[j].data = files->items[j]->bytes;
+        fd[j].len = files->items[j]->len;
+    }
+    if (info) {
+        FILE *f = open_memstream(&info_json, &len);
+        json_write(f, info);
+        fclose(f);
+    }
+    st = note(c, ON(model_register, name, version, info_json, fd, n));
+    free(info_json);
+    free(fd);
+    return st;
+}
+
+/* The registry's ops; records, lists and aliases as values read from their JSON. */
+static buffdb_status model_op(ctx *c, step *s, buffdb_txn *t, val **out) {
+    const char *op = s->op;
+    buffdb_db *db = c->db;
+    buffdb_status st = BUFFDB_OK;
+    char *name = get_str(c, s, "name"), *version = get_str(c, s, "version"), *alias = get_str(c, s, "alias");
+    char *file = get_str(c, s, "file");
+    val *got = NULL;
+    bool b = false;
+    if (!strcmp(op, "model_register")) {
+        st = model_register(c, s, t, name, version);
+        if (!st) JSON_CALL(got, ON(model_get, name, version, buf, cap, &n));
+    } else if (!strcmp(op, "model_get")) {
+        JSON_CALL(got, ON(model_get, name, version, buf, cap, &n));
+    } else if (!strcmp(op, "model_resolve")) {
+        char vbuf[256];
+        size_t n = 0;
+        st = note(c, ON(model_resolve, name, version, vbuf, sizeof vbuf, &n, &b));
+        if (!st) got = b ? v_bytes(vbuf, n) : v_null();
+    } else if (!strcmp(op, "model_names")) {
+        JSON_CALL(got, ON(model_names, buf, cap, &n));
+    } else if (!strcmp(op, "model_versions")) {
+        val *all = NULL;
+        JSON_CALL(all, ON(model_versions, name, buf, cap, &n));
+        if (all) { /* the version of each record */
+            size_t j, m;
+            got = v_list(all->n);
+            for (j = 0; j < all->n; j++)
+                for (m = 0; m < all->items[j]->n; m++)
+                    if (!strcmp(all->items[j]->keys[m], "version")) v_push(got, v_copy(all->items[j]->items[m]));
+            v_free(all);
+        }
+    } else if (!strcmp(op, "model_delete")) {
+        st = note(c, ON(model_delete, name, version, &b));
+        if (!st) got = v_bool(b);
+    } else if (!strcmp(op, "model_aliases")) {
+        val *obj = NULL;
+        JSON_CALL(obj, ON(model_aliases, name, buf, cap, &n));
+        if (obj) { /* [[alias, version], ...] in key order, as the engine writes them */
+            size_t j;
+            got = v_list(obj->n);
+            for (j = 0; j < obj->n; j++) {
+                val *pair = v_list(2);
+                v_push(pair, v_bytes(obj->keys[j], strlen(obj->keys[j])));
+                v_push(pair, v_copy(obj->items[j]));
+                v_push(got, pair);
+            }
+            v_free(obj);
+        }
+    } else if (!strcmp(op, "model_set_alias")) {
+        st = note(c, ON(model_set_alias, name, alias, version));
+    } else if (!strcmp(op, "model_read")) {
+        buffdb_reader *r = NULL;
+        uint64_t off = 0, len = UINT64_MAX, size = 0, pos = 0;
+        val *ov = arg(c, s, "offset"), *lv = arg(c, s, "len");
+        if ((ov && !u64_of(ov, &off)) || (lv && !u64_of(lv, &len))) st = unrepresentable(c, "offset/len");
+        if (!st) st = note(c, ON(model_open, name, version, file, &r));
+        if (!st) st = note(c, buffdb_reader_size(r, &size));
+        if (!st) st = note(c, buffdb_reader_seek(r, off, &pos));
+        if (!st) {
+            size_t want = (size_t)(len < size - (off < size ? off : size) ? len : size - (off < size ? off : size)), n = 0;
+            unsigned char *data = xmalloc(want);
+            st = note(c, buffdb_reader_read(r, data, want, &n));
+            if (!st) got = v_bytes(data, n);
+            free(data);
+        }
+        buffdb_reader_free(r);
+    } else {
+        snprintf(c->why, sizeof c->why, "unsupported op %s", op);
+        st = BUFFDB_INTERNAL;
+    }
+    free(name);
+    free(version);
+    free(alias);
+    free(file);
+    if (st) v_free(got);
+    else *out = got;
+    return st;
+}
+
 static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
     const char *op = s->op;
     buffdb_status st = BUFFDB_OK;
@@ -1286,6 +1541,7 @@ static buffdb_status do_op(ctx *c, step *s, buffdb_txn *t, val **out) {
         free(sql);
         return st;
     }
+    if (!strncmp(op, "model_", 6)) return model_op(c, s, t, out);
     snprintf(c->why, sizeof c->why, "unsupported op %s", op);
     return BUFFDB_INTERNAL;
 }
