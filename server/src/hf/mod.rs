@@ -13,6 +13,7 @@
 //! - each branch or tag is an alias of that model naming its commit.
 
 pub mod cache;
+mod hub;
 pub mod serve;
 pub mod upstream;
 

@@ -23,10 +23,11 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use buffdb::{Db, ErrorCode, ModelFile, ModelInfo, Models};
+use buffdb::{Db, ModelFile, ModelInfo};
 use percent_encoding::percent_decode_str;
 use tokio::net::TcpListener;
 
+use super::hub::{blocking, lookup, HubError};
 use super::{etag_of, git_oid, is_lfs, Repo, RepoType};
 
 /// Where `buffdb hf serve` listens unless told otherwise: loopback only.
@@ -78,67 +79,6 @@ pub async fn spawn(
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     Ok((bound, tokio::spawn(serve(config, listener, shutdown))))
-}
-
-/// An answer that is not a file: a hub error or JSON.
-#[derive(Debug)]
-pub(crate) struct HubError {
-    status: StatusCode,
-    code: Option<&'static str>,
-    message: String,
-    pub(crate) commit: Option<String>,
-}
-
-impl HubError {
-    pub(crate) fn new(status: StatusCode, code: Option<&'static str>, message: impl Into<String>) -> HubError {
-        HubError { status, code, message: message.into(), commit: None }
-    }
-    fn repo(repo: &str) -> HubError {
-        HubError::new(StatusCode::NOT_FOUND, Some("RepoNotFound"), format!("Repository Not Found: {repo}"))
-    }
-    fn revision(rev: &str) -> HubError {
-        HubError::new(StatusCode::NOT_FOUND, Some("RevisionNotFound"), format!("Invalid rev id: {rev}"))
-    }
-    fn entry(path: &str, commit: &str) -> HubError {
-        let mut e = HubError::new(StatusCode::NOT_FOUND, Some("EntryNotFound"), format!("Entry not found: {path}"));
-        e.commit = Some(commit.to_string());
-        e
-    }
-    fn bad(message: impl Into<String>) -> HubError {
-        HubError::new(StatusCode::BAD_REQUEST, None, message)
-    }
-    pub(crate) fn internal(e: impl std::fmt::Display) -> HubError {
-        HubError::new(StatusCode::INTERNAL_SERVER_ERROR, None, e.to_string())
-    }
-}
-
-impl From<buffdb::Error> for HubError {
-    fn from(e: buffdb::Error) -> HubError {
-        match e.code() {
-            ErrorCode::InvalidArgument => HubError::bad(e.message()),
-            ErrorCode::Closed => HubError::new(StatusCode::SERVICE_UNAVAILABLE, None, e.message()),
-            _ => HubError::internal(e),
-        }
-    }
-}
-
-impl IntoResponse for HubError {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.message }).to_string();
-        let mut r = (self.status, body).into_response();
-        let h = r.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Some(code) = self.code {
-            h.insert("x-error-code", HeaderValue::from_static(code));
-        }
-        if let Ok(v) = HeaderValue::from_str(&self.message.replace(['\r', '\n'], " ")) {
-            h.insert("x-error-message", v);
-        }
-        if let Some(c) = self.commit.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
-            h.insert("x-repo-commit", c);
-        }
-        r
-    }
 }
 
 /// What a request asks for.
@@ -218,24 +158,6 @@ fn not_served(path: &str) -> HubError {
     HubError::new(StatusCode::NOT_FOUND, None, format!("{path} is not served here"))
 }
 
-/// The version a revision names: a version, an alias, or `main` → `latest` for
-/// models registered outside the hub. Errors as the hub gives them.
-pub(crate) fn lookup(db: &Db, repo: &Repo, rev: &str) -> Result<ModelInfo, HubError> {
-    let name = repo.model_name();
-    let resolved = match db.model_resolve(&name, rev) {
-        Ok(Some(v)) => Some(v),
-        Ok(None) if rev == "main" => db.model_resolve(&name, buffdb::LATEST)?,
-        Ok(None) => None,
-        Err(e) if e.code() == ErrorCode::InvalidArgument => None,
-        Err(e) => return Err(e.into()),
-    };
-    match resolved {
-        Some(v) => Ok(db.model_get(&name, &v)?),
-        None if db.model_versions(&name)?.is_empty() => Err(HubError::repo(&repo.id)),
-        None => Err(HubError::revision(rev)),
-    }
-}
-
 fn check_token(config: &HfConfig, headers: &HeaderMap) -> Result<(), HubError> {
     let Some(token) = &config.token else { return Ok(()) };
     let expected = format!("Bearer {token}");
@@ -274,7 +196,7 @@ async fn answer(config: Arc<HfConfig>, method: Method, uri: Uri, headers: Header
     let head = method == Method::HEAD;
     match ask {
         Ask::Resolve { repo, rev, path } => {
-            let file = match super::upstream::resolve(&config, &repo, &rev, &path, head).await? {
+            let file = match super::upstream::resolve(config.upstream.as_deref(), &config.db, &repo, &rev, &path, head).await? {
                 Some(found) => found,
                 None => {
                     let db = config.db.clone();
@@ -289,7 +211,7 @@ async fn answer(config: Arc<HfConfig>, method: Method, uri: Uri, headers: Header
             send_file(&config.db, file.0, file.1, range.as_deref(), head).await
         }
         Ask::Info { repo, rev } => {
-            if let Some(r) = super::upstream::api(&config, &path_and_query, &host).await? {
+            if let Some(r) = super::upstream::api(config.upstream.as_deref(), &path_and_query, &host).await? {
                 return Ok(r);
             }
             let db = config.db.clone();
@@ -308,7 +230,7 @@ async fn answer(config: Arc<HfConfig>, method: Method, uri: Uri, headers: Header
             Ok(json(body, head))
         }
         Ask::Tree { repo, rev, path } => {
-            if let Some(r) = super::upstream::api(&config, &path_and_query, &host).await? {
+            if let Some(r) = super::upstream::api(config.upstream.as_deref(), &path_and_query, &host).await? {
                 return Ok(r);
             }
             let db = config.db.clone();
@@ -325,12 +247,6 @@ fn json(body: serde_json::Value, head: bool) -> Response {
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     r
-}
-
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, HubError> + Send + 'static,
-) -> Result<T, HubError> {
-    tokio::task::spawn_blocking(f).await.map_err(HubError::internal)?
 }
 
 /// A file entry of the tree listing.

@@ -19,7 +19,7 @@ use axum::response::Response;
 use buffdb::{Db, Error, ErrorCode, ModelFile, Models};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use super::serve::{blocking, lookup, HfConfig, HubError};
+use super::hub::{blocking, lookup, HubError};
 use super::{blob_path, hub_version, Repo, RepoType};
 
 /// What `quote(s, safe="")` leaves alone in Python: letters, digits and `-._~`.
@@ -111,14 +111,15 @@ fn bad_gateway(msg: impl Into<String>) -> HubError {
 /// `HEAD` a file not yet stored is described from the upstream's metadata (its
 /// `path` is empty); for `GET` it is fetched into the store first.
 pub(crate) async fn resolve(
-    config: &HfConfig,
+    up: Option<&Upstream>,
+    store: &Db,
     repo: &Repo,
     rev: &str,
     path: &str,
     head: bool,
 ) -> Result<Option<(String, ModelFile)>, HubError> {
-    let Some(up) = &config.upstream else { return Ok(None) };
-    let db = config.db.clone();
+    let Some(up) = up else { return Ok(None) };
+    let db = store.clone();
     let (r, p, rp) = (rev.to_string(), path.to_string(), repo.clone());
     if blocking(move || Ok(in_store(&db, &rp, &r, &p))).await?.is_some() {
         return Ok(None);
@@ -126,7 +127,7 @@ pub(crate) async fn resolve(
     let gate = up.lock_for(format!("{}@{rev}:{path}", repo.model_name()));
     let _held = gate.lock().await;
     // Someone may have fetched it while this request waited.
-    let db = config.db.clone();
+    let db = store.clone();
     let (r, p, rp) = (rev.to_string(), path.to_string(), repo.clone());
     if blocking(move || Ok(in_store(&db, &rp, &r, &p))).await?.is_some() {
         return Ok(None);
@@ -162,17 +163,17 @@ pub(crate) async fn resolve(
         sha256: if lfs { etag.clone() } else { String::new() },
         etag: Some(etag.clone()),
     };
-    let db = config.db.clone();
+    let db = store.clone();
     let bp = blob_path(&etag);
     let stored = blocking(move || Ok(db.stream_stat(&bp).ok().filter(|st| st.size == size))).await?;
     if stored.is_none() {
         if head {
             return Ok(Some((commit, file)));
         }
-        fetch(up, &config.db, &url, &etag, size).await?;
+        fetch(up, store, &url, &etag, size).await?;
     }
     // Record the file in its version (made when new), the branch as an alias.
-    let db = config.db.clone();
+    let db = store.clone();
     let (rp, r, c) = (repo.clone(), rev.to_string(), commit.clone());
     file.path = blob_path(&etag);
     let f = file.clone();
@@ -271,8 +272,8 @@ async fn fetch(up: &Upstream, db: &Db, url: &str, etag: &str, size: u64) -> Resu
 /// An `/api/...` request asked of the upstream: its answer passed on (tree entries
 /// without `xetHash`, the `Link` to the next page pointing here), or `None` to
 /// answer from the store (no upstream, or it cannot be reached).
-pub(crate) async fn api(config: &HfConfig, path_and_query: &str, host: &str) -> Result<Option<Response>, HubError> {
-    let Some(up) = &config.upstream else { return Ok(None) };
+pub(crate) async fn api(up: Option<&Upstream>, path_and_query: &str, host: &str) -> Result<Option<Response>, HubError> {
+    let Some(up) = up else { return Ok(None) };
     let resp = match up.meta.get(format!("{}{path_and_query}", up.base)).send().await {
         Ok(r) => r,
         Err(_) => return Ok(None),
