@@ -295,11 +295,6 @@ def test_killing_the_writer_and_litestream_loses_at_most_the_recovery_point(clus
     assert lost <= 3.0, f"{lost:.2f} s of commits were lost (documented: at most 3 s)"
 
 
-# Known defect (issue 25, open): a read-only reader of a follow-mode replica read
-# CorruptError ("database disk image is malformed") from stream_read while Litestream
-# applied pages under it, in 2 of 2 runs on 2026-12-06. Skipped, not loosened: the
-# reader's view of a page-level restore in progress needs fixing in the engine first.
-@pytest.mark.skip(reason="known defect: a follow-mode replica reader can see CORRUPT mid-apply (issue 25)")
 def test_a_follow_mode_replica_sees_every_write_without_errors(cluster, tmp_path):
     cluster.make_bucket("follow")
     url = cluster.url(0 if cluster.procs[0].poll() is None else 1, "follow")

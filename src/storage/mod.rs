@@ -8,6 +8,7 @@ pub(crate) mod content;
 pub(crate) mod catalog;
 pub(crate) mod crypt;
 pub(crate) mod gate;
+pub(crate) mod journal;
 pub(crate) mod jsonpath;
 pub(crate) mod ordered;
 pub(crate) mod owner;

@@ -16,6 +16,7 @@ use crate::storage::cache::{Change, ReadCache};
 use crate::storage::content;
 use crate::storage::crypt::{self, Keying};
 use crate::storage::gate::Gate;
+use crate::storage::journal;
 use crate::storage::owner::{lock_path, OwnerLock, RESERVE_BYTES};
 use crate::storage::pool::{Pooled, ReaderPool, SNAPSHOT_MAX_AGE};
 use crate::storage::room::Room;
@@ -61,6 +62,9 @@ pub struct Store {
     owner: Option<OwnerLock>,
     /// Opened with SQLite's `immutable` flag: a read-only file on read-only media.
     immutable: bool,
+    /// A read-only file in rollback-journal mode (a follow-mode read replica): each
+    /// read is one transaction on an empty page cache (see [`journal`]).
+    journal_reads: bool,
     /// A writer waits for readers to leave the WAL: pooled readers keep no snapshot.
     draining: AtomicBool,
     /// The disk-space reserve was given up after a full disk; taken again when there is room.
@@ -169,6 +173,7 @@ impl Store {
             page_size: 0,
             owner: None,
             immutable: false,
+            journal_reads: false,
             draining: AtomicBool::new(false),
             reserve_released: AtomicBool::new(false),
             gate: None,
@@ -249,6 +254,7 @@ impl Store {
                 }
                 Err(e) => return Err(e),
             };
+            inner.journal_reads = !inner.immutable && journal::needed(&conn)?;
             inner.readers.give(Pooled::new(conn));
             inner.gate = Gate::open(&lock_path(&inner.target), false);
         }
@@ -473,7 +479,13 @@ impl Store {
         }
         let draining = self.draining.load(Ordering::Relaxed);
         p.refresh(if draining { None } else { counter })?;
+        if self.journal_reads {
+            journal::begin(&p.conn)?;
+        }
         let out = f(&mut p);
+        if self.journal_reads {
+            journal::end(&p.conn);
+        }
         if out.is_err() || draining {
             p.end();
         }
