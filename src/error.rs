@@ -142,6 +142,10 @@ impl From<rusqlite::Error> for Error {
                 E::DatabaseCorrupt => ErrorCode::Corrupt,
                 // A damaged schema page: "malformed database schema (...)".
                 E::Unknown if is_malformed(&e) => ErrorCode::Corrupt,
+                // SQLCipher: a page whose HMAC fails (see `is_failed_page`).
+                E::Unknown if is_failed_page(&e) => {
+                    return Error::corrupt("a page of the encrypted file failed its integrity check (HMAC): the file is damaged")
+                }
                 E::NotADatabase => ErrorCode::NotADatabase,
                 E::ReadOnly => ErrorCode::ReadOnly,
                 E::TooBig => ErrorCode::TooLarge,
@@ -172,6 +176,13 @@ impl From<rusqlite::Error> for Error {
 /// other "malformed" errors ("malformed JSON") that are not damage.
 fn is_malformed(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(_, Some(m)) if m.contains("malformed database schema"))
+}
+
+/// SQLCipher reports a page whose HMAC fails by putting the pager in its error state
+/// with a bare `SQLITE_ERROR`: SQLite's generic text, no message of its own. (A wrong
+/// key fails on the first page, at open, as `NOT_A_DATABASE`.)
+fn is_failed_page(e: &rusqlite::Error) -> bool {
+    cfg!(feature = "encryption") && matches!(e, rusqlite::Error::SqliteFailure(_, Some(m)) if m == "SQL logic error")
 }
 
 impl From<std::io::Error> for Error {
