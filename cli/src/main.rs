@@ -8,6 +8,7 @@ use std::time::Instant;
 use buffdb::{Db, Error, ErrorCode, OpenOptions, Value};
 use clap::{Parser, Subcommand};
 
+mod crypt;
 mod hf;
 mod index;
 mod model;
@@ -45,6 +46,10 @@ struct Cli {
     /// self-signed one or its CA's) instead of the system's roots.
     #[arg(long, global = true, value_name = "FILE", env = "BUFFDB_CA_CERT")]
     ca_cert: Option<PathBuf>,
+    /// The store is encrypted with the key in FILE (a passphrase, or x'<64 hex digits>'
+    /// for a raw key); a new store is made encrypted. Never a key on the command line.
+    #[arg(long, global = true, value_name = "FILE", env = "BUFFDB_KEY_FILE")]
+    key_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -111,6 +116,8 @@ enum Command {
     Assets(pack::Command),
     #[command(flatten)]
     Indexes(index::Command),
+    #[command(flatten)]
+    Keys(crypt::Command),
 }
 
 #[derive(Subcommand)]
@@ -249,9 +256,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// The options every command opens a store with: durability, and the key if given.
+fn options(cli: &Cli) -> Result<OpenOptions, Error> {
+    let mut opts = OpenOptions { durability: cli.durability.parse()?, ..OpenOptions::default() };
+    if let Some(file) = &cli.key_file {
+        opts = opts.encryption_key(crypt::read_key(file)?);
+    }
+    Ok(opts)
+}
+
 fn open(cli: &Cli) -> Result<Db, Error> {
-    let opts = OpenOptions { durability: cli.durability.parse()?, ..OpenOptions::default() };
-    Db::open(&cli.store, opts)
+    Db::open(&cli.store, options(cli)?)
 }
 
 fn input(file: &str) -> Result<Input, Error> {
@@ -292,6 +307,9 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
     if let Command::Assets(cmd) = &cli.command {
         return pack::run(&cli, cmd).map(|_| Outcome::Ok);
     }
+    if let Command::Keys(cmd) = &cli.command {
+        return crypt::run(cmd, &cli.store, cli.key_file.as_deref());
+    }
     let local_only = matches!(
         cli.command,
         Command::Stats
@@ -314,8 +332,7 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
         return replicate::restore(args).map(|()| Outcome::Ok);
     }
     if let Command::Run(args) = &cli.command {
-        let opts = OpenOptions { durability: cli.durability.parse()?, ..OpenOptions::default() };
-        serve::run(args, &cli.store, opts)?;
+        serve::run(args, &cli.store, options(&cli)?)?;
         return Ok(Outcome::Ok);
     }
     if let Command::Hf(cmd) = &cli.command {
@@ -461,7 +478,8 @@ fn command(store: &dyn Store, cmd: &Command, given: Option<Input>, mut out: &mut
         | Command::Assets(_)
         | Command::Replicate(_)
         | Command::Restore(_)
-        | Command::Hf(_) => unreachable!("handled before a store is opened"),
+        | Command::Hf(_)
+        | Command::Keys(_) => unreachable!("handled before a store is opened"),
     })
 }
 
@@ -476,7 +494,7 @@ fn demo(cli: &Cli, mib: u64) -> Result<Outcome, Error> {
         tmp.join("demo.db")
     };
     println!("BuffDB {} demo, store {}", buffdb::version(), store.display());
-    let db = Db::open(&store, OpenOptions { durability: cli.durability.parse()?, ..OpenOptions::default() })?;
+    let db = Db::open(&store, options(cli)?)?;
 
     db.put(b"config:level", b"{\"difficulty\": 3}")?;
     println!("kv: config:level = {}", String::from_utf8_lossy(&db.get(b"config:level")?.unwrap_or_default()));
