@@ -24,6 +24,12 @@ if [ -x "$TOOLS/bin/litestream" ]; then export BUFFDB_LITESTREAM="${BUFFDB_LITES
 run "rust" cargo test --locked
 # Encryption at rest (cargo feature `encryption`: SQLCipher, OpenSSL built from source once).
 run "rust encryption" cargo test --locked -p buffdb --features encryption --test encryption
+# The crash and corruption suites again, on an encrypted file.
+run "rust encryption: crash, corruption" env BUFFDB_TEST_KEY="x'2626262626262626262626262626262626262626262626262626262626262626'" \
+  cargo test --locked -p buffdb --features encryption --test crash --test corruption -- \
+  kill_during_writes_loses_nothing_acknowledged every_flipped_bit_is_harmless_or_reported
+# SQLCipher's own tools (PyPI sqlcipher3-binary), the command line and the server on encrypted files.
+run "sqlcipher interop" scripts/test-sqlcipher.sh
 for lang in c python node server dist; do
   if [ -x "scripts/test-$lang.sh" ]; then
     run "$lang" "scripts/test-$lang.sh"
