@@ -4,6 +4,7 @@
 //! cargo run --release -p buffdb-bench -- [--runs N] [--stream-mib N] [--only-buffdb]
 //!     [--skip-k] [--skip-s] [--cpu] [--raw] [--no-memory] [--memory-mib N]
 //! cargo run --release -p buffdb-bench -- --scale [--big-mib N]
+//! cargo run --release -p buffdb-bench --features encryption -- --encryption [--runs N] [--stream-mib N]
 //!
 //! The default run ends with the memory of a 1 GiB stream written and read (in a
 //! process of its own); `--scale` runs workload K at 1M and 10M keys beside heed and a
@@ -15,6 +16,7 @@
 
 use std::time::Instant;
 
+mod encryption;
 mod index;
 
 use buffdb::{Db, OpenOptions};
@@ -528,6 +530,12 @@ fn main() {
     let mib = arg("--stream-mib", 256);
     if let Some(i) = args.iter().position(|a| a == "--index-loop") {
         return index::profile_loop(&args[i + 1], args[i + 2].parse().unwrap(), args[i + 3].parse().unwrap());
+    }
+    if flag("--encryption") {
+        return encryption::run(runs, mib);
+    }
+    if let Some(i) = args.iter().position(|a| a == "--encryption-loop") {
+        return encryption::run_loop(&args[i + 1], args[i + 2].parse().unwrap());
     }
     if flag("--index") {
         return index::run(arg("--index-records", 1_000_000));
