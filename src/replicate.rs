@@ -244,10 +244,14 @@ impl Replication {
         }
         let bin = litestream_path()?;
         probe(url)?;
+        // One directory per replication: two started in the same millisecond by one
+        // process (tests run in threads) shared a socket and a log before the counter.
+        static STARTED: AtomicU64 = AtomicU64::new(0);
         let dir = std::env::temp_dir().join(format!(
-            "buffdb-replicate-{}-{}",
+            "buffdb-replicate-{}-{}-{}",
             std::process::id(),
-            crate::storage::now_ms()
+            crate::storage::now_ms(),
+            STARTED.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir)?;
         let (config, socket, log) = (dir.join("litestream.yml"), dir.join("control.sock"), dir.join("litestream.log"));
