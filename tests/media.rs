@@ -5,7 +5,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use buffdb::{Db, ErrorCode, OpenOptions, Ops};
+use buffdb::{Db, ErrorCode, OpenOptions};
 use common::*;
 
 /// A tmpfs mounted for one test and unmounted when dropped; `None` (with a
