@@ -94,15 +94,20 @@ if [ -x "$OLD" ]; then
 else
     echo "==> the earlier server is not installed at $OLD: compat comparison skipped"
 fi
-# Hugging Face hub support (buffdb hf / model): the current huggingface_hub and the
-# last 0.x release, each in its own venv (BUFFDB_HF_VENV, BUFFDB_HF_OLD_VENV).
+# Hugging Face hub support (buffdb hf / model) against the huggingface_hub releases the
+# README claims: the current major (2.x), and the last 1.x and 0.x, each in its own venv
+# (BUFFDB_HF_VENV, BUFFDB_HF_V1_VENV, BUFFDB_HF_V0_VENV).
 HF_VENV="${BUFFDB_HF_VENV:-$ROOT/target/hf-venv}"
-HF_OLD_VENV="${BUFFDB_HF_OLD_VENV:-$ROOT/target/hf-old-venv}"
-echo "==> hugging face: huggingface_hub, safetensors, numpy in $HF_VENV; huggingface_hub<1 in $HF_OLD_VENV"
+HF_V1_VENV="${BUFFDB_HF_V1_VENV:-$ROOT/target/hf-v1-venv}"
+HF_V0_VENV="${BUFFDB_HF_V0_VENV:-$ROOT/target/hf-old-venv}"
+echo "==> hugging face: huggingface_hub 2.x, safetensors, numpy in $HF_VENV; 1.x in $HF_V1_VENV; 0.x in $HF_V0_VENV"
 [ -x "$HF_VENV/bin/python" ] || "$PYTHON" -m venv "$HF_VENV"
-"$HF_VENV/bin/python" -m pip install --quiet --disable-pip-version-check huggingface_hub safetensors numpy
-[ -x "$HF_OLD_VENV/bin/python" ] || "$PYTHON" -m venv "$HF_OLD_VENV"
-"$HF_OLD_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "huggingface_hub<1"
-BUFFDB_BIN="$BIN" "$HF_VENV/bin/python" "$ROOT/server/tests/hf/test_hf.py" --old-python "$HF_OLD_VENV/bin/python"
+"$HF_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "huggingface_hub>=2.4,<3" safetensors numpy
+[ -x "$HF_V1_VENV/bin/python" ] || "$PYTHON" -m venv "$HF_V1_VENV"
+"$HF_V1_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "huggingface_hub>=1.28,<2"
+[ -x "$HF_V0_VENV/bin/python" ] || "$PYTHON" -m venv "$HF_V0_VENV"
+"$HF_V0_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "huggingface_hub>=0.36,<1"
+BUFFDB_BIN="$BIN" "$HF_VENV/bin/python" "$ROOT/server/tests/hf/test_hf.py" \
+    --old-python "$HF_V1_VENV/bin/python" --old-python "$HF_V0_VENV/bin/python"
 
 echo "==> server client tests passed"

@@ -7,10 +7,12 @@ files stored once, the export read by huggingface_hub with HF_HUB_OFFLINE=1,
 `model inspect`, and `buffdb hf serve` answering hf_hub_download / snapshot_download
 by branch and by commit, with the hub's errors for bad input.
 
-    BUFFDB_BIN=target/debug/buffdb python test_hf.py [--old-python PATH]
+    BUFFDB_BIN=target/debug/buffdb python test_hf.py [--old-python PATH]...
 
-`--downloads ENDPOINT EXPECT.json` runs only the download checks (for a second
-huggingface_hub major version in another venv).
+`--old-python PATH` (repeatable) runs the download checks again with the Python of
+another venv (another huggingface_hub major version); `--downloads ENDPOINT EXPECT.json`
+runs only those checks. `--make-cache DIR` only writes the fake repository's hub cache
+into DIR (the README's walkthrough imports it).
 """
 
 import hashlib
@@ -294,14 +296,48 @@ def check_token(store: Path, work: Path):
         stop_server(proc)
 
 
+def check_run_hf(work: Path):
+    """`buffdb run --hf ADDR`: a model registered through the gRPC port (`--remote`)
+    is downloaded by huggingface_hub from the hub port of the same process."""
+    from huggingface_hub import hf_hub_download
+
+    work.mkdir()
+    grpc, hub = free_port(), free_port()
+    log = work / "run.log"
+    proc = subprocess.Popen([BIN, "-s", str(work / "run.db"), "run", f"127.0.0.1:{grpc}", "--hf", f"127.0.0.1:{hub}"],
+                            stderr=open(log, "w"))
+    try:
+        for port in (grpc, hub):
+            for _ in range(300):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    assert proc.poll() is None, log.read_text()
+                    time.sleep(0.1)
+        data = os.urandom(1 << 20)
+        (work / "w.bin").write_bytes(data)
+        r = subprocess.run([BIN, "--remote", f"127.0.0.1:{grpc}", "model", "register", "acme/remote", "7",
+                            str(work / "w.bin")], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        p = hf_hub_download("acme/remote", "w.bin", endpoint=f"http://127.0.0.1:{hub}", cache_dir=str(work / "c"))
+        assert Path(p).read_bytes() == data
+        print("  buffdb run --hf: registered over gRPC, downloaded by huggingface_hub from the hub port")
+    finally:
+        stop_server(proc)
+
+
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "--downloads":
         with tempfile.TemporaryDirectory() as t:
             check_downloads(sys.argv[2], json.loads(Path(sys.argv[3]).read_text()), Path(t))
         return
-    old_python = None
-    if len(sys.argv) >= 3 and sys.argv[1] == "--old-python":
-        old_python = sys.argv[2]
+    if len(sys.argv) == 3 and sys.argv[1] == "--make-cache":
+        Path(sys.argv[2]).mkdir(parents=True, exist_ok=True)
+        e = make_cache(Path(sys.argv[2]))
+        print(f"wrote {REPO} to {sys.argv[2]}: main = {e['c2']}, v1 = {e['c1']}")
+        return
+    old_pythons = [sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a == "--old-python"]
     with tempfile.TemporaryDirectory() as t:
         work = Path(t)
         src, out, store = work / "src-cache", work / "exported", work / "store.db"
@@ -376,11 +412,15 @@ assert {{k: [str(v.dtype), list(v.shape)] for k, v in t.items()}} == e['tensors'
             check_pull_through(store, expect, work / "pull")
             check_upstream_dies(work / "pull")
             check_token(store, work / "pull")
-            if old_python:
+            for old in old_pythons:
                 print("==> hf serve: an older huggingface_hub major version")
-                subprocess.run([old_python, __file__, "--downloads", endpoint, str(work / "expect.json")], check=True)
+                subprocess.run([old, __file__, "--downloads", endpoint, str(work / "expect.json")], check=True)
         finally:
             stop_server(proc)
+        check_run_hf(work / "run")
+        logs = sorted(work.rglob("*.log"))
+        panics = [str(l) for l in logs if "panicked" in l.read_text(errors="replace")]
+        assert logs and not panics, f"a server panicked: {panics}"
     print("hf tests passed")
 
 
