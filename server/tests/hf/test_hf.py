@@ -405,6 +405,14 @@ assert {{k: [str(v.dtype), list(v.shape)] for k, v in t.items()}} == e['tensors'
             st, h, _ = http(f"{endpoint}/{REPO}/resolve/main/config.json", "HEAD")
             assert st == 200 and "X-Linked-Etag" not in h and not any(k.lower().startswith("x-xet") for k in h), h
             check_downloads(endpoint, expect, work / "new")
+            print("==> a hub cache written by huggingface_hub itself: imported, exported the same")
+            written = work / "new" / "snap-main"  # snapshot_download of main: c2, refs/main, trees/c2.json
+            buffdb("hf", "import", str(written), store=work / "re.db")
+            buffdb("hf", "export", str(work / "re-exported"), store=work / "re.db")
+            skip = lambda rel: rel.startswith(".locks") or rel == "CACHEDIR.TAG" or rel.split("/")[1:2] == ["trees"]
+            want = {k: v for k, v in tree(written).items() if not skip(k)}
+            assert any(k.endswith(f"/snapshots/{expect['c2']}/model.safetensors") for k in want), want
+            assert tree(work / "re-exported") == want, (tree(work / "re-exported"), want)
             from huggingface_hub import hf_hub_download
             p = hf_hub_download("acme/classifier", "weights.bin", cache_dir=str(work / "reg"))
             assert Path(p).read_bytes() == (work / "w.bin").read_bytes()
