@@ -60,14 +60,17 @@ def timed(f, server_pid):
     return wall, cpu, cpu_of(server_pid) - s0
 
 
-def start(store):
+def start(store, *extra, probe=True):
     """Spawns `hf serve`; returns (process, port, seconds to the first byte of a download)."""
     port = free_port()
     t0 = time.perf_counter()
-    proc = subprocess.Popen([BIN, "-s", str(store), "hf", "serve", f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([BIN, "-s", str(store), "hf", "serve", f"127.0.0.1:{port}", *extra], stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/{REPO}/resolve/main/{FILE}"
     while True:
         try:
+            if not probe:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return proc, port, time.perf_counter() - t0
             with urllib.request.urlopen(urllib.request.Request(url, headers={"Range": "bytes=0-0"})) as r:
                 r.read(1)
             return proc, port, time.perf_counter() - t0
@@ -137,6 +140,34 @@ def socket_read_small(port, size):
     assert got > size, (got, size)
 
 
+def pull_through(work, store, size):
+    """`hf serve --upstream` (B) in front of a server holding the file (A): the first
+    download through B fetches it from A while B stores it; B's memory while it does."""
+    a, port_a, _ = start(store)
+    b, port_b, _ = start(work / "edge.db", "--upstream", f"http://127.0.0.1:{port_a}", probe=False)
+    rss = Rss(b.pid)
+    idle = rss.read()
+    rss.start()
+    try:
+        url = f"http://127.0.0.1:{port_b}/{REPO}/resolve/main/{FILE}"
+        first = timed(lambda: subprocess.run(["curl", "-sS", "-o", "/dev/null", url], check=True), b.pid)
+        again = timed(lambda: subprocess.run(["curl", "-sS", "-o", "/dev/null", url], check=True), b.pid)
+        rss.stop.set()
+        rss.join()
+    finally:
+        for p in (a, b):
+            p.terminate()
+            p.wait()
+    kib = lambda k: f"{int(k) / 1024:.0f} MiB"
+    mb = size / 1e6
+    print(f"pull-through of {size >> 20} MiB, curl through B --upstream A; load {LOAD0[0]:.1f} -> {os.getloadavg()[0]:.1f}; "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"first (fetched from A, stored by B): {mb / first[0]:,.0f} MB/s, B's CPU {first[2]:.2f} s; "
+          f"again (from B's store): {mb / again[0]:,.0f} MB/s, B's CPU {again[2]:.2f} s")
+    print(f"B's RSS: idle {kib(idle['VmRSS'])} (anonymous {kib(idle['RssAnon'])}); peak {kib(rss.peak_rss)} "
+          f"(anonymous {kib(rss.peak_anon)})")
+
+
 def main():
     global LOAD0
     LOAD0 = os.getloadavg()
@@ -155,6 +186,8 @@ def main():
         store = work / "store.db"
         subprocess.run([BIN, "-s", str(store), "model", "register", REPO, "1", str(src)], check=True, capture_output=True)
 
+        if os.environ.get("BENCH_ONLY") == "pull":
+            return pull_through(work, store, size)
         colds = []
         for _ in range(RUNS):
             proc, port, cold = start(store)
