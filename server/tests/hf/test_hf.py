@@ -296,6 +296,71 @@ def check_token(store: Path, work: Path):
         stop_server(proc)
 
 
+def check_resume(work: Path):
+    """A connection cut half way through a 24 MiB download: huggingface_hub resumes with
+    `Range: bytes=N-` (N > 0), hf serve answers 206, and the file arrives whole."""
+    import shutil
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from huggingface_hub import hf_hub_download
+
+    work.mkdir()
+    data = os.urandom(24 << 20)
+    (work / "big.bin").write_bytes(data)
+    buffdb("model", "register", "acme/big", "1", str(work / "big.bin"), store=work / "big.db")
+    proc, ep = start_server(work / "big.db")
+    state = {"cut": True, "gets": []}
+
+    class Cut(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def relay(self, head):
+            headers = {k: self.headers[k] for k in ("Range", "Authorization") if self.headers.get(k)}
+            req = urllib.request.Request(ep + self.path, method="HEAD" if head else "GET", headers=headers)
+            try:
+                resp = urllib.request.urlopen(req)
+            except urllib.error.HTTPError as e:
+                resp = e
+            if not head:
+                state["gets"].append((self.path, self.headers.get("Range"), resp.status))
+            self.send_response(resp.status)
+            for k, v in resp.headers.items():
+                if k.lower() not in ("connection", "date", "server", "transfer-encoding"):
+                    self.send_header(k, v)
+            self.end_headers()
+            if head:
+                return
+            if state["cut"] and self.path.endswith("/big.bin"):
+                state["cut"] = False
+                self.wfile.write(resp.read(13 << 20))  # past the first 10 MiB chunk
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            shutil.copyfileobj(resp, self.wfile)
+
+        def do_HEAD(self):
+            self.relay(True)
+
+        def do_GET(self):
+            self.relay(False)
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Cut)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        p = hf_hub_download("acme/big", "big.bin", endpoint=f"http://127.0.0.1:{srv.server_address[1]}",
+                            cache_dir=str(work / "c"))
+        assert Path(p).read_bytes() == data, "the resumed download differs"
+        ranges = [(r, st) for path, r, st in state["gets"] if path.endswith("/big.bin")]
+        assert len(ranges) == 2 and ranges[0] == (None, 200), ranges
+        start = int(ranges[1][0].removeprefix("bytes=").split("-")[0])
+        assert 0 < start <= 13 << 20 and ranges[1][1] == 206, ranges
+        print(f"  a download cut at 13 MiB resumed with Range: {ranges[1][0]} (206)")
+    finally:
+        srv.shutdown()
+        stop_server(proc)
+
+
 def check_run_hf(work: Path):
     """`buffdb run --hf ADDR`: a model registered through the gRPC port (`--remote`)
     is downloaded by huggingface_hub from the hub port of the same process."""
@@ -426,6 +491,7 @@ assert {{k: [str(v.dtype), list(v.shape)] for k, v in t.items()}} == e['tensors'
         finally:
             stop_server(proc)
         check_run_hf(work / "run")
+        check_resume(work / "resume")
         logs = sorted(work.rglob("*.log"))
         panics = [str(l) for l in logs if "panicked" in l.read_text(errors="replace")]
         assert logs and not panics, f"a server panicked: {panics}"
