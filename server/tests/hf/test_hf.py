@@ -361,6 +361,45 @@ def check_resume(work: Path):
         stop_server(proc)
 
 
+def check_dataset(work: Path):
+    """A dataset repo (`datasets--ORG--NAME`) imported and exported byte for byte, then
+    downloaded with repo_type="dataset" (URLs under /datasets/ and /api/datasets/)."""
+    from huggingface_hub import hf_hub_download, snapshot_download
+
+    work.mkdir()
+    commit = hashlib.sha1(b"dataset").hexdigest()
+    files = {"train.csv": b"text,label\nfine,1\nbad,0\n", "data/part-0.parquet": os.urandom(200_000)}
+    repo = work / "src" / "datasets--buffdb-test--data"
+    for name, data in files.items():
+        etag = hashlib.sha256(data).hexdigest() if name.endswith(".parquet") else git_oid(data)
+        (repo / "blobs").mkdir(parents=True, exist_ok=True)
+        (repo / "blobs" / etag).write_bytes(data)
+        link = repo / "snapshots" / commit / name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(os.path.relpath(repo / "blobs" / etag, link.parent))
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    store = work / "ds.db"
+    buffdb("hf", "import", str(work / "src"), store=store)
+    buffdb("hf", "export", str(work / "out"), store=store)
+    assert tree(work / "out") == tree(work / "src"), (tree(work / "out"), tree(work / "src"))
+    proc, ep = start_server(store)
+    try:
+        p = hf_hub_download("buffdb-test/data", "train.csv", repo_type="dataset", endpoint=ep, cache_dir=str(work / "c"))
+        assert Path(p).read_bytes() == files["train.csv"]
+        d = Path(snapshot_download("buffdb-test/data", repo_type="dataset", endpoint=ep, cache_dir=str(work / "s")))
+        assert {str(f.relative_to(d)): f.read_bytes() for f in d.rglob("*") if f.is_file()} == files
+        try:
+            hf_hub_download("buffdb-test/data", "train.csv", endpoint=ep, cache_dir=str(work / "m"))  # not a model
+        except Exception as e:
+            assert type(e).__name__ == "RepositoryNotFoundError", e
+        else:
+            raise AssertionError("a dataset was served as a model")
+        print("  a dataset repo: imported, hf_hub_download and snapshot_download with repo_type='dataset'")
+    finally:
+        stop_server(proc)
+
+
 def check_run_hf(work: Path):
     """`buffdb run --hf ADDR`: a model registered through the gRPC port (`--remote`)
     is downloaded by huggingface_hub from the hub port of the same process."""
@@ -492,6 +531,7 @@ assert {{k: [str(v.dtype), list(v.shape)] for k, v in t.items()}} == e['tensors'
             stop_server(proc)
         check_run_hf(work / "run")
         check_resume(work / "resume")
+        check_dataset(work / "dataset")
         logs = sorted(work.rglob("*.log"))
         panics = [str(l) for l in logs if "panicked" in l.read_text(errors="replace")]
         assert logs and not panics, f"a server panicked: {panics}"
