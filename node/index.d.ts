@@ -153,6 +153,20 @@ export declare class Db {
 }
 export type JsDb = Db
 
+/**
+ * A read replica kept current by `litestream restore -f` until `stop()`. Open the
+ * file with `open(path, { readOnly: true })`.
+ */
+export declare class Follower {
+  /** The transaction id the replica file holds now (`null` when none is recorded). */
+  position(): number | null
+  /** Litestream's process id (`null` once stopped). */
+  get pid(): number | null
+  /** Stops following; the file stays as it is. Idempotent. */
+  stop(): void
+}
+export type JsFollower = Follower
+
 export declare class NativeEntryIterator {
   _next(n: number): unknown
   _nextAsync(n: number): Promise<unknown>
@@ -224,6 +238,26 @@ export declare class Reader {
   close(): void
 }
 export type JsReader = Reader
+
+/**
+ * A running replication: Litestream replicating one database to one replica,
+ * started again whenever it dies, until `stop()`.
+ */
+export declare class Replication {
+  /**
+   * The database's and the replica's positions and the lag between them (asks
+   * Litestream to sync first). `CLOSED` once stopped.
+   */
+  position(): ReplicationPosition
+  /** Litestream's process id (`null` once stopped). */
+  get pid(): number | null
+  /**
+   * Stops Litestream with SIGTERM, so it ships what it has not yet, and waits for
+   * it. Idempotent.
+   */
+  stop(): void
+}
+export type JsReplication = Replication
 
 /** Writes one new version of a stream; nothing is visible until `commit()`. */
 export declare class StreamWriter {
@@ -395,11 +429,54 @@ export declare function encryptionAvailable(): boolean
 /** Stable error names -> numbers (`{ NOT_FOUND: 1, ... }`), shared with C and Python. */
 export declare function errorCodes(): Record<string, number>
 
+/**
+ * Restores `url` into `output` and keeps it current (polling the replica every
+ * `options.intervalMs`) until `stop()`; returns once the first restore is in place.
+ */
+export declare function follow(url: unknown, output: unknown, options?: unknown | undefined | null): Follower
+
+/** `follow()` on the libuv pool. */
+export declare function followAsync(url: unknown, output: unknown, options?: unknown | undefined | null): Promise<Follower>
+
 /** Open (or create) the database at `path`; `":memory:"` is a private in-memory one. */
 export declare function open(path: unknown, options?: unknown | undefined | null): Db
 
 /** `open()` on the libuv pool. */
 export declare function openAsync(path: unknown, options?: unknown | undefined | null): Promise<unknown>
+
+/** The transaction id a read replica file holds (`null` when none is recorded). */
+export declare function replicaPosition(path: unknown): number | null
+
+/**
+ * Starts replicating the database file at `path` to `url` (`file:///DIR`,
+ * `nats://host:port/BUCKET`, `s3://...`); returns once Litestream has taken it.
+ */
+export declare function replicate(path: unknown, url: unknown): Replication
+
+/** `replicate()` on the libuv pool. */
+export declare function replicateAsync(path: unknown, url: unknown): Promise<Replication>
+
+/** Where replication stands (`Replication.position()`). */
+export interface ReplicationPosition {
+  /** Litestream's newest transaction id of the database (its local position). */
+  txid: number
+  /** The newest transaction id the replica holds. */
+  replicatedTxid: number
+  /** Seconds the replica has been behind the database (0 when it is not). */
+  lag: number
+  /** Times Litestream was started again after it died. */
+  restarts: number
+}
+
+/**
+ * Restores the replica at `url` into the file `output`: its newest state, or the
+ * state at `options.timestamp` (RFC 3339) or `options.txid`. `output` must not
+ * exist unless `options.force`; a failed restore changes nothing.
+ */
+export declare function restore(url: unknown, output: unknown, options?: unknown | undefined | null): void
+
+/** `restore()` on the libuv pool. */
+export declare function restoreAsync(url: unknown, output: unknown, options?: unknown | undefined | null): Promise<void>
 
 /** The engine version. */
 export declare function version(): string

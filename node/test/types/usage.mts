@@ -7,6 +7,8 @@ const same: Db = buffdb.open(':memory:')
 const ops: Ops = same.begin()
 void ops
 const n: number = ErrorCodes.CLOSED
+const replicationTypes: [typeof buffdb.replicate, typeof buffdb.restore, typeof buffdb.follow] = [buffdb.replicate, buffdb.restore, buffdb.follow]
+void replicationTypes
 db.close()
 same.close()
 void info
