@@ -15,6 +15,12 @@ Workload S: one 256 MiB document written, then read back into a preallocated buf
 
 Each figure is the median of the rounds; every round uses fresh database files.
 Missing competitors (not installed) are shown as "-".
+
+With a buffdb built with encryption (`buffdb.ENCRYPTION_AVAILABLE`; scripts/bench-python.sh
+--encryption builds it so), "buffdb-enc" runs the same workloads on an encrypted
+database (a passphrase, SQLCipher 4) in the same rounds, and a second table gives its
+time ratio to unencrypted buffdb per row. `--cpu` times the process's CPU time instead
+of the wall clock (steadier on a busy machine).
 """
 
 from __future__ import annotations
@@ -46,9 +52,11 @@ except ImportError:  # pragma: no cover
 
 MiB = 1 << 20
 
+CLOCK = time.perf_counter
+
 
 def now():
-    return time.perf_counter()
+    return CLOCK()
 
 
 # --------------------------------------------------------------------------- data
@@ -82,14 +90,15 @@ SCAN_PREFIX = b"000000000000"
 
 class BuffDB:
     name = "buffdb"
+    options = {}
 
     def open(self, d):
         self.path = os.path.join(d, "bench.buffdb")
-        self.db = buffdb.open(self.path)
+        self.db = buffdb.open(self.path, **self.options)
 
     def reopen(self):
         self.db.close()
-        self.db = buffdb.open(self.path)
+        self.db = buffdb.open(self.path, **self.options)
 
     def close(self):
         self.db.close()
@@ -120,6 +129,13 @@ class BuffDB:
     def doc_read_into(self, buf):
         with self.db.stream_open("/bench/doc.bin") as f:
             return f.readinto(buf)
+
+
+class EncryptedBuffDB(BuffDB):
+    """The same on an encrypted database (the key derived once per open, not timed)."""
+
+    name = "buffdb-enc"
+    options = {"encryption_key": "bench passphrase"}
 
 
 class LMDB:
@@ -383,9 +399,15 @@ def main():
     ap.add_argument("--only", default=None, help="comma-separated engine names")
     ap.add_argument("--skip-s", action="store_true", help="skip workload S")
     ap.add_argument("--json", default=None, help="also write every round's figures to this file")
+    ap.add_argument("--cpu", action="store_true", help="time the process's CPU time, not the wall clock")
     args = ap.parse_args()
+    if args.cpu:
+        global CLOCK
+        CLOCK = time.process_time
 
     engines = [BuffDB()]
+    if getattr(buffdb, "ENCRYPTION_AVAILABLE", False):
+        engines.append(EncryptedBuffDB())
     if lmdb:
         engines.append(LMDB())
     engines.append(SQLite())
@@ -470,6 +492,17 @@ def main():
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in table:
         print(line(r))
+
+    if "buffdb" in names and "buffdb-enc" in names:
+        clock = "process CPU time" if args.cpu else "wall clock"
+        print(f"\nEncryption cost (same rounds, medians, {clock}): encrypted / unencrypted time\n")
+        print("| workload | buffdb | buffdb-enc | time ratio |")
+        print("|---|---:|---:|---:|")
+        for label, key, unit in rows:
+            p = median(results["buffdb"].get(key, []))
+            e = median(results["buffdb-enc"].get(key, []))
+            if p and e:
+                print(f"| {label} | {fmt(p, unit)} | {fmt(e, unit)} | {p / e:.2f}x |")
 
 
 if __name__ == "__main__":
