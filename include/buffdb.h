@@ -816,6 +816,22 @@ enum buffdb_status buffdb_stats(const struct buffdb_db *db, struct buffdb_db_sta
 enum buffdb_status buffdb_check(const struct buffdb_db *db, struct buffdb_check_result *out);
 
 /**
+ * Changes the key of the encrypted database at `path` (a NUL-terminated file name, as
+ * for buffdb_open) from the key set in `key` to the one set in `new_key` (each set with
+ * buffdb_options_set_encryption_passphrase or _key; their other options are not used),
+ * then opens the file with the new key and checks it; `out` (may be NULL) receives the
+ * check. The database must be closed everywhere else (BUFFDB_BUSY otherwise). A wrong
+ * `key` gives BUFFDB_NOT_A_DATABASE, a plaintext file or an options object without a
+ * key BUFFDB_INVALID_ARGUMENT; the file is then unchanged. A crash during the change
+ * leaves the old key in force. Without encryption in the library:
+ * BUFFDB_INVALID_ARGUMENT.
+ */
+enum buffdb_status buffdb_rekey(const char *path,
+                                const struct buffdb_options *key,
+                                const struct buffdb_options *new_key,
+                                struct buffdb_check_result *out);
+
+/**
  * Creates the index `name` (a plain identifier: a letter or _, then letters, digits and
  * _) over `source` ("kv": KV values, "blob": blob metadata, "stream": the metadata of
  * each stream's newest version), holding the JSON value at `json_path` (e.g. "$.email",

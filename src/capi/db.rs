@@ -315,14 +315,51 @@ pub unsafe extern "C" fn buffdb_check(db: *const buffdb_db, out: *mut buffdb_che
     ffi(|| {
         let d = handle(db, "db")?;
         let out = Out::new(out, "out")?;
-        let r = d.db.check()?;
-        out.set(buffdb_check_result {
-            ok: r.ok,
-            chunks_checked: r.chunks_checked,
-            damaged_streams: r.damaged_streams.len() as u64,
-            damaged_blobs: r.damaged_blobs.len() as u64,
-            sqlite_errors: r.sqlite_errors.len() as u64,
-        });
+        out.set(check_result(&d.db.check()?));
+        Ok(())
+    })
+}
+
+fn check_result(r: &crate::CheckReport) -> buffdb_check_result {
+    buffdb_check_result {
+        ok: r.ok,
+        chunks_checked: r.chunks_checked,
+        damaged_streams: r.damaged_streams.len() as u64,
+        damaged_blobs: r.damaged_blobs.len() as u64,
+        sqlite_errors: r.sqlite_errors.len() as u64,
+    }
+}
+
+/// Changes the key of the encrypted database at `path` (a NUL-terminated file name, as
+/// for buffdb_open) from the key set in `key` to the one set in `new_key` (each set with
+/// buffdb_options_set_encryption_passphrase or _key; their other options are not used),
+/// then opens the file with the new key and checks it; `out` (may be NULL) receives the
+/// check. The database must be closed everywhere else (BUFFDB_BUSY otherwise). A wrong
+/// `key` gives BUFFDB_NOT_A_DATABASE, a plaintext file or an options object without a
+/// key BUFFDB_INVALID_ARGUMENT; the file is then unchanged. A crash during the change
+/// leaves the old key in force. Without encryption in the library:
+/// BUFFDB_INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_rekey(
+    path: *const c_char,
+    key: *const buffdb_options,
+    new_key: *const buffdb_options,
+    out: *mut buffdb_check_result,
+) -> buffdb_status {
+    ffi(|| {
+        let path = os_path(path, "path")?;
+        let key_of = |o: *const buffdb_options, what: &str| -> Result<EncryptionKey> {
+            handle(o, what)?.opts.encryption_key.clone().ok_or_else(|| {
+                invalid(format!(
+                    "{what} holds no encryption key (set one with buffdb_options_set_encryption_passphrase or _key)"
+                ))
+            })
+        };
+        let (key, new_key) = (key_of(key, "key")?, key_of(new_key, "new_key")?);
+        let report = crate::rekey(path, &key, &new_key)?;
+        if !out.is_null() {
+            *out = check_result(&report);
+        }
         Ok(())
     })
 }
@@ -402,6 +439,28 @@ mod tests {
             assert_eq!(open_with(&b, raw), BUFFDB_OK);
             assert_eq!(open_with(&b, raw), BUFFDB_OK);
             assert_eq!(open_with(&b, pass), BUFFDB_NOT_A_DATABASE);
+
+            // buffdb_rekey: b from the raw key to the passphrase; a wrong old key changes nothing.
+            let mut old = std::ptr::null_mut();
+            let mut new = std::ptr::null_mut();
+            assert_eq!(buffdb_options_new(&mut old), BUFFDB_OK);
+            assert_eq!(buffdb_options_new(&mut new), BUFFDB_OK);
+            let bp = std::ffi::CString::new(b.to_str().unwrap()).unwrap();
+            let mut report = buffdb_check_result::default();
+            assert_eq!(buffdb_rekey(bp.as_ptr(), old, new, &mut report), BUFFDB_INVALID_ARGUMENT);
+            assert_eq!(pass(new), BUFFDB_OK);
+            assert_eq!(pass(old), BUFFDB_OK);
+            assert_eq!(buffdb_rekey(bp.as_ptr(), old, new, &mut report), BUFFDB_NOT_A_DATABASE);
+            assert_eq!(open_with(&b, raw), BUFFDB_OK);
+            assert_eq!(raw(old), BUFFDB_OK);
+            assert_eq!(buffdb_rekey(bp.as_ptr(), old, new, &mut report), BUFFDB_OK);
+            assert!(report.ok);
+            assert_eq!(open_with(&b, pass), BUFFDB_OK);
+            assert_eq!(open_with(&b, raw), BUFFDB_NOT_A_DATABASE);
+            assert_eq!(buffdb_rekey(bp.as_ptr(), new, old, std::ptr::null_mut()), BUFFDB_OK);
+            assert_eq!(open_with(&b, raw), BUFFDB_OK);
+            buffdb_options_free(old);
+            buffdb_options_free(new);
         }
     }
 }

@@ -554,6 +554,7 @@ static int t_encryption(void) {
         EXPECT(db == NULL);
         EXPECT(strstr(buffdb_last_error_message(), "encryption") != NULL);
         EXPECT(slurp(path, &n) == NULL); /* nothing was made */
+        INVALID(buffdb_rekey(path, o, o, NULL));
         buffdb_options_free(o);
         return 1;
     }
@@ -581,6 +582,26 @@ static int t_encryption(void) {
     EXPECT(len == 12 && memcmp(got, "secret value", 12) == 0);
     OK(buffdb_close(db));
     db = NULL;
+    /* buffdb_rekey: to the raw key (checked), the old key no longer opens it; and back */
+    {
+        buffdb_options *n = NULL;
+        buffdb_check_result cr;
+        memset(&cr, 0, sizeof cr);
+        OK(buffdb_options_new(&n));
+        EXPECT_ST(buffdb_rekey(path, o, n, NULL), BUFFDB_INVALID_ARGUMENT); /* n holds no key */
+        OK(buffdb_options_set_encryption_key(n, raw, sizeof raw));
+        EXPECT_ST(buffdb_rekey(path, n, o, NULL), BUFFDB_NOT_A_DATABASE); /* not its key */
+        OK(buffdb_rekey(path, o, n, &cr));
+        EXPECT(cr.ok && cr.sqlite_errors == 0);
+        EXPECT_ST(buffdb_open(path, o, &db), BUFFDB_NOT_A_DATABASE);
+        OK(buffdb_open(path, n, &db));
+        OK(buffdb_get(db, K("k"), got, sizeof got, &len));
+        EXPECT(len == 12 && memcmp(got, "secret value", 12) == 0);
+        OK(buffdb_close(db));
+        db = NULL;
+        OK(buffdb_rekey(path, n, o, NULL));
+        buffdb_options_free(n);
+    }
     /* a key for a plaintext database: INVALID_ARGUMENT, file unchanged */
     OK(buffdb_open(plain, NULL, &db));
     OK(buffdb_put(db, K("k"), K("v")));
