@@ -35,7 +35,7 @@ from ._buffdb import (
     Transaction,
     __version__,
 )
-from ._buffdb import Follower, Replication, follow, replica_position, replicate, restore
+from ._buffdb import Follower, Replication, follow, rekey, replica_position, replicate, restore
 from ._db import Db, ReadOnlyDb, open
 from ._errors import (
     BufferTooSmallError,
@@ -107,6 +107,7 @@ __all__ = [
     "restore",
     "follow",
     "replica_position",
+    "rekey",
     "Error",
     "NotFoundError",
     "InvalidArgumentError",

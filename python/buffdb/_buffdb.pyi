@@ -22,6 +22,7 @@ from . import Follower as Follower
 from . import Replication as Replication
 from . import follow as follow
 from . import replica_position as replica_position
+from . import rekey as rekey
 from . import replicate as replicate
 from . import restore as restore
 
@@ -30,7 +31,7 @@ __all__ = [
     "MAX_METADATA_SIZE", "ENCRYPTION_AVAILABLE", "ERROR_CODES", "Ops", "Db", "Transaction", "NativeReader", "NativeWriter",
     "KvIterator", "KeyIterator", "PathIterator", "IndexIterator", "IndexInfo", "StreamInfo", "BlobInfo", "Stats",
     "CheckReport", "QueryResult", "Models", "Replication", "Follower", "replicate", "restore", "follow",
-    "replica_position",
+    "replica_position", "rekey",
 ]
 
 __version__: str

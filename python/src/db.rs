@@ -157,3 +157,20 @@ impl PyDb {
         self.begin(py)
     }
 }
+
+/// Changes the key of the encrypted database at `path` (closed everywhere else: BusyError
+/// otherwise) from `key` to `new_key` (each as `encryption_key`: a str passphrase or a
+/// raw 32-byte bytes-like key), then opens it with the new key and checks it; returns
+/// the CheckReport. A wrong `key` raises NotADatabaseError and changes nothing.
+#[pyfunction]
+pub fn rekey(
+    py: Python<'_>,
+    path: &Bound<'_, PyAny>,
+    key: &Bound<'_, PyAny>,
+    new_key: &Bound<'_, PyAny>,
+) -> PyResult<PyCheckReport> {
+    let path = db_path_arg(path)?;
+    let key = encryption_key_arg(Some(key))?.ok_or_else(|| invalid_arg("key is None: give the current key"))?;
+    let new_key = encryption_key_arg(Some(new_key))?.ok_or_else(|| invalid_arg("new_key is None: give the new key"))?;
+    Ok(run(py, move || engine::rekey(&path, &key, &new_key))?.into())
+}

@@ -77,5 +77,6 @@ fn _buffdb(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(replicate::restore, m)?)?;
     m.add_function(wrap_pyfunction!(replicate::follow, m)?)?;
     m.add_function(wrap_pyfunction!(replicate::replica_position, m)?)?;
+    m.add_function(wrap_pyfunction!(db::rekey, m)?)?;
     Ok(())
 }

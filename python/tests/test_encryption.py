@@ -102,3 +102,24 @@ def test_transactions_and_read_only_handles_on_an_encrypted_database(dbpath):
     with buffdb.open(dbpath, encryption_key=RAW, read_only=True) as ro:
         assert ro["a"] == b"1"
         assert ro.blob_get(bid) == b"blob bytes"
+
+
+def test_rekey_changes_the_key_and_a_wrong_key_changes_nothing(dbpath):
+    before = make(dbpath, encryption_key="correct horse")
+    with pytest.raises(buffdb.NotADatabaseError, match="key"):
+        buffdb.rekey(dbpath, "wrong horse", RAW)
+    assert files(dbpath) == before
+    with pytest.raises(buffdb.InvalidArgumentError):
+        buffdb.rekey(dbpath, "correct horse", None)
+    report = buffdb.rekey(dbpath, "correct horse", RAW)
+    assert isinstance(report, buffdb.CheckReport) and report.ok
+    with pytest.raises(buffdb.NotADatabaseError, match="key"):
+        buffdb.open(dbpath, encryption_key="correct horse")
+    with buffdb.open(dbpath, encryption_key=RAW) as db:
+        assert db["greeting"] == b"hello, encrypted world"
+        # open elsewhere: BusyError, the key unchanged
+        with pytest.raises(buffdb.BusyError):
+            buffdb.rekey(dbpath, RAW, "correct horse")
+    assert buffdb.rekey(dbpath, RAW, "correct horse").ok
+    with buffdb.open(dbpath, encryption_key="correct horse") as db:
+        assert db.stream_read("/doc") == b"stream text " * 1000
