@@ -11,7 +11,7 @@ use crate::storage::ordered::blob_record;
 use crate::kv::{all_distinct, all_equal};
 use crate::options::check_metadata;
 use crate::reader::Reader;
-use crate::storage::content::{self, ContentMeta};
+use crate::storage::content::{self, ContentBuilder, ContentMeta, STATE_WRITING};
 use crate::storage::schema::RowCrc;
 use crate::storage::Core;
 use crate::storage::{now_ms, Store};
@@ -101,6 +101,61 @@ pub(crate) fn put_from(conn: &Connection, inner: &Store, reader: impl Read, meta
     insert(conn, inner, &meta, metadata)
 }
 
+/// A blob too large for one short transaction: its chunks are committed `batch`
+/// bytes per transaction, as a stream writer's are (the content is `STATE_WRITING`
+/// meanwhile, and dropped at the next open if this process dies), and `last` runs in
+/// one more transaction with the content made live. No transaction carries more than
+/// a batch through the WAL, so a replicator that holds the WAL (Litestream) gets its
+/// checkpoint between them and the WAL keeps its bound (docs/replication.md). Nothing
+/// is visible before `last` commits; on an error the content is dropped.
+pub(crate) fn in_pieces<T>(
+    core: Core<'_>,
+    batch: usize,
+    mut reader: impl Read,
+    last: impl FnOnce(&Connection, &Store, &ContentMeta) -> Result<T>,
+) -> Result<T> {
+    let inner = core.inner();
+    let compress = inner.opts.compression;
+    let mut b = core.write(&[], |c| ContentBuilder::start(c, inner, compress, STATE_WRITING))?;
+    let id = b.id;
+    let mut buf = vec![0u8; batch];
+    let out = loop {
+        let n = match read_full(&mut reader, &mut buf) {
+            Ok(n) => n,
+            Err(e) => break Err(e),
+        };
+        if n < batch {
+            let rest = &buf[..n];
+            break core.write(&[], |c| {
+                b.write(c, rest)?;
+                let meta = b.finish(c)?;
+                last(c, inner, &meta)
+            });
+        }
+        if let Err(e) = core.write(&[], |c| b.write(c, &buf)) {
+            break Err(e);
+        }
+    };
+    if out.is_err() {
+        let _ = core.write(&[], |c| content::discard(c, id));
+    }
+    out
+}
+
+/// Fills `buf` from `reader`; fewer bytes only at its end.
+pub(crate) fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(n)
+}
+
 /// (content id, metadata, created) of a blob, checked.
 fn row(conn: &Connection, id: u64) -> Result<Option<(i64, Option<String>, i64)>> {
     let id = blob_id(id)?;
@@ -149,17 +204,63 @@ pub(crate) fn update(
     data: Option<&[u8]>,
     metadata: Option<Option<&str>>,
 ) -> Result<()> {
-    let Some((old_content, old_metadata, created_ms)) = row(conn, id)? else {
+    let Some(old) = row(conn, id)? else {
         return Err(Error::not_found(format!("blob {id}")));
     };
+    if let Some(m) = metadata {
+        check_metadata(m)?;
+    }
+    let content = match data {
+        Some(d) => Some(content::write_bytes(conn, inner, inner.opts.compression, d)?.id),
+        None => None,
+    };
+    set(conn, inner, id, old, content, metadata)
+}
+
+/// Gives blob `id` the content `content` (already written and live), for
+/// [`in_pieces`]: `NOT_FOUND` when the blob is gone (the caller drops the content).
+pub(crate) fn update_to(
+    conn: &Connection,
+    inner: &Store,
+    id: u64,
+    content: i64,
+    metadata: Option<Option<&str>>,
+) -> Result<()> {
+    let Some(old) = row(conn, id)? else {
+        return Err(Error::not_found(format!("blob {id}")));
+    };
+    set(conn, inner, id, old, Some(content), metadata)
+}
+
+/// Whether blob `id` exists and `metadata` (when given) may be stored, before a
+/// large update writes its data.
+pub(crate) fn check_update(conn: &Connection, id: u64, metadata: Option<Option<&str>>) -> Result<()> {
+    if row(conn, id)?.is_none() {
+        return Err(Error::not_found(format!("blob {id}")));
+    }
+    if let Some(m) = metadata {
+        check_metadata(m)?;
+    }
+    Ok(())
+}
+
+/// The blob row's new content (when `Some`) and metadata (when `Some`), with index
+/// upkeep; the old content is released.
+fn set(
+    conn: &Connection,
+    inner: &Store,
+    id: u64,
+    (old_content, old_metadata, created_ms): (i64, Option<String>, i64),
+    new_content: Option<i64>,
+    metadata: Option<Option<&str>>,
+) -> Result<()> {
     let rid = blob_id(id)?;
     if let Some(m) = metadata {
         check_metadata(m)?;
     }
     let metadata = metadata.unwrap_or(old_metadata.as_deref());
-    let mut content = old_content;
-    if let Some(d) = data {
-        content = content::write_bytes(conn, inner, inner.opts.compression, d)?.id;
+    let content = new_content.unwrap_or(old_content);
+    if new_content.is_some() {
         content::collect_unowned(conn, inner)?;
     }
     write_row(conn, rid, metadata, content, created_ms)?;

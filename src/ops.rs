@@ -161,15 +161,38 @@ surface! {
     // ---- Blobs ----
 
     /// Stores a new blob; returns its id (ids grow and are never reused).
+    ///
+    /// On the database, a blob larger than a stream writer's batch (4 chunks, 4 MiB by
+    /// default) is committed a batch at a time and made visible by a last transaction,
+    /// as a stream is: the WAL keeps its bound when a replicator holds it
+    /// (docs/replication.md). In a transaction it is part of that transaction.
     fn blob_put(&self, data: &[u8], metadata: Option<&str>) -> Result<u64> {
         let core = self.core();
+        let batch = stream::batch_bytes(core.inner());
+        if matches!(core, Core::Db(_)) && data.len() > batch {
+            check_metadata(metadata)?;
+            return blob::in_pieces(core, batch, data, |c, inner, meta| blob::insert(c, inner, meta, metadata));
+        }
         core.write(&[], |c| blob::put(c, core.inner(), data, metadata))
     }
 
-    /// Stores a new blob from a reader of any size, a chunk at a time.
+    /// Stores a new blob from a reader of any size, a chunk at a time (on the
+    /// database, a batch per transaction past the first batch, as `blob_put`).
     fn blob_put_from(&self, reader: impl Read, metadata: Option<&str>) -> Result<u64> {
         let core = self.core();
-        core.write(&[], |c| blob::put_from(c, core.inner(), reader, metadata))
+        let mut reader = reader;
+        if !matches!(core, Core::Db(_)) {
+            return core.write(&[], |c| blob::put_from(c, core.inner(), reader, metadata));
+        }
+        check_metadata(metadata)?;
+        let batch = stream::batch_bytes(core.inner());
+        let mut head = vec![0u8; batch + 1];
+        let n = blob::read_full(&mut reader, &mut head)?;
+        head.truncate(n);
+        if n <= batch {
+            return core.write(&[], |c| blob::put(c, core.inner(), &head, metadata));
+        }
+        blob::in_pieces(core, batch, head.chain(reader), |c, inner, meta| blob::insert(c, inner, meta, metadata))
     }
 
     /// The blob's bytes, or `None`.
@@ -191,6 +214,13 @@ surface! {
     /// hold `None` to clear it). `NOT_FOUND` when the blob is missing.
     fn blob_update(&self, id: u64, data: Option<&[u8]>, metadata: Option<Option<&str>>) -> Result<()> {
         let core = self.core();
+        let batch = stream::batch_bytes(core.inner());
+        if let (Core::Db(_), Some(d)) = (core, data) {
+            if d.len() > batch {
+                core.read(|c| blob::check_update(c, id, metadata))?;
+                return blob::in_pieces(core, batch, d, |c, inner, meta| blob::update_to(c, inner, id, meta.id, metadata));
+            }
+        }
         core.write(&[], |c| blob::update(c, core.inner(), id, data, metadata))
     }
 
