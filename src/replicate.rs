@@ -540,6 +540,28 @@ impl Drop for Follower {
     }
 }
 
+/// Readies a follow-mode read replica for read-only opens when a stock `litestream
+/// restore -f` made it (`Follower` does this itself): until Litestream applies the
+/// first transaction after the restore, the file is still marked WAL, and a read-only
+/// open would leave a `-wal` file beside it, after which every reader opens it in WAL
+/// mode, holds its shared lock for good and stalls the follow loop. So a file with
+/// Litestream's `<file>-txid` beside it, marked WAL, with no `-wal` file, is marked
+/// rollback-journal, under SQLite's exclusive lock, as Litestream marks it with each
+/// later transaction (no page changes). Returns whether it did so.
+pub fn ready_read_replica(path: &Path) -> Result<bool> {
+    use std::os::unix::fs::FileExt;
+    if replica_position(path).is_none() || Path::new(&format!("{}-wal", path.display())).exists() {
+        return Ok(false);
+    }
+    let mut header = [0u8; 20];
+    match std::fs::File::open(path).and_then(|f| f.read_exact_at(&mut header, 0)) {
+        Ok(()) if header[18] == 2 && header[19] == 2 => {}
+        _ => return Ok(false),
+    }
+    rollback_mode(path)?;
+    Ok(true)
+}
+
 /// Marks the restored file as in rollback-journal mode, as Litestream's follow loop
 /// does with every transaction it applies but not with the first restore: a reader
 /// that opened it in WAL mode would hold its shared lock for good (the follow loop

@@ -50,6 +50,12 @@ struct Cli {
     /// for a raw key); a new store is made encrypted. Never a key on the command line.
     #[arg(long, global = true, value_name = "FILE", env = "BUFFDB_KEY_FILE")]
     key_file: Option<PathBuf>,
+    /// Open the store read-only: it is never written, created or switched to WAL mode,
+    /// and writes fail (READ_ONLY). For a read replica kept current by `buffdb restore
+    /// --follow` or `litestream restore -f` (in rollback-journal mode while Litestream
+    /// applies changes under it); each read sees whole replicated transactions.
+    #[arg(long, global = true)]
+    read_only: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -258,7 +264,7 @@ fn main() -> ExitCode {
 
 /// The options every command opens a store with: durability, and the key if given.
 fn options(cli: &Cli) -> Result<OpenOptions, Error> {
-    let mut opts = OpenOptions { durability: cli.durability.parse()?, ..OpenOptions::default() };
+    let mut opts = OpenOptions { durability: cli.durability.parse()?, ..OpenOptions::default() }.read_only(cli.read_only);
     if let Some(file) = &cli.key_file {
         opts = opts.encryption_key(crypt::read_key(file)?);
     }
@@ -266,6 +272,10 @@ fn options(cli: &Cli) -> Result<OpenOptions, Error> {
 }
 
 fn open(cli: &Cli) -> Result<Db, Error> {
+    if cli.read_only {
+        // A replica a stock `litestream restore -f` keeps, before its first change.
+        buffdb::replicate::ready_read_replica(&cli.store)?;
+    }
     Db::open(&cli.store, options(cli)?)
 }
 
@@ -301,6 +311,19 @@ fn progress(len: u64, what: &str) -> ProgressBar {
 }
 
 fn run(cli: Cli) -> Result<Outcome, Error> {
+    if cli.read_only {
+        let opens_no_store = match &cli.command {
+            Command::Replicate(_) | Command::Restore(_) | Command::Demo { .. } | Command::Keys(_) => true,
+            _ => cli.remote.is_some(),
+        };
+        if opens_no_store {
+            return Err(Error::new(
+                ErrorCode::InvalidArgument,
+                "--read-only opens a local store for reading: it does not go with --remote, replicate, restore, demo, \
+                 rekey, encrypt or decrypt",
+            ));
+        }
+    }
     if let Command::Demo { mib } = &cli.command {
         return demo(&cli, *mib);
     }
