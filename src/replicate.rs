@@ -142,6 +142,8 @@ struct Shared {
     restarts: AtomicU64,
     /// When the replica was last seen at the database's position.
     caught_up: Mutex<Instant>,
+    /// The newest replicated position seen.
+    replicated: AtomicU64,
 }
 
 impl Shared {
@@ -186,13 +188,44 @@ impl Shared {
         Ok(value)
     }
 
+    /// Litestream's local position of the database (`GET /txid`: answers at once, also
+    /// while Litestream writes its first snapshot; 0 until that is done).
+    fn local_txid(&self) -> Result<u64> {
+        let path: String = self
+            .db
+            .to_string_lossy()
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let v = self.control("GET", &format!("/txid?path={path}"), None)?;
+        Ok(v.get("txid").and_then(|t| t.as_u64()).unwrap_or(0))
+    }
+
     fn position(&self) -> Result<Position> {
         let body = serde_json::json!({ "path": self.db.to_string_lossy() }).to_string();
-        let v = self.control("POST", "/sync", Some(&body))?;
-        let txid = v.get("txid").and_then(|t| t.as_u64()).unwrap_or(0);
-        let replicated_txid = v.get("replicated_txid").and_then(|t| t.as_u64()).unwrap_or(0);
+        // `POST /sync` waits for the sync under way: the first one of a large database
+        // is its whole snapshot (over 30 s for 1 GiB on a busy machine). Meanwhile the
+        // local position and the last replicated one known are the answer.
+        let (txid, replicated_txid) = match self.control("POST", "/sync", Some(&body)) {
+            Ok(v) => {
+                let txid = v.get("txid").and_then(|t| t.as_u64()).unwrap_or(0);
+                let replicated = v.get("replicated_txid").and_then(|t| t.as_u64()).unwrap_or(0);
+                self.replicated.fetch_max(replicated, Ordering::Relaxed);
+                (txid, replicated)
+            }
+            Err(e) => match self.local_txid() {
+                Ok(txid) => (txid, self.replicated.load(Ordering::Relaxed)),
+                Err(_) => return Err(e),
+            },
+        };
         let mut caught_up = self.caught_up.lock();
-        if replicated_txid >= txid {
+        if replicated_txid >= txid && txid > 0 {
             *caught_up = Instant::now();
         }
         Ok(Position { txid, replicated_txid, lag: caught_up.elapsed(), restarts: self.restarts.load(Ordering::Relaxed) })
@@ -272,13 +305,17 @@ impl Replication {
             stopping: AtomicBool::new(false),
             restarts: AtomicU64::new(0),
             caught_up: Mutex::new(Instant::now()),
+            replicated: AtomicU64::new(0),
         });
         *shared.child.lock() = Some(shared.spawn()?);
         let mut rep = Replication { shared: shared.clone(), watcher: None };
-        // Ready once its control socket answers for the database.
+        // Ready once Litestream has taken the database (its table is in the schema:
+        // every BuffDB opener now shares the WAL with it) and its control socket
+        // answers for it. Not once a sync is done: the first sync of a large database
+        // is its whole snapshot, which took over 30 s for 1 GiB on a busy machine.
         let start = Instant::now();
         loop {
-            if shared.position().is_ok() {
+            if has_litestream_table(&shared.db) && shared.local_txid().is_ok() {
                 break;
             }
             let exited = shared.child.lock().as_mut().and_then(|c| c.try_wait().ok().flatten());
@@ -343,6 +380,21 @@ impl Drop for Replication {
     fn drop(&mut self) {
         self.stop_inner();
     }
+}
+
+/// Whether Litestream's table is in the database's schema (it makes it on start).
+fn has_litestream_table(db: &Path) -> bool {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    rusqlite::Connection::open_with_flags(db, flags)
+        .and_then(|c| {
+            c.busy_timeout(Duration::from_secs(1))?;
+            c.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_litestream_seq'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .is_ok_and(|n| n == 1)
 }
 
 /// Starts Litestream again whenever it dies (not faster than once a second).

@@ -394,3 +394,36 @@ fn a_blob_larger_than_the_wal_bound_commits_in_pieces_under_litestream() {
     assert!(r.blob_get(id_b).unwrap().unwrap() == b);
     assert_eq!(r.blob_ids(None, None).unwrap(), vec![id_a, id_b]);
 }
+
+/// Two replications started at the same moment by one process (as tests in threads
+/// do) each get their own Litestream, control socket and log: before each had its own
+/// directory, two started in the same millisecond shared them, and one waited 30 s
+/// for a Litestream that served the other database ("litestream did not start within
+/// 30 s", with an empty log once the other one stopped and removed the directory).
+#[test]
+fn two_replications_started_at_once_each_start() {
+    let bin = need_litestream!();
+    std::env::set_var("BUFFDB_LITESTREAM", &bin);
+    let dir = tempfile::tempdir().unwrap();
+    let barrier = Arc::new(std::sync::Barrier::new(4));
+    let starts: Vec<_> = (0..4)
+        .map(|i| {
+            let path = dir.path().join(format!("{i}.db"));
+            let url = format!("file://{}", dir.path().join(format!("replica-{i}")).display());
+            open(&path).put(b"k", format!("{i}").as_bytes()).unwrap();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                let started = Instant::now();
+                let rep = buffdb::replicate::Replication::start(&path, &url).unwrap();
+                assert!(started.elapsed() < Duration::from_secs(20), "start took {:?}", started.elapsed());
+                let p = rep.position().unwrap();
+                assert!(p.txid > 0, "{p:?}");
+                rep.stop().unwrap();
+            })
+        })
+        .collect();
+    for s in starts {
+        s.join().unwrap();
+    }
+}
