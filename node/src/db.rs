@@ -75,12 +75,52 @@ fn encryption_key(o: &Opts) -> buffdb::Result<Option<EncryptionKey>> {
     return Ok(None);
   }
   // SAFETY: `v` is a value of the current call's env.
-  if unsafe { conv::type_of(o.env, v)? } == napi::sys::ValueType::napi_string {
-    return EncryptionKey::passphrase(unsafe { conv::string_of(o.env, v)? }).map(Some);
+  unsafe { key_value(o.env, v, "options.encryptionKey") }.map(Some)
+}
+
+/// A key as `encryptionKey` takes it: a string is a passphrase, a Buffer / Uint8Array a
+/// raw 32-byte key.
+///
+/// # Safety
+/// `v` is a value of `env`, the current call's.
+unsafe fn key_value(env: napi::sys::napi_env, v: napi::sys::napi_value, what: &str) -> buffdb::Result<EncryptionKey> {
+  if unsafe { conv::type_of(env, v)? } == napi::sys::ValueType::napi_string {
+    return EncryptionKey::passphrase(unsafe { conv::string_of(env, v)? });
   }
-  let key = unsafe { conv::bytes_raw(o.env, v, "options.encryptionKey") }
-    .map_err(|_| invalid("options.encryptionKey must be a string (a passphrase) or a Buffer / Uint8Array (a raw 32-byte key)"))?;
-  EncryptionKey::raw(key.as_slice()).map(Some)
+  let key = unsafe { conv::bytes_raw(env, v, what) }.map_err(|_| {
+    invalid(format!("{what} must be a string (a passphrase) or a Buffer / Uint8Array (a raw 32-byte key)"))
+  })?;
+  EncryptionKey::raw(key.as_slice())
+}
+
+/// The arguments of `rekey`: the path and both keys.
+fn rekey_args(path: &Unknown, key: &Unknown, new_key: &Unknown) -> buffdb::Result<(String, EncryptionKey, EncryptionKey)> {
+  let (env, k) = conv::raw(key);
+  let (_, n) = conv::raw(new_key);
+  // SAFETY: both are arguments of the current call.
+  Ok((conv::string(path, "path")?, unsafe { key_value(env, k, "key")? }, unsafe { key_value(env, n, "newKey")? }))
+}
+
+/// Changes the key of the encrypted database at `path` (closed everywhere else: `BUSY`
+/// otherwise) from `key` to `newKey` (each as `encryptionKey`: a string passphrase or a
+/// raw 32-byte Buffer / Uint8Array), then opens it with the new key and checks it;
+/// returns the check. A wrong `key` is `NOT_A_DATABASE` and changes nothing.
+#[napi]
+pub fn rekey(env: Env, path: Unknown, key: Unknown, new_key: Unknown) -> crate::err::Result<JsUnknown> {
+  let args = rekey_args(&path, &key, &new_key);
+  sync(&env, move || {
+    let (path, key, new_key) = args?;
+    buffdb::rekey(&path, &key, &new_key)
+  })
+}
+
+/// `rekey()` on the libuv pool.
+#[napi(ts_return_type = "Promise<unknown>")]
+pub fn rekey_async(path: Unknown, key: Unknown, new_key: Unknown) -> AsyncTask<Job> {
+  match rekey_args(&path, &key, &new_key) {
+    Ok((path, key, new_key)) => spawn(move || buffdb::rekey(&path, &key, &new_key)),
+    Err(e) => crate::task::fail(e),
+  }
 }
 
 /// Whether this build opens encrypted databases (the cargo feature `encryption`).
