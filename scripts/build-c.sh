@@ -9,7 +9,9 @@
 #   scripts/build-c.sh header              regenerate include/buffdb.h with the pinned cbindgen
 #   scripts/build-c.sh check-header        fail when include/buffdb.h differs from a fresh one
 #
-# Environment: CARGO_TARGET_DIR (default ./target), BUFFDB_C_PROFILE (default capi).
+# Environment: CARGO_TARGET_DIR (default ./target), BUFFDB_C_PROFILE (default capi),
+# BUFFDB_C_FEATURES (default "capi"; the released tarball adds "encryption": SQLCipher and
+# the libcrypto of scripts/openssl.sh, see scripts/dist.sh).
 # The root crate stays a plain rlib: the cdylib/staticlib crate types and the `capi`
 # feature are requested only here, so `cargo test` and the Python/Node modules never
 # build or export the C symbols.
@@ -21,6 +23,7 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 # SQLite without what no user can reach (see the file): a smaller library.
 . "$ROOT/scripts/sqlite-trim.sh"
 PROFILE=${BUFFDB_C_PROFILE:-capi}
+FEATURES=${BUFFDB_C_FEATURES:-capi}
 OUT=$TARGET_DIR/$PROFILE
 SONAME_MAJOR=0
 VERSION=$(awk -F'"' '/^version *=/ {print $2; exit}' "$ROOT/Cargo.toml")
@@ -61,8 +64,8 @@ gen_header() { # $1 = output file
 build() {
     local errlog native
     errlog=$(mktemp)
-    log "cargo rustc --profile $PROFILE --features capi (cdylib + staticlib) -> $OUT"
-    if ! (cd "$ROOT" && cargo rustc --lib --profile "$PROFILE" --no-default-features --features capi \
+    log "cargo rustc --profile $PROFILE --features '$FEATURES' (cdylib + staticlib) -> $OUT"
+    if ! (cd "$ROOT" && cargo rustc --lib --profile "$PROFILE" --no-default-features --features "$FEATURES" \
             --crate-type cdylib --crate-type staticlib \
             -- -C "link-arg=-Wl,-soname,libbuffdb.so.$SONAME_MAJOR" --print native-static-libs) 2>"$errlog"; then
         cat "$errlog" >&2; rm -f "$errlog"; return 1

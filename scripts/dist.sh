@@ -14,8 +14,13 @@
 #
 # Needs Rust, a C compiler, Python 3 and Node/npm; the build tools (maturin, ziglang,
 # auditwheel from PyPI; @napi-rs/cli from the npm lockfile) are installed here.
+# Every binary artifact (wheel, addon, C library, command line) has encryption at rest
+# (cargo feature `encryption`: SQLCipher) with one libcrypto that scripts/openssl.sh
+# builds once, trimmed to what SQLCipher needs, for glibc 2.17; the sdist and the crate
+# build without it unless asked (`--features encryption`).
 # Environment: CARGO_TARGET_DIR (default ./target, shared by every build so the
-# dependencies compile once per profile), BUFFDB_DIST_DIR (default ./dist).
+# dependencies compile once per profile), BUFFDB_DIST_DIR (default ./dist),
+# BUFFDB_DIST_ENCRYPTION=0 (build the artifacts without encryption, to compare sizes).
 # Each part logs how long it took ("dist: node: 120 s").
 # The other platforms (aarch64, musl, macOS, Windows) are built by
 # .github/workflows/release.yml (this machine has no Rust standard library for them).
@@ -33,6 +38,9 @@ MANYLINUX=manylinux2014
 
 # SQLite without what no user can reach (see the file): smaller artifacts.
 . "$ROOT/scripts/sqlite-trim.sh"
+ENCRYPTION=${BUFFDB_DIST_ENCRYPTION:-1}
+FEATURES=()
+[ "$ENCRYPTION" = 0 ] || FEATURES=(--features encryption)
 
 log() { echo "dist: $*" >&2; }
 timed() { # name command...: runs it and logs how long it took
@@ -56,7 +64,7 @@ python_dist() {
     # maturin finds zig as `python -m ziglang` of the venv on PATH.
     local path=$TOOLS/bin:$PATH
     PATH=$path "$TOOLS/bin/maturin" build --release --strip --zig --compatibility "$MANYLINUX" \
-        --target x86_64-unknown-linux-gnu --manifest-path "$ROOT/python/Cargo.toml" --out "$DIST"
+        "${FEATURES[@]}" --target x86_64-unknown-linux-gnu --manifest-path "$ROOT/python/Cargo.toml" --out "$DIST"
     PATH=$path "$TOOLS/bin/maturin" sdist --manifest-path "$ROOT/python/Cargo.toml" --out "$DIST"
     # The index accepts only wheels whose tag matches what they link against.
     local whl
@@ -99,7 +107,7 @@ node_dist() {
         # Release profile (thin LTO); the committed loader (index.js) and typings
         # are left as they are. Stripped afterwards: napi's --strip sets RUSTFLAGS,
         # which would compile every dependency again instead of sharing the CLI's.
-        npx napi build --platform --release --output-dir "$WORK/node" \
+        npx napi build --platform --release "${FEATURES[@]}" --output-dir "$WORK/node" \
             --no-js --dts "$WORK/node/index.d.ts"
         strip "$WORK"/node/*.node
         log "$(basename "$WORK"/node/*.node) needs $(glibc_floor "$WORK"/node/*.node)"
@@ -111,7 +119,9 @@ c_dist() {
     local name=buffdb-$VERSION-x86_64-linux-gnu
     local stage=$WORK/c/$name
     rm -rf "$WORK/c"
-    "$ROOT/scripts/build-c.sh" install "$stage"
+    local features=capi
+    [ "$ENCRYPTION" = 0 ] || features="capi encryption"
+    BUFFDB_C_FEATURES=$features "$ROOT/scripts/build-c.sh" install "$stage"
     # Relocatable: pkg-config derives the prefix from where buffdb.pc lies.
     sed -i 's|^prefix=.*|prefix=${pcfiledir}/../..|' "$stage/lib/pkgconfig/buffdb.pc"
     cp "$ROOT/README.md" "$stage/"
@@ -126,7 +136,7 @@ rust_dist() {
     cp "$CARGO_TARGET_DIR/package/buffdb-$VERSION.crate" "$DIST/"
     # --target and zig like the addon (glibc 2.17); the `dist` profile (Cargo.toml:
     # fat LTO, size-optimised but for the engine) makes it about 40% smaller.
-    (cd "$ROOT" && use_zig && cargo build --locked --profile dist -p buffdb-cli --target x86_64-unknown-linux-gnu)
+    (cd "$ROOT" && use_zig && cargo build --locked --profile dist -p buffdb-cli "${FEATURES[@]}" --target x86_64-unknown-linux-gnu)
     install -m 0755 "$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/dist/buffdb" "$DIST/buffdb"
     strip "$DIST/buffdb"
     log "buffdb (CLI) needs $(glibc_floor "$DIST/buffdb")"
@@ -136,6 +146,11 @@ parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(python node c rust)
 if [ $# -eq 0 ]; then rm -rf "$DIST"; fi
 mkdir -p "$DIST" "$WORK"
+if [ "$ENCRYPTION" != 0 ]; then
+    # One libcrypto for every artifact (built once per target dir; exports OPENSSL_*).
+    tools
+    timed openssl . "$ROOT/scripts/openssl.sh"
+fi
 for part in "${parts[@]}"; do
     case "$part" in
         python|node|c|rust) timed "$part" "${part}_dist" ;;

@@ -12,6 +12,11 @@
 #     - the C tarball unpacked into a temporary prefix, c-examples built with only
 #       PKG_CONFIG_PATH set (shared and static) and run;
 #     - the release `buffdb` command line;
+#     - encryption at rest in each (issue 26): the shared JSON cases on encrypted
+#       databases and the wrong/missing/needless-key tests, run by each language's own
+#       runner against the installed artifact (the wheel: pytest in its venv; the npm
+#       tarballs: node --test; the C tarball: tests/c/test_capi against libbuffdb.so and
+#       libbuffdb.a); the command line with --key-file; none of them may skip;
 #  4. with Rust: the Python sdist builds and installs from source.
 # Prints one line per test and ends with "N passed, M failed"; exits non-zero on failure.
 #   BUFFDB_DIST_SKIP_BUILD=1   test what is already in dist/
@@ -138,6 +143,24 @@ if norust "$PYTHON" -m venv "$WORK/venv" >"$WORK/venv.log" 2>&1 \
     pass "pip install the wheel into a fresh venv (no index, no Rust)"
     run "python smoke from the wheel (put/get, 8 MiB stream, search, transactions)" "$WORK/py-smoke.log" \
         sh -c 'cd "$1" && PATH="$2" "$1/venv/bin/python" "$1/smoke.py"' _ "$WORK" "$NORUST_PATH"
+    # Encryption: the shared cases encrypted and the key tests, by pytest (installed into
+    # the venv afterwards) from a folder of copies, so `import buffdb` is the wheel's.
+    mkdir -p "$WORK/pytests"
+    cp "$ROOT"/python/tests/{conftest.py,test_shared_cases.py,test_encryption.py} "$WORK/pytests/"
+    if norust "$WORK/venv/bin/pip" install --disable-pip-version-check --quiet "pytest>=7" >"$WORK/pip-pytest.log" 2>&1; then
+        run "the wheel has encryption (buffdb.ENCRYPTION_AVAILABLE)" "$WORK/py-enc-avail.log" \
+            sh -c 'cd "$1" && "$1/venv/bin/python" -c "import buffdb; assert buffdb.ENCRYPTION_AVAILABLE"' _ "$WORK"
+        if (cd "$WORK/pytests" && BUFFDB_CASES_DIR="$ROOT/tests/cases" PATH="$NORUST_PATH" \
+                "$WORK/venv/bin/python" -m pytest -q -p no:cacheprovider -rs test_shared_cases.py test_encryption.py) >"$WORK/py-enc.log" 2>&1 \
+            && grep -q "venv/lib/python.*/site-packages/buffdb" "$WORK/py-enc.log" \
+            && ! grep -qi "skipped" "$WORK/py-enc.log"; then
+            pass "python from the wheel: the shared cases on encrypted databases and the key tests, none skipped ($(grep -oE '[0-9]+ passed' "$WORK/py-enc.log"))"
+        else
+            fail "python from the wheel: the shared cases on encrypted databases and the key tests, none skipped" "$WORK/py-enc.log"
+        fi
+    else
+        fail "pip install pytest into the wheel's venv" "$WORK/pip-pytest.log"
+    fi
 else
     fail "pip install the wheel into a fresh venv (no index, no Rust)" "$WORK/pip.log"
 fi
@@ -153,6 +176,20 @@ if (cd "$WORK/npm-app" && norust npm install --offline --no-audit --no-fund --ca
     if [ "$n" -eq 2 ]; then pass "npm installed exactly the two packages"; else fail "npm installed exactly the two packages (found $n)" "$WORK/npm-install.log"; fi
     run "node smoke from require('buffdb')" "$WORK/node-cjs.log" sh -c 'cd "$1" && PATH="$2" node smoke.cjs' _ "$WORK/npm-app" "$NORUST_PATH"
     run "node smoke from import 'buffdb'" "$WORK/node-esm.log" sh -c 'cd "$1" && PATH="$2" node smoke.mjs' _ "$WORK/npm-app" "$NORUST_PATH"
+    # Encryption: node/test's shared-case runner and key tests, copied into the app, where
+    # their require('..') is the installed package.
+    mkdir -p "$WORK/npm-app/test"
+    cp "$ROOT"/node/test/{helpers.js,cases.test.js,encryption.test.js} "$WORK/npm-app/test/"
+    echo "module.exports = require('buffdb')" >"$WORK/npm-app/index.js"
+    if (cd "$WORK/npm-app" && BUFFDB_CASES_DIR="$ROOT/tests/cases" PATH="$NORUST_PATH" \
+            node -e "if (!require('buffdb').encryptionAvailable()) { console.error('encryptionAvailable() is false'); process.exit(1) }" \
+        && BUFFDB_CASES_DIR="$ROOT/tests/cases" PATH="$NORUST_PATH" \
+            node --test --test-reporter=tap test/cases.test.js test/encryption.test.js) >"$WORK/node-enc.log" 2>&1 \
+        && grep -q '^# skip 0$' "$WORK/node-enc.log" && grep -q '^# fail 0$' "$WORK/node-enc.log"; then
+        pass "node from the npm tarballs: the shared cases on encrypted databases and the key tests, none skipped ($(sed -n 's/^# pass //p' "$WORK/node-enc.log" | tail -1) passed)"
+    else
+        fail "node from the npm tarballs: the shared cases on encrypted databases and the key tests, none skipped" "$WORK/node-enc.log"
+    fi
     # Without its platform package the loader names the platform and how to build from source.
     rm -rf "$WORK/npm-app/node_modules/buffdb-linux-x64-gnu"
     if (cd "$WORK/npm-app" && PATH="$NORUST_PATH" node -e "require('buffdb')") >"$WORK/node-missing.log" 2>&1; then
@@ -199,6 +236,33 @@ if cbuild "$WORK/c-static" STATIC=1 "$WORK/c-static/kv" >"$WORK/c-static.log" 2>
 else
     fail "C example kv links statically from the tarball" "$WORK/c-static.log"
 fi
+# Encryption: tests/c/test_capi (every C test, the shared cases plain and encrypted)
+# against the tarball's libbuffdb.so and libbuffdb.a.
+python3 "$ROOT/tests/c/cases_to_tokens.py" "$ROOT"/tests/cases/*.json >"$WORK/cases.txt"
+c_test_build() { # shared|static out: as c-examples/Makefile links (STATIC=1 for static)
+    local pc="env PKG_CONFIG_PATH=$CPREFIX/lib/pkgconfig pkg-config" libs
+    if [ "$1" = static ]; then
+        libs="$CPREFIX/lib/libbuffdb.a $($pc --static --libs-only-l buffdb | sed 's/-lbuffdb\b//')"
+    else
+        libs=$($pc --libs buffdb)
+    fi
+    norust cc -std=c99 -D_POSIX_C_SOURCE=200809L -O1 -I"$ROOT/tests/c" $($pc --cflags buffdb) \
+        "$ROOT/tests/c/test_capi.c" "$ROOT/tests/c/cases.c" -o "$2" $libs -lpthread
+}
+for link in shared static; do
+    if c_test_build "$link" "$WORK/test_capi_$link" >"$WORK/c-enc-build-$link.log" 2>&1; then
+        mkdir -p "$WORK/c-enc-$link"
+        env LD_LIBRARY_PATH="$CPREFIX/lib" "$WORK/test_capi_$link" "$WORK/cases.txt" "$WORK/c-enc-$link" >"$WORK/c-enc-$link.log" 2>&1
+        n=$(grep -c '^ok   case: .*, encrypted)$' "$WORK/c-enc-$link.log")
+        if grep -q '^[0-9]* passed, 0 failed$' "$WORK/c-enc-$link.log" && [ "$n" -gt 0 ]; then
+            pass "C from the tarball ($link libbuffdb): tests/c/test_capi, $n shared-case runs on encrypted databases ($(tail -1 "$WORK/c-enc-$link.log"))"
+        else
+            fail "C from the tarball ($link libbuffdb): tests/c/test_capi with the shared cases on encrypted databases ($n encrypted runs)" "$WORK/c-enc-$link.log"
+        fi
+    else
+        fail "build tests/c/test_capi against the tarball ($link)" "$WORK/c-enc-build-$link.log"
+    fi
+done
 
 # The command line.
 if norust "$CLI" -s "$WORK/cli.bdb" kv set greeting hello >"$WORK/cli.log" 2>&1 \
@@ -208,6 +272,24 @@ if norust "$CLI" -s "$WORK/cli.bdb" kv set greeting hello >"$WORK/cli.log" 2>&1 
 else
     fail "the release buffdb command line sets and gets a key" "$WORK/cli.log"
 fi
+
+# Encryption from the command line: --key-file writes an encrypted file that reads back
+# with the key, and is refused without it or with a wrong one.
+cli_encryption() {
+    local db=$WORK/cli-enc.bdb out
+    printf '%s\n' 'correct horse battery staple' >"$WORK/cli.key"
+    printf '%s\n' 'wrong horse' >"$WORK/cli-wrong.key"
+    norust "$CLI" -s "$db" --key-file "$WORK/cli.key" kv set secret-key a-distinctive-secret-value || return 1
+    [ "$(norust "$CLI" -s "$db" --key-file "$WORK/cli.key" kv get secret-key)" = a-distinctive-secret-value ] || { echo "read back failed"; return 1; }
+    norust "$CLI" -s "$db" --key-file "$WORK/cli.key" check || return 1
+    if cat "$db" "$db-wal" 2>/dev/null | grep -aq 'a-distinctive-secret-value\|SQLite format 3'; then echo "plaintext in the file"; return 1; fi
+    out=$(norust "$CLI" -s "$db" kv get secret-key 2>&1) && { echo "opened without a key: $out"; return 1; }
+    echo "without a key: $out"
+    out=$(norust "$CLI" -s "$db" --key-file "$WORK/cli-wrong.key" kv get secret-key 2>&1) && { echo "opened with a wrong key: $out"; return 1; }
+    echo "with a wrong key: $out"
+    grep -qi 'wrong encryption key' <<<"$out"
+}
+run "the release command line: --key-file encrypts, reads back, refuses a missing or wrong key" "$WORK/cli-enc.log" cli_encryption
 
 # 4. where no wheel fits: the sdist builds from source (this one needs Rust).
 if [ -n "$SDIST" ]; then

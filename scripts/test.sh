@@ -22,8 +22,12 @@ fi
 if [ -x "$TOOLS/bin/litestream" ]; then export BUFFDB_LITESTREAM="${BUFFDB_LITESTREAM:-$TOOLS/bin/litestream}"; fi
 
 run "rust" cargo test --locked
-# Encryption at rest (cargo feature `encryption`: SQLCipher, OpenSSL built from source once).
-run "rust encryption" cargo test --locked -p buffdb --features encryption --test encryption
+# Encryption at rest (cargo feature `encryption`: SQLCipher). Every encrypted build below
+# (these tests, the interop's CLI, the release artifacts of test-dist) links the one
+# libcrypto scripts/openssl.sh builds (trimmed to SQLCipher's needs, once per target dir)
+# instead of openssl-src's full build per profile; without it they fall back to that.
+. scripts/openssl.sh || echo "scripts/openssl.sh failed: encrypted builds use openssl-src's vendored OpenSSL"
+run "rust encryption" cargo test --locked -p buffdb --features encryption --test encryption --test shared_cases
 # The crash and corruption suites again, on an encrypted file.
 run "rust encryption: crash, corruption" env BUFFDB_TEST_KEY="x'2626262626262626262626262626262626262626262626262626262626262626'" \
   cargo test --locked -p buffdb --features encryption --test crash --test corruption -- \
