@@ -27,7 +27,8 @@ run "rust" cargo test --locked
 # libcrypto scripts/openssl.sh builds (trimmed to SQLCipher's needs, once per target dir)
 # instead of openssl-src's full build per profile; without it they fall back to that.
 . scripts/openssl.sh || echo "scripts/openssl.sh failed: encrypted builds use openssl-src's vendored OpenSSL"
-run "rust encryption" cargo test --locked -p buffdb --features encryption --test encryption --test shared_cases
+run "rust encryption" cargo test --locked -p buffdb --features encryption --test encryption
+run "rust encryption: shared cases" cargo test --locked -p buffdb --features encryption --test shared_cases -- shared_cases_encrypted
 # The crash and corruption suites again, on an encrypted file.
 run "rust encryption: crash, corruption" env BUFFDB_TEST_KEY="x'2626262626262626262626262626262626262626262626262626262626262626'" \
   cargo test --locked -p buffdb --features encryption --test crash --test corruption -- \
