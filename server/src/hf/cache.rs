@@ -244,6 +244,10 @@ fn import_repo(db: &Db, repo: &Repo, root: &Path, report: &mut ImportReport) -> 
             t.model_set_alias(&name, branch, Some(commit))?;
             report.refs += 1;
         }
+        // `latest` is the hub's default branch, not whichever commit sorted last.
+        if let Some((_, commit)) = refs.iter().find(|(branch, _)| branch == "main") {
+            t.model_set_alias(&name, buffdb::LATEST, Some(commit))?;
+        }
         Ok(())
     })
 }

@@ -454,6 +454,9 @@ def main():
         assert "2 new versions, 2 refs, 5 files stored" in r.stdout, r.stdout
         r = buffdb("hf", "import", str(src), store=store)
         assert "0 new versions" in r.stdout and "0 files stored" in r.stdout, r.stdout
+        # `latest` follows the hub's main branch (not the commit that sorts last).
+        listed = {l.split("\t")[0]: l.split("\t")[-1] for l in buffdb("model", "list", REPO, store=store).stdout.splitlines()}
+        assert listed[expect["c2"]] == "latest,main" and listed[expect["c1"]] == "v1", listed
         blobs = buffdb("search", "/hf/blobs/", store=store).stdout.split()
         distinct = {h for rev in expect["revs"].values() for h in rev.values()}
         assert len(blobs) == len(distinct) == 5, blobs  # 9 files listed, 5 distinct, each stored once
