@@ -566,11 +566,28 @@ static int buffdb_physfs__mkdir(void *opaque, const char *name) {
     return ok;
 }
 
+/* What the first stream path starting with `path` says about `path`: 2 a directory
+ * (it is "path/..."), 0 nothing is there, 1 a file may be (it is `path` itself, or a
+ * sibling such as "path.png" sorts first), -1 error. One search. */
+static int buffdb_physfs__first_under(buffdb_db *db, const char *path) {
+    buffdb_search_cursor *c = NULL;
+    const char *p = NULL;
+    size_t n = strlen(path), len = 0;
+    int kind;
+    if (!buffdb_physfs__ok(buffdb_search(db, path, NULL, 1, &c))) return -1;
+    if (!buffdb_physfs__ok(buffdb_search_next(c, &p, &len))) kind = -1;
+    else if (!p) kind = 0;
+    else kind = len > n && p[n] == '/' ? 2 : 1;
+    buffdb_search_cursor_free(c);
+    return kind;
+}
+
 static int buffdb_physfs__stat(void *opaque, const char *name, PHYSFS_Stat *st) {
     buffdb_physfs__archive *a = (buffdb_physfs__archive *)opaque;
     buffdb_stream_info info;
     buffdb_reader *r = NULL;
     buffdb_status s;
+    const char *last;
     char *path;
     int any;
     st->readonly = !a->writable;
@@ -580,6 +597,18 @@ static int buffdb_physfs__stat(void *opaque, const char *name, PHYSFS_Stat *st) 
     buffdb_physfs__drop_kept(a);
     if (*name == '\0') return 1; /* the root */
     if (!(path = buffdb_physfs__path(name, ""))) return 0;
+    /* PhysFS stats every directory of a path before it opens a file there: a last
+     * element without a dot is looked up as a directory first, in one search (a file
+     * lookup that misses and then a directory search cost twice that). */
+    last = strrchr(path, '/') + 1;
+    if (!strchr(last, '.')) {
+        int kind = buffdb_physfs__first_under(a->db, path);
+        if (kind != 1) {
+            free(path);
+            if (kind == 0) PHYSFS_setErrorCode(PHYSFS_ERR_NOT_FOUND);
+            return kind == 2;
+        }
+    }
     /* A mount reads: open the file's reader, which the openRead after this takes. A
      * write directory only stats (a kept reader would pin a version it replaces), and
      * so does a mount when symlinks are permitted (then PhysFS opens without a stat

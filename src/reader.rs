@@ -5,6 +5,7 @@
 //! versions: it reads the chunk rows of one content, which never change, and the
 //! content is pinned so this process does not collect it while it is read.
 
+use std::cell::Cell;
 use std::io::{self, SeekFrom};
 
 use crate::error::{Error, ErrorCode, Result};
@@ -12,6 +13,17 @@ use crate::storage::content::{self, BlockBufs, ChunkRef, ContentMeta, BLOCK};
 use crate::storage::Via;
 use crate::stream::info::StreamInfo;
 
+
+thread_local! {
+    /// The buffers of the last reader closed on this thread, for the next one opened
+    /// here: a game opens a reader per file, and allocating and zeroing a block
+    /// buffer each time cost ~10,000 instructions per 64 KiB range read. Their bytes
+    /// are stale; every use decodes over them before reading them.
+    static SPARE: Cell<Option<(Vec<u8>, BlockBufs)>> = const { Cell::new(None) };
+}
+
+/// The most buffer bytes kept in [`SPARE`].
+const SPARE_MAX: usize = 256 << 10;
 
 pub struct Reader {
     via: Via,
@@ -114,6 +126,7 @@ impl Reader {
 
     /// The reader over a pinned content (unpinned again when it fails its checks).
     fn pinned(via: Via, what: String, meta: ContentMeta, chunks: Vec<ChunkRef>, info: Option<StreamInfo>) -> Result<Reader> {
+        let (buf, bufs) = SPARE.try_with(Cell::take).ok().flatten().unwrap_or_default();
         let mut r = Reader {
             via,
             what,
@@ -121,10 +134,10 @@ impl Reader {
             chunks,
             info,
             pos: 0,
-            buf: Vec::new(),
+            buf,
             buf_seq: None,
             buf_from: 0,
-            bufs: BlockBufs::default(),
+            bufs,
             doc: crc32fast::Hasher::new(),
             doc_next: 0,
             doc_at: 0,
@@ -268,8 +281,11 @@ impl Reader {
         if !self.closed {
             self.closed = true;
             self.via.inner().unpin(self.content.id);
-            self.buf = Vec::new();
-            self.bufs = BlockBufs::default();
+            self.buf_seq = None;
+            let (buf, bufs) = (std::mem::take(&mut self.buf), std::mem::take(&mut self.bufs));
+            if buf.capacity() + bufs.capacity() <= SPARE_MAX {
+                let _ = SPARE.try_with(|s| s.set(Some((buf, bufs))));
+            }
         }
     }
 
@@ -285,11 +301,12 @@ impl Reader {
     }
 
     /// One step: copies from the chunk under the position. A read that takes the
-    /// whole chunk decodes it straight into the caller's buffer; a chunk in blocks
-    /// decodes (and checks) only the blocks under the read, straight into the
-    /// caller's buffer when they fit it, else into the reader's buffer (in a
-    /// sequential pass at least [`Reader::WINDOW`] bytes, for the small reads that
-    /// follow; a read after a seek, or the first, only the blocks it needs).
+    /// whole chunk decodes it straight into the caller's buffer. In a chunk in blocks
+    /// only the blocks under the read are decoded (and checked), in one blob open:
+    /// those it covers whole straight into the caller's buffer, one it covers in part
+    /// into the reader's buffer (kept, for a read that goes on from there); small
+    /// reads in a sequential pass decode at least [`Reader::WINDOW`] bytes into the
+    /// reader's buffer instead, for the small reads that follow.
     fn read_once(&mut self, out: &mut [u8]) -> Result<usize> {
         let seq = (self.pos / self.content.chunk_size) as usize;
         let within = (self.pos % self.content.chunk_size) as usize;
@@ -317,19 +334,31 @@ impl Reader {
             out[..n].copy_from_slice(&self.buf[within..within + n]);
             return Ok(n);
         }
+        let end = (within + out.len()).min(raw_len);
         let from = within - within % BLOCK;
-        let direct = if within == from { out.len().min(raw_len - from) } else { 0 };
-        let direct = if from + direct == raw_len { direct } else { direct - direct % BLOCK };
-        if direct > 0 {
-            self.load_blocks(&c, from, Target::Caller(&mut out[..direct]))?;
-            self.checked(seq, &c, from, from + direct)?;
-            return Ok(direct);
+        let blocks_end = (end.div_ceil(BLOCK) * BLOCK).min(raw_len);
+        if !self.streaming || end - within >= Self::WINDOW {
+            // Straight into the caller's buffer, one blob open: only a block the read
+            // covers in part is decoded into the reader's buffer (and kept there, for
+            // a read that goes on from it).
+            self.buf_seq = None;
+            let (bufs, buf) = (&mut self.bufs, &mut self.buf);
+            let kept = self
+                .via
+                .core()
+                .read(|conn| content::load_range(conn, &c, within, &mut out[..end - within], bufs, buf, verify))
+                .map_err(|e| self.failed(e))?;
+            if let Some(start) = kept {
+                (self.buf_seq, self.buf_from) = (Some(seq), start);
+            }
+            self.checked(seq, &c, from, blocks_end)?;
+            return Ok(end - within);
         }
-        let want = if self.streaming { out.len().max(Self::WINDOW) } else { out.len() };
+        let want = out.len().max(Self::WINDOW);
         let end = (within + want).min(raw_len);
         let end = (end.div_ceil(BLOCK) * BLOCK).min(raw_len);
         self.buf_seq = None;
-        self.load_blocks(&c, from, Target::Buf(end - from))?;
+        self.load_blocks(&c, from, end - from)?;
         (self.buf_seq, self.buf_from) = (Some(seq), from);
         self.checked(seq, &c, from, end)?;
         let at = within - from;
@@ -342,19 +371,15 @@ impl Reader {
     /// then cost one chunk lookup per window, not per read.
     pub(crate) const WINDOW: usize = 64 << 10;
 
-    fn load_blocks(&mut self, c: &ChunkRef, from: usize, target: Target<'_>) -> Result<()> {
+    /// Decodes blocks of chunk `c` from raw offset `from` (a block start), `n` bytes,
+    /// into the reader's buffer.
+    fn load_blocks(&mut self, c: &ChunkRef, from: usize, n: usize) -> Result<()> {
         let verify = self.via.inner().opts.verify_checksums;
         let (bufs, buf) = (&mut self.bufs, &mut self.buf);
-        let out: &mut [u8] = match target {
-            Target::Caller(out) => out,
-            Target::Buf(n) => {
-                buf.resize(n, 0);
-                buf
-            }
-        };
+        buf.resize(n, 0);
         self.via
             .core()
-            .read(|conn| content::load_blocks(conn, c, from, out, bufs, verify).map(|_| ()))
+            .read(|conn| content::load_blocks(conn, c, from, buf, bufs, verify).map(|_| ()))
             .map_err(|e| self.failed(e))
     }
 
@@ -402,13 +427,6 @@ impl Reader {
             Error::new(ErrorCode::Conflict, format!("{} was removed while being read", self.what))
         }
     }
-}
-
-/// Where [`Reader::load_blocks`] decodes to.
-enum Target<'a> {
-    Caller(&'a mut [u8]),
-    /// The reader's buffer, resized to this many bytes.
-    Buf(usize),
 }
 
 impl Drop for Reader {

@@ -349,32 +349,93 @@ fn decode_blocks(
     scratch: &mut Vec<u8>,
     verify: bool,
 ) -> Result<()> {
-    let n = c.raw_len.div_ceil(BLOCK as u32) as usize;
-    let mut at = n * ENTRY + (0..first).map(|i| entry(table, i).0).sum::<usize>();
+    let mut at = block_offset(c, table, first);
     for (k, raw) in out.chunks_mut(BLOCK).enumerate() {
-        let i = first + k;
-        let (len, crc) = entry(table, i);
-        if at + len > c.stored_len as usize {
-            return Err(Error::corrupt(format!("chunk {} block {i} runs past the chunk", c.rowid)));
-        }
-        if len == raw.len() {
-            blob.read_at_exact(raw, at)?;
-        } else {
-            scratch.resize(len, 0);
-            blob.read_at_exact(scratch, at)?;
-            let got = snap::raw::Decoder::new()
-                .decompress(scratch, raw)
-                .map_err(|e| Error::corrupt(format!("chunk {} block {i} does not decompress: {e}", c.rowid)))?;
-            if got != raw.len() {
-                return Err(Error::corrupt(format!("chunk {} block {i} decompresses to the wrong length", c.rowid)));
-            }
-        }
-        if verify && crc32fast::hash(raw) != crc {
-            return Err(Error::corrupt(format!("checksum mismatch in chunk {} block {i}", c.rowid)));
-        }
-        at += len;
+        at += decode_block(blob, c, table, first + k, at, raw, scratch, verify)?;
     }
     Ok(())
+}
+
+/// Where block `i`'s stored bytes start in a [`CODEC_BLOCKS`] chunk (`table` holds
+/// the entries before it).
+fn block_offset(c: &ChunkRef, table: &[u8], i: usize) -> usize {
+    let n = c.raw_len.div_ceil(BLOCK as u32) as usize;
+    n * ENTRY + (0..i).map(|j| entry(table, j).0).sum::<usize>()
+}
+
+/// Decodes block `i` (stored at `at`) into `raw`, its raw size exactly, checking its
+/// CRC; gives the block's stored length.
+#[allow(clippy::too_many_arguments)]
+fn decode_block(
+    blob: &rusqlite::blob::Blob<'_>,
+    c: &ChunkRef,
+    table: &[u8],
+    i: usize,
+    at: usize,
+    raw: &mut [u8],
+    scratch: &mut Vec<u8>,
+    verify: bool,
+) -> Result<usize> {
+    let (len, crc) = entry(table, i);
+    if at + len > c.stored_len as usize {
+        return Err(Error::corrupt(format!("chunk {} block {i} runs past the chunk", c.rowid)));
+    }
+    if len == raw.len() {
+        blob.read_at_exact(raw, at)?;
+    } else {
+        scratch.resize(len, 0);
+        blob.read_at_exact(scratch, at)?;
+        let got = snap::raw::Decoder::new()
+            .decompress(scratch, raw)
+            .map_err(|e| Error::corrupt(format!("chunk {} block {i} does not decompress: {e}", c.rowid)))?;
+        if got != raw.len() {
+            return Err(Error::corrupt(format!("chunk {} block {i} decompresses to the wrong length", c.rowid)));
+        }
+    }
+    if verify && crc32fast::hash(raw) != crc {
+        return Err(Error::corrupt(format!("checksum mismatch in chunk {} block {i}", c.rowid)));
+    }
+    Ok(len)
+}
+
+/// Reads raw bytes `at..at + out.len()` of a [`CODEC_BLOCKS`] chunk (inside it, not
+/// empty) with one blob open, decoding and checking every block under the range:
+/// a block the range covers whole decodes straight into `out`; one it covers in part
+/// (its first or last) decodes into `edge` (resized to the block) and the part is
+/// copied. `edge` keeps the last such block: gives its start, `None` when there was
+/// none (then `edge` is unchanged).
+pub(crate) fn load_range(
+    conn: &Connection,
+    c: &ChunkRef,
+    at: usize,
+    out: &mut [u8],
+    bufs: &mut BlockBufs,
+    edge: &mut Vec<u8>,
+    verify: bool,
+) -> Result<Option<usize>> {
+    let raw_len = c.raw_len as usize;
+    let end = at + out.len();
+    debug_assert!(c.codec == CODEC_BLOCKS && at < end && end <= raw_len);
+    let blob = open_chunk(conn, c)?;
+    let (first, last) = (at / BLOCK, (end - 1) / BLOCK);
+    block_table(&blob, c, last + 1, &mut bufs.table)?;
+    let table = &bufs.table;
+    let mut stored_at = block_offset(c, table, first);
+    let mut kept = None;
+    for i in first..=last {
+        let (start, stop) = (i * BLOCK, ((i + 1) * BLOCK).min(raw_len));
+        let (lo, hi) = (start.max(at), stop.min(end));
+        let dst = &mut out[lo - at..hi - at];
+        if lo == start && hi == stop {
+            stored_at += decode_block(&blob, c, table, i, stored_at, dst, &mut bufs.packed, verify)?;
+        } else {
+            edge.resize(stop - start, 0);
+            stored_at += decode_block(&blob, c, table, i, stored_at, edge, &mut bufs.packed, verify)?;
+            dst.copy_from_slice(&edge[lo - start..hi - start]);
+            kept = Some(start);
+        }
+    }
+    Ok(kept)
 }
 
 /// Opens a chunk's bytes for incremental reading, checking their stored length.
@@ -428,6 +489,13 @@ pub(crate) fn load_blocks(
 pub(crate) struct BlockBufs {
     table: Vec<u8>,
     packed: Vec<u8>,
+}
+
+impl BlockBufs {
+    /// Bytes held.
+    pub(crate) fn capacity(&self) -> usize {
+        self.table.capacity() + self.packed.capacity()
+    }
 }
 
 /// Builds a whole content from a reader inside the caller's transaction.
