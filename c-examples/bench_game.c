@@ -10,6 +10,11 @@
  *                                          ranges, warm (and cold when COLD=1: the page
  *                                          cache is dropped before each cold pass)
  *   bench_game mount label=archive...      mount time only (median of 5)
+ *   bench_game profile LIST ARCHIVE whole|ranges N
+ *                                          one warm-up pass, then N whole files (in the
+ *                                          shuffled order) or N random 64 KiB ranges
+ *                                          inside profiled(): for
+ *                                          valgrind --tool=callgrind --toggle-collect=profiled
  */
 #define _POSIX_C_SOURCE 200809L
 #define BUFFDB_PHYSFS_IMPLEMENTATION
@@ -235,12 +240,50 @@ static int cmd_read(const char *list, int cold, int argc, char **argv) {
     return 0;
 }
 
+/* The measured pass of `profile` (callgrind collects inside this function only). */
+__attribute__((noinline)) double profiled(int ranges, int n, int *order) {
+    int all = n_assets;
+    double r;
+    if (ranges) return range_pass(n, 4242);
+    n_assets = n < all ? n : all;
+    r = whole_pass(order);
+    n_assets = all;
+    return r;
+}
+
+static int cmd_profile(const char *list, const char *archive, const char *mode, int n) {
+    int i, *order, ranges = strcmp(mode, "ranges") == 0;
+    unsigned long long bytes = 0;
+    if (load_list(list)) return 1;
+    buf = malloc(4 << 20);
+    order = malloc(sizeof(int) * (size_t)n_assets);
+    for (i = 0; i < n_assets; i++) order[i] = i;
+    for (i = n_assets - 1; i > 0; i--) {
+        int j = (int)(rnd() % (unsigned long long)(i + 1)), t = order[i];
+        order[i] = order[j], order[j] = t;
+    }
+    if (!PHYSFS_mount(archive, "/", 0)) return 1;
+    if (ranges) range_pass(n, 4242); /* warm-up: the same reads */
+    else {
+        int all = n_assets;
+        n_assets = n < all ? n : all;
+        whole_pass(order);
+        n_assets = all;
+    }
+    for (i = 0; i < (n < n_assets ? n : n_assets); i++) bytes += assets[order[i]].size;
+    printf("%s %s: %.0f %s\n", archive, mode, profiled(ranges, n, order), ranges ? "reads/s" : "MB/s");
+    if (!ranges) printf("bytes %llu files %d\n", bytes, n < n_assets ? n : n_assets);
+    PHYSFS_unmount(archive);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 5 && strcmp(argv[1], "gen") == 0) return gen(argv[2], atoi(argv[3]), strtoull(argv[4], NULL, 10));
     if (argc >= 4 && strcmp(argv[1], "manyfiles") == 0) return manyfiles(argv[2], atoi(argv[3]));
     if (argc >= 4 && strcmp(argv[1], "manydir") == 0) return manydir(argv[2], atoi(argv[3]));
     if (!PHYSFS_init(argv[0]) || !buffdb_physfs_register()) return 1;
     if (argc >= 5 && strcmp(argv[1], "read") == 0) return cmd_read(argv[2], atoi(argv[3]), argc - 4, argv + 4);
+    if (argc >= 6 && strcmp(argv[1], "profile") == 0) return cmd_profile(argv[2], argv[3], argv[4], atoi(argv[5]));
     if (argc >= 3 && strcmp(argv[1], "mount") == 0) {
         int k;
         for (k = 2; k < argc; k++) {

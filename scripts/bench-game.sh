@@ -6,8 +6,12 @@
 # random 64 KiB ranges (open, seek, read, close: reads/s), warm (median of 3) and cold
 # (page cache dropped first, when /proc/sys/vm/drop_caches is writable); pack time and
 # size against `zip -r`; mount time of a MANY-file database against a MANY-file zip.
+# Two databases: `buffdb pack` as it is (compression auto: snappy where it gains) and
+# `--compression never` ("buffdb-stored", the like-for-like of a stored zip). ROUNDS
+# (default 3) read runs; the summary gives medians of the figures and of the ratios,
+# each ratio taken within one round.
 #
-#   scripts/bench-game.sh [COUNT] [MANY]        defaults: 2000 100000
+#   [ROUNDS=3] scripts/bench-game.sh [COUNT] [MANY]        defaults: 2000 100000
 #
 # Needs what scripts/test-c.sh needs plus libphysfs-dev and zip (installed with apt-get
 # when missing and possible). Compare the ratios within one run: the machine is noisy.
@@ -42,30 +46,50 @@ echo "== $COUNT assets"
 LOOSE=$(size "$WORK/assets")
 T_PACK=$(secs "$BUFFDB" -s "$WORK/assets.buffdb" pack "$WORK/assets")
 T_REPACK=$(secs "$BUFFDB" -s "$WORK/assets.buffdb" pack "$WORK/assets")
+# The like-for-like of a stored zip: nothing compressed (no snappy to decode on read).
+T_PACK_RAW=$(secs "$BUFFDB" -s "$WORK/raw.buffdb" pack --compression never "$WORK/assets")
 T_ZIP0=$(cd "$WORK/assets" && secs zip -qr -0 ../stored.zip .)
 T_ZIP=$(cd "$WORK/assets" && secs zip -qr ../deflated.zip .)
 printf '%-22s %10s %10s\n' "pack" "seconds" "MiB"
 printf '%-22s %10.2f %10.1f\n' "loose files" 0 "$(echo "$LOOSE / 1048576" | bc -l)"
 printf '%-22s %10.2f %10.1f\n' "buffdb pack" "$T_PACK" "$(echo "$(size "$WORK/assets.buffdb") / 1048576" | bc -l)"
 printf '%-22s %10.2f %10s\n' "buffdb pack (again)" "$T_REPACK" "-"
+printf '%-22s %10.2f %10.1f\n' "buffdb pack, stored" "$T_PACK_RAW" "$(echo "$(size "$WORK/raw.buffdb") / 1048576" | bc -l)"
 printf '%-22s %10.2f %10.1f\n' "zip -r -0 (stored)" "$T_ZIP0" "$(echo "$(size "$WORK/stored.zip") / 1048576" | bc -l)"
 printf '%-22s %10.2f %10.1f\n' "zip -r (deflated)" "$T_ZIP" "$(echo "$(size "$WORK/deflated.zip") / 1048576" | bc -l)"
 echo
 [ "$COLD" = 1 ] || echo "(cannot drop the page cache here: cold columns are 0)"
-"$B" read "$WORK/assets.list" "$COLD" buffdb="$WORK/assets.buffdb" zip-stored="$WORK/stored.zip" \
-    zip-deflated="$WORK/deflated.zip" loose="$WORK/assets" | tee "$WORK/read.txt"
+ROUNDS=${ROUNDS:-3}
+for r in $(seq "$ROUNDS"); do
+    echo "-- read round $r of $ROUNDS"
+    "$B" read "$WORK/assets.list" "$COLD" buffdb="$WORK/assets.buffdb" buffdb-stored="$WORK/raw.buffdb" \
+        zip-stored="$WORK/stored.zip" zip-deflated="$WORK/deflated.zip" loose="$WORK/assets" | tee "$WORK/read.$r.txt"
+done
 echo
-awk 'NR > 1 { for (i = 2; i <= 6; i++) v[$1, i] = $i; n[NR] = $1 }
+# Each round's ratios (within the round), then the median of each figure and ratio over the rounds.
+awk 'FNR > 1 { for (i = 2; i <= 6; i++) v[FILENAME, $1, i] = $i; f[FILENAME] = 1 }
+     function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                                    return a[int((n + 1) / 2)] }
      END {
        split("mount-ms whole-MB/s 64K-reads/s cold-MB/s cold-reads/s", h, " ")
-       printf "%-26s %10s %12s %12s %12s %12s\n", "BuffDB / other (same run)", h[1] " (lower)", h[2], h[3], h[4], h[5]
-       split("zip-stored zip-deflated loose", o, " ")
-       for (k = 1; k <= 3; k++) {
-         printf "%-26s", "buffdb / " o[k]
-         for (i = 2; i <= 6; i++) printf " %12s", (v[o[k], i] > 0 ? sprintf("%.2fx", v["buffdb", i] / v[o[k], i]) : "-")
+       split("buffdb buffdb-stored zip-stored zip-deflated loose", names, " ")
+       printf "%-30s %12s %12s %12s %12s %12s\n", "median of rounds", h[1] " (lower)", h[2], h[3], h[4], h[5]
+       for (k = 1; k <= 5; k++) {
+         printf "%-30s", names[k]
+         for (i = 2; i <= 6; i++) { n = 0; for (F in f) x[++n] = v[F, names[k], i]; printf " %12.2f", med(x, n) }
          printf "\n"
        }
-     }' "$WORK/read.txt"
+       split("buffdb/zip-stored buffdb/zip-deflated buffdb/loose buffdb-stored/zip-stored buffdb-stored/loose", pairs, " ")
+       for (k = 1; k <= 5; k++) {
+         split(pairs[k], p, "/")
+         printf "%-30s", pairs[k] " (x)"
+         for (i = 2; i <= 6; i++) {
+           n = 0; for (F in f) if (v[F, p[2], i] > 0) x[++n] = v[F, p[1], i] / v[F, p[2], i]
+           printf " %12s", (n ? sprintf("%.2fx", med(x, n)) : "-")
+         }
+         printf "\n"
+       }
+     }' "$WORK"/read.*.txt
 
 echo
 echo "== mount time with $MANY files"
