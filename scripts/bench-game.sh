@@ -11,7 +11,8 @@
 # (default 3) read runs; the summary gives medians of the figures and of the ratios,
 # each ratio taken within one round.
 #
-#   [ROUNDS=3] scripts/bench-game.sh [COUNT] [MANY]        defaults: 2000 100000
+#   [ROUNDS=3] [BUFFDB_C_PREFIX=DIR] [BUFFDB_CLI=FILE] scripts/bench-game.sh [COUNT] [MANY]
+#                                               defaults: 2000 100000
 #
 # Needs what scripts/test-c.sh needs plus libphysfs-dev and zip (installed with apt-get
 # when missing and possible). Compare the ratios within one run: the machine is noisy.
@@ -28,10 +29,13 @@ if ! { pkg-config --exists physfs 2>/dev/null && command -v zip >/dev/null; }; t
     [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || { echo "bench-game: needs libphysfs-dev and zip" >&2; exit 1; }
     apt-get update -qq && apt-get install -y -qq --no-install-recommends libphysfs-dev zip pkg-config >/dev/null
 fi
-"$ROOT/scripts/build-c.sh" install "$WORK/prefix" >/dev/null 2>&1
-(cd "$ROOT" && cargo build --release -q -p buffdb-cli)
-BUFFDB=$CARGO_TARGET_DIR/release/buffdb
-export PKG_CONFIG_PATH=$WORK/prefix/lib/pkgconfig LD_LIBRARY_PATH=$WORK/prefix/lib
+# BUFFDB_C_PREFIX (an installed `build-c.sh install` prefix) and BUFFDB_CLI (a built
+# `buffdb`) skip the builds.
+PREFIX=${BUFFDB_C_PREFIX:-$WORK/prefix}
+[ -n "${BUFFDB_C_PREFIX:-}" ] || "$ROOT/scripts/build-c.sh" install "$PREFIX" >/dev/null 2>&1
+[ -n "${BUFFDB_CLI:-}" ] || (cd "$ROOT" && cargo build --release -q -p buffdb-cli)
+BUFFDB=${BUFFDB_CLI:-$CARGO_TARGET_DIR/release/buffdb}
+export PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig LD_LIBRARY_PATH=$PREFIX/lib
 cc -O2 -std=c99 $(pkg-config --cflags buffdb physfs) "$ROOT/c-examples/bench_game.c" -o "$WORK/bench_game" \
     $(pkg-config --libs buffdb physfs) -lm
 B=$WORK/bench_game
