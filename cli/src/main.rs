@@ -372,11 +372,44 @@ fn run(cli: Cli) -> Result<Outcome, Error> {
         Some(addr) => Box::new(remote::Remote::connect(&cli, addr)?),
         None => Box::new(open(&cli)?),
     };
-    let mut out = io::stdout().lock();
-    let outcome = command(&*store, &cli.command, given, &mut out)?;
-    out.flush()?;
+    let mut out = Stdout { inner: io::stdout().lock(), closed: false };
+    let outcome = command(&*store, &cli.command, given, &mut out).and_then(|o| Ok(out.flush().map(|_| o)?));
+    if out.closed {
+        // The reader of our output has gone (`buffdb kv scan "" | head`): stop quietly,
+        // as Unix tools do, rather than report "IO: Broken pipe".
+        store.close()?;
+        return Ok(Outcome::Ok);
+    }
+    let outcome = outcome?;
     store.close()?;
     Ok(outcome)
+}
+
+/// Standard output that remembers whether its reader closed the pipe.
+struct Stdout {
+    inner: io::StdoutLock<'static>,
+    closed: bool,
+}
+
+impl Stdout {
+    fn note<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        if matches!(&r, Err(e) if e.kind() == io::ErrorKind::BrokenPipe) {
+            self.closed = true;
+        }
+        r
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.note(r)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let r = self.inner.flush();
+        self.note(r)
+    }
 }
 
 /// Runs a command on a local file or a server: written once for both.

@@ -188,3 +188,28 @@ fn writing_a_missing_file_fails_and_changes_nothing() {
     assert_eq!(exit(s, &["stream", "stat", "/new"]), 1);
     assert!(ok(s, &["stats"]).contains("blobs: 0"), "{}", ok(s, &["stats"]));
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    // `buffdb stream get /big | head -c 10`: the pipe closes under a 4 MiB write.
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let s = &dir.path().join("cli.db");
+    let data: Vec<u8> = (0..4u32 << 20).map(|i| (i % 251) as u8).collect();
+    assert!(buffdb(s, &["stream", "put", "/big", "-"], Some(&data)).status.success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_buffdb"))
+        .arg("--store")
+        .arg(s)
+        .args(["stream", "get", "/big"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 10];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap(); // then dropped: the pipe closes
+    assert_eq!(head[..], data[..10]);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert!(buffdb(s, &["stream", "get", "/big"], None).stdout == data, "the store is unchanged");
+}
