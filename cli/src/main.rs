@@ -272,11 +272,16 @@ fn options(cli: &Cli) -> Result<OpenOptions, Error> {
 }
 
 fn open(cli: &Cli) -> Result<Db, Error> {
-    if cli.read_only {
+    open_path(&cli.store, options(cli)?)
+}
+
+/// Opens a store for a command or the server.
+pub(crate) fn open_path(path: &std::path::Path, opts: OpenOptions) -> Result<Db, Error> {
+    if opts.read_only {
         // A replica a stock `litestream restore -f` keeps, before its first change.
-        buffdb::replicate::ready_read_replica(&cli.store)?;
+        buffdb::replicate::ready_read_replica(path)?;
     }
-    Db::open(&cli.store, options(cli)?)
+    Db::open(path, opts)
 }
 
 fn input(file: &str) -> Result<Input, Error> {

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use buffdb::{Db, Error, ErrorCode, OpenOptions};
+use buffdb::{Error, ErrorCode, OpenOptions};
 use buffdb_server::{Config, Stores, Tls};
 use clap::Args;
 
@@ -78,10 +78,10 @@ pub fn run(args: &RunArgs, store: &Path, opts: OpenOptions) -> Result<(), Error>
         (None, Some(b)) => (b.clone(), None),
         (None, None) => (store.to_path_buf(), None),
     };
-    let kv = Db::open(&kv_path, opts.clone())?;
+    let kv = crate::open_path(&kv_path, opts.clone())?;
     let replication = crate::replicate::for_server(args.replicate.as_deref(), &kv_path)?;
     let stores = match blob_path {
-        Some(b) if !same_file(&kv_path, &b) => Stores::split(kv, Db::open(&b, opts)?),
+        Some(b) if !same_file(&kv_path, &b) => Stores::split(kv, crate::open_path(&b, opts)?),
         _ => Stores::shared(kv),
     };
     let mut config = Config::new(stores.clone());

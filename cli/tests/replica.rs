@@ -153,6 +153,12 @@ fn read_only_reads_a_follow_mode_replica_while_litestream_applies_changes() {
     assert!(!missing.exists());
     assert_eq!(buffdb(replica, &["--read-only", "restore", &url, "-o", "x.db"], None).status.code(), Some(2));
 
+    // `buffdb --read-only run` serves the replica over gRPC (here through `--remote`).
+    let server = Server::start(replica);
+    assert_eq!(server.remote(&["kv", "get", "round"]), "1\n");
+    let out = server.run(&["kv", "set", "round", "99"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("READ_ONLY"), "{out:?}");
+
     // New writes on the primary reach the replica, and the reads see them whole.
     for round in 2..=4u32 {
         let doc = format!("v{round} ").repeat(40_000 + round as usize).into_bytes();
@@ -163,11 +169,56 @@ fn read_only_reads_a_follow_mode_replica_while_litestream_applies_changes() {
             buffdb(replica, &["--read-only", "kv", "get", "done"], None).stdout == format!("{round}\n").as_bytes()
         });
         reads(&round.to_string(), &doc);
+        // The server's handle (its read cache, its pooled readers) sees them too.
+        wait_for(&format!("round {round} through the read-only server"), &[&rep, &follow], || {
+            server.remote(&["kv", "get", "done"]) == format!("{round}\n")
+        });
+        assert_eq!(server.remote(&["kv", "get", "round"]), format!("{round}\n"));
+        assert!(server.run(&["stream", "get", "/doc"]).stdout == doc);
     }
+    drop(server);
     // No reader ever put the replica in WAL mode.
     assert!(!Path::new(&format!("{}-wal", replica.display())).exists(), "a read left a -wal beside the replica");
     assert!(!follow.log().contains("level=ERROR"), "{}", follow.log());
     assert!(!rep.log().contains("level=ERROR"), "{}", rep.log());
+}
+
+/// `buffdb --read-only run 127.0.0.1:0` on a store, with the address it announced;
+/// killed when dropped.
+struct Server(Child, String);
+
+impl Server {
+    fn start(store: &Path) -> Server {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_buffdb"))
+            .arg("--store")
+            .arg(store)
+            .args(["--read-only", "run", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let line = lines.next().unwrap().unwrap();
+        let addr = line.split(" on ").nth(1).expect(&line).split_whitespace().next().unwrap().to_string();
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| eprintln!("server: {l}")));
+        Server(child, addr)
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_buffdb")).arg("--remote").arg(&self.1).args(args).output().unwrap()
+    }
+    fn remote(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
