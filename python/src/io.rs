@@ -7,7 +7,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyMemoryView};
+use pyo3::types::{PyByteArray, PyByteArrayMethods, PyBytes, PyMemoryView};
 
 use crate::buffers::{bytes_from_vec, new_bytes, pin_writable};
 use crate::convert::{bytes_like, opt_str, u64_arg};
@@ -119,6 +119,16 @@ impl PyReader {
             None => Err(closed_err("reader")),
         })
     }
+
+    /// Fills the `nbytes` at `addr` from the position, with the GIL released. The
+    /// caller holds an export of that memory (writable, C-contiguous) until it returns.
+    fn fill(&self, py: Python<'_>, addr: usize, nbytes: usize) -> PyResult<usize> {
+        self.with(py, move |r| {
+            // SAFETY: the caller's export keeps `nbytes` writable bytes at `addr`.
+            let buf = unsafe { std::slice::from_raw_parts_mut(addr as *mut u8, nbytes) };
+            read_full(r, buf)
+        })
+    }
 }
 
 #[pymethods]
@@ -152,6 +162,20 @@ impl PyReader {
     /// Reads into a writable buffer (bytearray, memoryview, array, numpy array, mmap);
     /// returns the number of bytes read (0 at the end). The buffer is filled directly.
     fn readinto(&self, py: Python<'_>, buffer: &Bound<'_, PyAny>) -> PyResult<usize> {
+        // A bytearray (what io.BufferedReader, shutil and most callers pass) is filled
+        // in place without ctypes: the memoryview's export stops it from being resized
+        // (or its bytes moved) while the GIL is released.
+        if let Ok(ba) = buffer.cast::<PyByteArray>() {
+            let nbytes = ba.len();
+            if nbytes == 0 {
+                return Ok(0);
+            }
+            let export = PyMemoryView::from(buffer)?;
+            let addr = ba.data() as usize;
+            let n = self.fill(py, addr, nbytes)?;
+            drop(export);
+            return Ok(n);
+        }
         let mv = PyMemoryView::from(buffer)?;
         let nbytes: usize = mv.getattr(intern!(py, "nbytes"))?.extract()?;
         if mv.getattr(intern!(py, "readonly"))?.is_truthy()? {
@@ -176,13 +200,7 @@ impl PyReader {
             }
             Err(e) => return Err(e),
         };
-        let addr = pinned.addr();
-        let n = self.with(py, move |r| {
-            // SAFETY: `pinned` holds a writable, C-contiguous export of `nbytes` bytes at
-            // `addr` until after this call.
-            let buf = unsafe { std::slice::from_raw_parts_mut(addr as *mut u8, nbytes) };
-            read_full(r, buf)
-        })?;
+        let n = self.fill(py, pinned.addr(), nbytes)?;
         drop(pinned);
         Ok(n)
     }
