@@ -209,7 +209,8 @@ const DEFAULT_READ_SIZE = 1 << 20
 /**
  * A `Readable` over a blob or a stream version. `start`/`end` are byte offsets,
  * `end` inclusive (as in `fs.createReadStream`). Each read fills a fresh Buffer
- * on the libuv pool, so the event loop keeps running.
+ * on the libuv pool, so the event loop keeps running; the next chunk is read while
+ * the consumer handles the last one.
  */
 class BuffDBReadStream extends Readable {
   #open
@@ -217,6 +218,8 @@ class BuffDBReadStream extends Readable {
   #pos
   #end
   #readSize
+  /** The read of the next chunk, started when the last one arrived. */
+  #ahead = null
 
   constructor(open, options) {
     const { start = 0, end = Infinity, highWaterMark = DEFAULT_READ_SIZE } = options
@@ -252,26 +255,41 @@ class BuffDBReadStream extends Readable {
   }
 
   _read() {
-    const left = this.#end === Infinity ? Infinity : this.#end - this.#pos + 1
-    const size = Math.min(this.#readSize, left, Math.max(0, this.#reader.size - this.#pos))
-    if (size <= 0) {
+    const next = this.#ahead ?? this.#fetch()
+    this.#ahead = null
+    if (next === null) {
       this.push(null)
       return
     }
-    // The addon fills a recycled buffer on the libuv pool (warm memory, no copy).
-    this.#reader._readPooledAsync(size).then(
+    next.chunk.then(
       (buf) => {
         if (this.destroyed) return
         if (buf.length === 0) {
           this.push(null)
           return
         }
-        this.#pos += buf.length
+        this.#pos -= next.size - buf.length
         this.bytesRead += buf.length
+        // The next read starts before this chunk is handed on, so the pool fills it
+        // while the consumer handles this one (one chunk ahead at most).
+        this.#ahead = this.#fetch()
         this.push(buf)
       },
       (err) => this.destroy(err),
     )
+  }
+
+  /** Starts the read of the next chunk (`null` at the end). */
+  #fetch() {
+    const left = this.#end === Infinity ? Infinity : this.#end - this.#pos + 1
+    const size = Math.min(this.#readSize, left, Math.max(0, this.#reader.size - this.#pos))
+    if (size <= 0) return null
+    this.#pos += size
+    // The addon fills a recycled buffer on the libuv pool (warm memory, no copy).
+    const chunk = this.#reader._readPooledAsync(size)
+    // A read ahead may fail after the stream was destroyed, with nobody to take it.
+    chunk.catch(() => {})
+    return { chunk, size }
   }
 
   _destroy(err, callback) {

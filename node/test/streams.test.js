@@ -111,6 +111,27 @@ describe('Node streams', () => {
     assert.ok(first.equals(data.subarray(0, 4)))
   })
 
+  test('a Readable left early, its next chunk being read ahead, closes its reader', async () => {
+    const data = crypto.randomBytes(2 * MiB)
+    db.streamWrite('/early', data)
+    const rs = db.createReadStream('/early', { highWaterMark: 64 * 1024 })
+    const parts = []
+    for await (const c of rs) {
+      parts.push(c)
+      if (parts.length === 3) break
+    }
+    assert.ok(Buffer.concat(parts).equals(data.subarray(0, 3 * 64 * 1024)))
+    assert.equal(rs.destroyed, true)
+    assert.throws(() => rs.reader.read(1), (e) => e.code === 'CLOSED')
+    // Chunks come in order, each once, also while the consumer is slower than the reads.
+    const slow = []
+    for await (const c of db.createReadStream('/early', { highWaterMark: 100_000, start: 7 })) {
+      slow.push(c)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    assert.ok(Buffer.concat(slow).equals(data.subarray(7)))
+  })
+
   test('a version being read stays whole while a new one is written', async () => {
     const v1 = Buffer.alloc(2 * MiB, 1)
     db.streamWrite('/iso', v1)
