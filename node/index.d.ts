@@ -220,11 +220,6 @@ export declare class Reader {
   /** Up to `n` bytes from the current position (fewer at the end; empty = end). */
   read(n: unknown): unknown
   readAsync(n: unknown): Promise<unknown>
-  /**
-   * Up to `n` bytes from the current position into a recycled buffer, on the
-   * pool (what the `Readable` uses); an empty Buffer at the end.
-   */
-  _readPooledAsync(n: number): Promise<unknown>
   /** Fill `buffer` from the current position; returns the bytes read (0 = end). */
   readInto(buffer: unknown): number
   readIntoAsync(buffer: unknown): Promise<unknown>

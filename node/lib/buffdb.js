@@ -208,9 +208,9 @@ const DEFAULT_READ_SIZE = 1 << 20
 
 /**
  * A `Readable` over a blob or a stream version. `start`/`end` are byte offsets,
- * `end` inclusive (as in `fs.createReadStream`). Each read fills a fresh Buffer
- * on the libuv pool, so the event loop keeps running; the next chunk is read while
- * the consumer handles the last one.
+ * `end` inclusive (as in `fs.createReadStream`). Each read fills a new Buffer on
+ * the libuv pool, so the event loop keeps running; the next chunk is read while the
+ * consumer handles the last one.
  */
 class BuffDBReadStream extends Readable {
   #open
@@ -285,8 +285,12 @@ class BuffDBReadStream extends Readable {
     const size = Math.min(this.#readSize, left, Math.max(0, this.#reader.size - this.#pos))
     if (size <= 0) return null
     this.#pos += size
-    // The addon fills a recycled buffer on the libuv pool (warm memory, no copy).
-    const chunk = this.#reader._readPooledAsync(size)
+    // The pool fills a Buffer of V8's own (no copy, no zeroing): V8 frees it when the
+    // consumer lets it go, and its memory is reused for the chunks that follow.
+    const buf = Buffer.allocUnsafe(size)
+    const chunk = this.#reader
+      .readIntoAsync(buf)
+      .then((got) => (got === size ? buf : Buffer.from(buf.subarray(0, got))))
     // A read ahead may fail after the stream was destroyed, with nobody to take it.
     chunk.catch(() => {})
     return { chunk, size }

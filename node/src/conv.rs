@@ -814,67 +814,6 @@ pub unsafe fn buffer_vec(env: sys::napi_env, data: Vec<u8>) -> napi::Result<sys:
   Ok(v)
 }
 
-// ------------------------------------------------- recycled read buffers
-
-/// Buffers for streamed reads (`Readable`): handed to JS as external Buffers and
-/// put back here when V8 collects them, so a long read reuses warm memory
-/// instead of page-faulting a fresh allocation for every chunk.
-static POOL: parking_lot::Mutex<(Vec<Vec<u8>>, usize)> = parking_lot::Mutex::new((Vec::new(), 0));
-const POOL_MAX_BYTES: usize = 256 << 20;
-
-/// A zero-initialised (or reused) buffer of exactly `n` bytes.
-pub fn pool_take(n: usize) -> Vec<u8> {
-  {
-    let mut g = POOL.lock();
-    let (list, bytes) = &mut *g;
-    if let Some(i) = list.iter().rposition(|v| v.capacity() >= n && v.capacity() <= n.saturating_mul(2)) {
-      let mut v = list.swap_remove(i);
-      *bytes -= v.capacity();
-      v.truncate(n);
-      return v;
-    }
-  }
-  vec![0u8; n]
-}
-
-unsafe extern "C" fn return_to_pool(env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-  let mut v: Box<Vec<u8>> = unsafe { Box::from_raw(hint.cast()) };
-  let _ = env;
-  let cap = v.capacity();
-  // Every byte up to the capacity was initialised when the buffer was made.
-  unsafe { v.set_len(cap) };
-  let mut g = POOL.lock();
-  let (list, bytes) = &mut *g;
-  if *bytes + cap <= POOL_MAX_BYTES {
-    *bytes += cap;
-    list.push(*v);
-  }
-}
-
-/// A Buffer over a pooled `Vec` (no copy); the memory returns to the pool on GC.
-pub unsafe fn buffer_pooled(env: sys::napi_env, data: Vec<u8>) -> napi::Result<sys::napi_value> {
-  if data.is_empty() {
-    return unsafe { buffer_copy(env, &[]) };
-  }
-  let mut data = Box::new(data);
-  let ptr = data.as_mut_ptr();
-  let len = data.len();
-  let cap = data.capacity() as i64;
-  let hint = Box::into_raw(data);
-  let mut v = ptr::null_mut();
-  let status = unsafe {
-    sys::napi_create_external_buffer(env, len, ptr.cast(), Some(return_to_pool), hint.cast(), &mut v)
-  };
-  if status != sys::Status::napi_ok {
-    let data = unsafe { Box::from_raw(hint) };
-    return unsafe { buffer_copy(env, &data) };
-  }
-  // (No napi_adjust_external_memory: V8 already counts an external backing
-  // store's length; reporting it again forces needless full GCs.)
-  let _ = cap;
-  Ok(v)
-}
-
 pub unsafe fn array_of(env: sys::napi_env, items: Vec<sys::napi_value>) -> napi::Result<sys::napi_value> {
   let mut a = ptr::null_mut();
   nok(unsafe { sys::napi_create_array_with_length(env, items.len(), &mut a) })?;

@@ -85,19 +85,6 @@ impl JsReader {
     spawn(move || read_n(&inner, n))
   }
 
-  /// Up to `n` bytes from the current position into a recycled buffer, on the
-  /// pool (what the `Readable` uses); an empty Buffer at the end.
-  #[napi(js_name = "_readPooledAsync")]
-  pub fn read_pooled_async(&self, n: u32) -> AsyncTask<Job> {
-    let inner = self.inner.clone();
-    spawn(move || {
-      let mut buf = conv::pool_take(n.max(1) as usize);
-      let got = inner.lock().read_into(&mut buf)?;
-      buf.truncate(got);
-      Ok(Out::Pooled(buf))
-    })
-  }
-
   /// Fill `buffer` from the current position; returns the bytes read (0 = end).
   #[napi]
   pub fn read_into(&self, buffer: Unknown) -> crate::err::Result<f64> {

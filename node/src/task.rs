@@ -17,8 +17,6 @@ pub enum Out {
   /// blob metadata: `null` when the blob has none.
   NullableStr(Option<String>),
   Bytes(Vec<u8>),
-  /// A recycled read buffer (see `conv::pool_take`).
-  Pooled(Vec<u8>),
   /// `undefined` when absent.
   OptBytes(Option<Vec<u8>>),
   ManyOptBytes(Vec<Option<Vec<u8>>>),
@@ -98,7 +96,6 @@ impl Out {
         Out::Str(s) => conv::str_val(env, &s),
         Out::NullableStr(s) => conv::nullable_str(env, s.as_deref()),
         Out::Bytes(b) => conv::buffer_vec(env, b),
-        Out::Pooled(b) => conv::buffer_pooled(env, b),
         Out::OptBytes(None) => conv::undefined(env),
         Out::OptBytes(Some(b)) => conv::buffer_vec(env, b),
         Out::ManyOptBytes(list) => {
