@@ -431,6 +431,19 @@ pub struct RestoreOptions {
     pub force: bool,
 }
 
+/// Times a restore that timed out is tried again, and the pause before each.
+const RESTORE_RETRIES: u32 = 3;
+const RESTORE_RETRY_PAUSE: Duration = Duration::from_secs(5);
+
+/// Whether Litestream's output reports a timeout of the replica service, not a
+/// missing or damaged backup (its "max retries exceeded reading ltx file" is a file
+/// that cannot be read whole, and is final).
+fn transient(output: &str) -> bool {
+    let lower = output.to_lowercase();
+    (lower.contains("context deadline exceeded") || lower.contains("nats: timeout") || lower.contains("i/o timeout"))
+        && !lower.contains("max retries exceeded")
+}
+
 /// Restores the replica at `url` into the file `out`. The file is written beside
 /// `out` and renamed over it once whole: a failed restore changes nothing.
 pub fn restore(url: &str, out: &Path, opts: &RestoreOptions) -> Result<()> {
@@ -451,25 +464,39 @@ pub fn restore(url: &str, out: &Path, opts: &RestoreOptions) -> Result<()> {
     let bin = litestream_path()?;
     let name = out.file_name().ok_or_else(|| Error::invalid(format!("{} names no file", out.display())))?;
     let tmp = out.with_file_name(format!(".{}.restoring-{}", name.to_string_lossy(), std::process::id()));
-    let mut cmd = Command::new(&bin);
-    cmd.arg("restore").arg("-o").arg(&tmp);
-    if let Some(t) = &opts.timestamp {
-        cmd.args(["-timestamp", t]);
-    }
-    if let Some(t) = opts.txid {
-        cmd.args(["-txid", &format!("{t:016x}")]);
-    }
-    let o = cmd
-        .arg(url)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::new(ErrorCode::Io, format!("cannot run {}: {e}", bin.display())))?;
-    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     let remove_tmp = || {
         for suffix in ["", "-wal", "-shm", "-txid"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", tmp.display()));
         }
     };
+    let run = || -> Result<(std::process::Output, String)> {
+        let mut cmd = Command::new(&bin);
+        cmd.arg("restore").arg("-o").arg(&tmp);
+        if let Some(t) = &opts.timestamp {
+            cmd.args(["-timestamp", t]);
+        }
+        if let Some(t) = opts.txid {
+            cmd.args(["-txid", &format!("{t:016x}")]);
+        }
+        let o = cmd
+            .arg(url)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Error::new(ErrorCode::Io, format!("cannot run {}: {e}", bin.display())))?;
+        let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        Ok((o, text))
+    };
+    let (mut o, mut text) = run()?;
+    // A replica service that timed out (a NATS cluster still noticing a dead node
+    // routes requests to it for a few seconds) is asked again; anything else is final.
+    for _ in 0..RESTORE_RETRIES {
+        if o.status.success() || !transient(&text) {
+            break;
+        }
+        remove_tmp();
+        std::thread::sleep(RESTORE_RETRY_PAUSE);
+        (o, text) = run()?;
+    }
     if !o.status.success() || !tmp.exists() {
         remove_tmp();
         if text.contains("no matching backup files") {
@@ -655,4 +682,23 @@ fn rollback_mode(path: &Path) -> Result<()> {
 pub fn replica_position(path: &Path) -> Option<u64> {
     let text = std::fs::read_to_string(format!("{}-txid", path.display())).ok()?;
     u64::from_str_radix(text.trim(), 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transient;
+
+    #[test]
+    fn only_a_timed_out_replica_service_is_asked_again() {
+        // What litestream 0.5.17 printed in the NATS node-kill runs.
+        assert!(transient("Error: created at: failed to list objects: context deadline exceeded"));
+        assert!(transient("Error: open ltx file: nats: timeout"));
+        assert!(!transient(
+            "Error: decode database: decode header for input 9: max retries exceeded reading ltx file \
+             (level=0, min=000000000000000a, max=000000000000000a, offset=0): nats: timeout"
+        ));
+        assert!(!transient("Error: decode database: decode header: unmarshal header: invalid LTX file"));
+        assert!(!transient("Error: cannot calc restore plan: non-contiguous ltx files"));
+        assert!(!transient("no matching backup files available"));
+    }
 }
