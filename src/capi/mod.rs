@@ -150,11 +150,15 @@ pub(crate) fn ffi(f: impl FnOnce() -> Result<()>) -> buffdb_status {
     clear_last_error();
     match crate::catch_panic(f) {
         Ok(()) => buffdb_status::BUFFDB_OK,
-        Err(e) => {
-            set_last_error(&e);
-            buffdb_status::from_code(e.code())
-        }
+        Err(e) => failed(e),
     }
+}
+
+/// The failure half of [`ffi`], once instead of in every export.
+#[inline(never)]
+fn failed(e: Error) -> buffdb_status {
+    set_last_error(&e);
+    buffdb_status::from_code(e.code())
 }
 
 pub(crate) fn invalid(msg: impl Into<String>) -> Error {
