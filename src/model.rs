@@ -85,13 +85,197 @@ impl ModelInfo {
         self.files.iter().find(|f| f.name == name)
     }
 
+    /// The record as stored: compact JSON, fields in declaration order, `etag` only
+    /// when set (what serde's derive wrote before; written by hand so the C library
+    /// does not carry a derived serializer: README "Sizes").
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("a ModelInfo always serializes")
+        let mut o = JsonOut::new();
+        o.str_field('{', "name", &self.name);
+        o.str_field(',', "version", &self.version);
+        o.str_field(',', "framework", &self.framework);
+        o.str_field(',', "description", &self.description);
+        o.key(',', "input_shape");
+        o.ints(self.input_shape.iter().map(|n| n.to_string()));
+        o.key(',', "output_shape");
+        o.ints(self.output_shape.iter().map(|n| n.to_string()));
+        o.key(',', "blob_ids");
+        o.ints(self.blob_ids.iter().map(|n| n.to_string()));
+        o.str_field(',', "created_at", &self.created_at);
+        o.key(',', "parameters");
+        o.map(&self.parameters);
+        o.key(',', "files");
+        o.raw("[");
+        for (i, f) in self.files.iter().enumerate() {
+            if i > 0 {
+                o.raw(",");
+            }
+            o.str_field('{', "name", &f.name);
+            o.str_field(',', "path", &f.path);
+            o.key(',', "size");
+            o.raw(&f.size.to_string());
+            o.str_field(',', "sha256", &f.sha256);
+            if let Some(etag) = &f.etag {
+                o.str_field(',', "etag", etag);
+            }
+            o.raw("}");
+        }
+        o.raw("]}");
+        o.done()
     }
 
+    /// A stored record; what serde's derive accepted: a JSON object with `name` and
+    /// `version` strings, the other fields optional (missing means empty), unknown
+    /// fields ignored, wrong types refused. (One difference: a field given twice
+    /// counts once, the last, where the derive refused the record.) Read through a
+    /// `serde_json::Value` so the C library carries no derived deserializer.
     pub fn from_json(json: &[u8]) -> Result<ModelInfo> {
-        serde_json::from_slice(json).map_err(|e| Error::invalid(format!("not a model record: {e}")))
+        let text = std::str::from_utf8(json).map_err(|e| not_a_record(format!("not UTF-8 ({e})")))?;
+        ModelInfo::from_json_value(serde_json::from_str(text).map_err(|e| not_a_record(e.to_string()))?)
     }
+
+    /// A record from a parsed JSON object, as [`ModelInfo::from_json`].
+    pub fn from_json_value(value: Json) -> Result<ModelInfo> {
+        let Json::Object(m) = value else { return Err(not_a_record("expected a JSON object".into())) };
+        let mut info = ModelInfo::default();
+        let (mut name, mut version) = (None, None);
+        for (k, v) in m {
+            let r = match k.as_str() {
+                "name" => string(v).map(|s| name = Some(s)),
+                "version" => string(v).map(|s| version = Some(s)),
+                "framework" => string(v).map(|s| info.framework = s),
+                "description" => string(v).map(|s| info.description = s),
+                "input_shape" => numbers(v, serde_json::Number::as_i64, "an i64").map(|l| info.input_shape = l),
+                "output_shape" => numbers(v, serde_json::Number::as_i64, "an i64").map(|l| info.output_shape = l),
+                "blob_ids" => numbers(v, serde_json::Number::as_u64, "a u64").map(|l| info.blob_ids = l),
+                "created_at" => string(v).map(|s| info.created_at = s),
+                "parameters" => string_map(v).map(|p| info.parameters = p),
+                "files" => match v {
+                    Json::Array(a) => a.into_iter().try_for_each(|f| model_file(f).map(|f| info.files.push(f))),
+                    other => Err(format!("expected an array, found {other}")),
+                },
+                _ => Ok(()),
+            };
+            r.map_err(|e| not_a_record(format!("field `{k}`: {e}")))?;
+        }
+        info.name = name.ok_or_else(|| not_a_record("missing field `name`".into()))?;
+        info.version = version.ok_or_else(|| not_a_record("missing field `version`".into()))?;
+        Ok(info)
+    }
+}
+
+fn model_file(v: Json) -> std::result::Result<ModelFile, String> {
+    let Json::Object(m) = v else { return Err(format!("expected a JSON object, found {v}")) };
+    let (mut name, mut path, mut size, mut sha256, mut etag) = (None, None, None, None, None);
+    for (k, v) in m {
+        let r = match k.as_str() {
+            "name" => string(v).map(|s| name = Some(s)),
+            "path" => string(v).map(|s| path = Some(s)),
+            "size" => v.as_u64().map(|n| size = Some(n)).ok_or_else(|| format!("expected a u64, found {v}")),
+            "sha256" => string(v).map(|s| sha256 = Some(s)),
+            // `null` is no ETag, as for serde's Option.
+            "etag" if v.is_null() => Ok(()),
+            "etag" => string(v).map(|s| etag = Some(s)),
+            _ => Ok(()),
+        };
+        r.map_err(|e| format!("file field `{k}`: {e}"))?;
+    }
+    let missing = |f: &str| format!("missing file field `{f}`");
+    Ok(ModelFile {
+        name: name.ok_or_else(|| missing("name"))?,
+        path: path.ok_or_else(|| missing("path"))?,
+        size: size.ok_or_else(|| missing("size"))?,
+        sha256: sha256.ok_or_else(|| missing("sha256"))?,
+        etag,
+    })
+}
+
+type Json = serde_json::Value;
+
+fn not_a_record(what: String) -> Error {
+    Error::invalid(format!("not a model record: {what}"))
+}
+
+fn string(v: Json) -> std::result::Result<String, String> {
+    match v {
+        Json::String(s) => Ok(s),
+        other => Err(format!("expected a string, found {other}")),
+    }
+}
+
+fn numbers<T>(v: Json, item: fn(&serde_json::Number) -> Option<T>, what: &str) -> std::result::Result<Vec<T>, String> {
+    let Json::Array(a) = v else { return Err(format!("expected an array, found {v}")) };
+    let mut out = Vec::with_capacity(a.len());
+    for x in &a {
+        match x {
+            Json::Number(n) if item(n).is_some() => out.extend(item(n)),
+            _ => return Err(format!("expected {what}, found {x}")),
+        }
+    }
+    Ok(out)
+}
+
+/// A JSON object of strings (record `parameters`, a model's aliases).
+fn string_map(v: Json) -> std::result::Result<BTreeMap<String, String>, String> {
+    let Json::Object(m) = v else { return Err(format!("expected a JSON object, found {v}")) };
+    let mut out = BTreeMap::new();
+    for (k, v) in m {
+        out.insert(k, string(v)?);
+    }
+    Ok(out)
+}
+
+/// Compact JSON text, written by hand; strings are escaped by serde_json.
+struct JsonOut(Vec<u8>);
+
+impl JsonOut {
+    fn new() -> JsonOut {
+        JsonOut(Vec::with_capacity(256))
+    }
+    fn raw(&mut self, s: &str) {
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn str(&mut self, s: &str) {
+        serde_json::to_writer(&mut self.0, s).expect("writing to a Vec does not fail");
+    }
+    /// `sep` (`{` or `,`; NUL for none) then `"key":`.
+    fn key(&mut self, sep: char, key: &str) {
+        if sep != '\0' {
+            self.0.push(sep as u8);
+        }
+        self.str(key);
+        self.0.push(b':');
+    }
+    fn str_field(&mut self, sep: char, key: &str, value: &str) {
+        self.key(sep, key);
+        self.str(value);
+    }
+    fn ints(&mut self, items: impl Iterator<Item = String>) {
+        self.0.push(b'[');
+        for (i, n) in items.enumerate() {
+            if i > 0 {
+                self.0.push(b',');
+            }
+            self.raw(&n);
+        }
+        self.0.push(b']');
+    }
+    fn map(&mut self, m: &BTreeMap<String, String>) {
+        self.0.push(b'{');
+        for (i, (k, v)) in m.iter().enumerate() {
+            self.str_field(if i == 0 { '\0' } else { ',' }, k, v);
+        }
+        self.0.push(b'}');
+    }
+    fn done(self) -> String {
+        String::from_utf8(self.0).expect("JSON text from strings is UTF-8")
+    }
+}
+
+/// A model's aliases as stored and returned: a compact JSON object alias -> version.
+pub fn aliases_json(aliases: &BTreeMap<String, String>) -> String {
+    let mut o = JsonOut::new();
+    o.map(aliases);
+    o.done()
 }
 
 /// The KV key of a version's record.
@@ -421,7 +605,7 @@ fn check_files<O: Ops + ?Sized>(o: &O, info: &mut ModelInfo) -> Result<()> {
         let stored = st
             .metadata
             .as_deref()
-            .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
+            .and_then(|m| serde_json::from_str::<Json>(m).ok())
             .and_then(|m| m.get("sha256").and_then(|v| v.as_str()).map(str::to_string));
         match stored {
             Some(sha) if f.sha256.is_empty() => f.sha256 = sha,
@@ -457,7 +641,10 @@ fn split_record_key(key: &[u8]) -> Option<(&str, &str)> {
 
 fn read_aliases<O: Ops + ?Sized>(o: &O, name: &str) -> Result<BTreeMap<String, String>> {
     match o.get(aliases_key(name).as_bytes())? {
-        Some(json) => serde_json::from_slice(&json)
+        Some(json) => std::str::from_utf8(&json)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(t).map_err(|e| e.to_string()))
+            .and_then(string_map)
             .map_err(|e| Error::corrupt(format!("aliases of model {name} are not a JSON object of strings: {e}"))),
         None => Ok(BTreeMap::new()),
     }
@@ -469,7 +656,7 @@ fn write_aliases<O: Ops + ?Sized>(o: &O, name: &str, aliases: &BTreeMap<String, 
         o.delete(key.as_bytes())?;
         return Ok(());
     }
-    o.put(key.as_bytes(), serde_json::to_string(aliases).expect("strings serialize").as_bytes())
+    o.put(key.as_bytes(), aliases_json(aliases).as_bytes())
 }
 
 /// Hashes what passes through.
@@ -483,5 +670,100 @@ impl<R: Read> Read for HashingReader<R> {
         let n = self.inner.read(buf)?;
         self.hash.update(&buf[..n]);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        // Quotes, backslashes, control characters, DEL, non-ASCII, astral.
+        proptest::string::string_regex("[a-z\"\\\\\\x00-\\x1f\\x7f é€😀/:.]{0,12}").unwrap()
+    }
+
+    fn file() -> impl Strategy<Value = ModelFile> {
+        (text(), text(), any::<u64>(), text(), proptest::option::of(text()))
+            .prop_map(|(name, path, size, sha256, etag)| ModelFile { name, path, size, sha256, etag })
+    }
+
+    fn info() -> impl Strategy<Value = ModelInfo> {
+        use proptest::collection::vec as v;
+        (
+            (text(), text(), text(), text(), text()),
+            (v(any::<i64>(), 0..4), v(any::<i64>(), 0..4), v(any::<u64>(), 0..4)),
+            proptest::collection::btree_map(text(), text(), 0..4),
+            v(file(), 0..4),
+        )
+            .prop_map(|((name, version, framework, description, created_at), (i, o, b), parameters, files)| {
+                ModelInfo {
+                    name,
+                    version,
+                    framework,
+                    description,
+                    input_shape: i,
+                    output_shape: o,
+                    blob_ids: b,
+                    created_at,
+                    parameters,
+                    files,
+                }
+            })
+    }
+
+    proptest! {
+        /// The hand-written record is byte for byte what serde's derive wrote, and reads back.
+        #[test]
+        fn record_json_is_serdes(info in info()) {
+            let json = info.to_json();
+            prop_assert_eq!(&json, &serde_json::to_string(&info).unwrap());
+            prop_assert_eq!(ModelInfo::from_json(json.as_bytes()).unwrap(), info.clone());
+            prop_assert_eq!(aliases_json(&info.parameters), serde_json::to_string(&info.parameters).unwrap());
+        }
+    }
+
+    /// The hand-written reader accepts and refuses what serde's derive did.
+    #[test]
+    fn record_reader_agrees_with_serde() {
+        let cases = [
+            r#"{"name":"a","version":"1"}"#,
+            r#"{"version":"1","name":"a","framework":"onnx","extra":{"x":[1,2]},"files":[]}"#,
+            r#"{"name":"a","version":"1","input_shape":[-1,3],"blob_ids":[18446744073709551615],"parameters":{}}"#,
+            r#"{"name":"a","version":"1","files":[{"name":"f","path":"/p","size":3,"sha256":"","etag":null}]}"#,
+            r#"{"name":"a","version":"1","files":[{"name":"f","path":"/p","size":3,"sha256":"x","etag":"e","more":1}]}"#,
+            r#" { "name" : "a\u00e9\n" , "version" : "1" } "#,
+            r#"{"name":"a"}"#,
+            r#"{"version":"1"}"#,
+            r#"{"name":1,"version":"1"}"#,
+            r#"{"name":null,"version":"1"}"#,
+            r#"{"name":"a","version":"1","framework":null}"#,
+            r#"{"name":"a","version":"1","input_shape":[1.0]}"#,
+            r#"{"name":"a","version":"1","input_shape":[9223372036854775808]}"#,
+            r#"{"name":"a","version":"1","blob_ids":[-1]}"#,
+            r#"{"name":"a","version":"1","blob_ids":"1"}"#,
+            r#"{"name":"a","version":"1","parameters":{"k":1}}"#,
+            r#"{"name":"a","version":"1","parameters":[]}"#,
+            r#"{"name":"a","version":"1","files":[{"name":"f","path":"/p","sha256":""}]}"#,
+            r#"{"name":"a","version":"1","files":[{"name":"f","path":"/p","size":-3,"sha256":""}]}"#,
+            r#"{"name":"a","version":"1","files":[{"name":"f","path":"/p","size":3,"sha256":"","etag":5}]}"#,
+            r#"{"name":"a","version":"1","files":{}}"#,
+            r#"{"name":"a","version":"1"} x"#,
+            r#"{"name":"a","version":"1""#,
+            r#""a""#,
+            "null",
+            "",
+            "\u{feff}{}",
+        ];
+        for case in cases {
+            let serde = serde_json::from_str::<ModelInfo>(case).ok();
+            let hand = ModelInfo::from_json(case.as_bytes());
+            assert_eq!(hand.as_ref().ok(), serde.as_ref(), "{case}: {hand:?}");
+            if let Err(e) = hand {
+                assert_eq!(e.code(), ErrorCode::InvalidArgument, "{case}");
+                assert!(e.message().starts_with("not a model record: "), "{e}");
+            }
+        }
+        assert!(ModelInfo::from_json(b"{\"name\":\"\xff\",\"version\":\"1\"}").is_err());
     }
 }

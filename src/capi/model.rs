@@ -40,8 +40,7 @@ unsafe fn register(
     };
     fields.insert("name".into(), name.into());
     fields.insert("version".into(), version.into());
-    let info: ModelInfo = serde_json::from_value(serde_json::Value::Object(fields))
-        .map_err(|e| invalid(format!("not a model record: {e}")))?;
+    let info = ModelInfo::from_json_value(serde_json::Value::Object(fields))?;
     let mut data = Vec::new();
     for (i, f) in array(files, n_files, "files")?.iter().enumerate() {
         data.push((string(f.name, &format!("files[{i}].name"))?, bytes(f.data, f.len, &format!("files[{i}].data"))?));
@@ -101,7 +100,7 @@ unsafe fn delete(o: &impl Ops, name: *const c_char, version: *const c_char, exis
 unsafe fn aliases(o: &impl Ops, name: *const c_char, buf: *mut c_char, cap: usize, len: *mut usize) -> Result<()> {
     let len = Out::new(len, "len")?;
     let all = o.model_aliases(string(name, "name")?)?;
-    json_out(&serde_json::to_string(&all).map_err(|e| invalid(e.to_string()))?, buf, cap, &len)
+    json_out(&crate::model::aliases_json(&all), buf, cap, &len)
 }
 
 unsafe fn set_alias(o: &impl Ops, name: *const c_char, alias: *const c_char, version: *const c_char) -> Result<()> {
