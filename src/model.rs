@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::Db;
 use crate::error::{Error, ErrorCode, Result};
+use crate::ops::sealed::Sealed;
 use crate::ops::Ops;
 use crate::reader::Reader;
 use crate::storage::Core;
@@ -338,18 +339,19 @@ pub fn now_rfc3339() -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
-/// Runs `$body` with `$o` bound to something with the surface: the transaction `$s`
-/// is in, or (on a `Db`) a new one, committed when `$body` is `Ok`.
+/// Runs `$body` with `$o` bound to the surface of the transaction `$s` is in, or
+/// (on a `Db`) of a new one, committed when `$body` is `Ok`. The body is one closure
+/// over the run-time surface ([`Core`]): compiled once per caller type, not again
+/// for the `Txn` a `Db` opens (the C library has one caller type, `Core`).
 macro_rules! atomic {
-    ($s:expr, |$o:ident| $body:expr) => {
+    ($s:expr, |$o:ident| $body:expr) => {{
+        #[allow(unused_mut)]
+        let mut body = |$o: &Core<'_>| $body;
         match $s.core() {
-            Core::Db(store) => Db { inner: store.clone() }.transaction(|$o| $body),
-            Core::Txn(_) => {
-                let $o = $s;
-                $body
-            }
+            Core::Db(store) => Db { inner: store.clone() }.transaction(|t| body(&t.core())),
+            txn => body(&txn),
         }
-    };
+    }};
 }
 
 /// The model registry, on every [`Ops`] implementor (`Db`, `Txn`).

@@ -44,6 +44,18 @@ impl sealed::Sealed for Txn {
     }
 }
 
+/// The surface picked at run time: a database's or a transaction's, behind one
+/// type. Code written over it exists once in the binary instead of once per `Db`
+/// and `Txn` (the C exports, `buffdb_X` and `buffdb_txn_X`, and the registry's
+/// transaction bodies); each operation then matches on the source as it runs,
+/// which it does anyway below the surface (`storage::source`).
+impl sealed::Sealed for Core<'_> {
+    #[inline]
+    fn core(&self) -> Core<'_> {
+        *self
+    }
+}
+
 /// Makes the [`Ops`] trait from the operations, and the inherent methods of `Db`
 /// and `Txn` that call it.
 macro_rules! surface {
@@ -61,6 +73,7 @@ macro_rules! surface {
         }
         impl Ops for Db {}
         impl Ops for Txn {}
+        impl Ops for Core<'_> {}
         impl Db {
             $( $(#[$doc])* #[inline] pub fn $name $(<$g>)? (&self $(, $arg: $ty)*) -> $ret {
                 <Self as Ops>::$name(self $(, $arg)*)

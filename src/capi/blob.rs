@@ -133,7 +133,7 @@ pub unsafe extern "C" fn buffdb_blob_put(
     metadata: *const c_char,
     id: *mut u64,
 ) -> buffdb_status {
-    ffi(|| put(db_of(db)?, data, data_len, metadata, id))
+    ffi(|| put(&db_ops(db)?, data, data_len, metadata, id))
 }
 
 /// buffdb_blob_put inside the transaction.
@@ -145,7 +145,7 @@ pub unsafe extern "C" fn buffdb_txn_blob_put(
     metadata: *const c_char,
     id: *mut u64,
 ) -> buffdb_status {
-    ffi(|| put(txn_of(txn)?, data, data_len, metadata, id))
+    ffi(|| put(&txn_ops(txn)?, data, data_len, metadata, id))
 }
 
 /// Reads blob `id` into the caller's buffer (see buffdb_get for the buffer rules).
@@ -158,7 +158,7 @@ pub unsafe extern "C" fn buffdb_blob_get(
     buf_len: usize,
     data_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| get(db_of(db)?, id, buf, buf_len, data_len))
+    ffi(|| get(&db_ops(db)?, id, buf, buf_len, data_len))
 }
 
 /// buffdb_blob_get inside the transaction (sees its own writes).
@@ -170,7 +170,7 @@ pub unsafe extern "C" fn buffdb_txn_blob_get(
     buf_len: usize,
     data_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| get(txn_of(txn)?, id, buf, buf_len, data_len))
+    ffi(|| get(&txn_ops(txn)?, id, buf, buf_len, data_len))
 }
 
 /// Reads blob `id` into memory allocated by the library (free with buffdb_bytes_free).
@@ -182,7 +182,7 @@ pub unsafe extern "C" fn buffdb_blob_get_alloc(
     data: *mut *mut u8,
     data_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| get_alloc(db_of(db)?, id, data, data_len))
+    ffi(|| get_alloc(&db_ops(db)?, id, data, data_len))
 }
 
 /// buffdb_blob_get_alloc inside the transaction.
@@ -193,7 +193,7 @@ pub unsafe extern "C" fn buffdb_txn_blob_get_alloc(
     data: *mut *mut u8,
     data_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| get_alloc(txn_of(txn)?, id, data, data_len))
+    ffi(|| get_alloc(&txn_ops(txn)?, id, data, data_len))
 }
 
 /// The metadata of blob `id`: `*metadata` is a new NUL-terminated string (free with
@@ -205,7 +205,7 @@ pub unsafe extern "C" fn buffdb_blob_metadata(
     id: u64,
     metadata: *mut *mut c_char,
 ) -> buffdb_status {
-    ffi(|| self::metadata(db_of(db)?, id, metadata))
+    ffi(|| self::metadata(&db_ops(db)?, id, metadata))
 }
 
 /// buffdb_blob_metadata inside the transaction.
@@ -215,13 +215,13 @@ pub unsafe extern "C" fn buffdb_txn_blob_metadata(
     id: u64,
     metadata: *mut *mut c_char,
 ) -> buffdb_status {
-    ffi(|| self::metadata(txn_of(txn)?, id, metadata))
+    ffi(|| self::metadata(&txn_ops(txn)?, id, metadata))
 }
 
 /// Facts about blob `id` (BUFFDB_NOT_FOUND when missing).
 #[no_mangle]
 pub unsafe extern "C" fn buffdb_blob_stat(db: *const buffdb_db, id: u64, out: *mut buffdb_blob_info) -> buffdb_status {
-    ffi(|| stat(db_of(db)?, id, out))
+    ffi(|| stat(&db_ops(db)?, id, out))
 }
 
 /// buffdb_blob_stat inside the transaction.
@@ -231,7 +231,7 @@ pub unsafe extern "C" fn buffdb_txn_blob_stat(
     id: u64,
     out: *mut buffdb_blob_info,
 ) -> buffdb_status {
-    ffi(|| stat(txn_of(txn)?, id, out))
+    ffi(|| stat(&txn_ops(txn)?, id, out))
 }
 
 /// Changes blob `id` in place (BUFFDB_NOT_FOUND when missing): when `set_data` is true its
@@ -247,7 +247,7 @@ pub unsafe extern "C" fn buffdb_blob_update(
     set_metadata: bool,
     metadata: *const c_char,
 ) -> buffdb_status {
-    ffi(|| update(db_of(db)?, id, set_data, data, data_len, set_metadata, metadata))
+    ffi(|| update(&db_ops(db)?, id, set_data, data, data_len, set_metadata, metadata))
 }
 
 /// buffdb_blob_update inside the transaction.
@@ -261,20 +261,20 @@ pub unsafe extern "C" fn buffdb_txn_blob_update(
     set_metadata: bool,
     metadata: *const c_char,
 ) -> buffdb_status {
-    ffi(|| update(txn_of(txn)?, id, set_data, data, data_len, set_metadata, metadata))
+    ffi(|| update(&txn_ops(txn)?, id, set_data, data, data_len, set_metadata, metadata))
 }
 
 /// Deletes blob `id`; `*existed` (may be NULL) says whether it was there. The id is
 /// never reused.
 #[no_mangle]
 pub unsafe extern "C" fn buffdb_blob_delete(db: *const buffdb_db, id: u64, existed: *mut bool) -> buffdb_status {
-    ffi(|| delete(db_of(db)?, id, existed))
+    ffi(|| delete(&db_ops(db)?, id, existed))
 }
 
 /// buffdb_blob_delete inside the transaction.
 #[no_mangle]
 pub unsafe extern "C" fn buffdb_txn_blob_delete(txn: *const buffdb_txn, id: u64, existed: *mut bool) -> buffdb_status {
-    ffi(|| delete(txn_of(txn)?, id, existed))
+    ffi(|| delete(&txn_ops(txn)?, id, existed))
 }
 
 /// Opens a reader over blob `id` (BUFFDB_NOT_FOUND when missing). Free with
@@ -285,7 +285,7 @@ pub unsafe extern "C" fn buffdb_blob_open(
     id: u64,
     out: *mut *mut buffdb_reader,
 ) -> buffdb_status {
-    ffi(|| open(db_of(db)?, id, out))
+    ffi(|| open(&db_ops(db)?, id, out))
 }
 
 /// buffdb_blob_open inside the transaction: the reader reads the transaction's view and
@@ -296,7 +296,7 @@ pub unsafe extern "C" fn buffdb_txn_blob_open(
     id: u64,
     out: *mut *mut buffdb_reader,
 ) -> buffdb_status {
-    ffi(|| open(txn_of(txn)?, id, out))
+    ffi(|| open(&txn_ops(txn)?, id, out))
 }
 
 /// Whether the `n` blobs hold equal bytes (a missing blob gives BUFFDB_NOT_FOUND).
@@ -307,7 +307,7 @@ pub unsafe extern "C" fn buffdb_blob_eq(
     n: usize,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| equal(db_of(db)?, ids, n, false, out))
+    ffi(|| equal(&db_ops(db)?, ids, n, false, out))
 }
 
 /// buffdb_blob_eq inside the transaction.
@@ -318,7 +318,7 @@ pub unsafe extern "C" fn buffdb_txn_blob_eq(
     n: usize,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| equal(txn_of(txn)?, ids, n, false, out))
+    ffi(|| equal(&txn_ops(txn)?, ids, n, false, out))
 }
 
 /// Whether the `n` blobs hold pairwise distinct bytes (a missing blob gives
@@ -330,7 +330,7 @@ pub unsafe extern "C" fn buffdb_blob_not_eq(
     n: usize,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| equal(db_of(db)?, ids, n, true, out))
+    ffi(|| equal(&db_ops(db)?, ids, n, true, out))
 }
 
 /// buffdb_blob_not_eq inside the transaction.
@@ -341,7 +341,7 @@ pub unsafe extern "C" fn buffdb_txn_blob_not_eq(
     n: usize,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| equal(txn_of(txn)?, ids, n, true, out))
+    ffi(|| equal(&txn_ops(txn)?, ids, n, true, out))
 }
 
 /// Lists blob ids in ascending order after `start_after` (0 = from the first) into the
@@ -355,7 +355,7 @@ pub unsafe extern "C" fn buffdb_blob_ids(
     cap: usize,
     count: *mut usize,
 ) -> buffdb_status {
-    ffi(|| self::ids(db_of(db)?, start_after, ids, cap, count))
+    ffi(|| self::ids(&db_ops(db)?, start_after, ids, cap, count))
 }
 
 /// buffdb_blob_ids inside the transaction.
@@ -367,5 +367,5 @@ pub unsafe extern "C" fn buffdb_txn_blob_ids(
     cap: usize,
     count: *mut usize,
 ) -> buffdb_status {
-    ffi(|| self::ids(txn_of(txn)?, start_after, ids, cap, count))
+    ffi(|| self::ids(&txn_ops(txn)?, start_after, ids, cap, count))
 }

@@ -23,6 +23,12 @@ pub(crate) unsafe fn db_of<'a>(p: *const buffdb_db) -> Result<&'a Db> {
     Ok(&handle(p, "db")?.db)
 }
 
+/// The operation surface of a database handle: the same type as [`txn_ops`]'s, so
+/// each operation below `buffdb_X` and `buffdb_txn_X` is compiled once.
+pub(crate) unsafe fn db_ops<'a>(p: *const buffdb_db) -> Result<Core<'a>> {
+    Ok(db_of(p)?.core())
+}
+
 /// Counts and sizes of a database (buffdb_stats).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]

@@ -232,7 +232,7 @@ pub unsafe extern "C" fn buffdb_index_create(
     key_prefix_len: usize,
     entries: *mut u64,
 ) -> buffdb_status {
-    ffi(|| create(db_of(db)?, name, source, json_path, unique, key_prefix, key_prefix_len, entries))
+    ffi(|| create(&db_ops(db)?, name, source, json_path, unique, key_prefix, key_prefix_len, entries))
 }
 
 /// buffdb_index_create inside the transaction (built inside it, gone if it rolls back).
@@ -247,14 +247,14 @@ pub unsafe extern "C" fn buffdb_txn_index_create(
     key_prefix_len: usize,
     entries: *mut u64,
 ) -> buffdb_status {
-    ffi(|| create(txn_of(txn)?, name, source, json_path, unique, key_prefix, key_prefix_len, entries))
+    ffi(|| create(&txn_ops(txn)?, name, source, json_path, unique, key_prefix, key_prefix_len, entries))
 }
 
 /// Drops the index `name` and its entries; `*existed` (may be NULL) says whether it was
 /// there.
 #[no_mangle]
 pub unsafe extern "C" fn buffdb_index_drop(db: *const buffdb_db, name: *const c_char, existed: *mut bool) -> buffdb_status {
-    ffi(|| drop_index(db_of(db)?, name, existed))
+    ffi(|| drop_index(&db_ops(db)?, name, existed))
 }
 
 /// buffdb_index_drop inside the transaction.
@@ -264,14 +264,14 @@ pub unsafe extern "C" fn buffdb_txn_index_drop(
     name: *const c_char,
     existed: *mut bool,
 ) -> buffdb_status {
-    ffi(|| drop_index(txn_of(txn)?, name, existed))
+    ffi(|| drop_index(&txn_ops(txn)?, name, existed))
 }
 
 /// Every index, by name, with its entry count, into a new list (read it with
 /// buffdb_indexes_count and buffdb_indexes_get; free it with buffdb_indexes_free).
 #[no_mangle]
 pub unsafe extern "C" fn buffdb_index_list(db: *const buffdb_db, out: *mut *mut buffdb_indexes) -> buffdb_status {
-    ffi(|| list(db_of(db)?, out))
+    ffi(|| list(&db_ops(db)?, out))
 }
 
 /// buffdb_index_list inside the transaction (sees its own creates and drops).
@@ -280,7 +280,7 @@ pub unsafe extern "C" fn buffdb_txn_index_list(
     txn: *const buffdb_txn,
     out: *mut *mut buffdb_indexes,
 ) -> buffdb_status {
-    ffi(|| list(txn_of(txn)?, out))
+    ffi(|| list(&txn_ops(txn)?, out))
 }
 
 /// How many indexes the list holds.
@@ -336,7 +336,7 @@ pub unsafe extern "C" fn buffdb_find(
     value: *const c_char,
     out: *mut *mut buffdb_find_cursor,
 ) -> buffdb_status {
-    ffi(|| find(db_of(db)?, name, value, out))
+    ffi(|| find(&db_ops(db)?, name, value, out))
 }
 
 /// buffdb_find inside the transaction: the cursor sees the transaction's own writes and
@@ -348,7 +348,7 @@ pub unsafe extern "C" fn buffdb_txn_find(
     value: *const c_char,
     out: *mut *mut buffdb_find_cursor,
 ) -> buffdb_status {
-    ffi(|| find(txn_of(txn)?, name, value, out))
+    ffi(|| find(&txn_ops(txn)?, name, value, out))
 }
 
 /// Starts a range lookup: the entries of index `name` with `low <= value <= high` (JSON
@@ -368,7 +368,7 @@ pub unsafe extern "C" fn buffdb_find_range(
     limit: usize,
     out: *mut *mut buffdb_find_cursor,
 ) -> buffdb_status {
-    ffi(|| find_range(db_of(db)?, name, low, high, reverse, start_after, limit, out))
+    ffi(|| find_range(&db_ops(db)?, name, low, high, reverse, start_after, limit, out))
 }
 
 /// buffdb_find_range inside the transaction (the cursor as with buffdb_txn_find).
@@ -383,7 +383,7 @@ pub unsafe extern "C" fn buffdb_txn_find_range(
     limit: usize,
     out: *mut *mut buffdb_find_cursor,
 ) -> buffdb_status {
-    ffi(|| find_range(txn_of(txn)?, name, low, high, reverse, start_after, limit, out))
+    ffi(|| find_range(&txn_ops(txn)?, name, low, high, reverse, start_after, limit, out))
 }
 
 // ---------------------------------------------------------------------------------------

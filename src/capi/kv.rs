@@ -219,7 +219,7 @@ pub unsafe extern "C" fn buffdb_get(
     buf_len: usize,
     value_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| get(db_of(db)?, key, key_len, buf, buf_len, value_len))
+    ffi(|| get(&db_ops(db)?, key, key_len, buf, buf_len, value_len))
 }
 
 /// buffdb_get inside the transaction (sees its own writes).
@@ -232,7 +232,7 @@ pub unsafe extern "C" fn buffdb_txn_get(
     buf_len: usize,
     value_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| get(txn_of(txn)?, key, key_len, buf, buf_len, value_len))
+    ffi(|| get(&txn_ops(txn)?, key, key_len, buf, buf_len, value_len))
 }
 
 /// Reads the value of `key` into memory allocated by the library: `*value` / `*value_len`,
@@ -245,7 +245,7 @@ pub unsafe extern "C" fn buffdb_get_alloc(
     value: *mut *mut u8,
     value_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| get_alloc(db_of(db)?, key, key_len, value, value_len))
+    ffi(|| get_alloc(&db_ops(db)?, key, key_len, value, value_len))
 }
 
 /// buffdb_get_alloc inside the transaction.
@@ -257,7 +257,7 @@ pub unsafe extern "C" fn buffdb_txn_get_alloc(
     value: *mut *mut u8,
     value_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| get_alloc(txn_of(txn)?, key, key_len, value, value_len))
+    ffi(|| get_alloc(&txn_ops(txn)?, key, key_len, value, value_len))
 }
 
 /// Stores `value` under `key` (replacing any value). Keys: 1..=4096 bytes; values up to
@@ -270,7 +270,7 @@ pub unsafe extern "C" fn buffdb_put(
     value: *const u8,
     value_len: usize,
 ) -> buffdb_status {
-    ffi(|| put(db_of(db)?, key, key_len, value, value_len))
+    ffi(|| put(&db_ops(db)?, key, key_len, value, value_len))
 }
 
 /// buffdb_put inside the transaction.
@@ -282,7 +282,7 @@ pub unsafe extern "C" fn buffdb_txn_put(
     value: *const u8,
     value_len: usize,
 ) -> buffdb_status {
-    ffi(|| put(txn_of(txn)?, key, key_len, value, value_len))
+    ffi(|| put(&txn_ops(txn)?, key, key_len, value, value_len))
 }
 
 /// Deletes `key`. `*existed` (may be NULL) says whether it was there.
@@ -293,7 +293,7 @@ pub unsafe extern "C" fn buffdb_delete(
     key_len: usize,
     existed: *mut bool,
 ) -> buffdb_status {
-    ffi(|| delete(db_of(db)?, key, key_len, existed))
+    ffi(|| delete(&db_ops(db)?, key, key_len, existed))
 }
 
 /// buffdb_delete inside the transaction.
@@ -304,7 +304,7 @@ pub unsafe extern "C" fn buffdb_txn_delete(
     key_len: usize,
     existed: *mut bool,
 ) -> buffdb_status {
-    ffi(|| delete(txn_of(txn)?, key, key_len, existed))
+    ffi(|| delete(&txn_ops(txn)?, key, key_len, existed))
 }
 
 /// Whether `key` exists.
@@ -315,7 +315,7 @@ pub unsafe extern "C" fn buffdb_contains(
     key_len: usize,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| contains(db_of(db)?, key, key_len, out))
+    ffi(|| contains(&db_ops(db)?, key, key_len, out))
 }
 
 /// buffdb_contains inside the transaction.
@@ -326,7 +326,7 @@ pub unsafe extern "C" fn buffdb_txn_contains(
     key_len: usize,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| contains(txn_of(txn)?, key, key_len, out))
+    ffi(|| contains(&txn_ops(txn)?, key, key_len, out))
 }
 
 /// How many keys start with `prefix` (empty prefix: all keys).
@@ -337,7 +337,7 @@ pub unsafe extern "C" fn buffdb_count(
     prefix_len: usize,
     out: *mut u64,
 ) -> buffdb_status {
-    ffi(|| count(db_of(db)?, prefix, prefix_len, out))
+    ffi(|| count(&db_ops(db)?, prefix, prefix_len, out))
 }
 
 /// buffdb_count inside the transaction.
@@ -348,7 +348,7 @@ pub unsafe extern "C" fn buffdb_txn_count(
     prefix_len: usize,
     out: *mut u64,
 ) -> buffdb_status {
-    ffi(|| count(txn_of(txn)?, prefix, prefix_len, out))
+    ffi(|| count(&txn_ops(txn)?, prefix, prefix_len, out))
 }
 
 /// Stores `n` pairs atomically (all or nothing).
@@ -358,7 +358,7 @@ pub unsafe extern "C" fn buffdb_put_many(
     pairs: *const buffdb_kv_pair,
     n: usize,
 ) -> buffdb_status {
-    ffi(|| put_many(db_of(db)?, pairs, n))
+    ffi(|| put_many(&db_ops(db)?, pairs, n))
 }
 
 /// buffdb_put_many inside the transaction (all or nothing within it).
@@ -368,7 +368,7 @@ pub unsafe extern "C" fn buffdb_txn_put_many(
     pairs: *const buffdb_kv_pair,
     n: usize,
 ) -> buffdb_status {
-    ffi(|| put_many(txn_of(txn)?, pairs, n))
+    ffi(|| put_many(&txn_ops(txn)?, pairs, n))
 }
 
 /// Reads `n` keys in one read transaction. `values` is the caller's array of `n`
@@ -381,7 +381,7 @@ pub unsafe extern "C" fn buffdb_get_many(
     n: usize,
     values: *mut buffdb_bytes,
 ) -> buffdb_status {
-    ffi(|| get_many(db_of(db)?, keys, n, values))
+    ffi(|| get_many(&db_ops(db)?, keys, n, values))
 }
 
 /// buffdb_get_many inside the transaction.
@@ -392,7 +392,7 @@ pub unsafe extern "C" fn buffdb_txn_get_many(
     n: usize,
     values: *mut buffdb_bytes,
 ) -> buffdb_status {
-    ffi(|| get_many(txn_of(txn)?, keys, n, values))
+    ffi(|| get_many(&txn_ops(txn)?, keys, n, values))
 }
 
 /// Frees the values of buffdb_get_many (not the array itself, which is the caller's).
@@ -418,7 +418,7 @@ pub unsafe extern "C" fn buffdb_eq(
     n: usize,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| equal(db_of(db)?, keys, n, false, out))
+    ffi(|| equal(&db_ops(db)?, keys, n, false, out))
 }
 
 /// buffdb_eq inside the transaction.
@@ -429,7 +429,7 @@ pub unsafe extern "C" fn buffdb_txn_eq(
     n: usize,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| equal(txn_of(txn)?, keys, n, false, out))
+    ffi(|| equal(&txn_ops(txn)?, keys, n, false, out))
 }
 
 /// Whether the `n` keys hold pairwise distinct values (a missing key gives
@@ -441,7 +441,7 @@ pub unsafe extern "C" fn buffdb_not_eq(
     n: usize,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| equal(db_of(db)?, keys, n, true, out))
+    ffi(|| equal(&db_ops(db)?, keys, n, true, out))
 }
 
 /// buffdb_not_eq inside the transaction.
@@ -452,7 +452,7 @@ pub unsafe extern "C" fn buffdb_txn_not_eq(
     n: usize,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| equal(txn_of(txn)?, keys, n, true, out))
+    ffi(|| equal(&txn_ops(txn)?, keys, n, true, out))
 }
 
 /// Starts an ordered scan of the pairs whose key starts with `prefix`, after
@@ -468,7 +468,7 @@ pub unsafe extern "C" fn buffdb_scan(
     limit: usize,
     out: *mut *mut buffdb_kv_cursor,
 ) -> buffdb_status {
-    ffi(|| cursor(db_of(db)?, true, prefix, prefix_len, start_after, start_after_len, limit, out))
+    ffi(|| cursor(&db_ops(db)?, true, prefix, prefix_len, start_after, start_after_len, limit, out))
 }
 
 /// buffdb_scan inside the transaction: the cursor sees the transaction's own writes and
@@ -483,7 +483,7 @@ pub unsafe extern "C" fn buffdb_txn_scan(
     limit: usize,
     out: *mut *mut buffdb_kv_cursor,
 ) -> buffdb_status {
-    ffi(|| cursor(txn_of(txn)?, true, prefix, prefix_len, start_after, start_after_len, limit, out))
+    ffi(|| cursor(&txn_ops(txn)?, true, prefix, prefix_len, start_after, start_after_len, limit, out))
 }
 
 /// Like buffdb_scan but the cursor yields keys only (values come back empty).
@@ -497,7 +497,7 @@ pub unsafe extern "C" fn buffdb_keys(
     limit: usize,
     out: *mut *mut buffdb_kv_cursor,
 ) -> buffdb_status {
-    ffi(|| cursor(db_of(db)?, false, prefix, prefix_len, start_after, start_after_len, limit, out))
+    ffi(|| cursor(&db_ops(db)?, false, prefix, prefix_len, start_after, start_after_len, limit, out))
 }
 
 /// buffdb_keys inside the transaction (the cursor as with buffdb_txn_scan).
@@ -511,7 +511,7 @@ pub unsafe extern "C" fn buffdb_txn_keys(
     limit: usize,
     out: *mut *mut buffdb_kv_cursor,
 ) -> buffdb_status {
-    ffi(|| cursor(txn_of(txn)?, false, prefix, prefix_len, start_after, start_after_len, limit, out))
+    ffi(|| cursor(&txn_ops(txn)?, false, prefix, prefix_len, start_after, start_after_len, limit, out))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -11,14 +11,17 @@
 //!   reported with `BUFFDB_BUFFER_TOO_SMALL`);
 //! - the binding is thin: it converts types and errors and calls the engine;
 //! - each operation is written once, over `&impl Ops`; its database export
-//!   (`buffdb_X`, over [`db_of`]) and its transaction export (`buffdb_txn_X`, over
-//!   [`txn_of`]) only resolve their handle and call it.
+//!   (`buffdb_X`, over [`db_ops`]) and its transaction export (`buffdb_txn_X`, over
+//!   [`txn_ops`]) only resolve their handle and call it, both with the run-time
+//!   surface `Core`, so the operation is compiled once, not once per `Db` and `Txn`.
 #![allow(non_camel_case_types, clippy::missing_safety_doc, clippy::not_unsafe_ptr_arg_deref)]
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::sync::OnceLock;
 
+use crate::ops::sealed::Sealed;
+use crate::storage::Core;
 use crate::{Error, ErrorCode, Ops, Result};
 
 mod blob;

@@ -138,7 +138,7 @@ pub unsafe extern "C" fn buffdb_model_register(
     files: *const buffdb_model_file_data,
     n_files: usize,
 ) -> buffdb_status {
-    ffi(|| register(db_of(db)?, name, version, info_json, files, n_files))
+    ffi(|| register(&db_ops(db)?, name, version, info_json, files, n_files))
 }
 
 /// buffdb_model_register inside the transaction.
@@ -151,7 +151,7 @@ pub unsafe extern "C" fn buffdb_txn_model_register(
     files: *const buffdb_model_file_data,
     n_files: usize,
 ) -> buffdb_status {
-    ffi(|| register(txn_of(txn)?, name, version, info_json, files, n_files))
+    ffi(|| register(&txn_ops(txn)?, name, version, info_json, files, n_files))
 }
 
 /// The record (JSON) of `version`, or of the version the alias `version` names
@@ -165,7 +165,7 @@ pub unsafe extern "C" fn buffdb_model_get(
     cap: usize,
     len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| get(db_of(db)?, name, version, buf, cap, len))
+    ffi(|| get(&db_ops(db)?, name, version, buf, cap, len))
 }
 
 /// buffdb_model_get inside the transaction.
@@ -178,7 +178,7 @@ pub unsafe extern "C" fn buffdb_txn_model_get(
     cap: usize,
     len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| get(txn_of(txn)?, name, version, buf, cap, len))
+    ffi(|| get(&txn_ops(txn)?, name, version, buf, cap, len))
 }
 
 /// The version `version` stands for (itself when registered, else what the alias
@@ -193,7 +193,7 @@ pub unsafe extern "C" fn buffdb_model_resolve(
     len: *mut usize,
     found: *mut bool,
 ) -> buffdb_status {
-    ffi(|| resolve(db_of(db)?, name, version, buf, cap, len, found))
+    ffi(|| resolve(&db_ops(db)?, name, version, buf, cap, len, found))
 }
 
 /// buffdb_model_resolve inside the transaction.
@@ -207,13 +207,13 @@ pub unsafe extern "C" fn buffdb_txn_model_resolve(
     len: *mut usize,
     found: *mut bool,
 ) -> buffdb_status {
-    ffi(|| resolve(txn_of(txn)?, name, version, buf, cap, len, found))
+    ffi(|| resolve(&txn_ops(txn)?, name, version, buf, cap, len, found))
 }
 
 /// The names of the registered models, sorted, as a JSON array of strings.
 #[no_mangle]
 pub unsafe extern "C" fn buffdb_model_names(db: *const buffdb_db, buf: *mut c_char, cap: usize, len: *mut usize) -> buffdb_status {
-    ffi(|| names(db_of(db)?, buf, cap, len))
+    ffi(|| names(&db_ops(db)?, buf, cap, len))
 }
 
 /// buffdb_model_names inside the transaction.
@@ -224,7 +224,7 @@ pub unsafe extern "C" fn buffdb_txn_model_names(
     cap: usize,
     len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| names(txn_of(txn)?, buf, cap, len))
+    ffi(|| names(&txn_ops(txn)?, buf, cap, len))
 }
 
 /// The records of a model's versions, oldest first, as a JSON array.
@@ -236,7 +236,7 @@ pub unsafe extern "C" fn buffdb_model_versions(
     cap: usize,
     len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| versions(db_of(db)?, name, buf, cap, len))
+    ffi(|| versions(&db_ops(db)?, name, buf, cap, len))
 }
 
 /// buffdb_model_versions inside the transaction.
@@ -248,7 +248,7 @@ pub unsafe extern "C" fn buffdb_txn_model_versions(
     cap: usize,
     len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| versions(txn_of(txn)?, name, buf, cap, len))
+    ffi(|| versions(&txn_ops(txn)?, name, buf, cap, len))
 }
 
 /// Deletes a version: its record, the files it wrote, the aliases naming it (`latest`
@@ -260,7 +260,7 @@ pub unsafe extern "C" fn buffdb_model_delete(
     version: *const c_char,
     existed: *mut bool,
 ) -> buffdb_status {
-    ffi(|| delete(db_of(db)?, name, version, existed))
+    ffi(|| delete(&db_ops(db)?, name, version, existed))
 }
 
 /// buffdb_model_delete inside the transaction.
@@ -271,7 +271,7 @@ pub unsafe extern "C" fn buffdb_txn_model_delete(
     version: *const c_char,
     existed: *mut bool,
 ) -> buffdb_status {
-    ffi(|| delete(txn_of(txn)?, name, version, existed))
+    ffi(|| delete(&txn_ops(txn)?, name, version, existed))
 }
 
 /// A model's aliases as a JSON object alias -> version.
@@ -283,7 +283,7 @@ pub unsafe extern "C" fn buffdb_model_aliases(
     cap: usize,
     len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| aliases(db_of(db)?, name, buf, cap, len))
+    ffi(|| aliases(&db_ops(db)?, name, buf, cap, len))
 }
 
 /// buffdb_model_aliases inside the transaction.
@@ -295,7 +295,7 @@ pub unsafe extern "C" fn buffdb_txn_model_aliases(
     cap: usize,
     len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| aliases(txn_of(txn)?, name, buf, cap, len))
+    ffi(|| aliases(&txn_ops(txn)?, name, buf, cap, len))
 }
 
 /// Points `alias` at `version` (which must exist: BUFFDB_NOT_FOUND) in one atomic
@@ -307,7 +307,7 @@ pub unsafe extern "C" fn buffdb_model_set_alias(
     alias: *const c_char,
     version: *const c_char,
 ) -> buffdb_status {
-    ffi(|| set_alias(db_of(db)?, name, alias, version))
+    ffi(|| set_alias(&db_ops(db)?, name, alias, version))
 }
 
 /// buffdb_model_set_alias inside the transaction.
@@ -318,7 +318,7 @@ pub unsafe extern "C" fn buffdb_txn_model_set_alias(
     alias: *const c_char,
     version: *const c_char,
 ) -> buffdb_status {
-    ffi(|| set_alias(txn_of(txn)?, name, alias, version))
+    ffi(|| set_alias(&txn_ops(txn)?, name, alias, version))
 }
 
 /// Opens the file `file` of a version (or alias) as a reader (`*out`, free with
@@ -332,7 +332,7 @@ pub unsafe extern "C" fn buffdb_model_open(
     file: *const c_char,
     out: *mut *mut buffdb_reader,
 ) -> buffdb_status {
-    ffi(|| open(db_of(db)?, name, version, file, out))
+    ffi(|| open(&db_ops(db)?, name, version, file, out))
 }
 
 /// buffdb_model_open inside the transaction.
@@ -344,5 +344,5 @@ pub unsafe extern "C" fn buffdb_txn_model_open(
     file: *const c_char,
     out: *mut *mut buffdb_reader,
 ) -> buffdb_status {
-    ffi(|| open(txn_of(txn)?, name, version, file, out))
+    ffi(|| open(&txn_ops(txn)?, name, version, file, out))
 }

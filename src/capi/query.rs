@@ -118,7 +118,7 @@ pub unsafe extern "C" fn buffdb_query(
     n: usize,
     out: *mut *mut buffdb_query_result,
 ) -> buffdb_status {
-    ffi(|| query(db_of(db)?, sql, params, n, out))
+    ffi(|| query(&db_ops(db)?, sql, params, n, out))
 }
 
 /// buffdb_query inside the transaction: the views show the transaction's own writes.
@@ -130,7 +130,7 @@ pub unsafe extern "C" fn buffdb_txn_query(
     n: usize,
     out: *mut *mut buffdb_query_result,
 ) -> buffdb_status {
-    ffi(|| query(txn_of(txn)?, sql, params, n, out))
+    ffi(|| query(&txn_ops(txn)?, sql, params, n, out))
 }
 
 /// Number of columns of the result.

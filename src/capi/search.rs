@@ -52,7 +52,7 @@ pub unsafe extern "C" fn buffdb_search(
     limit: usize,
     out: *mut *mut buffdb_search_cursor,
 ) -> buffdb_status {
-    ffi(|| search(db_of(db)?, prefix, start_after, limit, out))
+    ffi(|| search(&db_ops(db)?, prefix, start_after, limit, out))
 }
 
 /// buffdb_search inside the transaction: the cursor sees the transaction's own writes
@@ -65,7 +65,7 @@ pub unsafe extern "C" fn buffdb_txn_search(
     limit: usize,
     out: *mut *mut buffdb_search_cursor,
 ) -> buffdb_status {
-    ffi(|| search(txn_of(txn)?, prefix, start_after, limit, out))
+    ffi(|| search(&txn_ops(txn)?, prefix, start_after, limit, out))
 }
 
 /// How many stream paths start with `prefix`.
@@ -75,7 +75,7 @@ pub unsafe extern "C" fn buffdb_search_count(
     prefix: *const c_char,
     out: *mut u64,
 ) -> buffdb_status {
-    ffi(|| count(db_of(db)?, prefix, out))
+    ffi(|| count(&db_ops(db)?, prefix, out))
 }
 
 /// buffdb_search_count inside the transaction.
@@ -85,7 +85,7 @@ pub unsafe extern "C" fn buffdb_txn_search_count(
     prefix: *const c_char,
     out: *mut u64,
 ) -> buffdb_status {
-    ffi(|| count(txn_of(txn)?, prefix, out))
+    ffi(|| count(&txn_ops(txn)?, prefix, out))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -237,7 +237,7 @@ pub unsafe extern "C" fn buffdb_stream_write(
     data_len: usize,
     info: *mut buffdb_stream_info,
 ) -> buffdb_status {
-    ffi(|| write(db_of(db)?, path, data, data_len, std::ptr::null(), info))
+    ffi(|| write(&db_ops(db)?, path, data, data_len, std::ptr::null(), info))
 }
 
 /// buffdb_stream_write inside the transaction (visible to others at commit).
@@ -249,7 +249,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_write(
     data_len: usize,
     info: *mut buffdb_stream_info,
 ) -> buffdb_status {
-    ffi(|| write(txn_of(txn)?, path, data, data_len, std::ptr::null(), info))
+    ffi(|| write(&txn_ops(txn)?, path, data, data_len, std::ptr::null(), info))
 }
 
 /// buffdb_stream_write giving the new version an optional UTF-8 `metadata` string (NULL
@@ -263,7 +263,7 @@ pub unsafe extern "C" fn buffdb_stream_write_with_metadata(
     metadata: *const c_char,
     info: *mut buffdb_stream_info,
 ) -> buffdb_status {
-    ffi(|| write(db_of(db)?, path, data, data_len, metadata, info))
+    ffi(|| write(&db_ops(db)?, path, data, data_len, metadata, info))
 }
 
 /// buffdb_stream_write_with_metadata inside the transaction.
@@ -276,7 +276,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_write_with_metadata(
     metadata: *const c_char,
     info: *mut buffdb_stream_info,
 ) -> buffdb_status {
-    ffi(|| write(txn_of(txn)?, path, data, data_len, metadata, info))
+    ffi(|| write(&txn_ops(txn)?, path, data, data_len, metadata, info))
 }
 
 /// Replaces the metadata of the newest version of the stream at `path` without
@@ -289,7 +289,7 @@ pub unsafe extern "C" fn buffdb_stream_set_metadata(
     metadata: *const c_char,
     info: *mut buffdb_stream_info,
 ) -> buffdb_status {
-    ffi(|| set_metadata(db_of(db)?, path, metadata, info))
+    ffi(|| set_metadata(&db_ops(db)?, path, metadata, info))
 }
 
 /// buffdb_stream_set_metadata inside the transaction.
@@ -300,7 +300,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_set_metadata(
     metadata: *const c_char,
     info: *mut buffdb_stream_info,
 ) -> buffdb_status {
-    ffi(|| set_metadata(txn_of(txn)?, path, metadata, info))
+    ffi(|| set_metadata(&txn_ops(txn)?, path, metadata, info))
 }
 
 /// The metadata of the newest version of the stream at `path` (`version` 0) or of one
@@ -314,7 +314,7 @@ pub unsafe extern "C" fn buffdb_stream_metadata(
     version: u64,
     metadata: *mut *mut c_char,
 ) -> buffdb_status {
-    ffi(|| self::metadata(db_of(db)?, path, version, metadata))
+    ffi(|| self::metadata(&db_ops(db)?, path, version, metadata))
 }
 
 /// buffdb_stream_metadata inside the transaction.
@@ -325,7 +325,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_metadata(
     version: u64,
     metadata: *mut *mut c_char,
 ) -> buffdb_status {
-    ffi(|| self::metadata(txn_of(txn)?, path, version, metadata))
+    ffi(|| self::metadata(&txn_ops(txn)?, path, version, metadata))
 }
 
 /// Starts writing a new version of the stream at `path` with the database's compression
@@ -336,7 +336,7 @@ pub unsafe extern "C" fn buffdb_stream_writer(
     path: *const c_char,
     out: *mut *mut buffdb_writer,
 ) -> buffdb_status {
-    ffi(|| writer(db_of(db)?, path, None, out))
+    ffi(|| writer(&db_ops(db)?, path, None, out))
 }
 
 /// buffdb_stream_writer inside the transaction: the committed writer's version is part
@@ -348,7 +348,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_writer(
     path: *const c_char,
     out: *mut *mut buffdb_writer,
 ) -> buffdb_status {
-    ffi(|| writer(txn_of(txn)?, path, None, out))
+    ffi(|| writer(&txn_ops(txn)?, path, None, out))
 }
 
 /// Like buffdb_stream_writer, with compression on or off for this write only.
@@ -359,7 +359,7 @@ pub unsafe extern "C" fn buffdb_stream_writer_compressed(
     compression: bool,
     out: *mut *mut buffdb_writer,
 ) -> buffdb_status {
-    ffi(|| writer(db_of(db)?, path, Some(compression), out))
+    ffi(|| writer(&db_ops(db)?, path, Some(compression), out))
 }
 
 /// buffdb_stream_writer_compressed inside the transaction (as buffdb_txn_stream_writer).
@@ -370,7 +370,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_writer_compressed(
     compression: bool,
     out: *mut *mut buffdb_writer,
 ) -> buffdb_status {
-    ffi(|| writer(txn_of(txn)?, path, Some(compression), out))
+    ffi(|| writer(&txn_ops(txn)?, path, Some(compression), out))
 }
 
 /// Reads the latest version of the stream at `path` into the caller's buffer (see
@@ -384,7 +384,7 @@ pub unsafe extern "C" fn buffdb_stream_read(
     buf_len: usize,
     data_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| read(db_of(db)?, path, buf, buf_len, data_len))
+    ffi(|| read(&db_ops(db)?, path, buf, buf_len, data_len))
 }
 
 /// buffdb_stream_read inside the transaction (sees its own writes).
@@ -396,7 +396,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_read(
     buf_len: usize,
     data_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| read(txn_of(txn)?, path, buf, buf_len, data_len))
+    ffi(|| read(&txn_ops(txn)?, path, buf, buf_len, data_len))
 }
 
 /// Reads the latest version of the stream at `path` into memory allocated by the library
@@ -408,7 +408,7 @@ pub unsafe extern "C" fn buffdb_stream_read_alloc(
     data: *mut *mut u8,
     data_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| read_alloc(db_of(db)?, path, data, data_len))
+    ffi(|| read_alloc(&db_ops(db)?, path, data, data_len))
 }
 
 /// buffdb_stream_read_alloc inside the transaction.
@@ -419,7 +419,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_read_alloc(
     data: *mut *mut u8,
     data_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| read_alloc(txn_of(txn)?, path, data, data_len))
+    ffi(|| read_alloc(&txn_ops(txn)?, path, data, data_len))
 }
 
 /// Reads up to `buf_len` bytes of the latest version at byte `offset` into the caller's
@@ -433,7 +433,7 @@ pub unsafe extern "C" fn buffdb_stream_read_range(
     buf_len: usize,
     n_read: *mut usize,
 ) -> buffdb_status {
-    ffi(|| read_range(db_of(db)?, path, offset, buf, buf_len, n_read))
+    ffi(|| read_range(&db_ops(db)?, path, offset, buf, buf_len, n_read))
 }
 
 /// buffdb_stream_read_range inside the transaction.
@@ -446,7 +446,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_read_range(
     buf_len: usize,
     n_read: *mut usize,
 ) -> buffdb_status {
-    ffi(|| read_range(txn_of(txn)?, path, offset, buf, buf_len, n_read))
+    ffi(|| read_range(&txn_ops(txn)?, path, offset, buf, buf_len, n_read))
 }
 
 /// Reads `len` bytes at `offset` (clipped at the end) into memory allocated by the
@@ -460,7 +460,7 @@ pub unsafe extern "C" fn buffdb_stream_read_range_alloc(
     data: *mut *mut u8,
     data_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| read_range_alloc(db_of(db)?, path, offset, len, data, data_len))
+    ffi(|| read_range_alloc(&db_ops(db)?, path, offset, len, data, data_len))
 }
 
 /// buffdb_stream_read_range_alloc inside the transaction.
@@ -473,7 +473,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_read_range_alloc(
     data: *mut *mut u8,
     data_len: *mut usize,
 ) -> buffdb_status {
-    ffi(|| read_range_alloc(txn_of(txn)?, path, offset, len, data, data_len))
+    ffi(|| read_range_alloc(&txn_ops(txn)?, path, offset, len, data, data_len))
 }
 
 /// Opens a reader over the latest version of the stream at `path` (BUFFDB_NOT_FOUND when
@@ -484,7 +484,7 @@ pub unsafe extern "C" fn buffdb_stream_open(
     path: *const c_char,
     out: *mut *mut buffdb_reader,
 ) -> buffdb_status {
-    ffi(|| open(db_of(db)?, path, None, out))
+    ffi(|| open(&db_ops(db)?, path, None, out))
 }
 
 /// buffdb_stream_open inside the transaction: the reader reads the transaction's view
@@ -495,7 +495,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_open(
     path: *const c_char,
     out: *mut *mut buffdb_reader,
 ) -> buffdb_status {
-    ffi(|| open(txn_of(txn)?, path, None, out))
+    ffi(|| open(&txn_ops(txn)?, path, None, out))
 }
 
 /// Opens a reader over one kept `version` of the stream at `path` (BUFFDB_NOT_FOUND when
@@ -507,7 +507,7 @@ pub unsafe extern "C" fn buffdb_stream_open_version(
     version: u64,
     out: *mut *mut buffdb_reader,
 ) -> buffdb_status {
-    ffi(|| open(db_of(db)?, path, Some(version), out))
+    ffi(|| open(&db_ops(db)?, path, Some(version), out))
 }
 
 /// buffdb_stream_open_version inside the transaction (the reader as with
@@ -519,7 +519,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_open_version(
     version: u64,
     out: *mut *mut buffdb_reader,
 ) -> buffdb_status {
-    ffi(|| open(txn_of(txn)?, path, Some(version), out))
+    ffi(|| open(&txn_ops(txn)?, path, Some(version), out))
 }
 
 /// Facts about the latest version of the stream at `path` (BUFFDB_NOT_FOUND when missing).
@@ -529,7 +529,7 @@ pub unsafe extern "C" fn buffdb_stream_stat(
     path: *const c_char,
     out: *mut buffdb_stream_info,
 ) -> buffdb_status {
-    ffi(|| stat(db_of(db)?, path, out))
+    ffi(|| stat(&db_ops(db)?, path, out))
 }
 
 /// buffdb_stream_stat inside the transaction.
@@ -539,7 +539,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_stat(
     path: *const c_char,
     out: *mut buffdb_stream_info,
 ) -> buffdb_status {
-    ffi(|| stat(txn_of(txn)?, path, out))
+    ffi(|| stat(&txn_ops(txn)?, path, out))
 }
 
 /// Whether a stream exists at `path`.
@@ -549,7 +549,7 @@ pub unsafe extern "C" fn buffdb_stream_exists(
     path: *const c_char,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| exists(db_of(db)?, path, out))
+    ffi(|| exists(&db_ops(db)?, path, out))
 }
 
 /// buffdb_stream_exists inside the transaction.
@@ -559,7 +559,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_exists(
     path: *const c_char,
     out: *mut bool,
 ) -> buffdb_status {
-    ffi(|| exists(txn_of(txn)?, path, out))
+    ffi(|| exists(&txn_ops(txn)?, path, out))
 }
 
 /// The kept versions of the stream at `path`, oldest first, into the caller's array
@@ -573,7 +573,7 @@ pub unsafe extern "C" fn buffdb_stream_versions(
     cap: usize,
     count: *mut usize,
 ) -> buffdb_status {
-    ffi(|| versions(db_of(db)?, path, infos, cap, count))
+    ffi(|| versions(&db_ops(db)?, path, infos, cap, count))
 }
 
 /// buffdb_stream_versions inside the transaction.
@@ -585,7 +585,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_versions(
     cap: usize,
     count: *mut usize,
 ) -> buffdb_status {
-    ffi(|| versions(txn_of(txn)?, path, infos, cap, count))
+    ffi(|| versions(&txn_ops(txn)?, path, infos, cap, count))
 }
 
 /// Deletes every version of the stream at `path`; `*existed` (may be NULL) says whether
@@ -596,7 +596,7 @@ pub unsafe extern "C" fn buffdb_stream_delete(
     path: *const c_char,
     existed: *mut bool,
 ) -> buffdb_status {
-    ffi(|| delete(db_of(db)?, path, existed))
+    ffi(|| delete(&db_ops(db)?, path, existed))
 }
 
 /// buffdb_stream_delete inside the transaction.
@@ -606,7 +606,7 @@ pub unsafe extern "C" fn buffdb_txn_stream_delete(
     path: *const c_char,
     existed: *mut bool,
 ) -> buffdb_status {
-    ffi(|| delete(txn_of(txn)?, path, existed))
+    ffi(|| delete(&txn_ops(txn)?, path, existed))
 }
 
 // ---------------------------------------------------------------------------------------

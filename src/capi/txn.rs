@@ -27,6 +27,11 @@ pub(crate) unsafe fn txn_of<'a>(p: *const buffdb_txn) -> Result<&'a Txn> {
     handle(p, "txn")?.t.as_ref().ok_or_else(finished)
 }
 
+/// The operation surface of a transaction handle (see [`db_ops`]).
+pub(crate) unsafe fn txn_ops<'a>(p: *const buffdb_txn) -> Result<Core<'a>> {
+    Ok(txn_of(p)?.core())
+}
+
 /// Begins a transaction (waits for the writer, BUFFDB_BUSY after the busy timeout).
 #[no_mangle]
 pub unsafe extern "C" fn buffdb_begin(db: *const buffdb_db, out: *mut *mut buffdb_txn) -> buffdb_status {
