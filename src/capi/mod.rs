@@ -13,7 +13,8 @@
 //! - each operation is written once, over `&impl Ops`; its database export
 //!   (`buffdb_X`, over [`db_ops`]) and its transaction export (`buffdb_txn_X`, over
 //!   [`txn_ops`]) only resolve their handle and call it, both with the run-time
-//!   surface `Core`, so the operation is compiled once, not once per `Db` and `Txn`.
+//!   surface `Core`, so the operation is compiled once, not once per `Db` and `Txn`
+//!   (the per-key KV calls excepted, for speed: src/capi/kv.rs).
 #![allow(non_camel_case_types, clippy::missing_safety_doc, clippy::not_unsafe_ptr_arg_deref)]
 
 use std::cell::RefCell;
