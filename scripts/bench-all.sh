@@ -99,7 +99,7 @@ for name, title in parts:
             if m and i > 0 and i < len(header):
                 rows.append((title.split(" (")[0], cells[0], header[i], m.group(1)))
 started = open(os.path.join(out, "started")).read().strip()
-md = [f"Machine: {machine}. Run of {started}; the machine was shared with other builds, so compare ratios within this run, not absolute figures with other runs.", ""]
+md = [f"Machine: {machine}. Run of {started}; machines here are shared and noisy, so compare ratios within this run, not absolute figures with other runs.", ""]
 md += ["All ratios (BuffDB / anchor, same run; above 1 means BuffDB is faster, except rows in ms or MiB where lower is better and the ratio is printed as the bench gives it):", ""]
 md += ["| part | workload | ratio | value |", "|---|---|---|---:|"]
 md += [f"| {p} | {w} | {h} | {v}x |" for p, w, h, v in rows]
