@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The C library: libbuffdb.so (SONAME libbuffdb.so.0), libbuffdb.a, include/buffdb.h, buffdb.pc.
+# Both export only the buffdb_* C API (the static one through prelink_static, below).
 #
 #   scripts/build-c.sh build               build both libraries (cargo profile "capi")
 #   scripts/build-c.sh install PREFIX      build, then install lib/, include/ (buffdb.h and the
@@ -76,6 +77,29 @@ build() {
     test -f "$OUT/libbuffdb.so" && test -f "$OUT/libbuffdb.a"
 }
 
+# libbuffdb.a as one relocatable object whose only global symbols are the C API's.
+# cargo's staticlib is every object of the crate graph with every symbol global:
+# SQLite's sqlite3_*, OpenSSL's (the encrypted build holds all of libcrypto.a) and
+# Rust's. An application that links its own SQLite or OpenSSL beside it then fails
+# with "multiple definition of sqlite3_open", or picks one copy's functions for both.
+# `ld -r` pulls in only the members the buffdb_* functions reach (-d gives common
+# symbols their space so they can be made local), objcopy makes every other symbol
+# local and drops the unused LLVM bitcode section (binutils' LLVM plugin aborts on it).
+prelink_static() { # $1 = cargo's libbuffdb.a, $2 = output archive
+    local dir exports
+    dir=$(mktemp -d)
+    exports="$dir/exports.txt"
+    # The exported C API is what the shared library exports: the same list.
+    readelf --dyn-syms -W "$OUT/libbuffdb.so" | awk '$7 != "UND" && $8 ~ /^buffdb_/ {print $8}' | sort -u >"$exports"
+    [ -s "$exports" ] || { log "no buffdb_ symbols in $OUT/libbuffdb.so"; rm -rf "$dir"; return 1; }
+    ld -r -d --gc-sections $(sed 's/^/-u /' "$exports") -o "$dir/buffdb.o" "$1"
+    objcopy --keep-global-symbols="$exports" --remove-section=.llvmbc --remove-section=.llvmcmd \
+        "$dir/buffdb.o" "$dir/libbuffdb.o"
+    rm -f "$2"
+    ar rcs "$2" "$dir/libbuffdb.o"
+    rm -rf "$dir"
+}
+
 install_to() { # $1 = prefix
     local prefix libdir native
     prefix=$(mkdir -p "$1" && cd "$1" && pwd)
@@ -89,7 +113,8 @@ install_to() { # $1 = prefix
     install -m 0755 "$OUT/libbuffdb.so" "$libdir/libbuffdb.so.$VERSION"
     ln -sf "libbuffdb.so.$VERSION" "$libdir/libbuffdb.so.$SONAME_MAJOR"
     ln -sf "libbuffdb.so.$SONAME_MAJOR" "$libdir/libbuffdb.so"
-    install -m 0644 "$OUT/libbuffdb.a" "$libdir/libbuffdb.a"
+    prelink_static "$OUT/libbuffdb.a" "$libdir/libbuffdb.a"
+    chmod 0644 "$libdir/libbuffdb.a"
     cat > "$libdir/pkgconfig/buffdb.pc" <<PC
 prefix=$prefix
 exec_prefix=\${prefix}

@@ -5,7 +5,8 @@
 #  3. libbuffdb.so/.a are built and installed into a temporary prefix; SONAME, exported
 #     symbols (exactly the header's functions) and the stripped size are checked;
 #  4. the header compiles as C99 and C++17 with -Wall -Wextra -Werror -pedantic;
-#  5. every example is built through pkg-config (shared, and kv also statically) and run
+#  5. every example is built through pkg-config (shared, and kv also statically; libbuffdb.a
+#     holds no global name but buffdb_*, tests/c/static_beside.c) and run
 #     under AddressSanitizer + UBSan;
 #  6. tests/c/test_capi runs the shared JSON cases (tests/cases/*.json) and every bad-input
 #     case under ASan + UBSan (leaks included), then everything again under valgrind;
@@ -136,6 +137,24 @@ if make -s -C "$ROOT/c-examples" O="$WORK/static" STATIC=1 CC="$CC" CXX="$CXX" "
     run "example kv linked statically (libbuffdb.a + Libs.private)" "$WORK/kv-static.log" "$WORK/static/kv" "$WORK/run/kv-static.bdb"
 else
     fail "example kv linked statically" "$WORK/make-static.log"
+fi
+# libbuffdb.a defines no global name but the C API's (SQLite, OpenSSL and Rust inside
+# are local), so an application with its own SQLite or OpenSSL links it.
+static_globals() {
+    local other
+    other=$(readelf -s -W "$(pkg-config --variable=libdir buffdb)/libbuffdb.a" \
+        | awk '($5 == "GLOBAL" || $5 == "WEAK") && $7 != "UND" && $8 !~ /^buffdb_/ {print $8}' | sort -u)
+    [ -z "$other" ] || { echo "libbuffdb.a defines global names besides buffdb_*:"; head -20 <<<"$other"; return 1; }
+    echo "libbuffdb.a: only buffdb_* names are global"
+}
+run "libbuffdb.a: only the buffdb_* names are global" "$WORK/static-globals.log" static_globals
+if $CC -std=c99 -Wall -Wextra -Werror $(pkg-config --cflags buffdb) "$ROOT/tests/c/static_beside.c" -o "$WORK/static/beside" \
+        "$(pkg-config --variable=libdir buffdb)/libbuffdb.a" $(pkg-config --static --libs-only-l buffdb | sed 's/-lbuffdb\b//') \
+        >"$WORK/make-beside.log" 2>&1; then
+    run "libbuffdb.a beside an application's own sqlite3_* and OpenSSL names" "$WORK/beside.log" \
+        "$WORK/static/beside" "$WORK/run/beside.bdb"
+else
+    fail "libbuffdb.a linked beside an application's own sqlite3_* and OpenSSL names" "$WORK/make-beside.log"
 fi
 
 # 6. the C test program: shared cases + bad input

@@ -235,6 +235,17 @@ if cbuild "$WORK/c-static" STATIC=1 "$WORK/c-static/kv" >"$WORK/c-static.log" 2>
 else
     fail "C example kv links statically from the tarball" "$WORK/c-static.log"
 fi
+# The tarball's libbuffdb.a (SQLCipher and libcrypto inside) beside an application's own
+# sqlite3_* and OpenSSL names: links, and each side keeps its own functions.
+if norust cc -std=c99 $(env PKG_CONFIG_PATH="$CPREFIX/lib/pkgconfig" pkg-config --cflags buffdb) "$ROOT/tests/c/static_beside.c" \
+        -o "$WORK/c-beside" "$CPREFIX/lib/libbuffdb.a" \
+        $(env PKG_CONFIG_PATH="$CPREFIX/lib/pkgconfig" pkg-config --static --libs-only-l buffdb | sed 's/-lbuffdb\b//') \
+        >"$WORK/c-beside-build.log" 2>&1; then
+    run "the tarball's libbuffdb.a links beside an application's own sqlite3_* and OpenSSL names" \
+        "$WORK/c-beside.log" "$WORK/c-beside" "$WORK/c-beside.bdb"
+else
+    fail "the tarball's libbuffdb.a links beside an application's own sqlite3_* and OpenSSL names" "$WORK/c-beside-build.log"
+fi
 # Encryption: tests/c/test_capi (every C test, the shared cases plain and encrypted)
 # against the tarball's libbuffdb.so and libbuffdb.a.
 python3 "$ROOT/tests/c/cases_to_tokens.py" "$ROOT"/tests/cases/*.json >"$WORK/cases.txt"
