@@ -100,23 +100,16 @@ fn pieces<M: Send + 'static, R: Read + Send + 'static>(
         for (index, mut reader) in readers.into_iter().enumerate() {
             let mut first = true;
             loop {
-                let mut buf = vec![0u8; UPLOAD_PIECE];
-                let mut n = 0;
-                while n < buf.len() {
-                    match reader.read(&mut buf[n..]) {
-                        Ok(0) => break,
-                        Ok(k) => n += k,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            let _ = err_tx.send(e);
-                            // Tell the server to store nothing (ending the stream would publish
-                            // a truncated document).
-                            let _ = tx.blocking_send(abort);
-                            return;
-                        }
-                    }
+                // Up to one piece: std's read_to_end retries short and interrupted reads.
+                let mut buf = Vec::with_capacity(UPLOAD_PIECE);
+                if let Err(e) = reader.by_ref().take(UPLOAD_PIECE as u64).read_to_end(&mut buf) {
+                    let _ = err_tx.send(e);
+                    // Tell the server to store nothing (ending the stream would publish
+                    // a truncated document).
+                    let _ = tx.blocking_send(abort);
+                    return;
                 }
-                buf.truncate(n);
+                let n = buf.len();
                 if (n > 0 || first) && tx.blocking_send(make(Bytes::from(buf), index, first)).is_err() {
                     return;
                 }
