@@ -1,35 +1,10 @@
 //! The `buffdb` command line, run as a user would.
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-fn buffdb(store: &std::path::Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_buffdb"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(data) = stdin {
-        input.write_all(data).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn ok(store: &std::path::Path, args: &[&str]) -> String {
-    let out = buffdb(store, args, None);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn exit(store: &std::path::Path, args: &[&str]) -> i32 {
-    buffdb(store, args, None).status.code().unwrap()
-}
+mod common;
+use common::{buffdb, exit, ok};
 
 #[test]
 fn kv_and_blob_commands() {

