@@ -382,19 +382,28 @@ fn big_stream(dir: &std::path::Path, mib: usize) -> (f64, f64, f64, f64) {
     (write, read, write_peak, read_peak)
 }
 
+/// This process's resident memory in MiB: (anonymous, file-backed). The file-backed
+/// part is the database's mapped pages the reads touched: the kernel's page cache,
+/// shared and given back under memory pressure; the anonymous part is the process's own.
+fn rss_split() -> (f64, f64) {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    let field = |name: &str| -> f64 {
+        let line = s.lines().find(|l| l.starts_with(name)).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap() / 1024.0
+    };
+    (field("RssAnon:"), field("RssFile:") + field("RssShmem:"))
+}
+
 /// Workload K at `n` keys, BuffDB and heed: (BuffDB ns per random get after the puts,
-/// after reopen, heed ns per get, BuffDB and heed process RSS MiB after the gets).
-fn scale_k(dir: &std::path::Path, n: usize) -> [f64; 6] {
+/// after reopen, heed ns per get, BuffDB's anonymous and file-backed RSS MiB after the
+/// gets, heed's the same), each measured from what the process held before it began.
+fn scale_k(dir: &std::path::Path, n: usize) -> [f64; 7] {
     let key = |i: usize| -> [u8; 16] { format!("{:04}:{:011}", i % 10, i).as_bytes().try_into().unwrap() };
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(5));
     let sample = &order[..n.min(1_000_000)];
     const BATCH: usize = 100_000;
-    let rss = || {
-        let s = std::fs::read_to_string("/proc/self/status").unwrap();
-        let line = s.lines().find(|l| l.starts_with("VmRSS:")).unwrap().to_string();
-        line.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap() / 1024.0
-    };
+    let base = rss_split();
     let path = dir.join(format!("scale-{n}.db"));
     let db = Db::open(&path, OpenOptions::default()).unwrap();
     for start in (0..n).step_by(BATCH) {
@@ -413,12 +422,13 @@ fn scale_k(dir: &std::path::Path, n: usize) -> [f64; 6] {
     db.close().unwrap();
     let db = Db::open(&path, OpenOptions::default()).unwrap();
     let cold = gets(&db);
-    let buffdb_rss = rss();
+    let buffdb_rss = rss_split();
     db.close().unwrap();
     drop(db);
     std::fs::remove_file(&path).ok();
 
     use heed::types::Bytes;
+    let base_heed = rss_split();
     let hpath = dir.join(format!("scale-heed-{n}"));
     std::fs::create_dir_all(&hpath).unwrap();
     let env = unsafe { heed::EnvOpenOptions::new().map_size(1 << 36).open(&hpath).unwrap() };
@@ -440,10 +450,18 @@ fn scale_k(dir: &std::path::Path, n: usize) -> [f64; 6] {
         }
     }
     let heed = t.elapsed().as_secs_f64() * 1e9 / sample.len() as f64;
-    let heed_rss = rss();
+    let heed_rss = rss_split();
     drop(env);
     std::fs::remove_dir_all(&hpath).ok();
-    [warm, cold, heed, buffdb_rss, heed_rss, n as f64]
+    [
+        warm,
+        cold,
+        heed,
+        buffdb_rss.0 - base.0,
+        buffdb_rss.1 - base.1,
+        heed_rss.0 - base_heed.0,
+        heed_rss.1 - base_heed.1,
+    ]
 }
 
 fn sqlite_s(dir: &std::path::Path, data: &[u8]) -> S {
@@ -546,13 +564,17 @@ fn main() {
             std::env::var("BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().to_string_lossy().into()),
         )
         .unwrap();
-        println!("Scale: workload K at 1M and 10M keys (1M random gets each, ns per get), process RSS after the gets");
-        println!("| keys | BuffDB get | BuffDB get after reopen | heed get | BuffDB / heed (after reopen) | BuffDB RSS (MiB) | heed RSS (MiB) |");
+        println!(
+            "Scale: workload K at 1M and 10M keys (1M random gets each, ns per get); resident memory after the gets, \
+             above what the process held before each engine began: anonymous (the process's own) / file-backed \
+             (the database pages the map touched: page cache)"
+        );
+        println!("| keys | BuffDB get | BuffDB get after reopen | heed get | BuffDB / heed (after reopen) | BuffDB RSS anon / file (MiB) | heed RSS anon / file (MiB) |");
         println!("|---:|---:|---:|---:|---:|---:|---:|");
         for n in [1_000_000, 10_000_000] {
-            let [warm, cold, heed, brss, hrss, _] = scale_k(dir.path(), n);
+            let [warm, cold, heed, banon, bfile, hanon, hfile] = scale_k(dir.path(), n);
             println!(
-                "| {n} | {warm:.0} | {cold:.0} | {heed:.0} | {:.2}x | {brss:.0} | {hrss:.0} |",
+                "| {n} | {warm:.0} | {cold:.0} | {heed:.0} | {:.2}x | {banon:.0} / {bfile:.0} | {hanon:.0} / {hfile:.0} |",
                 heed / cold
             );
         }

@@ -74,6 +74,9 @@ pub struct Store {
     /// A replicator (Litestream) checkpoints this file, not BuffDB (see
     /// [`replication`]); looked up again whenever a checkpoint would run.
     replicated: Arc<AtomicBool>,
+    /// The checkpoint thread is copying frames now: a write waiting at the WAL bound
+    /// waits for it (it is progress, however long a large WAL takes), not a reader.
+    checkpointing: Arc<AtomicBool>,
     /// Allocates a commit's growth in the main file before it commits (writable
     /// databases on Linux), so checkpoints need no room on a full disk.
     room: Option<Room>,
@@ -178,6 +181,7 @@ impl Store {
             reserve_released: AtomicBool::new(false),
             gate: None,
             replicated: Arc::default(),
+            checkpointing: Arc::default(),
             room: None,
             catalog: Catalog::default(),
             key: Mutex::new(keying),
@@ -227,6 +231,7 @@ impl Store {
                     inner.readers.clone(),
                     inner.wal.clone(),
                     inner.replicated.clone(),
+                    inner.checkpointing.clone(),
                 )?;
                 inner.checkpointer = Some(c);
             }
@@ -311,11 +316,19 @@ impl Store {
         self.check_open()?;
         let mut g = self.lock_writer()?;
         let conn = g.as_mut().ok_or_else(Error::closed)?;
-        let deadline = std::time::Instant::now() + self.busy_timeout();
+        let mut deadline = std::time::Instant::now() + self.busy_timeout();
         loop {
             // (busy, frames in the WAL, frames copied); busy = another checkpoint runs.
             let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(0))?;
-            if busy == 0 || std::time::Instant::now() >= deadline {
+            if busy == 0 {
+                return Ok(());
+            }
+            // This handle's checkpoint thread is copying: wait for it to finish, then
+            // copy what it left.
+            if self.checkpointing.load(Ordering::SeqCst) {
+                deadline = std::time::Instant::now() + self.busy_timeout();
+            }
+            if std::time::Instant::now() >= deadline {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(2));
@@ -593,7 +606,7 @@ impl Store {
     /// the WAL, getting readers in every process out of the way, until the WAL holds
     /// less than `bound` bytes; `BUSY` when readers keep it for the busy timeout.
     fn reset_wal(&self, conn: &Connection, bound: u64, mode: &str) -> Result<()> {
-        let deadline = std::time::Instant::now() + self.busy_timeout();
+        let mut deadline = std::time::Instant::now() + self.busy_timeout();
         self.draining.store(true, Ordering::SeqCst);
         if let Some(g) = &self.gate {
             g.close_until(now_ms() as u64 + self.opts.busy_timeout_ms);
@@ -612,11 +625,17 @@ impl Store {
             if busy == 0 || self.wal_bytes() < bound {
                 return Ok(());
             }
+            // The checkpoint thread is copying a large WAL (a long transaction's
+            // frames take seconds to write on a busy disk): that is progress, so the
+            // busy timeout counts from when it ends, not from when this write came.
+            if self.checkpointing.load(Ordering::SeqCst) {
+                deadline = std::time::Instant::now() + self.busy_timeout();
+            }
             if std::time::Instant::now() >= deadline {
                 return Err(Error::new(
                     ErrorCode::Busy,
                     format!(
-                        "the WAL holds {} bytes (bound {}) and readers kept it from being checkpointed for {} ms",
+                        "the WAL holds {} bytes (bound {}) and readers (or another process's checkpoint) kept it from being checkpointed for {} ms",
                         self.wal_bytes(),
                         bound,
                         self.opts.busy_timeout_ms
@@ -829,6 +848,7 @@ impl Checkpointer {
         readers: Arc<ReaderPool>,
         wal: Arc<parking_lot::RwLock<Option<WalIndex>>>,
         replicated: Arc<AtomicBool>,
+        checkpointing: Arc<AtomicBool>,
     ) -> Result<Checkpointer> {
         use std::sync::mpsc::RecvTimeoutError;
         conn.pragma_update(None, "query_only", false)?;
@@ -844,7 +864,9 @@ impl Checkpointer {
                         let theirs = replication::present(&conn).unwrap_or(true);
                         replicated.store(theirs, Ordering::SeqCst);
                         if !theirs {
+                            checkpointing.store(true, Ordering::SeqCst);
                             let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                            checkpointing.store(false, Ordering::SeqCst);
                         }
                     }
                     Err(RecvTimeoutError::Timeout) => readers.release_old(counter()),
@@ -968,5 +990,30 @@ mod tests {
             assert!(writer <= limit, "{round}: the writer holds {writer} bytes of cache, cache_size {cache}");
             db.close().unwrap();
         }
+    }
+
+    /// A write at the WAL bound while the checkpoint thread is still copying a large
+    /// transaction's frames waits for it, however long that takes, instead of
+    /// failing `BUSY` after the busy timeout as if a reader held the WAL (a 10M-key
+    /// bulk load on a busy disk did).
+    #[test]
+    fn a_write_at_the_bound_waits_for_the_checkpoint_thread() {
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().unwrap();
+        let opts = OpenOptions::default().wal_max_bytes(crate::options::MIN_WAL_MAX_BYTES).busy_timeout_ms(1);
+        let db = Db::open(dir.path().join("w.db"), opts).unwrap();
+        // One transaction of 128 MiB: its checkpoint takes far longer than 1 ms.
+        let value = vec![7u8; 64 << 10];
+        let pairs: Vec<(Vec<u8>, &[u8])> = (0..2048u32).map(|i| (i.to_be_bytes().to_vec(), &value[..])).collect();
+        crate::Ops::put_many(&db, &pairs).unwrap();
+        let start = std::time::Instant::now();
+        while !db.inner.checkpointing.load(Ordering::SeqCst) {
+            assert!(start.elapsed() < std::time::Duration::from_secs(10), "the checkpoint thread never started");
+            std::hint::spin_loop();
+        }
+        crate::Ops::put(&db, b"after", b"the checkpoint").unwrap();
+        assert_eq!(crate::Ops::get(&db, b"after").unwrap().as_deref(), Some(&b"the checkpoint"[..]));
+        assert!(db.inner.wal_bytes() < crate::options::MIN_WAL_MAX_BYTES, "the WAL was not restarted");
+        db.close().unwrap();
     }
 }
