@@ -4,6 +4,7 @@
 //! How BuffDB and Litestream share the WAL is in [`crate::storage`]'s `wal` module
 //! and docs/replication.md.
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -87,37 +88,106 @@ const PROBE_SECS: u64 = 60;
 pub fn probe(url: &str) -> Result<()> {
     check_url(url)?;
     let bin = litestream_path()?;
-    let mut child = Command::new(&bin)
-        .args(["ltx", url])
+    let limit = Duration::from_secs(PROBE_SECS);
+    match with_retries(|| run(&bin, &[OsStr::new("ltx"), OsStr::new(url)], Some(limit)), || {})? {
+        Ok(_) => Ok(()),
+        Err(Failed { status: None, .. }) => {
+            Err(Error::new(ErrorCode::Io, format!("replica {url} did not answer within {PROBE_SECS} s")))
+        }
+        Err(f) => Err(litestream_error(&format!("replica {url} cannot be used"), &f.output)),
+    }
+}
+
+/// A run of litestream that failed: how it ended (`None`: killed at its time limit,
+/// or it did not get as far as it should within it) and what it printed.
+struct Failed {
+    status: Option<std::process::ExitStatus>,
+    output: String,
+}
+
+/// Times a run that failed on a timed-out replica service is tried again, and the
+/// pause before each.
+const RETRIES: u32 = 3;
+const RETRY_PAUSE: Duration = Duration::from_secs(5);
+
+/// Whether Litestream's output reports a timeout of the replica service, not a
+/// missing or damaged backup (its "max retries exceeded reading ltx file" is a file
+/// that cannot be read whole, and is final).
+fn transient(output: &str) -> bool {
+    let lower = output.to_lowercase();
+    (lower.contains("context deadline exceeded") || lower.contains("nats: timeout") || lower.contains("i/o timeout"))
+        && !lower.contains("max retries exceeded")
+}
+
+/// Runs `attempt` (one run of litestream) and, while it fails on a timed-out
+/// replica service ([`transient`]: a NATS cluster still noticing a dead node routes
+/// requests to it for a few seconds), again, up to [`RETRIES`] more times
+/// [`RETRY_PAUSE`] apart, calling `clean` before each. Anything else is final.
+fn with_retries<T>(
+    mut attempt: impl FnMut() -> Result<std::result::Result<T, Failed>>,
+    clean: impl Fn(),
+) -> Result<std::result::Result<T, Failed>> {
+    let mut ran = attempt()?;
+    for _ in 0..RETRIES {
+        match &ran {
+            Err(f) if f.status.is_some() && transient(&f.output) => {}
+            _ => break,
+        }
+        clean();
+        std::thread::sleep(RETRY_PAUSE);
+        ran = attempt()?;
+    }
+    Ok(ran)
+}
+
+/// Starts litestream with `args`, its standard input closed.
+fn spawn(bin: &Path, args: &[&OsStr], stdout: Stdio, stderr: Stdio) -> Result<Child> {
+    Command::new(bin)
+        .args(args)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(stdout)
+        .stderr(stderr)
         .spawn()
-        .map_err(|e| Error::new(ErrorCode::Io, format!("cannot run {}: {e}", bin.display())))?;
+        .map_err(|e| Error::new(ErrorCode::Io, format!("cannot run {}: {e}", bin.display())))
+}
+
+/// Runs litestream with `args` to its end (killed past `limit`); what it printed,
+/// standard output then standard error.
+fn run(bin: &Path, args: &[&OsStr], limit: Option<Duration>) -> Result<std::result::Result<String, Failed>> {
+    let mut child = spawn(bin, args, Stdio::piped(), Stdio::piped())?;
+    // Both pipes are read while it runs: one it filled would stop it.
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_string(&mut text);
+            }
+            text
+        })
+    }
+    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
     let start = Instant::now();
     let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break Some(s);
+        match limit {
+            None => break Some(child.wait()?),
+            Some(limit) => {
+                if let Some(s) = child.try_wait()? {
+                    break Some(s);
+                }
+                if start.elapsed() > limit {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
-        if start.elapsed() > Duration::from_secs(PROBE_SECS) {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
     };
-    let mut out = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut out);
-    }
-    if let Some(mut o) = child.stdout.take() {
-        let _ = o.read_to_string(&mut out);
-    }
-    match status {
-        Some(s) if s.success() => Ok(()),
-        Some(_) => Err(litestream_error(&format!("replica {url} cannot be used"), &out)),
-        None => Err(Error::new(ErrorCode::Io, format!("replica {url} did not answer within {PROBE_SECS} s"))),
-    }
+    let output = out.join().unwrap_or_default() + &err.join().unwrap_or_default();
+    Ok(match status {
+        Some(s) if s.success() => Ok(output),
+        status => Err(Failed { status, output }),
+    })
 }
 
 /// Where replication stands.
@@ -152,14 +222,8 @@ struct Shared {
 impl Shared {
     fn spawn(&self) -> Result<Child> {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log)?;
-        Command::new(&self.bin)
-            .args(["replicate", "-config"])
-            .arg(&self.config)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .map_err(|e| Error::new(ErrorCode::Io, format!("cannot run {}: {e}", self.bin.display())))
+        let args = [OsStr::new("replicate"), OsStr::new("-config"), self.config.as_os_str()];
+        spawn(&self.bin, &args, log.try_clone()?.into(), log.into())
     }
 
     /// One HTTP request to Litestream's control socket; the JSON reply.
@@ -438,19 +502,6 @@ pub struct RestoreOptions {
     pub force: bool,
 }
 
-/// Times a restore that timed out is tried again, and the pause before each.
-const RESTORE_RETRIES: u32 = 3;
-const RESTORE_RETRY_PAUSE: Duration = Duration::from_secs(5);
-
-/// Whether Litestream's output reports a timeout of the replica service, not a
-/// missing or damaged backup (its "max retries exceeded reading ltx file" is a file
-/// that cannot be read whole, and is final).
-fn transient(output: &str) -> bool {
-    let lower = output.to_lowercase();
-    (lower.contains("context deadline exceeded") || lower.contains("nats: timeout") || lower.contains("i/o timeout"))
-        && !lower.contains("max retries exceeded")
-}
-
 /// Restores the replica at `url` into the file `out`. The file is written beside
 /// `out` and renamed over it once whole: a failed restore changes nothing.
 pub fn restore(url: &str, out: &Path, opts: &RestoreOptions) -> Result<()> {
@@ -476,40 +527,25 @@ pub fn restore(url: &str, out: &Path, opts: &RestoreOptions) -> Result<()> {
             let _ = std::fs::remove_file(format!("{}{suffix}", tmp.display()));
         }
     };
-    let run = || -> Result<(std::process::Output, String)> {
-        let mut cmd = Command::new(&bin);
-        cmd.arg("restore").arg("-o").arg(&tmp);
-        if let Some(t) = &opts.timestamp {
-            cmd.args(["-timestamp", t]);
-        }
-        if let Some(t) = opts.txid {
-            cmd.args(["-txid", &format!("{t:016x}")]);
-        }
-        let o = cmd
-            .arg(url)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| Error::new(ErrorCode::Io, format!("cannot run {}: {e}", bin.display())))?;
-        let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-        Ok((o, text))
-    };
-    let (mut o, mut text) = run()?;
-    // A replica service that timed out (a NATS cluster still noticing a dead node
-    // routes requests to it for a few seconds) is asked again; anything else is final.
-    for _ in 0..RESTORE_RETRIES {
-        if o.status.success() || !transient(&text) {
-            break;
-        }
-        remove_tmp();
-        std::thread::sleep(RESTORE_RETRY_PAUSE);
-        (o, text) = run()?;
+    let txid = opts.txid.map(|t| format!("{t:016x}"));
+    let mut args = vec![OsStr::new("restore"), OsStr::new("-o"), tmp.as_os_str()];
+    if let Some(t) = &opts.timestamp {
+        args.extend([OsStr::new("-timestamp"), OsStr::new(t)]);
     }
-    if !o.status.success() || !tmp.exists() {
+    if let Some(t) = &txid {
+        args.extend([OsStr::new("-txid"), OsStr::new(t)]);
+    }
+    args.push(OsStr::new(url));
+    if let Err(f) = with_retries(|| run(&bin, &args, None), remove_tmp)? {
         remove_tmp();
-        if text.contains("no matching backup files") {
+        if f.output.contains("no matching backup files") {
             return Err(Error::new(ErrorCode::NotFound, format!("replica {url} holds no backup for that point")));
         }
-        return Err(litestream_error(&format!("cannot restore from {url}"), &text));
+        return Err(litestream_error(&format!("cannot restore from {url}"), &f.output));
+    }
+    if !tmp.exists() {
+        remove_tmp();
+        return Err(Error::new(ErrorCode::Io, format!("cannot restore from {url}: litestream wrote no file")));
     }
     if let Err(e) = schema::inspect(&tmp) {
         remove_tmp();
@@ -557,31 +593,52 @@ impl Follower {
             ".{}.follow.log",
             out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
         ));
-        let logf = std::fs::File::create(&log)?;
-        let child = Command::new(&bin)
-            .args(["restore", "-f", "-follow-interval", &format!("{}ms", interval.as_millis().max(1))])
-            .arg("-o")
-            .arg(out)
-            .arg(url)
-            .stdin(Stdio::null())
-            .stdout(logf.try_clone()?)
-            .stderr(logf)
-            .spawn()
-            .map_err(|e| Error::new(ErrorCode::Io, format!("cannot run {}: {e}", bin.display())))?;
-        let mut f = Follower { out: out.to_path_buf(), child: Some(child), log };
-        let start = Instant::now();
-        while f.position().is_none() {
-            if let Some(c) = f.child.as_mut() {
-                if let Ok(Some(status)) = c.try_wait() {
-                    f.child = None;
-                    return Err(litestream_error(&format!("litestream restore -f ended ({status})"), &tail(&f.log)));
+        let interval = format!("{}ms", interval.as_millis().max(1));
+        let args = [
+            OsStr::new("restore"),
+            OsStr::new("-f"),
+            OsStr::new("-follow-interval"),
+            OsStr::new(&interval),
+            OsStr::new("-o"),
+            out.as_os_str(),
+            OsStr::new(url),
+        ];
+        // Ready once the first restore is in place (Litestream's `-txid` file beside it).
+        let attempt = || -> Result<std::result::Result<Child, Failed>> {
+            let logf = std::fs::File::create(&log)?;
+            let mut child = spawn(&bin, &args, logf.try_clone()?.into(), logf.into())?;
+            let start = Instant::now();
+            while replica_position(out).is_none() {
+                if let Some(status) = child.try_wait()? {
+                    return Ok(Err(Failed { status: Some(status), output: tail(&log) }));
                 }
+                if start.elapsed() > Duration::from_secs(60) {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Ok(Err(Failed { status: None, output: tail(&log) }));
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
-            if start.elapsed() > Duration::from_secs(60) {
-                return Err(Error::new(ErrorCode::Io, format!("the first restore took over 60 s:\n{}", tail(&f.log))));
+            Ok(Ok(child))
+        };
+        // What a failed first restore may have left (the file did not exist, or was
+        // removed above with `force`).
+        let clean = || {
+            for suffix in ["", ".tmp", "-wal", "-shm", "-txid"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", out.display()));
             }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        };
+        let f = match with_retries(attempt, clean)? {
+            Ok(child) => Follower { out: out.to_path_buf(), child: Some(child), log },
+            Err(Failed { status: Some(status), output }) => {
+                let _ = std::fs::remove_file(&log);
+                return Err(litestream_error(&format!("litestream restore -f ended ({status})"), &output));
+            }
+            Err(Failed { status: None, output }) => {
+                let _ = std::fs::remove_file(&log);
+                return Err(Error::new(ErrorCode::Io, format!("the first restore took over 60 s:\n{output}")));
+            }
+        };
         rollback_mode(out)?;
         Ok(f)
     }
