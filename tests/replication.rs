@@ -427,3 +427,24 @@ fn two_replications_started_at_once_each_start() {
         s.join().unwrap();
     }
 }
+
+/// `probe` (run before every replication and follow) lists the replica with
+/// `litestream ltx`. It used to read that listing only after Litestream had ended: a
+/// listing longer than a pipe holds (about 800 LTX files, as a replica that has run
+/// for a while keeps) stopped Litestream mid-write, and the probe failed after 60 s
+/// ("did not answer"). The listing here is 3,000 files (empty ones: `ltx` lists names
+/// and sizes, it does not read them), ~210 KB of output.
+#[test]
+fn a_replica_with_a_long_listing_is_probed() {
+    let bin = need_litestream!();
+    std::env::set_var("BUFFDB_LITESTREAM", &bin);
+    let dir = tempfile::tempdir().unwrap();
+    let level0 = dir.path().join("replica/ltx/0");
+    std::fs::create_dir_all(&level0).unwrap();
+    for i in 1..=3000u64 {
+        std::fs::File::create(level0.join(format!("{i:016x}-{i:016x}.ltx"))).unwrap();
+    }
+    let started = Instant::now();
+    buffdb::replicate::probe(&format!("file://{}", dir.path().join("replica").display())).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(30), "the probe took {:?}", started.elapsed());
+}
