@@ -48,9 +48,14 @@ pub struct Store {
     readers: Arc<ReaderPool>,
     /// Contents being read in this process, by content id: never collected while pinned.
     pins: Mutex<HashMap<i64, usize>>,
-    /// The WAL index header, read directly through the writer connection's mapping
-    /// (writable databases only); taken away before that connection closes.
+    /// The WAL index header, read directly through SQLite's mapping of `-shm`: the
+    /// writer connection's, or on a read-only database `wal_owner`'s; taken away
+    /// before that connection closes.
     wal: Arc<parking_lot::RwLock<Option<WalIndex>>>,
+    /// A read-only database's connection that keeps SQLite's `-shm` mapping (and so
+    /// `wal`) alive: with the commit counter, pooled readers keep their snapshot
+    /// between reads as on a writable database. Never used for reads.
+    wal_owner: Mutex<Option<Connection>>,
     /// Exact KV read cache, kept valid through `wal`.
     pub(crate) cache: Option<ReadCache>,
     checkpointer: Option<Checkpointer>,
@@ -170,6 +175,7 @@ impl Store {
             readers: Arc::default(),
             pins: Mutex::new(HashMap::new()),
             wal: Arc::default(),
+            wal_owner: Mutex::new(None),
             cache: None,
             checkpointer: None,
             writeback: None,
@@ -227,7 +233,7 @@ impl Store {
                     inner.writeback = Some(EarlyWriteback::new(&inner.target, &conn));
                 }
                 let c = Checkpointer::start(
-                    checkpoint_conn,
+                    Some(checkpoint_conn),
                     inner.readers.clone(),
                     inner.wal.clone(),
                     inner.replicated.clone(),
@@ -260,7 +266,24 @@ impl Store {
                 Err(e) => return Err(e),
             };
             inner.journal_reads = !inner.immutable && journal::needed(&conn)?;
-            inner.readers.give(Pooled::new(conn));
+            // A WAL-mode file: this connection keeps the WAL index mapped, so pooled
+            // readers keep their read transaction between reads while nothing is
+            // committed (each statement and blob open began one of its own: ~1/7 of
+            // a PhysFS open). A thread ends idle snapshots after SNAPSHOT_MAX_AGE, as
+            // the checkpointer does on a writable database, so a reader that went
+            // quiet never holds another process's checkpoint back.
+            let wal = if inner.immutable || inner.journal_reads { None } else { WalIndex::of(&conn) };
+            if let Some(wal) = wal {
+                *inner.wal.write() = Some(wal);
+                *inner.wal_owner.lock() = Some(conn);
+                let (readers, wal) = (inner.readers.clone(), inner.wal.clone());
+                let c = Checkpointer::start(None, readers, wal, inner.replicated.clone(), inner.checkpointing.clone());
+                inner.checkpointer = Some(c?);
+                let reader = inner.connect(false)?;
+                inner.readers.give(Pooled::new(reader));
+            } else {
+                inner.readers.give(Pooled::new(conn));
+            }
             inner.gate = Gate::open(&lock_path(&inner.target), false);
         }
         Ok(inner)
@@ -275,6 +298,11 @@ impl Store {
         self.readers.clear();
         if let Some(c) = &self.checkpointer {
             c.stop();
+        }
+        if let Some(owner) = self.wal_owner.lock().take() {
+            // The WAL index is this connection's mapping: gone with it.
+            *self.wal.write() = None;
+            drop(owner);
         }
         // Wiped (Zeroizing) as it drops: connections opened from now on fail CLOSED.
         drop(self.key.lock().take());
@@ -834,7 +862,8 @@ const CHECKPOINT_AFTER_BYTES: u64 = 16 << 20;
 
 /// Runs PASSIVE checkpoints on a connection and thread of its own, when asked.
 /// PASSIVE never waits for readers or writers; what it cannot copy yet waits for
-/// the next request.
+/// the next request. On a read-only database (no connection) it only ends idle
+/// readers' snapshots.
 struct Checkpointer {
     signal: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -844,14 +873,16 @@ impl Checkpointer {
     /// Also ends, every [`SNAPSHOT_MAX_AGE`], idle readers' snapshots that are stale or
     /// have been idle that long (another process may be waiting to checkpoint).
     fn start(
-        conn: Connection,
+        conn: Option<Connection>,
         readers: Arc<ReaderPool>,
         wal: Arc<parking_lot::RwLock<Option<WalIndex>>>,
         replicated: Arc<AtomicBool>,
         checkpointing: Arc<AtomicBool>,
     ) -> Result<Checkpointer> {
         use std::sync::mpsc::RecvTimeoutError;
-        conn.pragma_update(None, "query_only", false)?;
+        if let Some(conn) = &conn {
+            conn.pragma_update(None, "query_only", false)?;
+        }
         let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
             .name("buffdb-checkpoint".into())
@@ -860,6 +891,7 @@ impl Checkpointer {
                 match rx.recv_timeout(SNAPSHOT_MAX_AGE) {
                     Ok(()) => {
                         readers.release_old(counter());
+                        let Some(conn) = &conn else { continue };
                         // A replicator checkpoints a replicated file itself.
                         let theirs = replication::present(&conn).unwrap_or(true);
                         replicated.store(theirs, Ordering::SeqCst);
