@@ -800,6 +800,15 @@ enum buffdb_status buffdb_shutdown(const struct buffdb_db *db);
 enum buffdb_status buffdb_is_closed(const struct buffdb_db *db, bool *out);
 
 /**
+ * A number that changes whenever anything is committed to the database, by this or any
+ * other handle or process: two equal numbers mean nothing was committed in between.
+ * For caches built over reads (the PhysFS archiver's directory checks) and asset hot
+ * reload. A few memory reads, no SQLite call. Where the file cannot tell (a read
+ * replica in rollback-journal mode) every call gives a new number.
+ */
+enum buffdb_status buffdb_data_version(const struct buffdb_db *db, uint64_t *out);
+
+/**
  * Writes the WAL back into the database file (PASSIVE).
  */
 enum buffdb_status buffdb_checkpoint(const struct buffdb_db *db);

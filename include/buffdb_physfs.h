@@ -77,6 +77,15 @@ int buffdb_physfs_set_write_dir(const char *db_path);
 extern "C" {
 #endif
 
+/* Directories a stat found, remembered while nothing is committed to the database
+ * (buffdb_data_version): PhysFS stats every directory of a path before it opens a file
+ * there, and that prefix search was a fifth of an open. Direct-mapped by name. */
+#define BUFFDB_PHYSFS__DIRS 64
+typedef struct buffdb_physfs__dir {
+    char *name;       /* PhysFS's name of the directory, malloc'd; NULL: empty slot */
+    uint64_t version; /* the data version it was found at */
+} buffdb_physfs__dir;
+
 /* One mounted database (or the write directory). PHYSFS_openRead stats every element
  * of the path (verifyPath) and then opens the file, all under PhysFS's state lock: the
  * stat of a file opens its reader and keeps it here, and the openRead of that name
@@ -86,7 +95,15 @@ typedef struct buffdb_physfs__archive {
     int writable;
     char *kept_name;            /* the stream path of `kept` */
     buffdb_reader *kept;
+    buffdb_physfs__dir dirs[BUFFDB_PHYSFS__DIRS];
 } buffdb_physfs__archive;
+
+/* The slot of directory `name` (FNV-1a). */
+static buffdb_physfs__dir *buffdb_physfs__dir_slot(buffdb_physfs__archive *a, const char *name) {
+    uint32_t h = 2166136261u;
+    for (; *name; name++) h = (h ^ (unsigned char)*name) * 16777619u;
+    return &a->dirs[h % BUFFDB_PHYSFS__DIRS];
+}
 
 /* Drops the reader kept by the last stat, if any. */
 static void buffdb_physfs__drop_kept(buffdb_physfs__archive *a) {
@@ -602,7 +619,26 @@ static int buffdb_physfs__stat(void *opaque, const char *name, PHYSFS_Stat *st) 
      * lookup that misses and then a directory search cost twice that). */
     last = strrchr(path, '/') + 1;
     if (!strchr(last, '.')) {
-        int kind = buffdb_physfs__first_under(a->db, path);
+        /* Found before, and nothing committed since (the version is read before the
+         * search, so a commit during it leaves the entry out of date, never wrong). */
+        buffdb_physfs__dir *d = buffdb_physfs__dir_slot(a, name);
+        uint64_t version = 0;
+        int known = buffdb_data_version(a->db, &version) == BUFFDB_OK, kind;
+        if (known && d->name && d->version == version && strcmp(d->name, name) == 0) {
+            free(path);
+            return 1;
+        }
+        kind = buffdb_physfs__first_under(a->db, path);
+        if (kind == 2 && known) {
+            size_t n = strlen(name) + 1;
+            char *copy = (char *)malloc(n);
+            if (copy) {
+                memcpy(copy, name, n);
+                free(d->name);
+                d->name = copy;
+                d->version = version;
+            }
+        }
         if (kind != 1) {
             free(path);
             if (kind == 0) PHYSFS_setErrorCode(PHYSFS_ERR_NOT_FOUND);
@@ -640,7 +676,9 @@ static int buffdb_physfs__stat(void *opaque, const char *name, PHYSFS_Stat *st) 
 
 static void buffdb_physfs__close_archive(void *opaque) {
     buffdb_physfs__archive *a = (buffdb_physfs__archive *)opaque;
+    int i;
     buffdb_physfs__drop_kept(a);
+    for (i = 0; i < BUFFDB_PHYSFS__DIRS; i++) free(a->dirs[i].name);
     buffdb_close(a->db);
     free(a);
 }

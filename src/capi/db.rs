@@ -288,6 +288,22 @@ pub unsafe extern "C" fn buffdb_is_closed(db: *const buffdb_db, out: *mut bool) 
     })
 }
 
+/// A number that changes whenever anything is committed to the database, by this or any
+/// other handle or process: two equal numbers mean nothing was committed in between.
+/// For caches built over reads (the PhysFS archiver's directory checks) and asset hot
+/// reload. A few memory reads, no SQLite call. Where the file cannot tell (a read
+/// replica in rollback-journal mode) every call gives a new number.
+#[no_mangle]
+pub unsafe extern "C" fn buffdb_data_version(db: *const buffdb_db, out: *mut u64) -> buffdb_status {
+    ffi(|| {
+        let d = handle(db, "db")?;
+        let out = Out::new(out, "out")?;
+        d.db.inner.check_open()?;
+        out.set(d.db.inner.data_version());
+        Ok(())
+    })
+}
+
 /// Writes the WAL back into the database file (PASSIVE).
 #[no_mangle]
 pub unsafe extern "C" fn buffdb_checkpoint(db: *const buffdb_db) -> buffdb_status {

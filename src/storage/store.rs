@@ -817,6 +817,19 @@ impl Store {
         self.wal.read().as_ref().and_then(WalIndex::commit_counter)
     }
 
+    /// A number that changes whenever anything is committed to the file, by any handle
+    /// or process: the WAL index's commit counter; 0 on an immutable file (nothing can
+    /// change it); where neither tells (a file in rollback-journal mode, or while a
+    /// commit rewrites the counter), a new number at every call, equal to no other.
+    pub(crate) fn data_version(&self) -> u64 {
+        static NEVER_SAME: AtomicU64 = AtomicU64::new(1 << 32);
+        match self.commit_counter() {
+            Some(c) => c as u64,
+            None if self.immutable => 0,
+            None => NEVER_SAME.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
     pub(crate) fn has_wal_index(&self) -> bool {
         self.wal.read().is_some()
     }

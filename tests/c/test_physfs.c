@@ -268,6 +268,33 @@ static void put_stream(const char *db_path, const char *path, const char *text) 
     buffdb_close(db);
 }
 
+/* The archiver remembers directories while nothing is committed (buffdb_data_version):
+ * a commit by another handle must show at the next stat. */
+static int is_dir(const char *path) {
+    PHYSFS_Stat st;
+    return PHYSFS_stat(path, &st) && st.filetype == PHYSFS_FILETYPE_DIRECTORY;
+}
+
+static void test_directory_cache(void) {
+    buffdb_db *db = NULL;
+    uint64_t v1 = 0, v2 = 0, v3 = 0;
+    int ok;
+    put_stream(at("cache.buffdb"), "/dir/a.txt", "a");
+    buffdb_open(at("cache.buffdb"), NULL, &db);
+    ok = buffdb_data_version(db, &v1) == BUFFDB_OK && buffdb_data_version(db, &v2) == BUFFDB_OK && v1 == v2;
+    buffdb_stream_write(db, "/other.txt", (const uint8_t *)"o", 1, NULL);
+    check("buffdb_data_version: the same without commits, another after one",
+          ok && buffdb_data_version(db, &v3) == BUFFDB_OK && v3 != v2);
+    check("mount for the directory cache", PHYSFS_mount(at("cache.buffdb"), "/dc", 1));
+    check("a directory, twice (the second from the cache)", is_dir("/dc/dir") && is_dir("/dc/dir"));
+    buffdb_stream_delete(db, "/dir/a.txt", NULL);
+    check("its last file deleted by another handle: the directory is gone", !PHYSFS_exists("/dc/dir") && !PHYSFS_exists("/dc/dir/a.txt"));
+    buffdb_stream_write(db, "/dir/b.txt", (const uint8_t *)"b", 1, NULL);
+    check("a file written there again: the directory is back", is_dir("/dc/dir") && read_equals("/dc/dir/b.txt", "b"));
+    PHYSFS_unmount(at("cache.buffdb"));
+    buffdb_close(db);
+}
+
 static void test_mixed_mounts(int have_zip) {
     char cmd[9000];
     put_stream(at("one.buffdb"), "/a.txt", "db1");
@@ -432,6 +459,7 @@ int main(int argc, char **argv) {
     PHYSFS_unmount(at("src"));
     have_zip = system("zip -v >/dev/null 2>&1") == 0;
     if (!have_zip) printf("     zip is not installed: skipping the zip mounts (apt-get install zip)\n");
+    test_directory_cache();
     test_mixed_mounts(have_zip);
     test_zip_inside_database(have_zip);
     test_write_dir();
