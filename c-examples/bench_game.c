@@ -8,9 +8,11 @@
  *   bench_game read LIST COLD label=archive...
  *                                          mount time, whole files and random 64 KiB
  *                                          ranges, warm (and cold when COLD=1: the page
- *                                          cache is dropped before each cold pass)
+ *                                          cache is dropped before each cold pass); a
+ *                                          label with "quick" in it mounts a database
+ *                                          in quick mode (verify_checksums = false)
  *   bench_game mount label=archive...      mount time only (median of 5)
- *   bench_game profile LIST ARCHIVE whole|ranges N
+ *   bench_game profile LIST ARCHIVE whole|ranges N [quick]
  *                                          one warm-up pass, then N whole files (in the
  *                                          shuffled order) or N random 64 KiB ranges
  *                                          inside profiled(): for
@@ -213,12 +215,13 @@ static int cmd_read(const char *list, int cold, int argc, char **argv) {
         int j = (int)(rnd() % (unsigned long long)(i + 1)), t = order[i];
         order[i] = order[j], order[j] = t;
     }
-    printf("%-14s %9s %12s %12s %12s %12s\n", "archive", "mount ms", "whole MB/s", "64K reads/s", "cold MB/s", "cold reads/s");
+    printf("%-20s %9s %12s %12s %12s %12s\n", "archive", "mount ms", "whole MB/s", "64K reads/s", "cold MB/s", "cold reads/s");
     for (k = 0; k < argc; k++) {
         char *eq = strchr(argv[k], '=');
         const char *label = argv[k], *archive = eq + 1;
         double m, w[3], r[3], cw = 0, cr = 0;
         *eq = '\0';
+        buffdb_physfs_verify_checksums(strstr(label, "quick") == NULL);
         m = mount_ms(archive);
         PHYSFS_mount(archive, "/", 0);
         whole_pass(order); /* warm up */
@@ -234,7 +237,7 @@ static int cmd_read(const char *list, int cold, int argc, char **argv) {
             cr = range_pass(2000, 77);
         }
         PHYSFS_unmount(archive);
-        printf("%-14s %9.2f %12.0f %12.0f %12.0f %12.0f\n", label, m, median(w, 3), median(r, 3), cw, cr);
+        printf("%-20s %9.2f %12.0f %12.0f %12.0f %12.0f\n", label, m, median(w, 3), median(r, 3), cw, cr);
         fflush(stdout);
     }
     return 0;
@@ -251,7 +254,7 @@ __attribute__((noinline)) double profiled(int ranges, int n, int *order) {
     return r;
 }
 
-static int cmd_profile(const char *list, const char *archive, const char *mode, int n) {
+static int cmd_profile(const char *list, const char *archive, const char *mode, int n, int quick) {
     int i, *order, ranges = strcmp(mode, "ranges") == 0;
     unsigned long long bytes = 0;
     if (load_list(list)) return 1;
@@ -262,6 +265,7 @@ static int cmd_profile(const char *list, const char *archive, const char *mode, 
         int j = (int)(rnd() % (unsigned long long)(i + 1)), t = order[i];
         order[i] = order[j], order[j] = t;
     }
+    buffdb_physfs_verify_checksums(!quick);
     if (!PHYSFS_mount(archive, "/", 0)) return 1;
     if (ranges) range_pass(n, 4242); /* warm-up: the same reads */
     else {
@@ -283,12 +287,14 @@ int main(int argc, char **argv) {
     if (argc >= 4 && strcmp(argv[1], "manydir") == 0) return manydir(argv[2], atoi(argv[3]));
     if (!PHYSFS_init(argv[0]) || !buffdb_physfs_register()) return 1;
     if (argc >= 5 && strcmp(argv[1], "read") == 0) return cmd_read(argv[2], atoi(argv[3]), argc - 4, argv + 4);
-    if (argc >= 6 && strcmp(argv[1], "profile") == 0) return cmd_profile(argv[2], argv[3], argv[4], atoi(argv[5]));
+    if (argc >= 6 && strcmp(argv[1], "profile") == 0)
+        return cmd_profile(argv[2], argv[3], argv[4], atoi(argv[5]), argc >= 7 && strcmp(argv[6], "quick") == 0);
     if (argc >= 3 && strcmp(argv[1], "mount") == 0) {
         int k;
         for (k = 2; k < argc; k++) {
             char *eq = strchr(argv[k], '=');
             *eq = '\0';
+            buffdb_physfs_verify_checksums(strstr(argv[k], "quick") == NULL);
             printf("%-14s mount %.2f ms\n", argv[k], mount_ms(eq + 1));
         }
         return 0;

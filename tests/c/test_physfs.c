@@ -457,6 +457,14 @@ int main(int argc, char **argv) {
     compare_with_reference();
     PHYSFS_unmount(at("assets.buffdb"));
     PHYSFS_unmount(at("src"));
+    /* quick mode (verify_checksums = false): the same files, bytes and ranges */
+    check("quick mode: buffdb_physfs_verify_checksums(0) returns the previous setting", buffdb_physfs_verify_checksums(0) == 1);
+    check("mount the database in quick mode", PHYSFS_mount(at("assets.buffdb"), "/db", 1));
+    check("mount the directory as the reference again", PHYSFS_mount(at("src"), "/ref", 1));
+    compare_with_reference();
+    check("checksums on again for later mounts", buffdb_physfs_verify_checksums(1) == 0);
+    PHYSFS_unmount(at("assets.buffdb"));
+    PHYSFS_unmount(at("src"));
     have_zip = system("zip -v >/dev/null 2>&1") == 0;
     if (!have_zip) printf("     zip is not installed: skipping the zip mounts (apt-get install zip)\n");
     test_directory_cache();
