@@ -266,24 +266,25 @@ impl Store {
                 Err(e) => return Err(e),
             };
             inner.journal_reads = !inner.immutable && journal::needed(&conn)?;
-            // A WAL-mode file: this connection keeps the WAL index mapped, so pooled
-            // readers keep their read transaction between reads while nothing is
-            // committed (each statement and blob open began one of its own: ~1/7 of
-            // a PhysFS open). A thread ends idle snapshots after SNAPSHOT_MAX_AGE, as
-            // the checkpointer does on a writable database, so a reader that went
-            // quiet never holds another process's checkpoint back.
-            let wal = if inner.immutable || inner.journal_reads { None } else { WalIndex::of(&conn) };
-            if let Some(wal) = wal {
+            // A WAL-mode file: a connection of its own keeps the WAL index mapped, so
+            // pooled readers keep their read transaction between reads while nothing
+            // is committed (each statement and blob open began one of its own: ~1/7
+            // of a PhysFS open). A thread ends idle snapshots after SNAPSHOT_MAX_AGE,
+            // as the checkpointer does on a writable database, so a reader that went
+            // quiet never holds another process's checkpoint back. Without it (it
+            // could not be opened), reads work as before, a snapshot per statement.
+            let owned = match inner.immutable || inner.journal_reads {
+                true => None,
+                false => inner.wal_owner_connection().ok().and_then(|c| WalIndex::of(&c).map(|w| (w, c))),
+            };
+            if let Some((wal, owner)) = owned {
                 *inner.wal.write() = Some(wal);
-                *inner.wal_owner.lock() = Some(conn);
+                *inner.wal_owner.lock() = Some(owner);
                 let (readers, wal) = (inner.readers.clone(), inner.wal.clone());
                 let c = Checkpointer::start(None, readers, wal, inner.replicated.clone(), inner.checkpointing.clone());
                 inner.checkpointer = Some(c?);
-                let reader = inner.connect(false)?;
-                inner.readers.give(Pooled::new(reader));
-            } else {
-                inner.readers.give(Pooled::new(conn));
             }
+            inner.readers.give(Pooled::new(conn));
             inner.gate = Gate::open(&lock_path(&inner.target), false);
         }
         Ok(inner)
@@ -421,6 +422,21 @@ impl Store {
             }
         };
         self.setup_connection(&conn, writer).map_err(|e| self.key_error(e, keyed))?;
+        Ok(conn)
+    }
+
+    /// A read-only handle's connection that only keeps SQLite's `-shm` mapping (the WAL
+    /// index) alive: one read of the header opens the WAL; no schema is parsed and no
+    /// statement prepared (a reader connection costs ~1.1M instructions: it doubled a
+    /// PhysFS mount).
+    fn wal_owner_connection(&self) -> Result<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_READ_ONLY;
+        let conn = Connection::open_with_flags(&self.target, flags)?;
+        if let Some(k) = self.key.lock().as_ref() {
+            k.apply(&conn)?;
+        }
+        conn.busy_timeout(self.busy_timeout())?;
+        conn.query_row("PRAGMA schema_version", [], |_| Ok(()))?;
         Ok(conn)
     }
 
