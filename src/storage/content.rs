@@ -563,11 +563,16 @@ fn delete(conn: &Connection, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// The unowned contents. `state != 0` is the partial index's own condition: SQLite
+/// uses a partial index only for a query that repeats it (`state = 2` alone scanned
+/// every content on every write: the 100,000th tiny stream took 3.6 ms to write).
+const UNOWNED: &str = "SELECT id FROM bdb_contents WHERE state != 0 AND state = 2";
+
 /// Collects unowned contents that nobody in this process reads any more. Write
 /// paths call it before they release anything in the same transaction.
 pub(crate) fn collect_unowned(conn: &Connection, inner: &Store) -> Result<()> {
     let ids: Vec<i64> = conn
-        .prepare_cached("SELECT id FROM bdb_contents WHERE state = 2")?
+        .prepare_cached(UNOWNED)?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for id in ids {
@@ -746,4 +751,24 @@ pub(crate) fn read_content(conn: &Connection, inner: &Store, meta: &ContentMeta,
         return Err(Error::corrupt(format!("{what}: whole-document checksum mismatch")));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every write looks for unowned contents: through the index, never by reading
+    /// every content.
+    #[test]
+    fn finding_unowned_contents_uses_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::Db::open(dir.path().join("u.db"), crate::OpenOptions::default()).unwrap();
+        let plan: Vec<String> = db
+            .inner
+            .write_kv(&[], |conn| {
+                let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", super::UNOWNED))?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(3))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .unwrap();
+        assert_eq!(plan, ["SEARCH bdb_contents USING COVERING INDEX bdb_contents_state (state=?)"], "{plan:?}");
+    }
 }
