@@ -353,6 +353,11 @@ fn header(conn: &Connection) -> Result<(i32, i32)> {
     Ok((app_id, version))
 }
 
+/// The file holds no page at all (SQLite's view, after it rolled back any hot journal).
+pub fn is_empty(conn: &Connection) -> bool {
+    conn.pragma_query_value(None, "page_count", |r| r.get::<_, i64>(0)).is_ok_and(|n| n == 0)
+}
+
 /// Confirms an existing file through SQLite (the WAL may hold newer pages than the
 /// header). On a writable connection, an older format is migrated to this one.
 pub fn verify(conn: &Connection) -> Result<()> {

@@ -205,8 +205,19 @@ impl Store {
                 schema::create(&conn, inner.opts.page_size)?;
                 inner.size_page_cache(&conn)?;
             } else {
-                schema::verify(&conn).map_err(|e| inner.key_error(e, inner.is_keyed()))?;
-                conn.pragma_update(None, "journal_mode", "WAL")?;
+                match schema::verify(&conn) {
+                    // A process killed while it created the file left its first pages
+                    // and a hot journal: SQLite has just rolled that back, and the file
+                    // is empty again. It is made now, as a new file would have been.
+                    Err(e) if e.code() == ErrorCode::NotADatabase && schema::is_empty(&conn) => {
+                        schema::create(&conn, inner.opts.page_size)?;
+                        inner.size_page_cache(&conn)?;
+                    }
+                    other => {
+                        other.map_err(|e| inner.key_error(e, inner.is_keyed()))?;
+                        conn.pragma_update(None, "journal_mode", "WAL")?;
+                    }
+                }
             }
             content::collect_abandoned(&conn, inner.owner.as_ref().expect("taken above"))?;
             inner.replicated.store(replication::present(&conn)?, Ordering::SeqCst);
@@ -837,6 +848,7 @@ impl Store {
     /// or process: the WAL index's commit counter; 0 on an immutable file (nothing can
     /// change it); where neither tells (a file in rollback-journal mode, or while a
     /// commit rewrites the counter), a new number at every call, equal to no other.
+    #[cfg_attr(not(feature = "capi"), allow(dead_code))] // the C API's buffdb_data_version
     pub(crate) fn data_version(&self) -> u64 {
         static NEVER_SAME: AtomicU64 = AtomicU64::new(1 << 32);
         match self.commit_counter() {
