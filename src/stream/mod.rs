@@ -111,27 +111,6 @@ pub(crate) fn version_row(conn: &Connection, path: &str, version: Option<u64>) -
     Ok(Some((info_of(path, row, &meta), content)))
 }
 
-/// Column `i` of a row as an integer (`INVALID_TYPE` otherwise, as `Row::get`),
-/// without `Row::get`'s generic conversion: [`locate`] reads 20 of them per open.
-#[inline]
-fn int(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<i64> {
-    r.get_ref(i)?
-        .as_i64()
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Integer, Box::new(e)))
-}
-
-/// Column `i` as an integer or NULL.
-#[inline]
-fn opt_int(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<i64>> {
-    match r.get_ref(i)? {
-        rusqlite::types::ValueRef::Null => Ok(None),
-        v => v
-            .as_i64()
-            .map(Some)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Integer, Box::new(e))),
-    }
-}
-
 /// A stream version found by [`locate`]: its info, its content and the content's
 /// first chunk rows.
 pub(crate) struct Located {
@@ -163,35 +142,35 @@ pub(crate) fn locate(conn: &Connection, path: &str, version: Option<u64>, chunks
     )?;
     let mut rows = stmt.query(params![key, wanted, chunks as i64])?;
     let Some(r) = rows.next()? else { return Ok(None) };
-    let (latest, next, crc) = (int(r, 0)?, int(r, 1)?, int(r, 2)?);
+    let (latest, next, crc): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
     streams_crc(key, latest, next).verify(crc, || format!("stream {path:?}"))?;
     if latest < 1 || next <= latest {
         return Err(Error::corrupt(format!("stream {path:?}: impossible version numbers {latest} and {next}")));
     }
-    let Some(v) = opt_int(r, 3)? else {
+    let Some(v) = r.get::<_, Option<i64>>(3)? else {
         return match version {
             Some(_) => Ok(None),
             None => Err(Error::corrupt(format!("stream {path:?}: its newest version {latest} is missing"))),
         };
     };
-    let (content_id, created, metadata): (i64, i64, Option<String>) = (int(r, 4)?, int(r, 5)?, r.get(7)?);
+    let (content_id, created, metadata): (i64, i64, Option<String>) = (r.get(4)?, r.get(5)?, r.get(7)?);
     version_crc(key, v, content_id, created, metadata.as_deref())
-        .verify(int(r, 6)?, || format!("stream {path:?} version {v}"))?;
+        .verify(r.get(6)?, || format!("stream {path:?} version {v}"))?;
     if v < 1 {
         return Err(Error::corrupt(format!("stream {path:?}: impossible version {v}")));
     }
     let missing_content = || Error::corrupt(format!("stream {path:?} version {v}: its content is missing"));
-    let Some(content_row_crc) = opt_int(r, 14)? else { return Err(missing_content()) };
-    let values = [int(r, 8)?, int(r, 9)?, int(r, 10)?, int(r, 11)?, int(r, 12)?, int(r, 13)?];
+    let Some(content_row_crc) = r.get::<_, Option<i64>>(14)? else { return Err(missing_content()) };
+    let values = [r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?];
     let (meta, state) = content::meta_from(content_id, values, content_row_crc)?;
     if state != content::STATE_LIVE {
         return Err(missing_content());
     }
     let mut refs = Vec::with_capacity(chunks.min(meta.chunk_count as usize));
     let chunk = |r: &rusqlite::Row<'_>, seq: usize| -> Result<Option<content::ChunkRef>> {
-        let Some(rowid) = opt_int(r, 15)? else { return Ok(None) };
-        let values = [rowid, int(r, 16)?, int(r, 17)?, int(r, 18)?, int(r, 19)?];
-        content::chunk_ref_from(content_id, seq as i64, values, int(r, 20)?).map(Some)
+        let Some(rowid) = r.get::<_, Option<i64>>(15)? else { return Ok(None) };
+        let values = [rowid, r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?];
+        content::chunk_ref_from(content_id, seq as i64, values, r.get(20)?).map(Some)
     };
     refs.extend(chunk(r, 0)?);
     while let Some(r) = rows.next()? {
